@@ -1,0 +1,32 @@
+"""Reading a catalog CSV (header `title,author,quantity`) into rows for the import."""
+
+import csv
+from pathlib import Path
+
+from bot.books.service import CatalogRow
+
+HEADER = ("title", "author", "quantity")
+
+
+class CatalogFileError(Exception):
+    """The file as a whole cannot be read as a catalog; one line for the terminal."""
+
+
+def read_catalog(path: Path) -> list[CatalogRow]:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as file:
+            reader = csv.reader(file)
+            header = next(reader, None)
+            if header is None or tuple(field.strip().lower() for field in header) != HEADER:
+                raise CatalogFileError("the first line must be the header: title,author,quantity")
+            return [
+                CatalogRow(reader.line_num, tuple(fields))
+                for fields in reader
+                if any(field.strip() for field in fields)
+            ]
+    except FileNotFoundError:
+        raise CatalogFileError(f"no such file: {path}") from None
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise CatalogFileError(f"{path} is not a UTF-8 CSV file: {error}") from None
+    except IsADirectoryError:
+        raise CatalogFileError(f"{path} is a folder, not a file") from None

@@ -1,0 +1,27 @@
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, Identity, Integer, String, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.database import Base
+
+TITLE_MAX_LENGTH = 255
+AUTHOR_MAX_LENGTH = 255
+
+
+class Book(Base):
+    """A title the bookstore sells, with how many copies are on the shelf."""
+
+    __tablename__ = "books"
+    __table_args__ = (CheckConstraint("stock_quantity >= 0", name="stock_not_negative"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    title: Mapped[str] = mapped_column(String(TITLE_MAX_LENGTH))
+    author: Mapped[str] = mapped_column(String(AUTHOR_MAX_LENGTH))
+    stock_quantity: Mapped[int] = mapped_column(Integer, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )

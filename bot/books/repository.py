@@ -1,0 +1,84 @@
+from collections.abc import Sequence
+from typing import Literal
+
+from sqlalchemy import func, insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.books.models import Book
+from bot.books.schemas import BookView, NewBook
+from bot.database import is_valid_id
+from bot.pagination import PageRequest
+
+
+def book_view(book: Book) -> BookView:
+    return BookView(book.id, book.title, book.author, book.stock_quantity)
+
+
+class BookRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(
+        self, book_id: int, lock: Literal["update", "share"] | None = None
+    ) -> Book | None:
+        """The book, optionally row-locked so stock checks and changes serialize."""
+        if not is_valid_id(book_id):
+            return None
+        statement = select(Book).where(Book.id == book_id)
+        if lock == "update":
+            statement = statement.with_for_update()
+        elif lock == "share":
+            statement = statement.with_for_update(read=True)
+        return await self._session.scalar(statement)
+
+    async def page(
+        self, query: str | None, request: PageRequest
+    ) -> tuple[Sequence[BookView], int, PageRequest]:
+        """One page of the catalog (or of the books matching query) and the match count."""
+        matching = select(Book)
+        if query:
+            matching = matching.where(
+                or_(
+                    Book.title.icontains(query, autoescape=True),
+                    Book.author.icontains(query, autoescape=True),
+                )
+            )
+        total = await self._session.scalar(select(func.count()).select_from(matching.subquery()))
+        assert total is not None
+        request = request.clamped(total)
+        books = await self._session.scalars(
+            matching.order_by(func.lower(Book.title), Book.id)
+            .offset(request.offset)
+            .limit(request.size)
+        )
+        return [book_view(book) for book in books], total, request
+
+    async def find_same(self, title: str, author: str) -> Book | None:
+        """A book with this title and author, ignoring case."""
+        return await self._session.scalar(
+            select(Book)
+            .where(func.lower(Book.title) == title.lower())
+            .where(func.lower(Book.author) == author.lower())
+            .limit(1)
+        )
+
+    async def add(self, new: NewBook) -> Book:
+        book = Book(title=new.title, author=new.author, stock_quantity=new.quantity)
+        self._session.add(book)
+        await self._session.flush()
+        await self._session.refresh(book)
+        return book
+
+    async def add_many(self, books: Sequence[NewBook]) -> None:
+        if books:
+            await self._session.execute(
+                insert(Book),
+                [
+                    {"title": book.title, "author": book.author, "stock_quantity": book.quantity}
+                    for book in books
+                ],
+            )
+
+    async def set_stock(self, book: Book, quantity: int) -> None:
+        book.stock_quantity = quantity
+        await self._session.flush()

@@ -1,0 +1,38 @@
+"""What makes a book, a quantity and a search acceptable."""
+
+from bot.books.errors import BookFieldInvalid, QuantityOutOfRange, SearchTooLong
+from bot.books.models import AUTHOR_MAX_LENGTH, TITLE_MAX_LENGTH
+from bot.books.schemas import NewBook
+
+# No shop shelves a million copies of one title; a bigger number is a typo.
+MAX_STOCK = 1_000_000
+SEARCH_MAX_LENGTH = 100
+
+
+def tidy(text: str) -> str:
+    """Collapse runs of whitespace, so 'War  and Peace ' matches 'War and Peace'."""
+    return " ".join(text.split())
+
+
+def checked_quantity(quantity: int) -> int:
+    if not 0 <= quantity <= MAX_STOCK:
+        raise QuantityOutOfRange(MAX_STOCK)
+    return quantity
+
+
+def checked_new_book(title: str, author: str, quantity: int) -> NewBook:
+    title, author = tidy(title), tidy(author)
+    if not title or len(title) > TITLE_MAX_LENGTH:
+        raise BookFieldInvalid("title", TITLE_MAX_LENGTH)
+    if not author or len(author) > AUTHOR_MAX_LENGTH:
+        raise BookFieldInvalid("author", AUTHOR_MAX_LENGTH)
+    return NewBook(title, author, checked_quantity(quantity))
+
+
+def checked_search(query: str | None) -> str | None:
+    if query is None:
+        return None
+    query = tidy(query)
+    if len(query) > SEARCH_MAX_LENGTH:
+        raise SearchTooLong(SEARCH_MAX_LENGTH)
+    return query or None

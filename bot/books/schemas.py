@@ -1,0 +1,45 @@
+from dataclasses import dataclass
+
+from bot.errors import DomainError
+
+
+@dataclass(frozen=True)
+class BookView:
+    id: int
+    title: str
+    author: str
+    stock_quantity: int
+
+    @property
+    def in_stock(self) -> bool:
+        return self.stock_quantity > 0
+
+
+@dataclass(frozen=True)
+class BookPage:
+    books: tuple[BookView, ...]
+    number: int
+    page_count: int
+    total: int
+    query: str | None
+
+
+@dataclass(frozen=True)
+class NewBook:
+    """A book to add, already checked and tidied."""
+
+    title: str
+    author: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    line: int
+    error: DomainError
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    imported: int
+    rejected: tuple[RejectedRow, ...]

@@ -1,0 +1,118 @@
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.books import rules
+from bot.books.errors import (
+    BookNotFound,
+    DuplicateBook,
+    MalformedRow,
+    QuantityOutOfRange,
+    RepeatedInFile,
+)
+from bot.books.repository import BookRepository, book_view
+from bot.books.schemas import BookPage, BookView, ImportReport, NewBook, RejectedRow
+from bot.errors import DomainError
+from bot.pagination import PageRequest, page_count
+from bot.reservations.repository import ReservationRepository
+from bot.reservations.schemas import NotifiedReader
+from bot.users.admins import Admins
+
+BOOKS_PAGE_SIZE = 5
+
+
+@dataclass(frozen=True)
+class Restock:
+    """A stock change and the readers it notified (only on 0 → positive)."""
+
+    book: BookView
+    old_stock: int
+    new_stock: int
+    notified: tuple[NotifiedReader, ...]
+
+
+@dataclass(frozen=True)
+class CatalogRow:
+    """One row of a catalog file, as read, before any checks."""
+
+    line: int
+    fields: tuple[str, ...]
+
+
+class BookService:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], admins: Admins) -> None:
+        self._sessions = sessions
+        self._admins = admins
+
+    async def list_books(self, page: int = 1, query: str | None = None) -> BookPage:
+        """One page of the catalog, or of the books whose title or author contains query."""
+        query = rules.checked_search(query)
+        async with self._sessions.begin() as session:
+            books, total, request = await BookRepository(session).page(
+                query, PageRequest(page, BOOKS_PAGE_SIZE)
+            )
+        return BookPage(
+            tuple(books), request.number, page_count(total, request.size), total, query
+        )
+
+    async def add_book(self, actor_id: int, title: str, author: str, quantity: int) -> BookView:
+        """Add a title to the catalog (staff only); the same title and author twice is refused."""
+        self._admins.require(actor_id)
+        new = rules.checked_new_book(title, author, quantity)
+        async with self._sessions.begin() as session:
+            books = BookRepository(session)
+            if (same := await books.find_same(new.title, new.author)) is not None:
+                raise DuplicateBook(same.id, same.title, same.author)
+            return book_view(await books.add(new))
+
+    async def restock(self, actor_id: int, book_id: int, quantity: int) -> Restock:
+        """Set a book's stock; on 0 → positive, notify its waiting readers in the same commit."""
+        self._admins.require(actor_id)
+        quantity = rules.checked_quantity(quantity)
+        async with self._sessions.begin() as session:
+            books = BookRepository(session)
+            # FOR UPDATE: waits for reservations being made right now, and makes
+            # them wait for us, so each is either notified here or refused as in stock.
+            book = await books.get(book_id, lock="update")
+            if book is None:
+                raise BookNotFound(book_id)
+            old_stock = book.stock_quantity
+            await books.set_stock(book, quantity)
+            notified: list[NotifiedReader] = []
+            if old_stock == 0 and quantity > 0:
+                notified = await ReservationRepository(session).notify_waiting(book_id)
+            return Restock(book_view(book), old_stock, quantity, tuple(notified))
+
+    async def import_books(self, rows: Iterable[CatalogRow]) -> ImportReport:
+        """Add every acceptable row in one transaction; report the others by line."""
+        accepted: list[NewBook] = []
+        rejected: list[RejectedRow] = []
+        seen: dict[tuple[str, str], int] = {}
+        async with self._sessions.begin() as session:
+            books = BookRepository(session)
+            for row in rows:
+                try:
+                    new = self._checked_row(row)
+                    key = (new.title.lower(), new.author.lower())
+                    if key in seen:
+                        raise RepeatedInFile(seen[key])
+                    if (same := await books.find_same(new.title, new.author)) is not None:
+                        raise DuplicateBook(same.id, same.title, same.author)
+                except DomainError as error:
+                    rejected.append(RejectedRow(row.line, error))
+                    continue
+                seen[key] = row.line
+                accepted.append(new)
+            await books.add_many(accepted)
+        return ImportReport(len(accepted), tuple(rejected))
+
+    @staticmethod
+    def _checked_row(row: CatalogRow) -> NewBook:
+        if len(row.fields) != 3:
+            raise MalformedRow(len(row.fields))
+        title, author, quantity = row.fields
+        quantity = quantity.strip()
+        if not (quantity.isascii() and quantity.isdigit()) or len(quantity) > 9:
+            raise QuantityOutOfRange(rules.MAX_STOCK)
+        return rules.checked_new_book(title, author, int(quantity))

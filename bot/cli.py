@@ -1,0 +1,104 @@
+"""The `bookstore-bot` command: run, migrate, import-books."""
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from telegram import Update
+
+from bot import migrate
+from bot.books.catalog_file import CatalogFileError, read_catalog
+from bot.config import Settings, SettingsError, load_settings
+from bot.database import create_engine
+from bot.embedded_postgres import start_embedded_postgres
+from bot.logging_setup import configure_logging
+from bot.services import build_services
+from bot.telegram import texts
+from bot.telegram.application import build_application
+from bot.telegram.context import BotApplication
+
+logger = logging.getLogger("bot")
+
+
+class CommandError(Exception):
+    """A reason to stop with one line on stderr and no traceback."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="bookstore-bot", description="Telegram bot for a bookstore's pre-booking service."
+    )
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("run", help="migrate the database, then answer Telegram (default)")
+    commands.add_parser("migrate", help="bring the database schema up to date")
+    importer = commands.add_parser("import-books", help="add the books listed in a CSV file")
+    importer.add_argument("file", type=Path, help="CSV with the header title,author,quantity")
+    options = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+        secrets = [settings.bot_token.get_secret_value()] if settings.bot_token else []
+        configure_logging(settings.log_level, secrets)
+        with database(settings) as database_url:
+            match options.command:
+                case "migrate":
+                    migrate.upgrade(database_url)
+                    print("Database is up to date.")
+                case "import-books":
+                    print(import_books(database_url, options.file))
+                case _:
+                    run(settings, database_url)
+    except (SettingsError, CommandError, CatalogFileError) as error:
+        print(f"bookstore-bot: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+@contextmanager
+def database(settings: Settings) -> Iterator[str]:
+    """DATABASE_URL when given, else an embedded PostgreSQL kept running meanwhile."""
+    if settings.database_url:
+        yield settings.database_url
+        return
+    url, server = start_embedded_postgres(settings.data_dir)
+    try:
+        yield url
+    finally:
+        del server
+
+
+def run(settings: Settings, database_url: str) -> None:
+    if settings.bot_token is None:
+        raise CommandError("BOT_TOKEN is not set: get a token from @BotFather and set it")
+    migrate.upgrade(database_url)
+    engine = create_engine(database_url)
+    application = build_application(
+        settings.bot_token.get_secret_value(),
+        build_services(engine, settings.admin_ids),
+        base_url=settings.telegram_base_url,
+    )
+
+    async def dispose_engine(_: BotApplication) -> None:
+        await engine.dispose()
+
+    application.post_shutdown = dispose_engine
+    logger.info("Bot started; press Ctrl+C to stop")
+    application.run_polling(allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY])
+
+
+def import_books(database_url: str, path: Path) -> str:
+    rows = read_catalog(path)
+    migrate.upgrade(database_url)
+
+    async def load() -> str:
+        engine = create_engine(database_url)
+        try:
+            report = await build_services(engine, frozenset()).books.import_books(rows)
+        finally:
+            await engine.dispose()
+        return texts.import_report(report)
+
+    return asyncio.run(load())

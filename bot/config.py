@@ -1,0 +1,76 @@
+"""Settings read from the environment and a `.env` file."""
+
+import re
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
+
+
+def default_data_dir() -> Path:
+    """Where the embedded PostgreSQL keeps its data when no DATABASE_URL is given."""
+    return Path.home() / ".local" / "share" / "bookstore-bot"
+
+
+class Settings(BaseSettings):
+    """Everything the bot can be configured with."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    bot_token: SecretStr | None = None
+    database_url: str | None = None
+    admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    telegram_base_url: str | None = None
+    data_dir: Path = default_data_dir()
+    log_level: str = "INFO"
+
+    @field_validator("bot_token")
+    @classmethod
+    def token_has_botfather_shape(cls, token: SecretStr | None) -> SecretStr | None:
+        # The message must not echo the value: a near-miss token is still a secret.
+        if token is not None and not TOKEN_SHAPE.match(token.get_secret_value()):
+            raise ValueError("does not look like a token from @BotFather (digits:letters)")
+        return token
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def split_admin_ids(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        ids: set[int] = set()
+        for part in value.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if not part.lstrip("-").isdigit():
+                raise ValueError(f"{part!r} is not a Telegram user id")
+            ids.add(int(part))
+        return frozenset(ids)
+
+    @field_validator("log_level")
+    @classmethod
+    def known_log_level(cls, level: str) -> str:
+        level = level.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return level
+
+
+class SettingsError(Exception):
+    """Configuration that cannot be used; its message is one line fit for a terminal."""
+
+
+def load_settings() -> Settings:
+    """Read the settings, turning pydantic's report into one line without input values."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in problem['loc']).upper()}: "
+            f"{problem['msg'].removeprefix('Value error, ')}"
+            for problem in error.errors(include_input=False)
+        )
+        raise SettingsError(f"invalid configuration: {problems}") from None

@@ -1,0 +1,8 @@
+"""Every table, imported in one place for alembic and the tests."""
+
+from bot.books.models import Book
+from bot.database import Base
+from bot.reservations.models import PreBooking, ReservationStatus
+from bot.users.models import User
+
+__all__ = ["Base", "Book", "PreBooking", "ReservationStatus", "User"]

@@ -1,0 +1,138 @@
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.books.models import Book
+from bot.books.schemas import BookView
+from bot.database import is_valid_id
+from bot.pagination import PageRequest
+from bot.reservations.errors import AlreadyWaiting
+from bot.reservations.models import PreBooking, ReservationStatus
+from bot.reservations.schemas import NotifiedReader, ReservationView
+from bot.users.models import User
+
+WAITING_INDEX = "uq_pre_bookings_waiting_user_book"
+
+_VIEW_COLUMNS = (
+    PreBooking.id,
+    PreBooking.book_id,
+    Book.title,
+    Book.author,
+    PreBooking.status,
+    PreBooking.created_at,
+    PreBooking.notified_at,
+    PreBooking.cancelled_at,
+)
+
+
+def _view(row: Any) -> ReservationView:
+    return ReservationView(
+        row.id,
+        row.book_id,
+        row.title,
+        row.author,
+        row.status,
+        row.created_at,
+        row.notified_at,
+        row.cancelled_at,
+    )
+
+
+class ReservationRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add_waiting(self, user_id: int, book: BookView) -> int:
+        """A new waiting reservation; the partial unique index refuses a second one."""
+        try:
+            reservation_id = await self._session.scalar(
+                insert(PreBooking)
+                .values(user_id=user_id, book_id=book.id)
+                .returning(PreBooking.id)
+            )
+        except IntegrityError as error:
+            if WAITING_INDEX in str(error.orig):
+                raise AlreadyWaiting(book) from None
+            raise
+        assert reservation_id is not None
+        return int(reservation_id)
+
+    async def queue_position(self, book_id: int, reservation_id: int) -> int:
+        """1 for the reader who has waited longest for the book."""
+        position = await self._session.scalar(
+            select(func.count())
+            .select_from(PreBooking)
+            .where(PreBooking.book_id == book_id)
+            .where(PreBooking.status == ReservationStatus.WAITING)
+            .where(PreBooking.id <= reservation_id)
+        )
+        assert position is not None
+        return position
+
+    async def page_for_user(
+        self, user_id: int, request: PageRequest
+    ) -> tuple[list[ReservationView], int, PageRequest]:
+        """The reader's reservations, newest first."""
+        total = await self._session.scalar(
+            select(func.count()).select_from(PreBooking).where(PreBooking.user_id == user_id)
+        )
+        assert total is not None
+        request = request.clamped(total)
+        rows = await self._session.execute(
+            select(*_VIEW_COLUMNS)
+            .join(Book, Book.id == PreBooking.book_id)
+            .where(PreBooking.user_id == user_id)
+            .order_by(PreBooking.created_at.desc(), PreBooking.id.desc())
+            .offset(request.offset)
+            .limit(request.size)
+        )
+        return [_view(row) for row in rows], total, request
+
+    async def get_for_user_locked(
+        self, user_id: int, reservation_id: int
+    ) -> ReservationView | None:
+        """The reader's own reservation, locked until the transaction ends."""
+        if not is_valid_id(reservation_id):
+            return None
+        row = (
+            await self._session.execute(
+                select(*_VIEW_COLUMNS)
+                .join(Book, Book.id == PreBooking.book_id)
+                .where(PreBooking.id == reservation_id)
+                .where(PreBooking.user_id == user_id)
+                .with_for_update(of=PreBooking)
+            )
+        ).one_or_none()
+        return None if row is None else _view(row)
+
+    async def cancel(self, reservation_id: int) -> None:
+        await self._session.execute(
+            update(PreBooking)
+            .where(PreBooking.id == reservation_id)
+            .values(status=ReservationStatus.CANCELLED, cancelled_at=func.now())
+        )
+
+    async def notify_waiting(self, book_id: int) -> list[NotifiedReader]:
+        """Mark every waiting reservation of the book notified, in one statement."""
+        rows = await self._session.execute(
+            update(PreBooking)
+            .where(PreBooking.book_id == book_id)
+            .where(PreBooking.status == ReservationStatus.WAITING)
+            .where(PreBooking.user_id == User.id)
+            .values(status=ReservationStatus.NOTIFIED, notified_at=func.now())
+            .returning(PreBooking.id, User.telegram_id, User.chat_id)
+            .execution_options(synchronize_session=False)
+        )
+        # Longest-waiting readers hear first.
+        return sorted((NotifiedReader(*row) for row in rows), key=lambda r: r.reservation_id)
+
+    async def waiting_count(self, book_id: int) -> int:
+        count = await self._session.scalar(
+            select(func.count())
+            .select_from(PreBooking)
+            .where(PreBooking.book_id == book_id)
+            .where(PreBooking.status == ReservationStatus.WAITING)
+        )
+        return count or 0

@@ -1,0 +1,83 @@
+"""Builds the Telegram Application: handlers wired to the services."""
+
+from telegram import BotCommand
+from telegram.constants import ParseMode
+from telegram.ext import (
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from bot.services import Services
+from bot.telegram import texts
+from bot.telegram.context import NOTIFIER, SERVICES, BotApplication, BotContext
+from bot.telegram.error_handler import on_error
+from bot.telegram.handlers import admin, buttons, readers
+from bot.telegram.notifications import RestockNotifier
+
+# Commands act on new messages only: editing an old "/reserve 3" must not reserve again.
+NEW_MESSAGES = filters.UpdateType.MESSAGE
+
+
+def build_application(
+    token: str,
+    services: Services,
+    notifier: RestockNotifier | None = None,
+    base_url: str | None = None,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+) -> BotApplication:
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .defaults(Defaults(parse_mode=ParseMode.HTML))
+        .context_types(ContextTypes(context=BotContext))
+        .post_init(publish_commands)
+    )
+    if base_url:
+        builder = builder.base_url(base_url)
+    if request is not None:
+        builder = builder.request(request)
+    if get_updates_request is not None:
+        builder = builder.get_updates_request(get_updates_request)
+    application: BotApplication = builder.build()
+    application.bot_data[SERVICES] = services
+    application.bot_data[NOTIFIER] = notifier or RestockNotifier()
+    add_handlers(application)
+    return application
+
+
+def add_handlers(application: BotApplication) -> None:
+    commands = {
+        "start": readers.start,
+        "help": readers.help_command,
+        "books": readers.books,
+        "search": readers.books,
+        "reserve": readers.reserve,
+        "myreservations": readers.my_reservations,
+        "cancel": readers.cancel,
+        "restock": admin.restock,
+        "addbook": admin.add_book,
+    }
+    for name, callback in commands.items():
+        application.add_handler(CommandHandler(name, callback, filters=NEW_MESSAGES))
+    application.add_handler(CallbackQueryHandler(buttons.button))
+    application.add_handler(
+        MessageHandler(NEW_MESSAGES & filters.COMMAND, readers.unknown_command)
+    )
+    application.add_handler(
+        MessageHandler(NEW_MESSAGES & filters.ChatType.PRIVATE, readers.not_a_command)
+    )
+    application.add_error_handler(on_error)
+
+
+async def publish_commands(application: BotApplication) -> None:
+    """Fill Telegram's command menu (readers' commands; staff see theirs in /help)."""
+    await application.bot.set_my_commands(
+        [BotCommand(name, what[:256]) for name, what in texts.READER_COMMANDS.items()]
+    )

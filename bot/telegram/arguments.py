@@ -1,0 +1,51 @@
+"""Parsing of command arguments; anything malformed becomes a UsageError."""
+
+from collections.abc import Sequence
+
+from bot.database import is_valid_id
+from bot.telegram.bad_input import UsageError
+
+# Longer than any number the bot takes; refusing it early avoids converting huge strings.
+_MAX_DIGITS = 19
+
+
+def single_id(command: str, args: Sequence[str]) -> int:
+    """`/command <id>`, with an optional leading '#'."""
+    if len(args) != 1:
+        raise UsageError(command)
+    return _id(command, args[0].removeprefix("#"))
+
+
+def id_and_quantity(command: str, args: Sequence[str]) -> tuple[int, int]:
+    """`/command <id> <quantity>`; the quantity's range is the service's rule."""
+    if len(args) != 2:
+        raise UsageError(command)
+    return _id(command, args[0].removeprefix("#")), _integer(command, args[1])
+
+
+def book_fields(command: str, text: str) -> tuple[str, str, int]:
+    """`/command <title> | <author> | <quantity>`: the text after the command."""
+    parts = [part.strip() for part in text.split("|")]
+    if len(parts) != 3 or not parts[0] or not parts[1]:
+        raise UsageError(command)
+    return parts[0], parts[1], _integer(command, parts[2])
+
+
+def text_after_command(text: str | None) -> str:
+    """What follows the command word, keeping the user's spacing and '|' characters."""
+    parts = (text or "").split(maxsplit=1)
+    return parts[1].strip() if len(parts) == 2 else ""
+
+
+def _id(command: str, text: str) -> int:
+    value = _integer(command, text)
+    if not is_valid_id(value):
+        raise UsageError(command)
+    return value
+
+
+def _integer(command: str, text: str) -> int:
+    digits = text.removeprefix("-")
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > _MAX_DIGITS:
+        raise UsageError(command)
+    return int(text)

@@ -1,0 +1,17 @@
+"""Input the Telegram layer refuses before any service sees it."""
+
+
+class BadInput(Exception):
+    """A command or button that cannot be understood; nothing was changed."""
+
+
+class UsageError(BadInput):
+    """A command with missing, extra or malformed arguments."""
+
+    def __init__(self, command: str) -> None:
+        super().__init__(command)
+        self.command = command
+
+
+class InvalidButton(BadInput):
+    """Callback data that is stale, forged or from another version of the bot."""

@@ -1,0 +1,94 @@
+"""The tiny text format inside inline buttons, written and parsed in one place.
+
+Formats: `r:<book_id>` reserve, `c:<reservation_id>:<page>` cancel,
+`b:<page>[:<search>]` catalog page, `m:<page>` my reservations page.
+Clients can send any bytes back, so decoding checks everything.
+"""
+
+from dataclasses import dataclass
+
+from bot.database import is_valid_id
+from bot.telegram.bad_input import InvalidButton
+
+# Telegram's limit for callback_data.
+MAX_BYTES = 64
+MAX_PAGE = 100_000
+
+
+@dataclass(frozen=True)
+class ReserveButton:
+    book_id: int
+
+
+@dataclass(frozen=True)
+class CancelButton:
+    reservation_id: int
+    page: int
+
+
+@dataclass(frozen=True)
+class BooksPageButton:
+    page: int
+    query: str | None = None
+
+
+@dataclass(frozen=True)
+class ReservationsPageButton:
+    page: int
+
+
+Button = ReserveButton | CancelButton | BooksPageButton | ReservationsPageButton
+
+
+def encode(button: Button) -> str | None:
+    """The button's callback data, or None when it would not fit Telegram's 64 bytes."""
+    match button:
+        case ReserveButton(book_id):
+            data = f"r:{book_id}"
+        case CancelButton(reservation_id, page):
+            data = f"c:{reservation_id}:{page}"
+        case BooksPageButton(page, query):
+            data = f"b:{page}" if query is None else f"b:{page}:{query}"
+        case ReservationsPageButton(page):
+            data = f"m:{page}"
+    return data if len(data.encode()) <= MAX_BYTES else None
+
+
+def decode(data: object) -> Button:
+    """Parse callback data from a client; raise InvalidButton for anything unexpected."""
+    if not isinstance(data, str) or len(data.encode()) > MAX_BYTES:
+        raise InvalidButton()
+    kind, _, rest = data.partition(":")
+    match kind:
+        case "r":
+            return ReserveButton(_id(rest))
+        case "c":
+            reservation_id, _, page = rest.partition(":")
+            return CancelButton(_id(reservation_id), _page(page))
+        case "b":
+            page, separator, query = rest.partition(":")
+            return BooksPageButton(_page(page), query if separator and query else None)
+        case "m":
+            return ReservationsPageButton(_page(rest))
+    raise InvalidButton()
+
+
+def _number(text: str) -> int:
+    # isdecimal() admits other scripts' digits; only ASCII digits are ours.
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        raise InvalidButton()
+    return int(text)
+
+
+def _id(text: str) -> int:
+    value = _number(text)
+    if not is_valid_id(value):
+        raise InvalidButton()
+    return value
+
+
+def _page(text: str) -> int:
+    value = _number(text)
+    if not 1 <= value <= MAX_PAGE:
+        raise InvalidButton()
+    return value

@@ -1,0 +1,28 @@
+"""Commands for the bookstore's staff (ADMIN_IDS)."""
+
+from telegram import Update
+
+from bot.telegram import arguments, texts
+from bot.telegram.context import BotContext
+from bot.telegram.handlers.senders import message_of, sender_id
+
+
+async def restock(update: Update, context: BotContext) -> None:
+    """Set a book's stock; readers waiting for it hear when it is back."""
+    # Refuse strangers before parsing, so they learn nothing about the command.
+    context.services.users.require_admin(sender_id(update))
+    book_id, quantity = arguments.id_and_quantity("restock", context.args or [])
+    result = await context.services.books.restock(sender_id(update), book_id, quantity)
+    # Queued before replying: if the reply fails, the readers are still messaged.
+    context.notifier.schedule(context.bot, result)
+    await message_of(update).reply_text(texts.restocked(result))
+
+
+async def add_book(update: Update, context: BotContext) -> None:
+    """Add a book to the catalog."""
+    context.services.users.require_admin(sender_id(update))
+    title, author, quantity = arguments.book_fields(
+        "addbook", arguments.text_after_command(message_of(update).text)
+    )
+    book = await context.services.books.add_book(sender_id(update), title, author, quantity)
+    await message_of(update).reply_text(texts.book_added(book))

@@ -1,0 +1,61 @@
+"""Presses of inline buttons; the callback data is parsed, never trusted."""
+
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+
+from bot.telegram import callback_data, keyboards, texts
+from bot.telegram.callback_data import (
+    BooksPageButton,
+    CancelButton,
+    ReservationsPageButton,
+    ReserveButton,
+)
+from bot.telegram.context import BotContext
+from bot.telegram.handlers.senders import reader_of
+
+
+async def button(update: Update, context: BotContext) -> None:
+    """Do what the pressed button says, then stop its spinner."""
+    query = update.callback_query
+    if query is None:
+        return
+    match callback_data.decode(query.data):
+        case ReserveButton(book_id):
+            confirmation = await context.services.reservations.reserve(reader_of(update), book_id)
+            await query.answer(texts.reserved_short(confirmation))
+            if query.message is not None:
+                await context.bot.send_message(query.message.chat.id, texts.reserved(confirmation))
+        case CancelButton(reservation_id, page):
+            cancellation = await context.services.reservations.cancel(
+                reader_of(update), reservation_id, page
+            )
+            await query.answer(texts.cancelled_short())
+            await _show(
+                query,
+                texts.reservation_page(cancellation.page),
+                keyboards.reservations_keyboard(cancellation.page),
+            )
+        case BooksPageButton(page, search):
+            book_page = await context.services.books.list_books(page, search)
+            await query.answer()
+            await _show(query, texts.book_page(book_page), keyboards.books_keyboard(book_page))
+        case ReservationsPageButton(page):
+            reservation_page = await context.services.reservations.list_reservations(
+                reader_of(update), page
+            )
+            await query.answer()
+            await _show(
+                query,
+                texts.reservation_page(reservation_page),
+                keyboards.reservations_keyboard(reservation_page),
+            )
+
+
+async def _show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    """Replace the message the button was on."""
+    try:
+        await query.edit_message_text(text, reply_markup=markup)
+    except BadRequest as error:
+        # A double tap asks for the same page twice; Telegram refuses the no-op edit.
+        if "not modified" not in error.message.lower():
+            raise

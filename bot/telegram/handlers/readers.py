@@ -1,0 +1,67 @@
+"""Commands readers send."""
+
+from telegram import Message, Update
+
+from bot.books.schemas import BookPage
+from bot.telegram import arguments, keyboards, texts
+from bot.telegram.context import BotContext
+from bot.telegram.handlers.senders import message_of, reader_of
+
+
+async def start(update: Update, context: BotContext) -> None:
+    """Register the reader and say what the bot does."""
+    reader = reader_of(update)
+    registration = await context.services.users.register(reader)
+    await message_of(update).reply_text(texts.welcome(reader.first_name, registration.is_admin))
+
+
+async def help_command(update: Update, context: BotContext) -> None:
+    """List the commands, staff ones included for staff."""
+    is_admin = context.services.users.is_admin(reader_of(update).telegram_id)
+    await message_of(update).reply_text(texts.help_text(is_admin))
+
+
+async def books(update: Update, context: BotContext) -> None:
+    """Show the catalog's first page, or the books matching the text after the command."""
+    query = arguments.text_after_command(message_of(update).text) or None
+    page = await context.services.books.list_books(1, query)
+    await reply_with_book_page(message_of(update), page)
+
+
+async def reserve(update: Update, context: BotContext) -> None:
+    """Put the reader in line for a sold-out book."""
+    book_id = arguments.single_id("reserve", context.args or [])
+    confirmation = await context.services.reservations.reserve(reader_of(update), book_id)
+    await message_of(update).reply_text(texts.reserved(confirmation))
+
+
+async def my_reservations(update: Update, context: BotContext) -> None:
+    """List the reader's reservations with Cancel buttons."""
+    page = await context.services.reservations.list_reservations(reader_of(update))
+    await message_of(update).reply_text(
+        texts.reservation_page(page), reply_markup=keyboards.reservations_keyboard(page)
+    )
+
+
+async def cancel(update: Update, context: BotContext) -> None:
+    """Cancel one of the reader's waiting reservations by id."""
+    reservation_id = arguments.single_id("cancel", context.args or [])
+    cancellation = await context.services.reservations.cancel(reader_of(update), reservation_id)
+    await message_of(update).reply_text(texts.cancelled(cancellation))
+
+
+async def unknown_command(update: Update, context: BotContext) -> None:
+    """Answer a command the bot does not have."""
+    await message_of(update).reply_text(texts.unknown_command())
+
+
+async def not_a_command(update: Update, context: BotContext) -> None:
+    """Answer plain text, stickers and the like."""
+    await message_of(update).reply_text(texts.not_a_command())
+
+
+async def reply_with_book_page(message: Message, page: BookPage) -> None:
+    text = texts.book_page(page)
+    if page.page_count > 1 and not keyboards.search_fits_in_buttons(page):
+        text += "\n\n" + texts.search_unpaged(page)
+    await message.reply_text(text, reply_markup=keyboards.books_keyboard(page))

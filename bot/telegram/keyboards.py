@@ -1,0 +1,72 @@
+"""Inline keyboards under the catalog and reservation lists."""
+
+from collections.abc import Callable, Iterable
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.books.schemas import BookPage
+from bot.reservations.models import ReservationStatus
+from bot.reservations.schemas import ReservationPage
+from bot.telegram import callback_data, texts
+from bot.telegram.callback_data import (
+    BooksPageButton,
+    Button,
+    CancelButton,
+    ReservationsPageButton,
+    ReserveButton,
+)
+
+PREVIOUS = "‹ Prev"
+NEXT = "Next ›"
+
+
+def books_keyboard(page: BookPage) -> InlineKeyboardMarkup | None:
+    rows: list[list[tuple[str, Button]]] = [
+        [(texts.reserve_button(book), ReserveButton(book.id))]
+        for book in page.books
+        if not book.in_stock
+    ]
+    rows.append(
+        _navigation(page.number, page.page_count, lambda n: BooksPageButton(n, page.query))
+    )
+    return _markup(rows)
+
+
+def reservations_keyboard(page: ReservationPage) -> InlineKeyboardMarkup | None:
+    rows: list[list[tuple[str, Button]]] = [
+        [(texts.cancel_button(reservation), CancelButton(reservation.id, page.number))]
+        for reservation in page.reservations
+        if reservation.status is ReservationStatus.WAITING
+    ]
+    rows.append(_navigation(page.number, page.page_count, ReservationsPageButton))
+    return _markup(rows)
+
+
+def search_fits_in_buttons(page: BookPage) -> bool:
+    """Whether a search is short enough to ride in the page buttons' 64 bytes."""
+    return callback_data.encode(BooksPageButton(page.page_count, page.query)) is not None
+
+
+def _navigation(
+    number: int, page_count: int, button_for: Callable[[int], Button]
+) -> list[tuple[str, Button]]:
+    row = []
+    if number > 1:
+        row.append((PREVIOUS, button_for(number - 1)))
+    if number < page_count:
+        row.append((NEXT, button_for(number + 1)))
+    return row
+
+
+def _markup(rows: Iterable[list[tuple[str, Button]]]) -> InlineKeyboardMarkup | None:
+    """Buttons whose data fits; rows left empty are dropped; None when nothing is left."""
+    keyboard = []
+    for row in rows:
+        buttons = [
+            InlineKeyboardButton(label, callback_data=data)
+            for label, button in row
+            if (data := callback_data.encode(button)) is not None
+        ]
+        if buttons:
+            keyboard.append(buttons)
+    return InlineKeyboardMarkup(keyboard) if keyboard else None

@@ -1,0 +1,284 @@
+"""Every text the bot shows a person, as HTML with user data escaped."""
+
+import re
+from datetime import UTC, datetime
+from html import escape, unescape
+
+from bot.books.errors import (
+    BookFieldInvalid,
+    BookNotFound,
+    DuplicateBook,
+    MalformedRow,
+    QuantityOutOfRange,
+    RepeatedInFile,
+    SearchTooLong,
+)
+from bot.books.schemas import BookPage, BookView, ImportReport
+from bot.books.service import Restock
+from bot.errors import DomainError
+from bot.reservations.errors import (
+    AlreadyWaiting,
+    BookInStock,
+    NotCancellable,
+    ReservationNotFound,
+)
+from bot.reservations.models import ReservationStatus
+from bot.reservations.schemas import (
+    Cancellation,
+    Confirmation,
+    ReservationPage,
+    ReservationView,
+)
+from bot.telegram.bad_input import BadInput, InvalidButton, UsageError
+from bot.users.errors import NotAnAdmin
+
+READER_COMMANDS = {
+    "books": "browse the catalog (or /books <text> to search)",
+    "search": "find books by title or author",
+    "reserve": "wait for an out-of-stock book: /reserve <book id>",
+    "myreservations": "see your reservations",
+    "cancel": "cancel a reservation: /cancel <reservation id>",
+    "help": "show this list",
+}
+ADMIN_COMMANDS = {
+    "restock": "set a book's stock: /restock <book id> <quantity>",
+    "addbook": "add a book: /addbook <title> | <author> | <quantity>",
+}
+USAGE = {
+    "reserve": "/reserve &lt;book id&gt;, for example /reserve 12",
+    "cancel": "/cancel &lt;reservation id&gt;, for example /cancel 7",
+    "restock": "/restock &lt;book id&gt; &lt;quantity&gt;, for example /restock 12 5",
+    "addbook": "/addbook &lt;title&gt; | &lt;author&gt; | &lt;quantity&gt;, "
+    "for example /addbook Dune | Frank Herbert | 0",
+}
+STATUS_LABELS = {
+    ReservationStatus.WAITING: "⏳ waiting since",
+    ReservationStatus.NOTIFIED: "📬 back in stock, told you on",
+    ReservationStatus.CANCELLED: "✖️ cancelled on",
+}
+BUTTON_LABEL_LENGTH = 40
+
+
+def moment(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%d %b %Y, %H:%M UTC")
+
+
+def book_name(title: str, author: str) -> str:
+    return f"<b>{escape(title)}</b> by {escape(author)}"
+
+
+def shortened(text: str, limit: int = BUTTON_LABEL_LENGTH) -> str:
+    """Button labels are plain text with little room."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def as_plain(html: str) -> str:
+    """The text without markup, for alerts and the terminal."""
+    return unescape(re.sub(r"<[^>]+>", "", html))
+
+
+# Conversations
+
+
+def welcome(first_name: str | None, is_admin: bool) -> str:
+    greeting = f"Hello, {escape(first_name)}!" if first_name else "Hello!"
+    return (
+        f"{greeting} I keep your place in line for books that are sold out, and I message "
+        "you the moment one is back on the shelf.\n\n" + help_text(is_admin)
+    )
+
+
+def help_text(is_admin: bool) -> str:
+    lines = ["<b>What I can do</b>"]
+    lines += [f"/{name} — {escape(what)}" for name, what in READER_COMMANDS.items()]
+    if is_admin:
+        lines += ["", "<b>For staff</b>"]
+        lines += [f"/{name} — {escape(what)}" for name, what in ADMIN_COMMANDS.items()]
+    return "\n".join(lines)
+
+
+def unknown_command() -> str:
+    return "I don't know that command. Send /help to see what I can do."
+
+
+def not_a_command() -> str:
+    return "I understand commands only. Send /books to browse, or /help for the list."
+
+
+# Catalog
+
+
+def book_page(page: BookPage) -> str:
+    if page.total == 0:
+        if page.query:
+            return f"No books match “{escape(page.query)}”. Try /books for the whole catalog."
+        return "The catalog is empty for now."
+    heading = f"<b>Books matching “{escape(page.query)}”</b>" if page.query else "<b>Catalog</b>"
+    lines = [f"{heading} (page {page.number} of {page.page_count})", ""]
+    lines += [catalog_entry(book) for book in page.books]
+    if any(not book.in_stock for book in page.books):
+        lines += ["", "Tap Reserve to be told when a sold-out book is back."]
+    return "\n".join(lines)
+
+
+def catalog_entry(book: BookView) -> str:
+    availability = f"✅ in stock: {book.stock_quantity}" if book.in_stock else "❌ sold out"
+    return f"#{book.id} {book_name(book.title, book.author)}\n    {availability}"
+
+
+def reserve_button(book: BookView) -> str:
+    return shortened(f"Reserve #{book.id} {book.title}")
+
+
+def search_unpaged(page: BookPage) -> str:
+    """Shown under a search too long to carry in the page buttons."""
+    return (
+        f"Showing the first {len(page.books)} of {page.total}: narrow your search to see the rest."
+    )
+
+
+# Reservations
+
+
+def reserved(confirmation: Confirmation) -> str:
+    book = confirmation.book
+    place = confirmation.queue_position
+    ahead = "you are first in line" if place == 1 else f"you are number {place} in line"
+    return (
+        f"Reserved {book_name(book.title, book.author)} "
+        f"(reservation #{confirmation.reservation_id}); {ahead}. "
+        "I'll message you as soon as it is back in stock."
+    )
+
+
+def reserved_short(confirmation: Confirmation) -> str:
+    return shortened(f"Reserved: number {confirmation.queue_position} in line", 200)
+
+
+def reservation_page(page: ReservationPage) -> str:
+    if page.total == 0:
+        return (
+            "You have no reservations yet. Find a sold-out book with /books "
+            "and tap Reserve, or send /reserve &lt;book id&gt;."
+        )
+    lines = [f"<b>Your reservations</b> (page {page.number} of {page.page_count})", ""]
+    lines += [reservation_entry(reservation) for reservation in page.reservations]
+    return "\n".join(lines)
+
+
+def reservation_entry(reservation: ReservationView) -> str:
+    label = STATUS_LABELS[reservation.status]
+    return (
+        f"#{reservation.id} {book_name(reservation.title, reservation.author)}\n"
+        f"    {label} {moment(reservation.status_since)}"
+    )
+
+
+def cancel_button(reservation: ReservationView) -> str:
+    return shortened(f"Cancel #{reservation.id} {reservation.title}")
+
+
+def cancelled(cancellation: Cancellation) -> str:
+    reservation = cancellation.reservation
+    return (
+        f"Cancelled reservation #{reservation.id} for "
+        f"{book_name(reservation.title, reservation.author)}."
+    )
+
+
+def cancelled_short() -> str:
+    return "Reservation cancelled"
+
+
+# Staff
+
+
+def restocked(restock: Restock) -> str:
+    book = restock.book
+    text = (
+        f"Stock of #{book.id} {book_name(book.title, book.author)}: "
+        f"{restock.old_stock} → {restock.new_stock}."
+    )
+    count = len(restock.notified)
+    if restock.old_stock == 0 and restock.new_stock > 0:
+        text += f" Notified {count} waiting reader{'' if count == 1 else 's'}."
+    else:
+        text += " Nobody to notify: the book was not going from sold out to in stock."
+    return text
+
+
+def book_added(book: BookView) -> str:
+    name = book_name(book.title, book.author)
+    return f"Added #{book.id} {name} with {book.stock_quantity} in stock."
+
+
+def back_in_stock(book: BookView) -> str:
+    return (
+        f"📚 Good news: {book_name(book.title, book.author)} is back in stock! "
+        "Come by the shop soon, copies go fast."
+    )
+
+
+def import_report(report: ImportReport) -> str:
+    """Plain text for the terminal."""
+    lines = [f"Imported {report.imported} book{'' if report.imported == 1 else 's'}."]
+    if report.rejected:
+        lines.append(f"Rejected {len(report.rejected)}:")
+        lines += [f"  line {row.line}: {as_plain(refusal(row.error))}" for row in report.rejected]
+    return "\n".join(lines)
+
+
+# Refusals and failures
+
+
+def refusal(error: DomainError | BadInput) -> str:
+    """What the reader is told when a rule or a parser refuses their request."""
+    match error:
+        case BookNotFound(book_id=book_id):
+            return f"There is no book #{book_id}. Send /books to see the catalog."
+        case BookInStock(book=book):
+            return (
+                f"{book_name(book.title, book.author)} is in stock "
+                f"({book.stock_quantity}): you can buy it now, no need to wait."
+            )
+        case AlreadyWaiting(book=book):
+            return (
+                f"You are already waiting for {book_name(book.title, book.author)}. "
+                "See /myreservations."
+            )
+        case ReservationNotFound(reservation_id=reservation_id):
+            return f"You have no reservation #{reservation_id}. Send /myreservations to see yours."
+        case NotCancellable(reservation=reservation):
+            state = (
+                "already cancelled"
+                if reservation.status is ReservationStatus.CANCELLED
+                else "already fulfilled: the book is back in stock"
+            )
+            return f"Reservation #{reservation.id} can't be cancelled: it is {state}."
+        case NotAnAdmin():
+            return "Sorry, only the bookstore's staff can do that."
+        case QuantityOutOfRange(maximum=maximum):
+            return f"The quantity must be a whole number from 0 to {maximum:,}."
+        case BookFieldInvalid(field=field, limit=limit):
+            return f"The {field} must be between 1 and {limit} characters."
+        case DuplicateBook(book_id=book_id, title=title, author=author):
+            return f"That book is already in the catalog as #{book_id} {book_name(title, author)}."
+        case RepeatedInFile(first_line=first_line):
+            return f"The same title and author are already on line {first_line}."
+        case MalformedRow(field_count=field_count):
+            return f"Expected 3 fields (title, author, quantity), found {field_count}."
+        case SearchTooLong(limit=limit):
+            return f"Please search with at most {limit} characters."
+        case UsageError(command=command):
+            return f"Usage: {USAGE.get(command, '/' + command)}"
+        case InvalidButton():
+            return "That button is out of date. Send /books or /myreservations for fresh ones."
+    return "Sorry, I can't do that."
+
+
+def something_went_wrong() -> str:
+    return "Sorry, something went wrong on my side. Please try again in a moment."
+
+
+def temporarily_unavailable() -> str:
+    return "The bookstore's system is temporarily unavailable. Please try again in a minute."

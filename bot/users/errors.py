@@ -1,0 +1,5 @@
+from bot.errors import DomainError
+
+
+class NotAnAdmin(DomainError):
+    """Only the bookstore's staff may do this."""
