@@ -1,10 +1,14 @@
 """A real PostgreSQL started from the pgserver package, for machines without one."""
 
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
-from pgserver.postgres_server import get_server
+with warnings.catch_warnings():
+    # pgserver warns at import time when XDG_RUNTIME_DIR is unset, as on servers.
+    warnings.simplefilter("ignore")
+    from pgserver.postgres_server import get_server
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,121 @@
+"""Talking to the real Application the way Telegram does: real Update objects in,
+recorded Bot API calls out."""
+
+import itertools
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import Update
+
+from bot.telegram.context import BotApplication
+from bot.telegram.notifications import RestockNotifier
+from tests.fake_telegram import FakeBotApi, SentRequest
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    first_name: str
+    username: str | None = None
+
+    def as_user(self) -> dict[str, Any]:
+        user: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name}
+        if self.username:
+            user["username"] = self.username
+        return user
+
+    def private_chat(self) -> dict[str, Any]:
+        return {"id": self.id, "type": "private", "first_name": self.first_name}
+
+
+ALICE = Person(1001, "Alice", "alice")
+BOB = Person(1002, "Bob", "bob")
+CAROL = Person(1003, "Carol")
+ADMIN = Person(9001, "Dana", "dana_staff")
+
+
+def message_update(update_id: int, person: Person, text: str) -> dict[str, Any]:
+    """A private message as Telegram sends it; a leading /command gets its entity."""
+    message: dict[str, Any] = {
+        "message_id": update_id,
+        "from": person.as_user(),
+        "chat": person.private_chat(),
+        "date": int(time.time()),
+        "text": text,
+    }
+    if text.startswith("/"):
+        command = text.split(maxsplit=1)[0]
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+    return {"update_id": update_id, "message": message}
+
+
+def callback_update(
+    update_id: int, person: Person, data: str, message: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "update_id": update_id,
+        "callback_query": {
+            "id": str(update_id),
+            "from": person.as_user(),
+            "chat_instance": f"instance-{person.id}",
+            "data": data,
+            "message": message,
+        },
+    }
+
+
+class Chat:
+    """Feeds updates to the application and returns what the bot sent in answer."""
+
+    def __init__(
+        self, application: BotApplication, api: FakeBotApi, notifier: RestockNotifier
+    ) -> None:
+        self.application = application
+        self.api = api
+        self.notifier = notifier
+        self._update_ids = itertools.count(1)
+
+    async def feed(self, data: dict[str, Any]) -> list[SentRequest]:
+        start = len(self.api.requests)
+        await self.application.process_update(Update.de_json(data, self.application.bot))
+        return self.api.requests[start:]
+
+    async def send(self, person: Person, text: str) -> list[SentRequest]:
+        return await self.feed(message_update(next(self._update_ids), person, text))
+
+    async def send_one(self, person: Person, text: str) -> SentRequest:
+        """Send and expect exactly one reply message."""
+        replies = await self.send(person, text)
+        assert [reply.method for reply in replies] == ["sendMessage"], replies
+        return replies[0]
+
+    async def press_data(
+        self, person: Person, data: str, on: SentRequest | dict[str, Any]
+    ) -> list[SentRequest]:
+        """Press a button carrying data (forged data included) under a message."""
+        message = on if isinstance(on, dict) else self.current(on)
+        return await self.feed(callback_update(next(self._update_ids), person, data, message))
+
+    async def press(self, person: Person, label_start: str, on: SentRequest) -> list[SentRequest]:
+        """Press the button whose label starts with label_start on a message the bot sent."""
+        labels = self.current_buttons(on)
+        matching = [data for label, data in labels if label.startswith(label_start)]
+        assert len(matching) == 1, f"no single button {label_start!r} in {labels}"
+        return await self.press_data(person, matching[0], on)
+
+    def current(self, sent: SentRequest) -> dict[str, Any]:
+        """The message as it now stands in the chat, after any edits."""
+        result = sent.result
+        return self.api.message(result["chat"]["id"], result["message_id"])
+
+    def current_buttons(self, sent: SentRequest) -> list[tuple[str, str]]:
+        markup = self.current(sent).get("reply_markup", {})
+        return [
+            (button["text"], button["callback_data"])
+            for row in markup.get("inline_keyboard", [])
+            for button in row
+        ]
+
+    async def deliveries_done(self) -> None:
+        await self.notifier.wait_until_idle()

@@ -1,0 +1,97 @@
+"""A real PostgreSQL for every test, its schema made by the migrations."""
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from bot import migrate
+from bot.database import async_database_url, create_engine
+from bot.embedded_postgres import start_embedded_postgres
+from bot.services import Services, build_services
+from bot.telegram.application import build_application
+from bot.telegram.notifications import RestockNotifier
+from tests.chat import ADMIN, Chat
+from tests.fake_telegram import FakeBotApi, FakeRequest
+
+TOKEN = "123456789:TEST-token_0123456789abcdefghij"
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """TEST_DATABASE_URL's server, or an embedded PostgreSQL made for this run."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    url, server = start_embedded_postgres(tmp_path_factory.mktemp("embedded"))
+    yield url
+    server.cleanup()
+
+
+@asynccontextmanager
+async def temporary_database(server_url: str) -> AsyncIterator[str]:
+    """A new, empty database on the server, dropped afterwards."""
+    name = f"bookstore_test_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(async_database_url(server_url), isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield (
+            async_database_url(server_url).set(database=name).render_as_string(hide_password=False)
+        )
+    finally:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+@pytest.fixture(scope="session")
+async def database_url(server_url: str) -> AsyncIterator[str]:
+    async with temporary_database(server_url) as url:
+        engine = create_engine(url)
+        async with engine.begin() as connection:
+            await migrate.upgrade_on(connection)
+        await engine.dispose()
+        yield url
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def services(engine: AsyncEngine) -> Services:
+    """Services on empty tables; ADMIN is staff."""
+    async with engine.begin() as connection:
+        await connection.execute(
+            text("TRUNCATE pre_bookings, books, users RESTART IDENTITY CASCADE")
+        )
+    return build_services(engine, frozenset({ADMIN.id}))
+
+
+@pytest.fixture
+def api() -> FakeBotApi:
+    return FakeBotApi()
+
+
+@pytest.fixture
+async def chat(services: Services, api: FakeBotApi) -> AsyncIterator[Chat]:
+    notifier = RestockNotifier(messages_per_second=1000)
+    application = build_application(
+        TOKEN,
+        services,
+        notifier=notifier,
+        request=FakeRequest(api),
+        get_updates_request=FakeRequest(api),
+    )
+    async with application:
+        yield Chat(application, api, notifier)
+        await notifier.wait_until_idle()

@@ -1,0 +1,29 @@
+"""Looking at the database directly, to check what a test changed (or didn't)."""
+
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.books.schemas import BookView
+from bot.services import Services
+from tests.chat import ADMIN
+
+
+async def snapshot(engine: AsyncEngine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, to compare before and after a refused request."""
+    tables = {}
+    async with engine.connect() as connection:
+        for table in ("users", "books", "pre_bookings"):
+            rows = await connection.execute(text(f"SELECT * FROM {table} ORDER BY id"))  # noqa: S608
+            tables[table] = [tuple(row) for row in rows]
+    return tables
+
+
+async def rows(engine: AsyncEngine, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    async with engine.connect() as connection:
+        return [tuple(row) for row in await connection.execute(text(sql), params)]
+
+
+async def add_books(services: Services, *books: tuple[str, str, int]) -> list[BookView]:
+    return [await services.books.add_book(ADMIN.id, *book) for book in books]

@@ -1,0 +1,243 @@
+"""A recording stand-in for the Bot API that answers the way Telegram does.
+
+Only the HTTP layer is replaced: the bot's real `Bot`, `Application` and handlers run.
+It checks what Telegram checks (HTML markup, lengths, callback data size, edits that
+change nothing) so a test fails where the real Bot API would refuse.
+"""
+
+import itertools
+import json
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram.request import BaseRequest, RequestData
+
+BOT_USER = {
+    "id": 7000000001,
+    "is_bot": True,
+    "first_name": "Bookstore",
+    "username": "bookstore_test_bot",
+}
+ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "code", "pre", "a"}
+TAG = re.compile(r"<(/?)([a-z-]+)(\s[^<>]*)?>")
+ENTITY = re.compile(r"&(lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);")
+
+
+@dataclass
+class SentRequest:
+    """One Bot API call the bot made."""
+
+    method: str
+    params: dict[str, Any]
+    result: Any = None
+
+    @property
+    def chat_id(self) -> int | None:
+        value = self.params.get("chat_id")
+        return None if value is None else int(value)
+
+    @property
+    def text(self) -> str:
+        return str(self.params.get("text", ""))
+
+    @property
+    def buttons(self) -> list[tuple[str, str]]:
+        """(label, callback_data) of every inline button, row by row."""
+        markup = self.params.get("reply_markup") or {}
+        if isinstance(markup, str):
+            markup = json.loads(markup)
+        return [
+            (button["text"], button.get("callback_data", ""))
+            for row in markup.get("inline_keyboard", [])
+            for button in row
+        ]
+
+
+class BotApiError(Exception):
+    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+        self.retry_after = retry_after
+
+
+@dataclass
+class FakeBotApi:
+    """The Bot API's answers and a record of every call."""
+
+    requests: list[SentRequest] = field(default_factory=list)
+    # chat id -> error code to answer sendMessage with (403: blocked the bot)
+    failing_chats: dict[int, int] = field(default_factory=dict)
+    # chat ids whose next sendMessage gets a 429 with this retry_after
+    flood_once: dict[int, int] = field(default_factory=dict)
+    _message_ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    _messages: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+
+    def answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        request = SentRequest(method, params)
+        self.requests.append(request)
+        try:
+            request.result = self._result(method, params)
+            return 200, {"ok": True, "result": request.result}
+        except BotApiError as error:
+            body: dict[str, Any] = {
+                "ok": False,
+                "error_code": error.code,
+                "description": error.description,
+            }
+            if error.retry_after is not None:
+                body["parameters"] = {"retry_after": error.retry_after}
+            return error.code, body
+
+    def message(self, chat_id: int, message_id: int) -> dict[str, Any]:
+        """A message the bot sent, as Telegram would include it in a callback query."""
+        return self._messages[(chat_id, message_id)]
+
+    def sent(self, method: str | None = None, chat_id: int | None = None) -> list[SentRequest]:
+        return [
+            request
+            for request in self.requests
+            if (method is None or request.method == method)
+            and (chat_id is None or request.chat_id == chat_id)
+        ]
+
+    def texts_to(self, chat_id: int) -> list[str]:
+        return [request.text for request in self.sent("sendMessage", chat_id)]
+
+    def _result(self, method: str, params: dict[str, Any]) -> Any:
+        match method:
+            case "getMe":
+                return BOT_USER
+            case "sendMessage":
+                return self._send_message(params)
+            case "editMessageText":
+                return self._edit_message_text(params)
+            case "answerCallbackQuery":
+                text = str(params.get("text", ""))
+                if len(text) > 200:
+                    raise BotApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+                return True
+            case "setMyCommands" | "deleteWebhook" | "deleteMyCommands" | "close":
+                return True
+            case "getUpdates":
+                return []
+        raise BotApiError(404, "Not Found")
+
+    def _send_message(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = int(params["chat_id"])
+        if chat_id in self.failing_chats:
+            code = self.failing_chats[chat_id]
+            raise BotApiError(code, "Forbidden: bot was blocked by the user")
+        if chat_id in self.flood_once:
+            raise BotApiError(
+                429,
+                "Too Many Requests: retry after 1",
+                retry_after=self.flood_once.pop(chat_id),
+            )
+        _check_text(params)
+        message = {
+            "message_id": next(self._message_ids),
+            "from": BOT_USER,
+            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
+            "date": int(time.time()),
+            "text": str(params["text"]),
+        }
+        if params.get("reply_markup"):
+            message["reply_markup"] = _markup(params)
+        self._messages[(chat_id, message["message_id"])] = message
+        return message
+
+    def _edit_message_text(self, params: dict[str, Any]) -> dict[str, Any]:
+        key = (int(params["chat_id"]), int(params["message_id"]))
+        if key not in self._messages:
+            raise BotApiError(400, "Bad Request: message to edit not found")
+        _check_text(params)
+        old = self._messages[key]
+        new = dict(old, text=str(params["text"]))
+        new.pop("reply_markup", None)
+        if params.get("reply_markup"):
+            new["reply_markup"] = _markup(params)
+        if new == old:
+            raise BotApiError(
+                400,
+                "Bad Request: message is not modified: specified new message content and "
+                "reply markup are exactly the same as a current content and reply markup "
+                "of the message",
+            )
+        new["edit_date"] = int(time.time())
+        self._messages[key] = new
+        return new
+
+
+def _markup(params: dict[str, Any]) -> dict[str, Any]:
+    markup = params["reply_markup"]
+    markup = json.loads(markup) if isinstance(markup, str) else markup
+    for row in markup.get("inline_keyboard", []):
+        for button in row:
+            data = button.get("callback_data")
+            if data is not None and not 1 <= len(data.encode()) <= 64:
+                raise BotApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+    return dict(markup)
+
+
+def _check_text(params: dict[str, Any]) -> None:
+    text = str(params.get("text", ""))
+    if not text.strip():
+        raise BotApiError(400, "Bad Request: message text is empty")
+    if len(text) > 4096:
+        raise BotApiError(400, "Bad Request: message is too long")
+    if params.get("parse_mode") == "HTML":
+        _check_html(text)
+
+
+def _check_html(text: str) -> None:
+    """Telegram refuses a stray '<', '>' or '&' and unknown or unbalanced tags."""
+    open_tags: list[str] = []
+    for match in TAG.finditer(text):
+        closing, name = match.group(1), match.group(2)
+        if name not in ALLOWED_TAGS:
+            raise BotApiError(400, f"Bad Request: can't parse entities: unsupported tag {name}")
+        if not closing:
+            open_tags.append(name)
+        elif not open_tags or open_tags.pop() != name:
+            raise BotApiError(400, f"Bad Request: can't parse entities: unmatched </{name}>")
+    if open_tags:
+        raise BotApiError(400, "Bad Request: can't parse entities: unclosed tag")
+    rest = ENTITY.sub("", TAG.sub("", text))
+    if any(character in rest for character in "<>&"):
+        raise BotApiError(400, "Bad Request: can't parse entities: unescaped character")
+
+
+class FakeRequest(BaseRequest):
+    """PTB's network layer, answered by a FakeBotApi instead of Telegram."""
+
+    def __init__(self, api: FakeBotApi) -> None:
+        self.api = api
+
+    @property
+    def read_timeout(self) -> float | None:
+        return 5.0
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = None,
+        write_timeout: Any = None,
+        connect_timeout: Any = None,
+        pool_timeout: Any = None,
+    ) -> tuple[int, bytes]:
+        api_method = url.rsplit("/", 1)[-1]
+        params = dict(request_data.parameters) if request_data is not None else {}
+        status, body = self.api.answer(api_method, params)
+        return status, json.dumps(body).encode()
