@@ -3,12 +3,14 @@
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from telegram import Update
+from telegram.error import InvalidToken
 
 from bot import migrate
 from bot.books.catalog_file import CatalogFileError, read_catalog
@@ -38,10 +40,14 @@ def main(argv: list[str] | None = None) -> int:
     importer = commands.add_parser("import-books", help="add the books listed in a CSV file")
     importer.add_argument("file", type=Path, help="CSV with the header title,author,quantity")
     options = parser.parse_args(argv)
+    # PTB 22's opt-in to the coming timedelta durations, which silences its deprecation warning.
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
     try:
         settings = load_settings()
         secrets = [settings.bot_token.get_secret_value()] if settings.bot_token else []
         configure_logging(settings.log_level, secrets)
+        if options.command in (None, "run") and settings.bot_token is None:
+            raise CommandError("BOT_TOKEN is not set: get a token from @BotFather and set it")
         with database(settings) as database_url:
             match options.command:
                 case "migrate":
@@ -71,8 +77,7 @@ def database(settings: Settings) -> Iterator[str]:
 
 
 def run(settings: Settings, database_url: str) -> None:
-    if settings.bot_token is None:
-        raise CommandError("BOT_TOKEN is not set: get a token from @BotFather and set it")
+    assert settings.bot_token is not None  # checked before the database was started
     migrate.upgrade(database_url)
     engine = create_engine(database_url)
     application = build_application(
@@ -85,8 +90,14 @@ def run(settings: Settings, database_url: str) -> None:
         await engine.dispose()
 
     application.post_shutdown = dispose_engine
-    logger.info("Bot started; press Ctrl+C to stop")
-    application.run_polling(allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY])
+    logger.info("Connecting to Telegram (retrying until it answers); Ctrl+C stops the bot")
+    try:
+        # bootstrap_retries=-1: when Telegram is unreachable at start, keep trying.
+        application.run_polling(
+            allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY], bootstrap_retries=-1
+        )
+    except InvalidToken:
+        raise CommandError("Telegram refused BOT_TOKEN: check it with @BotFather") from None
 
 
 def import_books(database_url: str, path: Path) -> str:

@@ -6,6 +6,9 @@ from typing import Annotated
 
 from pydantic import SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.exc import ArgumentError
+
+from bot.database import async_database_url
 
 TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
 
@@ -34,6 +37,18 @@ class Settings(BaseSettings):
         if token is not None and not TOKEN_SHAPE.match(token.get_secret_value()):
             raise ValueError("does not look like a token from @BotFather (digits:letters)")
         return token
+
+    @field_validator("database_url")
+    @classmethod
+    def postgresql_url(cls, url: str | None) -> str | None:
+        if url:
+            try:
+                async_database_url(url)
+            except ArgumentError:
+                raise ValueError(
+                    "is not a database URL (postgresql://user:pass@host/db)"
+                ) from None
+        return url or None
 
     @field_validator("admin_ids", mode="before")
     @classmethod

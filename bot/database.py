@@ -31,7 +31,7 @@ def async_database_url(url: str) -> URL:
     """Turn a `postgresql://…` URL, as hosts hand them out, into one for asyncpg."""
     parsed = make_url(url)
     if parsed.get_backend_name() not in ("postgresql", "postgres"):
-        raise ValueError("DATABASE_URL must be a postgresql:// URL")
+        raise ValueError("must be a postgresql:// URL")
     parsed = parsed.set(drivername="postgresql+asyncpg")
     query = dict(parsed.query)
     if "sslmode" in query:

@@ -20,6 +20,9 @@ from tests.fake_telegram import FakeBotApi, FakeRequest
 
 TOKEN = "123456789:TEST-token_0123456789abcdefghij"
 
+# PTB 22's opt-in to retry_after as a timedelta, as the bot's entry point does.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+
 
 @pytest.fixture(scope="session")
 def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:

@@ -33,6 +33,7 @@ class SentRequest:
     method: str
     params: dict[str, Any]
     result: Any = None
+    error_code: int | None = None
 
     @property
     def chat_id(self) -> int | None:
@@ -83,6 +84,7 @@ class FakeBotApi:
             request.result = self._result(method, params)
             return 200, {"ok": True, "result": request.result}
         except BotApiError as error:
+            request.error_code = error.code
             body: dict[str, Any] = {
                 "ok": False,
                 "error_code": error.code,
@@ -105,7 +107,12 @@ class FakeBotApi:
         ]
 
     def texts_to(self, chat_id: int) -> list[str]:
-        return [request.text for request in self.sent("sendMessage", chat_id)]
+        """Messages that reached the chat (refused attempts left out)."""
+        return [
+            request.text
+            for request in self.sent("sendMessage", chat_id)
+            if request.error_code is None
+        ]
 
     def _result(self, method: str, params: dict[str, Any]) -> Any:
         match method:
@@ -134,12 +141,13 @@ class FakeBotApi:
         if chat_id in self.flood_once:
             raise BotApiError(
                 429,
-                "Too Many Requests: retry after 1",
+                f"Too Many Requests: retry after {self.flood_once[chat_id]}",
                 retry_after=self.flood_once.pop(chat_id),
             )
         _check_text(params)
-        message = {
-            "message_id": next(self._message_ids),
+        message_id = next(self._message_ids)
+        message: dict[str, Any] = {
+            "message_id": message_id,
             "from": BOT_USER,
             "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
             "date": int(time.time()),
@@ -147,7 +155,7 @@ class FakeBotApi:
         }
         if params.get("reply_markup"):
             message["reply_markup"] = _markup(params)
-        self._messages[(chat_id, message["message_id"])] = message
+        self._messages[(chat_id, message_id)] = message
         return message
 
     def _edit_message_text(self, params: dict[str, Any]) -> dict[str, Any]:

@@ -1,5 +1,7 @@
 """Builds the Telegram Application: handlers wired to the services."""
 
+import logging
+
 from telegram import BotCommand
 from telegram.constants import ParseMode
 from telegram.ext import (
@@ -20,6 +22,8 @@ from bot.telegram.error_handler import on_error
 from bot.telegram.handlers import admin, buttons, readers
 from bot.telegram.notifications import RestockNotifier
 
+logger = logging.getLogger(__name__)
+
 # Commands act on new messages only: editing an old "/reserve 3" must not reserve again.
 NEW_MESSAGES = filters.UpdateType.MESSAGE
 
@@ -37,7 +41,7 @@ def build_application(
         .token(token)
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         .context_types(ContextTypes(context=BotContext))
-        .post_init(publish_commands)
+        .post_init(on_connected)
     )
     if base_url:
         builder = builder.base_url(base_url)
@@ -74,6 +78,12 @@ def add_handlers(application: BotApplication) -> None:
         MessageHandler(NEW_MESSAGES & filters.ChatType.PRIVATE, readers.not_a_command)
     )
     application.add_error_handler(on_error)
+
+
+async def on_connected(application: BotApplication) -> None:
+    """Runs once Telegram has answered (under run_polling only)."""
+    await publish_commands(application)
+    logger.info("Connected to Telegram as @%s", application.bot.username)
 
 
 async def publish_commands(application: BotApplication) -> None:

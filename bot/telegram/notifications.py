@@ -2,10 +2,12 @@
 
 import asyncio
 import logging
+import warnings
 from datetime import timedelta
 
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.books.service import Restock
 from bot.telegram import texts
@@ -58,7 +60,7 @@ class RestockNotifier:
                 return True
             except RetryAfter as error:
                 # Flood control: Telegram says how long to wait; the message is kept.
-                await asyncio.sleep(seconds(error.retry_after))
+                await asyncio.sleep(retry_after_seconds(error))
             except (Forbidden, BadRequest) as error:
                 logger.info("Reader chat %s cannot be messaged: %s", chat_id, error.message)
                 return False
@@ -71,6 +73,9 @@ class RestockNotifier:
         return False
 
 
-def seconds(period: int | timedelta) -> float:
-    """PTB gives retry_after as int or timedelta depending on PTB_TIMEDELTA."""
+def retry_after_seconds(error: RetryAfter) -> float:
+    """PTB 22 gives retry_after as an int (deprecated) or a timedelta (PTB_TIMEDELTA=1)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        period = error.retry_after
     return period.total_seconds() if isinstance(period, timedelta) else float(period)

@@ -1,0 +1,145 @@
+"""The fake Bot API over real HTTP, for running the whole bot (polling) against it.
+
+Point the bot at it with TELEGRAM_BASE_URL=http://127.0.0.1:<port>/bot. A test injects
+what users type or press; the bot fetches those with getUpdates (long polling, offsets)
+and every call it makes is recorded by the FakeBotApi underneath.
+"""
+
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl
+
+from tests.chat import Person, callback_update, message_update
+from tests.fake_telegram import FakeBotApi, SentRequest
+
+# Parameters sent as plain strings; everything else in a form body is JSON.
+STRING_PARAMETERS = {"text", "parse_mode", "callback_query_id", "url", "description"}
+
+
+class FakeBotApiServer:
+    def __init__(self, api: FakeBotApi | None = None) -> None:
+        self.api = api or FakeBotApi()
+        self._changed = threading.Condition()
+        self._updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/bot"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    # What users do
+
+    def send_text(self, person: Person, text: str) -> None:
+        self._push(lambda update_id: message_update(update_id, person, text))
+
+    def press_button(self, person: Person, data: str, message: dict[str, Any]) -> None:
+        self._push(lambda update_id: callback_update(update_id, person, data, message))
+
+    def _push(self, make: Callable[[int], dict[str, Any]]) -> None:
+        with self._changed:
+            self._updates.append(make(next(self._update_ids)))
+            self._changed.notify_all()
+
+    # What the bot did
+
+    def wait_for(
+        self, condition: Callable[[list[SentRequest]], bool], timeout: float = 10.0
+    ) -> list[SentRequest]:
+        """Block until the recorded calls satisfy condition; fail after timeout seconds."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not condition(self.api.requests):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"bot did not do it in {timeout}s: {self.api.requests}")
+                self._changed.wait(remaining)
+            return list(self.api.requests)
+
+    def _answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if method == "getUpdates":
+            return 200, {"ok": True, "result": self._updates_after(params)}
+        with self._changed:
+            status, body = self.api.answer(method, params)
+            self._changed.notify_all()
+        return status, body
+
+    def _updates_after(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        timeout = float(params.get("timeout") or 0)
+        deadline = time.monotonic() + min(timeout, 5)
+        with self._changed:
+            while True:
+                # As Telegram does, an offset confirms every update before it.
+                self._updates = [u for u in self._updates if u["update_id"] >= offset]
+                remaining = deadline - time.monotonic()
+                if self._updates or remaining <= 0:
+                    return list(self._updates)
+                self._changed.wait(remaining)
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                method = self.path.rsplit("/", 1)[-1]
+                length = int(self.headers.get("Content-Length") or 0)
+                params = _parameters(self.headers.get("Content-Type", ""), self.rfile.read(length))
+                status, body = server._answer(method, params)
+                payload = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # quiet: request lines carry the token
+
+        return Handler
+
+
+def _parameters(content_type: str, body: bytes) -> dict[str, Any]:
+    if not body:
+        return {}
+    if content_type.startswith("application/json"):
+        parsed: dict[str, Any] = json.loads(body)
+        return parsed
+    params: dict[str, Any] = {}
+    for name, value in parse_qsl(body.decode(), keep_blank_values=True):
+        if name in STRING_PARAMETERS:
+            params[name] = value
+        else:
+            try:
+                params[name] = json.loads(value)
+            except json.JSONDecodeError:
+                params[name] = value
+    return params
+
+
+@contextmanager
+def running_fake_bot_api(api: FakeBotApi | None = None) -> Iterator[FakeBotApiServer]:
+    server = FakeBotApiServer(api)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -1,0 +1,101 @@
+"""Settings, database URLs as hosts hand them out, and a token that never leaks."""
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from bot.config import Settings, SettingsError, load_settings
+from bot.database import async_database_url
+from bot.logging_setup import configure_logging
+
+SECRET_TOKEN = "987654321:SECRET-abcdefghijklmnopqrstuvwxyz"
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgresql://u:p@db.example:5432/shop", "postgresql+asyncpg://u:p@db.example:5432/shop"),
+        ("postgres://u:p@db.example/shop", "postgresql+asyncpg://u:p@db.example/shop"),
+        (
+            "postgresql://u:p@db.example/shop?sslmode=require&channel_binding=require",
+            "postgresql+asyncpg://u:p@db.example/shop?ssl=require",
+        ),
+        (
+            "postgresql+asyncpg://u@/shop?host=/run/pg",
+            "postgresql+asyncpg://u@/shop?host=%2Frun%2Fpg",
+        ),
+    ],
+)
+def test_host_urls_become_asyncpg_urls(given: str, expected: str) -> None:
+    assert async_database_url(given).render_as_string(hide_password=False) == expected
+
+
+def test_admin_ids_are_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ADMIN_IDS", " 12, 34,,56 ")
+    assert load_settings().admin_ids == frozenset({12, 34, 56})
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("ADMIN_IDS", "12,abc", "ADMIN_IDS: 'abc' is not a Telegram user id"),
+        ("BOT_TOKEN", "not-a-token-SECRET", "BOT_TOKEN: does not look like a token"),
+        ("DATABASE_URL", "mysql://root:SECRET@db/shop", "DATABASE_URL: must be a postgresql://"),
+        ("DATABASE_URL", "::SECRET::", "DATABASE_URL: is not a database URL"),
+        ("LOG_LEVEL", "loud", "LOG_LEVEL: must be DEBUG, INFO, WARNING or ERROR"),
+    ],
+)
+def test_bad_settings_are_one_line_without_the_value(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert message in str(error.value)
+    assert "SECRET" not in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_settings_read_a_dotenv_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: pytest.TempPathFactory
+) -> None:
+    monkeypatch.chdir(tmp_path)  # type: ignore[arg-type]
+    (tmp_path / ".env").write_text(  # type: ignore[operator]
+        f"BOT_TOKEN={SECRET_TOKEN}\nADMIN_IDS=7\nTELEGRAM_BASE_URL=http://127.0.0.1:8081/bot\n"
+    )
+    settings = Settings()
+    assert settings.bot_token is not None
+    assert settings.bot_token.get_secret_value() == SECRET_TOKEN
+    assert SECRET_TOKEN not in repr(settings)
+    assert settings.admin_ids == frozenset({7})
+    assert settings.telegram_base_url == "http://127.0.0.1:8081/bot"
+
+
+@pytest.fixture
+def restored_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    httpx_level = logging.getLogger("httpx").level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    logging.getLogger("httpx").setLevel(httpx_level)
+
+
+@pytest.mark.usefixtures("restored_logging")
+def test_logs_never_show_the_token(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("DEBUG", [SECRET_TOKEN])
+    url = f"https://api.telegram.org/bot{SECRET_TOKEN}/getMe"
+    logging.getLogger("httpx").info("HTTP Request: POST %s", url)
+    logging.getLogger("telegram.ext.Updater").warning("Network error at %s", url)
+    try:
+        raise RuntimeError(f"failed: {url}")
+    except RuntimeError:
+        logging.getLogger("bot").exception("Update failed")
+    output = capsys.readouterr().err
+    assert SECRET_TOKEN not in output
+    assert "Network error at https://api.telegram.org/bot[redacted]/getMe" in output
+    assert "RuntimeError: failed: https://api.telegram.org/bot[redacted]/getMe" in output
+    # httpx's per-request INFO lines are silenced altogether.
+    assert "HTTP Request" not in output

@@ -1,0 +1,65 @@
+"""The installed bot, polling a fake Bot API over HTTP, as a bookstore runs it."""
+
+import asyncio
+import os
+import signal
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.chat import ADMIN, ALICE, BOB
+from tests.conftest import TOKEN, temporary_database
+from tests.fake_bot_api_server import running_fake_bot_api
+from tests.fake_telegram import SentRequest
+from tests.test_command_line import COMMAND, SETTINGS, plain_url
+
+
+def reply_to(person_id: int, containing: str) -> Callable[[list[SentRequest]], bool]:
+    def received(requests: list[SentRequest]) -> bool:
+        return any(
+            request.method == "sendMessage"
+            and request.chat_id == person_id
+            and request.error_code is None
+            and containing in request.text
+            for request in requests
+        )
+
+    return received
+
+
+async def test_reserve_restock_and_the_message_arrives(server_url: str, tmp_path: Path) -> None:
+    async with temporary_database(server_url) as url:
+        with running_fake_bot_api() as telegram:
+            environment = {key: value for key, value in os.environ.items() if key not in SETTINGS}
+            environment.update(
+                BOT_TOKEN=TOKEN,
+                DATABASE_URL=plain_url(url),
+                ADMIN_IDS=str(ADMIN.id),
+                TELEGRAM_BASE_URL=telegram.base_url,
+                LOG_LEVEL="DEBUG",
+            )
+            bot = subprocess.Popen(  # noqa: ASYNC220
+                [COMMAND, "run"],
+                cwd=tmp_path,
+                env=environment,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            try:
+                wait = asyncio.to_thread
+                telegram.send_text(ADMIN, "/addbook Dune | Frank Herbert | 0")
+                await wait(telegram.wait_for, reply_to(ADMIN.id, "Added #1"), 30)
+                telegram.send_text(ALICE, "/reserve 1")
+                telegram.send_text(BOB, "/reserve 1")
+                await wait(telegram.wait_for, reply_to(BOB.id, "number 2 in line"))
+                telegram.send_text(ADMIN, "/restock 1 3")
+                await wait(telegram.wait_for, reply_to(ADMIN.id, "Notified 2 waiting readers"))
+                await wait(telegram.wait_for, reply_to(ALICE.id, "is back in stock"))
+                await wait(telegram.wait_for, reply_to(BOB.id, "is back in stock"))
+            finally:
+                bot.send_signal(signal.SIGINT)
+                output, _ = await asyncio.to_thread(bot.communicate, timeout=30)
+    assert bot.returncode == 0, output
+    assert TOKEN not in output
+    assert "Connected to Telegram as @bookstore_test_bot" in output
