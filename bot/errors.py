@@ -2,4 +2,7 @@
 
 
 class DomainError(Exception):
-    """A rule refused the request; nothing was changed."""
+    """A rule refused the request; nothing was changed.
+
+    Subclasses are dataclasses: their fields are what the reader's text needs.
+    """

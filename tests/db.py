@@ -1,5 +1,7 @@
 """Looking at the database directly, to check what a test changed (or didn't)."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import text
@@ -27,3 +29,29 @@ async def rows(engine: AsyncEngine, sql: str, **params: Any) -> list[tuple[Any, 
 
 async def add_books(services: Services, *books: tuple[str, str, int]) -> list[BookView]:
     return [await services.books.add_book(ADMIN.id, *book) for book in books]
+
+
+@asynccontextmanager
+async def failing_trigger(
+    engine: AsyncEngine, table: str, event: str, message: str, condition: str = "true"
+) -> AsyncIterator[None]:
+    """Make the database itself refuse some writes, as a real failure would."""
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "CREATE FUNCTION refuse_write() RETURNS trigger LANGUAGE plpgsql AS "
+                f"$$ BEGIN RAISE EXCEPTION '{message}'; END $$"
+            )
+        )
+        await connection.execute(
+            text(
+                f"CREATE TRIGGER refuse_write {event} ON {table} FOR EACH ROW "
+                f"WHEN ({condition}) EXECUTE FUNCTION refuse_write()"
+            )
+        )
+    try:
+        yield
+    finally:
+        async with engine.begin() as connection:
+            await connection.execute(text(f"DROP TRIGGER refuse_write ON {table}"))
+            await connection.execute(text("DROP FUNCTION refuse_write()"))

@@ -1,7 +1,6 @@
 """Malformed commands and forged buttons: a clear answer, and nothing changes."""
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.database import create_engine
@@ -9,7 +8,7 @@ from bot.services import Services, build_services
 from bot.telegram.application import build_application
 from tests.chat import ADMIN, ALICE, Chat, Person
 from tests.conftest import TOKEN
-from tests.db import add_books, snapshot
+from tests.db import add_books, failing_trigger, snapshot
 from tests.fake_telegram import FakeBotApi, FakeRequest
 
 HUGE = "9" * 5000
@@ -184,25 +183,8 @@ async def test_double_tap_on_a_page_button(chat: Chat, services: Services) -> No
 async def test_unexpected_failure_is_logged_and_told(
     chat: Chat, engine: AsyncEngine, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with engine.begin() as connection:
-        await connection.execute(
-            text(
-                "CREATE FUNCTION break_users() RETURNS trigger LANGUAGE plpgsql AS "
-                "$$ BEGIN RAISE EXCEPTION 'something odd'; END $$"
-            )
-        )
-        await connection.execute(
-            text(
-                "CREATE TRIGGER break_users BEFORE INSERT ON users "
-                "FOR EACH ROW EXECUTE FUNCTION break_users()"
-            )
-        )
-    try:
+    async with failing_trigger(engine, "users", "BEFORE INSERT", "something odd"):
         reply = await chat.send_one(ALICE, "/start")
-    finally:
-        async with engine.begin() as connection:
-            await connection.execute(text("DROP TRIGGER break_users ON users"))
-            await connection.execute(text("DROP FUNCTION break_users()"))
     assert reply.text == "Sorry, something went wrong on my side. Please try again in a moment."
     assert any(record.levelname == "ERROR" and record.exc_info for record in caplog.records)
 

@@ -26,7 +26,7 @@ from bot.services import Services
 from bot.users.errors import NotAnAdmin
 from bot.users.schemas import Reader
 from tests.chat import ADMIN
-from tests.db import add_books, rows, snapshot
+from tests.db import add_books, failing_trigger, rows, snapshot
 
 ALICE = Reader(1001, 1001, "alice", "Alice")
 BOB = Reader(1002, 1002, "bob", "Bob")
@@ -166,27 +166,12 @@ async def test_stock_change_rolls_back_when_notifying_fails(
     [book] = await add_books(services, ("Dune", "Frank Herbert", 0))
     await services.reservations.reserve(ALICE, book.id)
     before = await snapshot(engine)
-    async with engine.begin() as connection:
-        await connection.execute(
-            text(
-                "CREATE FUNCTION refuse_notify() RETURNS trigger LANGUAGE plpgsql AS "
-                "$$ BEGIN RAISE EXCEPTION 'notify step failed'; END $$"
-            )
-        )
-        await connection.execute(
-            text(
-                "CREATE TRIGGER refuse_notify BEFORE UPDATE ON pre_bookings "
-                "FOR EACH ROW WHEN (NEW.status = 'notified') EXECUTE FUNCTION refuse_notify()"
-            )
-        )
-    try:
+    async with failing_trigger(
+        engine, "pre_bookings", "BEFORE UPDATE", "notify step failed", "NEW.status = 'notified'"
+    ):
         with pytest.raises(DBAPIError, match="notify step failed"):
             await services.books.restock(ADMIN.id, book.id, 4)
-        assert await snapshot(engine) == before
-    finally:
-        async with engine.begin() as connection:
-            await connection.execute(text("DROP TRIGGER refuse_notify ON pre_bookings"))
-            await connection.execute(text("DROP FUNCTION refuse_notify()"))
+    assert await snapshot(engine) == before
 
 
 async def test_catalog_pages_and_search(services: Services) -> None:
