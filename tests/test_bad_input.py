@@ -28,6 +28,8 @@ COMMANDS = [
     (ALICE, "/cancel seven", "Usage: /cancel"),
     (ALICE, f"/cancel {HUGE}", "Usage: /cancel"),
     (ALICE, "/cancel 5", "You have no reservation #5"),
+    (ALICE, "/search", "Usage: /search &lt;part of a title or author&gt;"),
+    (ALICE, "/search    ", "Usage: /search"),
     (ALICE, "/books " + "x" * 5000, "Please search with at most 100 characters."),
     (ALICE, "/frobnicate", "I don't know that command."),
     (ALICE, "/" + "x" * 4000, "I don't know that command."),
@@ -201,3 +203,19 @@ async def test_database_outage_is_told_as_temporary(api: FakeBotApi) -> None:
         )
     await unreachable.dispose()
     assert reply.text.startswith("The bookstore's system is temporarily unavailable.")
+
+
+async def test_button_on_a_message_that_can_no_longer_be_edited(
+    chat: Chat, services: Services
+) -> None:
+    """Deleted or too old to edit: the reader gets the page as a new message."""
+    await add_books(services, *[(f"Book {n}", "Someone", 1) for n in range(7)])
+    catalog = await chat.send_one(ALICE, "/books")
+    gone = dict(chat.current(catalog), message_id=424242)
+    replies = await chat.press_data(ALICE, "b:2", gone)
+    assert [(request.method, request.error_code) for request in replies] == [
+        ("answerCallbackQuery", None),
+        ("editMessageText", 400),
+        ("sendMessage", None),
+    ]
+    assert "page 2 of 2" in replies[2].text

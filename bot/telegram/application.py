@@ -61,7 +61,7 @@ def add_handlers(application: BotApplication) -> None:
         "start": readers.start,
         "help": readers.help_command,
         "books": readers.books,
-        "search": readers.books,
+        "search": readers.search,
         "reserve": readers.reserve,
         "myreservations": readers.my_reservations,
         "cancel": readers.cancel,

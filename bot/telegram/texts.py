@@ -45,6 +45,7 @@ ADMIN_COMMANDS = {
     "addbook": "add a book: /addbook <title> | <author> | <quantity>",
 }
 USAGE = {
+    "search": "/search &lt;part of a title or author&gt;, for example /search tolstoy",
     "reserve": "/reserve &lt;book id&gt;, for example /reserve 12",
     "cancel": "/cancel &lt;reservation id&gt;, for example /cancel 7",
     "restock": "/restock &lt;book id&gt; &lt;quantity&gt;, for example /restock 12 5",

@@ -52,10 +52,14 @@ async def button(update: Update, context: BotContext) -> None:
 
 
 async def _show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
-    """Replace the message the button was on."""
+    """Replace the message the button was on (or, if it can't be edited, send a new one)."""
     try:
         await query.edit_message_text(text, reply_markup=markup)
     except BadRequest as error:
         # A double tap asks for the same page twice; Telegram refuses the no-op edit.
-        if "not modified" not in error.message.lower():
+        if "not modified" in error.message.lower():
+            return
+        # Too old to edit, or deleted: the reader still gets the answer.
+        if query.message is None:
             raise
+        await query.get_bot().send_message(query.message.chat.id, text, reply_markup=markup)

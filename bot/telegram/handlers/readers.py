@@ -4,6 +4,7 @@ from telegram import Message, Update
 
 from bot.books.schemas import BookPage
 from bot.telegram import arguments, keyboards, texts
+from bot.telegram.bad_input import UsageError
 from bot.telegram.context import BotContext
 from bot.telegram.handlers.senders import message_of, reader_of
 
@@ -24,6 +25,15 @@ async def help_command(update: Update, context: BotContext) -> None:
 async def books(update: Update, context: BotContext) -> None:
     """Show the catalog's first page, or the books matching the text after the command."""
     query = arguments.text_after_command(message_of(update).text) or None
+    page = await context.services.books.list_books(1, query)
+    await reply_with_book_page(message_of(update), page)
+
+
+async def search(update: Update, context: BotContext) -> None:
+    """Show the books whose title or author contains the text after the command."""
+    query = arguments.text_after_command(message_of(update).text)
+    if not query:
+        raise UsageError("search")
     page = await context.services.books.list_books(1, query)
     await reply_with_book_page(message_of(update), page)
 
