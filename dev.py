@@ -4,16 +4,15 @@
     python3 dev.py run     # create .venv, install the bot, run it
     python3 dev.py test    # create .venv, install the bot and its test tools, run the tests
     python3 dev.py lint    # ruff (lint and format check) and mypy
-    python3 dev.py bench   # the benchmarks in bench/
 
 Arguments after the command go to the tool it runs (bookstore-bot, pytest).
 """
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
-import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -38,18 +37,14 @@ def main() -> int:
             [str(PYTHON), "-m", "mypy"],
         ]
         return max(call(check) for check in checks)
-    if command == "bench":
-        ensure_environment(extras="[dev]")
-        return call([str(PYTHON), "-m", "bench", *rest])
     print(__doc__)
     return 0 if command == "help" else 2
 
 
 def ensure_environment(extras: str) -> None:
     """Create .venv and (re)install the project when pyproject.toml or extras change."""
-    if not PYTHON.exists():
-        print("Creating .venv …", flush=True)
-        venv.create(VENV, with_pip=True)
+    if not has_pip():
+        create_environment()
     fingerprint = hashlib.sha256(
         (ROOT / "pyproject.toml").read_bytes() + extras.encode()
     ).hexdigest()
@@ -61,6 +56,41 @@ def ensure_environment(extras: str) -> None:
     check([*pip, "--upgrade", "pip"])
     check([*pip, "--editable", f"{ROOT}{extras}"])
     stamp.write_text(fingerprint)
+
+
+def has_pip() -> bool:
+    return (
+        PYTHON.exists()
+        and subprocess.call([str(PYTHON), "-m", "pip", "--version"], stdout=subprocess.DEVNULL)
+        == 0
+    )
+
+
+def create_environment() -> None:
+    base = base_python()
+    print(f"Creating .venv with {base} …", flush=True)
+    shutil.rmtree(VENV, ignore_errors=True)
+    if call([base, "-m", "venv", str(VENV)]) != 0 or not has_pip():
+        shutil.rmtree(VENV, ignore_errors=True)
+        sys.exit(
+            "could not create a virtual environment with pip; on Debian or Ubuntu, "
+            "install it with: sudo apt install python3-venv"
+        )
+
+
+def base_python() -> str:
+    """This Python, or a 3.12/3.11 beside it: the embedded PostgreSQL has builds for those."""
+    if sys.version_info < (3, 13):
+        return sys.executable
+    for name in ("python3.12", "python3.11"):
+        if found := shutil.which(name):
+            return found
+    print(
+        "Note: the embedded PostgreSQL (pgserver) exists for Python 3.11 and 3.12 only; "
+        "with this Python set DATABASE_URL (and TEST_DATABASE_URL for the tests).",
+        flush=True,
+    )
+    return sys.executable
 
 
 def call(command: list[str]) -> int:

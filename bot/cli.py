@@ -16,7 +16,7 @@ from bot import migrate
 from bot.books.catalog_file import CatalogFileError, read_catalog
 from bot.config import Settings, SettingsError, load_settings
 from bot.database import create_engine
-from bot.embedded_postgres import start_embedded_postgres
+from bot.embedded_postgres import EmbeddedPostgresUnavailable, start_embedded_postgres
 from bot.logging_setup import configure_logging
 from bot.services import build_services
 from bot.telegram import texts
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(import_books(database_url, options.file))
                 case _:
                     run(settings, database_url)
-    except (SettingsError, CommandError, CatalogFileError) as error:
+    except (SettingsError, CommandError, CatalogFileError, EmbeddedPostgresUnavailable) as error:
         print(f"bookstore-bot: error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -35,12 +35,14 @@ CAROL = Person(1003, "Carol")
 ADMIN = Person(9001, "Dana", "dana_staff")
 
 
-def message_update(update_id: int, person: Person, text: str) -> dict[str, Any]:
-    """A private message as Telegram sends it; a leading /command gets its entity."""
+def message_update(
+    update_id: int, person: Person, text: str, chat: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A message as Telegram sends it (private unless chat is given); /command gets its entity."""
     message: dict[str, Any] = {
         "message_id": update_id,
         "from": person.as_user(),
-        "chat": person.private_chat(),
+        "chat": chat or person.private_chat(),
         "date": int(time.time()),
         "text": text,
     }
@@ -81,8 +83,10 @@ class Chat:
         await self.application.process_update(Update.de_json(data, self.application.bot))
         return self.api.requests[start:]
 
-    async def send(self, person: Person, text: str) -> list[SentRequest]:
-        return await self.feed(message_update(next(self._update_ids), person, text))
+    async def send(
+        self, person: Person, text: str, chat: dict[str, Any] | None = None
+    ) -> list[SentRequest]:
+        return await self.feed(message_update(next(self._update_ids), person, text, chat))
 
     async def send_one(self, person: Person, text: str) -> SentRequest:
         """Send and expect exactly one reply message."""

@@ -14,6 +14,7 @@ from bot.database import async_database_url, create_engine
 from bot.embedded_postgres import start_embedded_postgres
 from bot.services import Services, build_services
 from bot.telegram.application import build_application
+from bot.telegram.context import BotApplication
 from bot.telegram.notifications import RestockNotifier
 from tests.chat import ADMIN, Chat
 from tests.fake_telegram import FakeBotApi, FakeRequest
@@ -95,6 +96,17 @@ async def chat(services: Services, api: FakeBotApi) -> AsyncIterator[Chat]:
         request=FakeRequest(api),
         get_updates_request=FakeRequest(api),
     )
-    async with application:
+    async with running(application):
         yield Chat(application, api, notifier)
         await notifier.wait_until_idle()
+
+
+@asynccontextmanager
+async def running(application: BotApplication) -> AsyncIterator[BotApplication]:
+    """Initialized and started as under run_polling, minus the polling (tests feed updates)."""
+    async with application:
+        await application.start()
+        try:
+            yield application
+        finally:
+            await application.stop()

@@ -6,7 +6,7 @@ from bot.services import Services
 from bot.telegram.application import build_application, publish_commands
 from bot.telegram.notifications import RestockNotifier
 from tests.chat import ADMIN, ALICE, BOB, CAROL, Chat
-from tests.conftest import TOKEN
+from tests.conftest import TOKEN, running
 from tests.db import add_books, rows, snapshot
 from tests.fake_telegram import FakeBotApi, FakeRequest
 
@@ -71,7 +71,7 @@ async def test_restock_reply_does_not_wait_for_the_broadcast(
     await add_books(services, ("Dune", "Frank Herbert", 0))
     notifier = RestockNotifier(messages_per_second=4)
     application = build_application(TOKEN, services, notifier=notifier, request=FakeRequest(api))
-    async with application:
+    async with running(application):
         chat = Chat(application, api, notifier)
         readers = [ALICE, BOB, CAROL]
         for reader in readers:
@@ -121,7 +121,7 @@ async def test_add_book(chat: Chat, engine: AsyncEngine) -> None:
 
 async def test_command_menu_is_published(services: Services, api: FakeBotApi) -> None:
     application = build_application(TOKEN, services, request=FakeRequest(api))
-    async with application:
+    async with running(application):
         await publish_commands(application)
     [request] = api.sent("setMyCommands")
     names = [command["command"] for command in request.params["commands"]]

@@ -7,7 +7,7 @@ from bot.database import create_engine
 from bot.services import Services, build_services
 from bot.telegram.application import build_application
 from tests.chat import ADMIN, ALICE, Chat, Person
-from tests.conftest import TOKEN
+from tests.conftest import TOKEN, running
 from tests.db import add_books, failing_trigger, snapshot
 from tests.fake_telegram import FakeBotApi, FakeRequest
 
@@ -197,7 +197,7 @@ async def test_database_outage_is_told_as_temporary(api: FakeBotApi) -> None:
     application = build_application(
         TOKEN, build_services(unreachable, frozenset()), request=FakeRequest(api)
     )
-    async with application:
+    async with running(application):
         reply = await Chat(application, api, application.bot_data["notifier"]).send_one(
             ALICE, "/myreservations"
         )
@@ -219,3 +219,35 @@ async def test_button_on_a_message_that_can_no_longer_be_edited(
         ("sendMessage", None),
     ]
     assert "page 2 of 2" in replies[2].text
+
+
+GROUP = {"id": -100123, "type": "supergroup", "title": "Book club"}
+ANONYMOUS_ADMIN = Person(1087968824, "Group")
+
+
+@pytest.mark.parametrize("person", [ALICE, ANONYMOUS_ADMIN, ADMIN])
+@pytest.mark.parametrize("command", ["/start", "/books", "/reserve 1", "/myreservations"])
+async def test_group_chats_are_sent_to_a_private_chat(
+    chat: Chat, services: Services, engine: AsyncEngine, person: Person, command: str
+) -> None:
+    await add_books(services, ("Dune", "Frank Herbert", 0))
+    before = await snapshot(engine)
+    [reply] = await chat.send(person, command, chat=GROUP)
+    assert reply.chat_id == GROUP["id"]
+    assert reply.text == "Reservations are personal: please talk to me in a private chat."
+    assert await snapshot(engine) == before
+
+
+async def test_other_commands_in_groups_get_no_answer(chat: Chat) -> None:
+    assert await chat.send(ALICE, "/weather", chat=GROUP) == []
+    assert await chat.send(ALICE, "good morning", chat=GROUP) == []
+
+
+async def test_button_on_an_inaccessible_message(chat: Chat, services: Services) -> None:
+    """Telegram sends a stub (date 0) for messages older than 48 hours."""
+    await add_books(services, ("Dune", "Frank Herbert", 0))
+    await chat.send_one(ALICE, "/reserve 1")
+    inaccessible = {"chat": ALICE.private_chat(), "message_id": 5, "date": 0}
+    replies = await chat.press_data(ALICE, "c:1:1", inaccessible)
+    assert [request.method for request in replies] == ["answerCallbackQuery", "sendMessage"]
+    assert "✖️ cancelled on" in replies[1].text

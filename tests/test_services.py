@@ -1,5 +1,7 @@
 """The rules, through the services, against the real database."""
 
+import asyncio
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -231,3 +233,39 @@ async def test_import_reports_rejections_by_line(services: Services) -> None:
     ]
     titles = [book.title for book in (await services.books.list_books(1)).books]
     assert titles == ["Beloved", "Dune", "Emma"]
+
+
+async def test_simultaneous_reserves_get_distinct_places(services: Services) -> None:
+    [book] = await add_books(services, ("Dune", "Frank Herbert", 0))
+    readers = [Reader(2000 + n, 2000 + n) for n in range(12)]
+    confirmations = await asyncio.gather(
+        *(services.reservations.reserve(reader, book.id) for reader in readers)
+    )
+    assert sorted(c.queue_position for c in confirmations) == list(range(1, 13))
+    # The place told matches the order the reservations were made in.
+    by_id = sorted(confirmations, key=lambda c: c.reservation_id)
+    assert [c.queue_position for c in by_id] == list(range(1, 13))
+
+
+async def test_simultaneous_identical_books_are_added_once(
+    services: Services, engine: AsyncEngine
+) -> None:
+    outcomes = await asyncio.gather(
+        *(services.books.add_book(ADMIN.id, "Dune", "Frank Herbert", 1) for _ in range(6)),
+        return_exceptions=True,
+    )
+    assert len([o for o in outcomes if not isinstance(o, Exception)]) == 1
+    assert all(isinstance(o, DuplicateBook) for o in outcomes if isinstance(o, Exception))
+    assert await rows(engine, "SELECT count(*) FROM books") == [(1,)]
+
+
+async def test_importing_twice_adds_nothing_the_second_time(services: Services) -> None:
+    rows_ = [CatalogRow(2, ("Emma", "Jane Austen", "3")), CatalogRow(3, ("Dune", "F. H.", "0"))]
+    first = await services.books.import_books(rows_)
+    second = await services.books.import_books(rows_)
+    assert (first.imported, len(first.rejected)) == (2, 0)
+    assert second.imported == 0
+    assert [(r.line, type(r.error)) for r in second.rejected] == [
+        (2, DuplicateBook),
+        (3, DuplicateBook),
+    ]

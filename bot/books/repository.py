@@ -1,7 +1,8 @@
 from collections.abc import Sequence
 from typing import Literal
 
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import func, or_, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.books.models import Book
@@ -19,16 +20,16 @@ class BookRepository:
         self._session = session
 
     async def get(
-        self, book_id: int, lock: Literal["update", "share"] | None = None
+        self, book_id: int, lock: Literal["update", "no_key_update"] | None = None
     ) -> Book | None:
-        """The book, optionally row-locked so stock checks and changes serialize."""
+        """The book, optionally row-locked (FOR UPDATE or FOR NO KEY UPDATE) to serialize."""
         if not is_valid_id(book_id):
             return None
         statement = select(Book).where(Book.id == book_id)
         if lock == "update":
             statement = statement.with_for_update()
-        elif lock == "share":
-            statement = statement.with_for_update(read=True)
+        elif lock == "no_key_update":
+            statement = statement.with_for_update(key_share=True)
         return await self._session.scalar(statement)
 
     async def page(
@@ -62,22 +63,27 @@ class BookRepository:
             .limit(1)
         )
 
-    async def add(self, new: NewBook) -> Book:
-        book = Book(title=new.title, author=new.author, stock_quantity=new.quantity)
-        self._session.add(book)
-        await self._session.flush()
-        await self._session.refresh(book)
-        return book
+    async def add(self, new: NewBook) -> Book | None:
+        """The new book, or None when one with the same title and author exists."""
+        return await self._session.scalar(
+            insert(Book)
+            .values(title=new.title, author=new.author, stock_quantity=new.quantity)
+            .on_conflict_do_nothing()
+            .returning(Book)
+        )
 
-    async def add_many(self, books: Sequence[NewBook]) -> None:
-        if books:
-            await self._session.execute(
-                insert(Book),
-                [
-                    {"title": book.title, "author": book.author, "stock_quantity": book.quantity}
-                    for book in books
-                ],
-            )
+    async def add_many(self, books: Sequence[NewBook]) -> set[tuple[str, str]]:
+        """Add the books not yet in the catalog; return the (title, author) of those added."""
+        if not books:
+            return set()
+        added = await self._session.execute(
+            insert(Book).on_conflict_do_nothing().returning(Book.title, Book.author),
+            [
+                {"title": book.title, "author": book.author, "stock_quantity": book.quantity}
+                for book in books
+            ],
+        )
+        return {(title, author) for title, author in added}
 
     async def set_stock(self, book: Book, quantity: int) -> None:
         book.stock_quantity = quantity

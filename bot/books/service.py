@@ -62,9 +62,10 @@ class BookService:
         new = rules.checked_new_book(title, author, quantity)
         async with self._sessions.begin() as session:
             books = BookRepository(session)
-            if (same := await books.find_same(new.title, new.author)) is not None:
-                raise DuplicateBook(same.id, same.title, same.author)
-            return book_view(await books.add(new))
+            book = await books.add(new)
+            if book is None:
+                raise await self._duplicate_of(books, new)
+            return book_view(book)
 
     async def restock(self, actor_id: int, book_id: int, quantity: int) -> Restock:
         """Set a book's stock; on 0 → positive, notify its waiting readers in the same commit."""
@@ -86,26 +87,31 @@ class BookService:
 
     async def import_books(self, rows: Iterable[CatalogRow]) -> ImportReport:
         """Add every acceptable row in one transaction; report the others by line."""
-        accepted: list[NewBook] = []
+        accepted: dict[tuple[str, str], tuple[int, NewBook]] = {}
         rejected: list[RejectedRow] = []
-        seen: dict[tuple[str, str], int] = {}
+        for row in rows:
+            try:
+                new = self._checked_row(row)
+                key = (new.title.lower(), new.author.lower())
+                if key in accepted:
+                    raise RepeatedInFile(accepted[key][0])
+            except DomainError as error:
+                rejected.append(RejectedRow(row.line, error))
+                continue
+            accepted[key] = (row.line, new)
         async with self._sessions.begin() as session:
             books = BookRepository(session)
-            for row in rows:
-                try:
-                    new = self._checked_row(row)
-                    key = (new.title.lower(), new.author.lower())
-                    if key in seen:
-                        raise RepeatedInFile(seen[key])
-                    if (same := await books.find_same(new.title, new.author)) is not None:
-                        raise DuplicateBook(same.id, same.title, same.author)
-                except DomainError as error:
-                    rejected.append(RejectedRow(row.line, error))
-                    continue
-                seen[key] = row.line
-                accepted.append(new)
-            await books.add_many(accepted)
-        return ImportReport(len(accepted), tuple(rejected))
+            added = await books.add_many([new for _, new in accepted.values()])
+            for line, new in accepted.values():
+                if (new.title, new.author) not in added:
+                    rejected.append(RejectedRow(line, await self._duplicate_of(books, new)))
+        return ImportReport(len(added), tuple(sorted(rejected, key=lambda row: row.line)))
+
+    @staticmethod
+    async def _duplicate_of(books: BookRepository, new: NewBook) -> DuplicateBook:
+        same = await books.find_same(new.title, new.author)
+        assert same is not None  # the unique index refused new because of it
+        return DuplicateBook(same.id, same.title, same.author)
 
     @staticmethod
     def _checked_row(row: CatalogRow) -> NewBook:

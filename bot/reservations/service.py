@@ -21,10 +21,11 @@ class ReservationService:
         """Put the reader in the queue for an out-of-stock book."""
         async with self._sessions.begin() as session:
             user_id = await UserRepository(session).save(reader)
-            # FOR SHARE: a restock (FOR UPDATE) cannot commit between our stock
-            # check and our insert, so no reservation is left waiting for a book
-            # that is already back on the shelf.
-            book = await BookRepository(session).get(book_id, lock="share")
+            # The book row lock (FOR NO KEY UPDATE) orders us against a restock
+            # (FOR UPDATE): none can commit between our stock check and our insert,
+            # so no reservation is left waiting for a book that is back on the shelf.
+            # It also orders reserves of one book, so queue positions are exact.
+            book = await BookRepository(session).get(book_id, lock="no_key_update")
             if book is None:
                 raise BookNotFound(book_id)
             view = book_view(book)

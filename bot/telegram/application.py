@@ -71,12 +71,10 @@ def add_handlers(application: BotApplication) -> None:
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=NEW_MESSAGES))
     application.add_handler(CallbackQueryHandler(buttons.button))
-    application.add_handler(
-        MessageHandler(NEW_MESSAGES & filters.COMMAND, readers.unknown_command)
-    )
-    application.add_handler(
-        MessageHandler(NEW_MESSAGES & filters.ChatType.PRIVATE, readers.not_a_command)
-    )
+    # In groups, other bots' commands are none of ours: stay quiet.
+    private = NEW_MESSAGES & filters.ChatType.PRIVATE
+    application.add_handler(MessageHandler(private & filters.COMMAND, readers.unknown_command))
+    application.add_handler(MessageHandler(private, readers.not_a_command))
     application.add_error_handler(on_error)
 
 

@@ -15,3 +15,7 @@ class UsageError(BadInput):
 
 class InvalidButton(BadInput):
     """Callback data that is stale, forged or from another version of the bot."""
+
+
+class NotPrivateChat(BadInput):
+    """Reservations are personal: the bot serves readers in private chats only."""

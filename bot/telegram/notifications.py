@@ -4,9 +4,11 @@ import asyncio
 import logging
 import warnings
 from datetime import timedelta
+from typing import Any
 
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+from telegram.ext import Application
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.books.service import Restock
@@ -26,11 +28,18 @@ class RestockNotifier:
         self._interval = 1 / messages_per_second
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def schedule(self, bot: Bot, restock: Restock) -> None:
-        """Start messaging the restock's readers without waiting for it."""
+    def schedule(
+        self, application: "Application[Any, Any, Any, Any, Any, Any]", restock: Restock
+    ) -> None:
+        """Start messaging the restock's readers without waiting for it.
+
+        Through the application, so that stopping the bot waits for the broadcast.
+        """
         if not restock.notified:
             return
-        task = asyncio.create_task(self._deliver(bot, restock), name="restock-notifications")
+        task = application.create_task(
+            self._deliver(application.bot, restock), name="restock-notifications"
+        )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

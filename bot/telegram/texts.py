@@ -29,7 +29,7 @@ from bot.reservations.schemas import (
     ReservationPage,
     ReservationView,
 )
-from bot.telegram.bad_input import BadInput, InvalidButton, UsageError
+from bot.telegram.bad_input import BadInput, InvalidButton, NotPrivateChat, UsageError
 from bot.users.errors import NotAnAdmin
 
 READER_COMMANDS = {
@@ -272,6 +272,8 @@ def refusal(error: DomainError | BadInput) -> str:
             return f"Please search with at most {limit} characters."
         case UsageError(command=command):
             return f"Usage: {USAGE.get(command, '/' + command)}"
+        case NotPrivateChat():
+            return "Reservations are personal: please talk to me in a private chat."
         case InvalidButton():
             return "That button is out of date. Send /books or /myreservations for fresh ones."
     return "Sorry, I can't do that."

@@ -47,8 +47,15 @@ def upgrade() -> None:
         sa.Column(
             "updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
         ),
-        sa.CheckConstraint("stock_quantity >= 0", name="ck_books_stock_not_negative"),
+        # op.f: the name is final, not to be run through the naming convention again.
+        sa.CheckConstraint("stock_quantity >= 0", name=op.f("ck_books_stock_not_negative")),
         sa.PrimaryKeyConstraint("id", name="pk_books"),
+    )
+    op.create_index(
+        "uq_books_title_author",
+        "books",
+        [sa.text("lower(title)"), sa.text("lower(author)")],
+        unique=True,
     )
     pre_booking_status.create(op.get_bind())
     op.create_table(
@@ -83,5 +90,6 @@ def downgrade() -> None:
     op.drop_index("ix_pre_bookings_user_id", table_name="pre_bookings")
     op.drop_table("pre_bookings")
     pre_booking_status.drop(op.get_bind())
+    op.drop_index("uq_books_title_author", table_name="books")
     op.drop_table("books")
     op.drop_table("users")

@@ -14,7 +14,7 @@ async def restock(update: Update, context: BotContext) -> None:
     book_id, quantity = arguments.id_and_quantity("restock", context.args or [])
     result = await context.services.books.restock(sender_id(update), book_id, quantity)
     # Queued before replying: if the reply fails, the readers are still messaged.
-    context.notifier.schedule(context.bot, result)
+    context.notifier.schedule(context.application, result)
     await message_of(update).reply_text(texts.restocked(result))
 
 

@@ -1,5 +1,7 @@
 """Presses of inline buttons; the callback data is parsed, never trusted."""
 
+import logging
+
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
@@ -11,25 +13,27 @@ from bot.telegram.callback_data import (
     ReserveButton,
 )
 from bot.telegram.context import BotContext
-from bot.telegram.handlers.senders import reader_of
+from bot.telegram.handlers.senders import reader_of, require_private_chat
+
+logger = logging.getLogger(__name__)
 
 
 async def button(update: Update, context: BotContext) -> None:
     """Do what the pressed button says, then stop its spinner."""
+    require_private_chat(update)
     query = update.callback_query
     if query is None:
         return
     match callback_data.decode(query.data):
         case ReserveButton(book_id):
             confirmation = await context.services.reservations.reserve(reader_of(update), book_id)
-            await query.answer(texts.reserved_short(confirmation))
-            if query.message is not None:
-                await context.bot.send_message(query.message.chat.id, texts.reserved(confirmation))
+            await _answer(query, texts.reserved_short(confirmation))
+            await context.bot.send_message(reader_of(update).chat_id, texts.reserved(confirmation))
         case CancelButton(reservation_id, page):
             cancellation = await context.services.reservations.cancel(
                 reader_of(update), reservation_id, page
             )
-            await query.answer(texts.cancelled_short())
+            await _answer(query, texts.cancelled_short())
             await _show(
                 query,
                 texts.reservation_page(cancellation.page),
@@ -37,13 +41,13 @@ async def button(update: Update, context: BotContext) -> None:
             )
         case BooksPageButton(page, search):
             book_page = await context.services.books.list_books(page, search)
-            await query.answer()
+            await _answer(query)
             await _show(query, texts.book_page(book_page), keyboards.books_keyboard(book_page))
         case ReservationsPageButton(page):
             reservation_page = await context.services.reservations.list_reservations(
                 reader_of(update), page
             )
-            await query.answer()
+            await _answer(query)
             await _show(
                 query,
                 texts.reservation_page(reservation_page),
@@ -51,15 +55,23 @@ async def button(update: Update, context: BotContext) -> None:
             )
 
 
+async def _answer(query: CallbackQuery, text: str | None = None) -> None:
+    """Stop the button's spinner; the work is done, so a query too old to answer is no failure."""
+    try:
+        await query.answer(text)
+    except BadRequest as error:
+        logger.info("Callback query not answered: %s", error.message)
+
+
 async def _show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
     """Replace the message the button was on (or, if it can't be edited, send a new one)."""
-    try:
-        await query.edit_message_text(text, reply_markup=markup)
-    except BadRequest as error:
-        # A double tap asks for the same page twice; Telegram refuses the no-op edit.
-        if "not modified" in error.message.lower():
+    if query.message is not None and query.message.is_accessible:
+        try:
+            await query.edit_message_text(text, reply_markup=markup)
             return
-        # Too old to edit, or deleted: the reader still gets the answer.
-        if query.message is None:
-            raise
-        await query.get_bot().send_message(query.message.chat.id, text, reply_markup=markup)
+        except BadRequest as error:
+            # A double tap asks for the same page twice; Telegram refuses the no-op edit.
+            if "not modified" in error.message.lower():
+                return
+    # Too old to edit, deleted, or inaccessible: the reader still gets the answer.
+    await query.get_bot().send_message(query.from_user.id, text, reply_markup=markup)

@@ -6,7 +6,7 @@ from bot.books.schemas import BookPage
 from bot.telegram import arguments, keyboards, texts
 from bot.telegram.bad_input import UsageError
 from bot.telegram.context import BotContext
-from bot.telegram.handlers.senders import message_of, reader_of
+from bot.telegram.handlers.senders import message_of, reader_of, require_private_chat
 
 
 async def start(update: Update, context: BotContext) -> None:
@@ -24,6 +24,7 @@ async def help_command(update: Update, context: BotContext) -> None:
 
 async def books(update: Update, context: BotContext) -> None:
     """Show the catalog's first page, or the books matching the text after the command."""
+    require_private_chat(update)
     query = arguments.text_after_command(message_of(update).text) or None
     page = await context.services.books.list_books(1, query)
     await reply_with_book_page(message_of(update), page)
@@ -31,6 +32,7 @@ async def books(update: Update, context: BotContext) -> None:
 
 async def search(update: Update, context: BotContext) -> None:
     """Show the books whose title or author contains the text after the command."""
+    require_private_chat(update)
     query = arguments.text_after_command(message_of(update).text)
     if not query:
         raise UsageError("search")

@@ -3,23 +3,26 @@
 from telegram import Message, Update
 from telegram.constants import ChatType
 
+from bot.telegram.bad_input import NotPrivateChat
 from bot.users.schemas import Reader
 
 
 def reader_of(update: Update) -> Reader:
+    """The reader behind a private chat; in groups, senders can be anonymous or shared."""
     user = update.effective_user
-    if user is None:
-        raise ValueError("update without a sender")
     chat = update.effective_chat
-    # Notifications go to the private chat, whose id is the user's id.
-    chat_id = chat.id if chat is not None and chat.type == ChatType.PRIVATE else user.id
-    return Reader(user.id, chat_id, user.username, user.first_name)
+    if user is None or chat is None or chat.type != ChatType.PRIVATE or user.is_bot:
+        raise NotPrivateChat()
+    return Reader(user.id, chat.id, user.username, user.first_name)
+
+
+def require_private_chat(update: Update) -> None:
+    """Raise NotPrivateChat outside a private chat with a person."""
+    reader_of(update)
 
 
 def sender_id(update: Update) -> int:
-    if update.effective_user is None:
-        raise ValueError("update without a sender")
-    return update.effective_user.id
+    return reader_of(update).telegram_id
 
 
 def message_of(update: Update) -> Message:
