@@ -94,7 +94,13 @@ def base_python() -> str:
 
 
 def call(command: list[str]) -> int:
-    return subprocess.call(command, cwd=ROOT)
+    process = subprocess.Popen(command, cwd=ROOT)
+    while True:
+        try:
+            return process.wait()
+        except KeyboardInterrupt:
+            # Ctrl+C reached the child too; let it stop in its own time.
+            continue
 
 
 def check(command: list[str]) -> None:

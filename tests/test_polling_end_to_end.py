@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tests.chat import ADMIN, ALICE, BOB
 from tests.conftest import TOKEN, temporary_database
-from tests.fake_bot_api_server import running_fake_bot_api
+from tests.fake_bot_api_server import FakeBotApiServer, running_fake_bot_api
 from tests.fake_telegram import SentRequest
 from tests.test_command_line import COMMAND, SETTINGS, plain_url
 
@@ -27,25 +27,36 @@ def reply_to(person_id: int, containing: str) -> Callable[[list[SentRequest]], b
     return received
 
 
+def start_bot(cwd: Path, telegram: FakeBotApiServer, **settings: str) -> subprocess.Popen[str]:
+    environment = {key: value for key, value in os.environ.items() if key not in SETTINGS}
+    environment.update(
+        BOT_TOKEN=TOKEN,
+        ADMIN_IDS=str(ADMIN.id),
+        TELEGRAM_BASE_URL=telegram.base_url,
+        LOG_LEVEL="DEBUG",
+        **settings,
+    )
+    return subprocess.Popen(
+        [COMMAND, "run"],
+        cwd=cwd,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+async def stop_bot(bot: subprocess.Popen[str]) -> str:
+    """Ctrl+C, as a person stops it; returns everything it logged."""
+    bot.send_signal(signal.SIGINT)
+    output, _ = await asyncio.to_thread(bot.communicate, timeout=30)
+    return output
+
+
 async def test_reserve_restock_and_the_message_arrives(server_url: str, tmp_path: Path) -> None:
     async with temporary_database(server_url) as url:
         with running_fake_bot_api() as telegram:
-            environment = {key: value for key, value in os.environ.items() if key not in SETTINGS}
-            environment.update(
-                BOT_TOKEN=TOKEN,
-                DATABASE_URL=plain_url(url),
-                ADMIN_IDS=str(ADMIN.id),
-                TELEGRAM_BASE_URL=telegram.base_url,
-                LOG_LEVEL="DEBUG",
-            )
-            bot = subprocess.Popen(  # noqa: ASYNC220
-                [COMMAND, "run"],
-                cwd=tmp_path,
-                env=environment,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
+            bot = start_bot(tmp_path, telegram, DATABASE_URL=plain_url(url))
             try:
                 wait = asyncio.to_thread
                 telegram.send_text(ADMIN, "/addbook Dune | Frank Herbert | 0")
@@ -58,8 +69,20 @@ async def test_reserve_restock_and_the_message_arrives(server_url: str, tmp_path
                 await wait(telegram.wait_for, reply_to(ALICE.id, "is back in stock"))
                 await wait(telegram.wait_for, reply_to(BOB.id, "is back in stock"))
             finally:
-                bot.send_signal(signal.SIGINT)
-                output, _ = await asyncio.to_thread(bot.communicate, timeout=30)
+                output = await stop_bot(bot)
     assert bot.returncode == 0, output
     assert TOKEN not in output
     assert "Connected to Telegram as @bookstore_test_bot" in output
+
+
+async def test_runs_on_an_embedded_database_without_database_url(tmp_path: Path) -> None:
+    with running_fake_bot_api() as telegram:
+        bot = start_bot(tmp_path, telegram, DATA_DIR=str(tmp_path / "data"))
+        try:
+            telegram.send_text(ALICE, "/start")
+            await asyncio.to_thread(telegram.wait_for, reply_to(ALICE.id, "Hello, Alice!"), 30)
+        finally:
+            output = await stop_bot(bot)
+    assert bot.returncode == 0, output
+    assert f"Using the embedded PostgreSQL in {tmp_path / 'data' / 'pgdata'}" in output
+    assert TOKEN not in output

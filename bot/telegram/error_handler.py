@@ -4,7 +4,7 @@ import logging
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from telegram import Update
-from telegram.error import TelegramError
+from telegram.error import NetworkError, TelegramError
 
 from bot.errors import DomainError
 from bot.telegram import texts
@@ -20,6 +20,10 @@ ALERT_LIMIT = 200
 async def on_error(update: object, context: BotContext) -> None:
     """Log the failure, then tell the sender what happened in words they can use."""
     error = context.error
+    if update is None and isinstance(error, NetworkError):
+        # Polling lost Telegram for a moment; PTB keeps retrying on its own.
+        logger.warning("Telegram unreachable, retrying: %s", error)
+        return
     if isinstance(error, DomainError | BadInput):
         logger.info("Refused %s: %r", type(error).__name__, error)
         text = texts.refusal(error)
