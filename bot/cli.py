@@ -82,7 +82,8 @@ def run(settings: Settings, database_url: str) -> None:
     engine = create_engine(database_url)
     application = build_application(
         settings.bot_token.get_secret_value(),
-        build_services(engine, settings.admin_ids),
+        build_services(engine, settings.admin_ids, texts.back_in_stock),
+        messages_per_second=settings.messages_per_second,
         base_url=settings.telegram_base_url,
     )
 
@@ -107,7 +108,9 @@ def import_books(database_url: str, path: Path) -> str:
     async def load() -> str:
         engine = create_engine(database_url)
         try:
-            report = await build_services(engine, frozenset()).books.import_books(rows)
+            report = await build_services(
+                engine, frozenset(), texts.back_in_stock
+            ).books.import_books(rows)
         finally:
             await engine.dispose()
         return texts.import_report(report)

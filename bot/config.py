@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.exc import ArgumentError
 
@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     telegram_base_url: str | None = None
     data_dir: Path = default_data_dir()
     log_level: str = "INFO"
+    # Telegram allows a bot about 30 messages a second; all of ours, replies included.
+    messages_per_second: float = Field(default=29.0, gt=0, le=30)
 
     @field_validator("bot_token")
     @classmethod

@@ -1,8 +1,18 @@
 """Every table, imported in one place for alembic and the tests."""
 
-from bot.books.models import Book
+from bot.books.models import Book, RestockEvent
 from bot.database import Base
+from bot.notifications.models import Notification, NotificationStatus
 from bot.reservations.models import PreBooking, ReservationStatus
 from bot.users.models import User
 
-__all__ = ["Base", "Book", "PreBooking", "ReservationStatus", "User"]
+__all__ = [
+    "Base",
+    "Book",
+    "Notification",
+    "NotificationStatus",
+    "PreBooking",
+    "ReservationStatus",
+    "RestockEvent",
+    "User",
+]

@@ -4,8 +4,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.books.service import BookService
+from bot.books.service import BackInStockText, BookService
 from bot.database import create_session_factory
+from bot.notifications.outbox import Outbox
+from bot.notifications.service import NotificationService
 from bot.reservations.service import ReservationService
 from bot.users.admins import Admins
 from bot.users.service import UserService
@@ -16,13 +18,19 @@ class Services:
     users: UserService
     books: BookService
     reservations: ReservationService
+    notifications: NotificationService
+    outbox: Outbox
 
 
-def build_services(engine: AsyncEngine, admin_ids: frozenset[int]) -> Services:
+def build_services(
+    engine: AsyncEngine, admin_ids: frozenset[int], back_in_stock_text: BackInStockText
+) -> Services:
     sessions = create_session_factory(engine)
     admins = Admins(admin_ids)
     return Services(
         users=UserService(sessions, admins),
-        books=BookService(sessions, admins),
+        books=BookService(sessions, admins, back_in_stock_text),
         reservations=ReservationService(sessions),
+        notifications=NotificationService(sessions, admins),
+        outbox=Outbox(sessions),
     )

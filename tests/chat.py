@@ -8,8 +8,8 @@ from typing import Any
 
 from telegram import Update
 
+from bot.telegram.application import dispatcher
 from bot.telegram.context import BotApplication
-from bot.telegram.notifications import RestockNotifier
 from tests.fake_telegram import FakeBotApi, SentRequest
 
 
@@ -70,12 +70,9 @@ def callback_update(
 class Chat:
     """Feeds updates to the application and returns what the bot sent in answer."""
 
-    def __init__(
-        self, application: BotApplication, api: FakeBotApi, notifier: RestockNotifier
-    ) -> None:
+    def __init__(self, application: BotApplication, api: FakeBotApi) -> None:
         self.application = application
         self.api = api
-        self.notifier = notifier
         self._update_ids = itertools.count(1)
 
     async def feed(self, data: dict[str, Any]) -> list[SentRequest]:
@@ -122,4 +119,5 @@ class Chat:
         ]
 
     async def deliveries_done(self) -> None:
-        await self.notifier.wait_until_idle()
+        """Wait for the dispatcher to deliver every notification that is due."""
+        await dispatcher(self.application).wait_until_idle()

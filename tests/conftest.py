@@ -4,6 +4,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
@@ -13,9 +14,10 @@ from bot import migrate
 from bot.database import async_database_url, create_engine
 from bot.embedded_postgres import start_embedded_postgres
 from bot.services import Services, build_services
+from bot.telegram import texts
 from bot.telegram.application import build_application
 from bot.telegram.context import BotApplication
-from bot.telegram.notifications import RestockNotifier
+from bot.telegram.dispatcher import DispatcherTuning
 from tests.chat import ADMIN, Chat
 from tests.fake_telegram import FakeBotApi, FakeRequest
 
@@ -76,9 +78,12 @@ async def services(engine: AsyncEngine) -> Services:
     """Services on empty tables; ADMIN is staff."""
     async with engine.begin() as connection:
         await connection.execute(
-            text("TRUNCATE pre_bookings, books, users RESTART IDENTITY CASCADE")
+            text(
+                "TRUNCATE notifications, restocks, pre_bookings, books, users "
+                "RESTART IDENTITY CASCADE"
+            )
         )
-    return build_services(engine, frozenset({ADMIN.id}))
+    return build_services(engine, frozenset({ADMIN.id}), texts.back_in_stock)
 
 
 @pytest.fixture
@@ -86,27 +91,40 @@ def api() -> FakeBotApi:
     return FakeBotApi()
 
 
-@pytest.fixture
-async def chat(services: Services, api: FakeBotApi) -> AsyncIterator[Chat]:
-    notifier = RestockNotifier(messages_per_second=1000)
-    application = build_application(
+# Quick to poll, retry and take over, so tests don't wait.
+FAST = DispatcherTuning(poll_interval=0.05, lease=timedelta(seconds=2), retry_base_delay=0.05)
+
+
+def bot_application(
+    services: Services, api: FakeBotApi, messages_per_second: float = 1000
+) -> BotApplication:
+    """The real Application on the fake Bot API, unpaced unless the test asks."""
+    return build_application(
         TOKEN,
         services,
-        notifier=notifier,
+        messages_per_second=messages_per_second,
+        tuning=FAST,
         request=FakeRequest(api),
         get_updates_request=FakeRequest(api),
     )
-    async with running(application):
-        yield Chat(application, api, notifier)
-        await notifier.wait_until_idle()
+
+
+@pytest.fixture
+async def chat(services: Services, api: FakeBotApi) -> AsyncIterator[Chat]:
+    async with running(bot_application(services, api)) as application:
+        yield Chat(application, api)
 
 
 @asynccontextmanager
 async def running(application: BotApplication) -> AsyncIterator[BotApplication]:
-    """Initialized and started as under run_polling, minus the polling (tests feed updates)."""
+    """Started as run_polling starts it (post_init, post_stop), minus the polling."""
     async with application:
+        assert application.post_init is not None
+        assert application.post_stop is not None
+        await application.post_init(application)
         await application.start()
         try:
             yield application
         finally:
             await application.stop()
+            await application.post_stop(application)

@@ -16,7 +16,7 @@ async def snapshot(engine: AsyncEngine) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table, to compare before and after a refused request."""
     tables = {}
     async with engine.connect() as connection:
-        for table in ("users", "books", "pre_bookings"):
+        for table in ("users", "books", "pre_bookings", "restocks", "notifications"):
             rows = await connection.execute(text(f"SELECT * FROM {table} ORDER BY id"))  # noqa: S608
             tables[table] = [tuple(row) for row in rows]
     return tables

@@ -5,11 +5,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.database import create_engine
 from bot.services import Services, build_services
-from bot.telegram.application import build_application
+from bot.telegram import texts
 from tests.chat import ADMIN, ALICE, Chat, Person
-from tests.conftest import TOKEN, running
+from tests.conftest import bot_application, running
 from tests.db import add_books, failing_trigger, snapshot
-from tests.fake_telegram import FakeBotApi, FakeRequest
+from tests.fake_telegram import FakeBotApi
 
 HUGE = "9" * 5000
 
@@ -194,13 +194,9 @@ async def test_unexpected_failure_is_logged_and_told(
 async def test_database_outage_is_told_as_temporary(api: FakeBotApi) -> None:
     # Nothing listens on port 1: connecting fails at once.
     unreachable = create_engine("postgresql://nobody@127.0.0.1:1/none")
-    application = build_application(
-        TOKEN, build_services(unreachable, frozenset()), request=FakeRequest(api)
-    )
-    async with running(application):
-        reply = await Chat(application, api, application.bot_data["notifier"]).send_one(
-            ALICE, "/myreservations"
-        )
+    services = build_services(unreachable, frozenset(), texts.back_in_stock)
+    async with running(bot_application(services, api)) as application:
+        reply = await Chat(application, api).send_one(ALICE, "/myreservations")
     await unreachable.dispose()
     assert reply.text.startswith("The bookstore's system is temporarily unavailable.")
 

@@ -12,7 +12,8 @@ from bot.database import create_engine
 from bot.models import Base
 from tests.conftest import temporary_database
 
-TABLES = {"alembic_version", "books", "pre_bookings", "users"}
+TABLES = {"alembic_version", "books", "notifications", "pre_bookings", "restocks", "users"}
+ENUMS = ["notification_status", "pre_booking_status"]
 
 
 async def schema(connection: AsyncConnection) -> tuple[set[str], list[str]]:
@@ -39,13 +40,13 @@ async def test_upgrade_downgrade_upgrade(server_url: str) -> None:
         try:
             async with engine.begin() as connection:
                 await migrate.upgrade_on(connection)
-                assert await schema(connection) == (TABLES, ["pre_booking_status"])
+                assert await schema(connection) == (TABLES, ENUMS)
             async with engine.begin() as connection:
                 await downgrade_to_base(connection)
                 assert await schema(connection) == ({"alembic_version"}, [])
             async with engine.begin() as connection:
                 await migrate.upgrade_on(connection)
-                assert await schema(connection) == (TABLES, ["pre_booking_status"])
+                assert await schema(connection) == (TABLES, ENUMS)
         finally:
             await engine.dispose()
 

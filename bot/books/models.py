@@ -4,6 +4,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     DateTime,
+    ForeignKey,
     Identity,
     Index,
     Integer,
@@ -39,3 +40,18 @@ class Book(Base):
 # One entry per title and author, whatever the case: two staff adding the same book at
 # once, or an import run twice, cannot double the catalog.
 Index("uq_books_title_author", func.lower(Book.title), func.lower(Book.author), unique=True)
+
+
+class RestockEvent(Base):
+    """Every stock change made by staff: who, when, from what to what."""
+
+    __tablename__ = "restocks"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    book_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("books.id"), index=True)
+    old_stock: Mapped[int] = mapped_column(Integer)
+    new_stock: Mapped[int] = mapped_column(Integer)
+    admin_telegram_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )

@@ -5,7 +5,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.books.models import Book
+from bot.books.models import Book, RestockEvent
 from bot.books.schemas import BookView, NewBook
 from bot.database import is_valid_id
 from bot.pagination import PageRequest
@@ -85,6 +85,15 @@ class BookRepository:
         )
         return {(title, author) for title, author in added}
 
-    async def set_stock(self, book: Book, quantity: int) -> None:
+    async def set_stock(self, book: Book, quantity: int, admin_telegram_id: int) -> int:
+        """Change the stock and log it; return the log entry's id."""
+        restock = RestockEvent(
+            book_id=book.id,
+            old_stock=book.stock_quantity,
+            new_stock=quantity,
+            admin_telegram_id=admin_telegram_id,
+        )
         book.stock_quantity = quantity
+        self._session.add(restock)
         await self._session.flush()
+        return restock.id

@@ -1,4 +1,4 @@
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -24,12 +24,18 @@ BOOKS_PAGE_SIZE = 5
 
 @dataclass(frozen=True)
 class Restock:
-    """A stock change and the readers it notified (only on 0 → positive)."""
+    """A stock change and the readers it notified (only on 0 → positive), each of whom
+    has a message queued in the outbox."""
 
     book: BookView
     old_stock: int
     new_stock: int
     notified: tuple[NotifiedReader, ...]
+
+
+# Renders the back-in-stock message; the Telegram layer supplies it, so the outbox
+# holds the final text while this service stays free of Telegram's formatting.
+BackInStockText = Callable[[BookView], str]
 
 
 @dataclass(frozen=True)
@@ -41,9 +47,15 @@ class CatalogRow:
 
 
 class BookService:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], admins: Admins) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        admins: Admins,
+        back_in_stock_text: BackInStockText,
+    ) -> None:
         self._sessions = sessions
         self._admins = admins
+        self._back_in_stock_text = back_in_stock_text
 
     async def list_books(self, page: int = 1, query: str | None = None) -> BookPage:
         """One page of the catalog, or of the books whose title or author contains query."""
@@ -79,11 +91,14 @@ class BookService:
             if book is None:
                 raise BookNotFound(book_id)
             old_stock = book.stock_quantity
-            await books.set_stock(book, quantity)
+            restock_id = await books.set_stock(book, quantity, actor_id)
+            view = book_view(book)
             notified: list[NotifiedReader] = []
             if old_stock == 0 and quantity > 0:
-                notified = await ReservationRepository(session).notify_waiting(book_id)
-            return Restock(book_view(book), old_stock, quantity, tuple(notified))
+                notified = await ReservationRepository(session).notify_waiting(
+                    book_id, restock_id, self._back_in_stock_text(view)
+                )
+            return Restock(view, old_stock, quantity, tuple(notified))
 
     async def import_books(self, rows: Iterable[CatalogRow]) -> ImportReport:
         """Add every acceptable row in one transaction; report the others by line."""

@@ -1,12 +1,13 @@
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import BigInteger, Text, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.books.models import Book
 from bot.books.schemas import BookView
 from bot.database import is_valid_id
+from bot.notifications.models import Notification
 from bot.pagination import PageRequest
 from bot.reservations.errors import AlreadyWaiting
 from bot.reservations.models import PreBooking, ReservationStatus
@@ -114,19 +115,40 @@ class ReservationRepository:
             .values(status=ReservationStatus.CANCELLED, cancelled_at=func.now())
         )
 
-    async def notify_waiting(self, book_id: int) -> list[NotifiedReader]:
-        """Mark every waiting reservation of the book notified, in one statement."""
-        rows = await self._session.execute(
+    async def notify_waiting(
+        self, book_id: int, restock_id: int, message: str
+    ) -> list[NotifiedReader]:
+        """Mark every waiting reservation of the book notified and queue each reader's
+        message in the outbox: one statement, so both happen or neither does."""
+        notified = (
             update(PreBooking)
             .where(PreBooking.book_id == book_id)
             .where(PreBooking.status == ReservationStatus.WAITING)
             .where(PreBooking.user_id == User.id)
             .values(status=ReservationStatus.NOTIFIED, notified_at=func.now())
             .returning(PreBooking.id, User.telegram_id, User.chat_id)
-            .execution_options(synchronize_session=False)
+            .cte("notified")
         )
-        # Longest-waiting readers hear first.
-        return sorted((NotifiedReader(*row) for row in rows), key=lambda r: r.reservation_id)
+        queued = (
+            insert(Notification)
+            .from_select(
+                ["restock_id", "pre_booking_id", "chat_id", "text"],
+                select(
+                    literal(restock_id, BigInteger),
+                    notified.c.id,
+                    notified.c.chat_id,
+                    literal(message, Text),
+                ),
+            )
+            .cte("queued")
+        )
+        rows = await self._session.execute(
+            select(notified.c.id, notified.c.telegram_id, notified.c.chat_id)
+            .add_cte(queued)
+            .order_by(notified.c.id)
+        )
+        # Ordered by reservation: the longest-waiting readers are messaged first.
+        return [NotifiedReader(*row) for row in rows]
 
     async def waiting_count(self, book_id: int) -> int:
         count = await self._session.scalar(

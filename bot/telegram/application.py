@@ -17,10 +17,11 @@ from telegram.request import BaseRequest
 
 from bot.services import Services
 from bot.telegram import texts
-from bot.telegram.context import NOTIFIER, SERVICES, BotApplication, BotContext
+from bot.telegram.context import DISPATCHER, SERVICES, BotApplication, BotContext
+from bot.telegram.dispatcher import Dispatcher, DispatcherTuning
 from bot.telegram.error_handler import on_error
 from bot.telegram.handlers import admin, buttons, readers
-from bot.telegram.notifications import RestockNotifier
+from bot.telegram.pacing import DEFAULT_MESSAGES_PER_SECOND, PacedRateLimiter, Pacer
 
 logger = logging.getLogger(__name__)
 
@@ -31,17 +32,22 @@ NEW_MESSAGES = filters.UpdateType.MESSAGE
 def build_application(
     token: str,
     services: Services,
-    notifier: RestockNotifier | None = None,
+    *,
+    messages_per_second: float = DEFAULT_MESSAGES_PER_SECOND,
+    tuning: DispatcherTuning | None = None,
     base_url: str | None = None,
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
 ) -> BotApplication:
+    pacer = Pacer(messages_per_second)
     builder = (
         ApplicationBuilder()
         .token(token)
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         .context_types(ContextTypes(context=BotContext))
+        .rate_limiter(PacedRateLimiter(pacer))
         .post_init(on_connected)
+        .post_stop(on_stopping)
     )
     if base_url:
         builder = builder.base_url(base_url)
@@ -51,7 +57,9 @@ def build_application(
         builder = builder.get_updates_request(get_updates_request)
     application: BotApplication = builder.build()
     application.bot_data[SERVICES] = services
-    application.bot_data[NOTIFIER] = notifier or RestockNotifier()
+    application.bot_data[DISPATCHER] = Dispatcher(
+        application.bot, services.outbox, pacer, tuning or DispatcherTuning()
+    )
     add_handlers(application)
     return application
 
@@ -67,6 +75,7 @@ def add_handlers(application: BotApplication) -> None:
         "cancel": readers.cancel,
         "restock": admin.restock,
         "addbook": admin.add_book,
+        "deliveries": admin.deliveries,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=NEW_MESSAGES))
@@ -81,7 +90,18 @@ def add_handlers(application: BotApplication) -> None:
 async def on_connected(application: BotApplication) -> None:
     """Runs once Telegram has answered (under run_polling only)."""
     await publish_commands(application)
+    dispatcher(application).start()
     logger.info("Connected to Telegram as @%s", application.bot.username)
+
+
+async def on_stopping(application: BotApplication) -> None:
+    """Runs after polling stops, while the bot can still send (post_shutdown can't)."""
+    await dispatcher(application).stop()
+
+
+def dispatcher(application: BotApplication) -> Dispatcher:
+    found: Dispatcher = application.bot_data[DISPATCHER]
+    return found
 
 
 async def publish_commands(application: BotApplication) -> None:

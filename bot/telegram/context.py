@@ -1,28 +1,28 @@
-"""The handlers' context: PTB's, plus typed access to our services."""
+"""The handlers' context: PTB's, plus typed access to our services and dispatcher."""
 
 from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.services import Services
-from bot.telegram.notifications import RestockNotifier
+from bot.telegram.dispatcher import Dispatcher
 
 SERVICES = "services"
-NOTIFIER = "notifier"
+DISPATCHER = "dispatcher"
 
 
-class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+class BotContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
     @property
     def services(self) -> Services:
         services: Services = self.bot_data[SERVICES]
         return services
 
     @property
-    def notifier(self) -> RestockNotifier:
-        notifier: RestockNotifier = self.bot_data[NOTIFIER]
-        return notifier
+    def dispatcher(self) -> Dispatcher:
+        dispatcher: Dispatcher = self.bot_data[DISPATCHER]
+        return dispatcher
 
 
 BotApplication = Application[
-    ExtBot[None], BotContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any
+    ExtBot[Any], BotContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any
 ]

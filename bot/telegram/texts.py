@@ -16,6 +16,7 @@ from bot.books.errors import (
 from bot.books.schemas import BookPage, BookView, ImportReport
 from bot.books.service import Restock
 from bot.errors import DomainError
+from bot.notifications.schemas import DeliveryReport
 from bot.reservations.errors import (
     AlreadyWaiting,
     BookInStock,
@@ -43,12 +44,14 @@ READER_COMMANDS = {
 ADMIN_COMMANDS = {
     "restock": "set a book's stock: /restock <book id> <quantity>",
     "addbook": "add a book: /addbook <title> | <author> | <quantity>",
+    "deliveries": "how a book's back-in-stock messages are going: /deliveries <book id>",
 }
 USAGE = {
     "search": "/search &lt;part of a title or author&gt;, for example /search tolstoy",
     "reserve": "/reserve &lt;book id&gt;, for example /reserve 12",
     "cancel": "/cancel &lt;reservation id&gt;, for example /cancel 7",
     "restock": "/restock &lt;book id&gt; &lt;quantity&gt;, for example /restock 12 5",
+    "deliveries": "/deliveries &lt;book id&gt;, for example /deliveries 12",
     "addbook": "/addbook &lt;title&gt; | &lt;author&gt; | &lt;quantity&gt;, "
     "for example /addbook Dune | Frank Herbert | 0",
 }
@@ -202,7 +205,10 @@ def restocked(restock: Restock) -> str:
     )
     count = len(restock.notified)
     if restock.old_stock == 0 and restock.new_stock > 0:
-        text += f" Notified {count} waiting reader{'' if count == 1 else 's'}."
+        readers = f"{count} waiting reader{'' if count == 1 else 's'}"
+        text += f" Notified {readers}: {count} message{'' if count == 1 else 's'} queued."
+        if count:
+            text += f" Follow them with /deliveries {book.id}."
     else:
         text += " Nobody to notify: the book was not going from sold out to in stock."
     return text
@@ -217,6 +223,16 @@ def back_in_stock(book: BookView) -> str:
     return (
         f"📚 Good news: {book_name(book.title, book.author)} is back in stock! "
         "Come by the shop soon, copies go fast."
+    )
+
+
+def delivery_report(report: DeliveryReport) -> str:
+    name = f"#{report.book_id} {book_name(report.title, report.author)}"
+    if report.restocked_at is None:
+        return f"No restock of {name} has notified anyone yet."
+    return (
+        f"Back-in-stock messages for {name}, restocked {moment(report.restocked_at)}:\n"
+        f"✅ sent: {report.sent}\n⏳ pending: {report.pending}\n❌ failed: {report.failed}"
     )
 
 

@@ -19,3 +19,6 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
+    # Set when Telegram refuses our messages (blocked bot, deleted account);
+    # cleared when the reader writes to the bot again.
+    unreachable_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

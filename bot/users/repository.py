@@ -23,6 +23,8 @@ class UserRepository:
                 "chat_id": statement.excluded.chat_id,
                 "username": statement.excluded.username,
                 "first_name": statement.excluded.first_name,
+                # Writing to us again means our messages reach them again.
+                "unreachable_at": None,
             },
         )
         user_id = await self._session.scalar(statement.returning(User.id))

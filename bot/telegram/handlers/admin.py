@@ -13,8 +13,8 @@ async def restock(update: Update, context: BotContext) -> None:
     context.services.users.require_admin(sender_id(update))
     book_id, quantity = arguments.id_and_quantity("restock", context.args or [])
     result = await context.services.books.restock(sender_id(update), book_id, quantity)
-    # Queued before replying: if the reply fails, the readers are still messaged.
-    context.notifier.schedule(context.application, result)
+    # The messages are already in the outbox (same commit); this only saves a poll.
+    context.dispatcher.wake()
     await message_of(update).reply_text(texts.restocked(result))
 
 
@@ -26,3 +26,11 @@ async def add_book(update: Update, context: BotContext) -> None:
     )
     book = await context.services.books.add_book(sender_id(update), title, author, quantity)
     await message_of(update).reply_text(texts.book_added(book))
+
+
+async def deliveries(update: Update, context: BotContext) -> None:
+    """How the messages of a book's latest restock are getting through."""
+    context.services.users.require_admin(sender_id(update))
+    book_id = arguments.single_id("deliveries", context.args or [])
+    report = await context.services.notifications.deliveries(sender_id(update), book_id)
+    await message_of(update).reply_text(texts.delivery_report(report))

@@ -1,0 +1,61 @@
+import enum
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.database import Base
+
+
+class NotificationStatus(enum.Enum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Notification(Base):
+    """A message owed to a reader, written in the restock's transaction (the outbox)."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        # What the dispatcher claims: pending rows, earliest first.
+        Index(
+            "ix_notifications_due", "next_attempt_at", postgresql_where=text("status = 'pending'")
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    restock_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("restocks.id"), index=True)
+    pre_booking_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("pre_bookings.id"), unique=True
+    )
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[NotificationStatus] = mapped_column(
+        Enum(
+            NotificationStatus,
+            name="notification_status",
+            values_callable=lambda statuses: [status.value for status in statuses],
+        ),
+        server_default=NotificationStatus.PENDING.value,
+    )
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )

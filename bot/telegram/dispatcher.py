@@ -1,0 +1,175 @@
+"""Delivers the notification outbox through Telegram, paced, surviving restarts.
+
+Runs inside the bot process: started after the bot connects, stopped before it
+disconnects. It wakes at once after a restock and also polls, so it delivers what an
+earlier process left pending and shares the work with other bot processes.
+"""
+
+import asyncio
+import contextlib
+import logging
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+from telegram.ext import ExtBot
+
+from bot.notifications.outbox import Outbox
+from bot.notifications.schemas import Delivery
+from bot.telegram.pacing import BACKGROUND, PER_CHAT_INTERVAL, Pacer, retry_after_seconds
+
+logger = logging.getLogger(__name__)
+
+MAX_RETRY_DELAY = 300.0
+
+
+@dataclass(frozen=True)
+class DispatcherTuning:
+    """How often to look, how long a claim lasts, how many sends at once, how to back off."""
+
+    poll_interval: float = 2.0
+    lease: timedelta = timedelta(seconds=60)
+    max_in_flight: int = 8
+    retry_base_delay: float = 2.0
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        bot: ExtBot[Any],
+        outbox: Outbox,
+        pacer: Pacer,
+        tuning: DispatcherTuning | None = None,
+    ) -> None:
+        tuning = tuning or DispatcherTuning()
+        self._bot = bot
+        self._outbox = outbox
+        self._pacer = pacer
+        self._poll_interval = tuning.poll_interval
+        self._lease = tuning.lease
+        # About two seconds of sending per claim: little to hand over if we stop.
+        self._batch_size = max(1, math.ceil(2 / pacer.interval))
+        self._retry_base_delay = tuning.retry_base_delay
+        self._slots = asyncio.Semaphore(tuning.max_in_flight)
+        self._wakeup = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        self._claiming = False
+        self._sending: set[asyncio.Task[None]] = set()
+        self._chat_free_at: dict[int, float] = {}
+
+    def start(self) -> None:
+        self._stopping = False
+        self._task = asyncio.create_task(self._run(), name="notification-dispatcher")
+
+    async def stop(self, grace_seconds: float = 10.0) -> None:
+        """Finish the messages in flight, hand the rest back to the outbox, and end."""
+        self._stopping = True
+        self._wakeup.set()
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), grace_seconds)
+        except TimeoutError:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._task = None
+
+    def wake(self) -> None:
+        """A restock queued messages: look at the outbox now rather than at the next poll."""
+        self._wakeup.set()
+
+    async def wait_until_idle(self, limit_seconds: float = 30.0) -> None:
+        """Return once nothing is due and nothing is in flight (for tests and benchmarks)."""
+        async with asyncio.timeout(limit_seconds):
+            while self._claiming or self._sending or await self._outbox.due_count():
+                self._wakeup.set()
+                await asyncio.sleep(0.01)
+
+    async def deliver_due(self) -> int:
+        """Claim one batch of due notifications and send it; return how many were claimed."""
+        self._claiming = True
+        try:
+            return await self._deliver_batch()
+        finally:
+            self._claiming = False
+
+    async def _deliver_batch(self) -> int:
+        deliveries = await self._outbox.claim_due(self._batch_size, self._lease)
+        self._forget_idle_chats()
+        batch: list[asyncio.Task[None]] = []
+        for index, delivery in enumerate(deliveries):
+            paused = self._pacer.background_paused_for()
+            if self._stopping or paused > self._lease.total_seconds() / 2:
+                # Don't sit on claimed rows: another process (or we, later) takes them.
+                rest = [d.id for d in deliveries[index:]]
+                await self._outbox.postpone(rest, timedelta(seconds=paused))
+                break
+            chat_wait = self._chat_free_at.get(delivery.chat_id, 0.0) - _now()
+            if chat_wait > 0:
+                await self._outbox.postpone([delivery.id], timedelta(seconds=chat_wait))
+                continue
+            await self._slots.acquire()
+            await self._pacer.background_turn()
+            self._chat_free_at[delivery.chat_id] = _now() + PER_CHAT_INTERVAL
+            task = asyncio.create_task(self._send(delivery))
+            self._sending.add(task)
+            task.add_done_callback(self._sent)
+            batch.append(task)
+        await asyncio.gather(*batch, return_exceptions=True)
+        return len(deliveries)
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._wakeup.clear()
+            try:
+                claimed = await self.deliver_due()
+            except Exception:
+                # The database may be restarting: keep the bot up and try again.
+                logger.exception("Delivering notifications failed; retrying shortly")
+                claimed = 0
+            if claimed == 0 and not self._stopping:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), self._poll_interval)
+
+    async def _send(self, delivery: Delivery) -> None:
+        try:
+            await self._bot.send_message(
+                delivery.chat_id, delivery.text, rate_limit_args=BACKGROUND
+            )
+        except RetryAfter as error:
+            delay = retry_after_seconds(error)
+            logger.warning("Flood control: pausing notifications for %.1f s", delay)
+            self._pacer.pause_background(delay)
+            await self._outbox.postpone([delivery.id], timedelta(seconds=delay))
+        except Forbidden as error:
+            # Blocked the bot or deleted the account: trying again won't help.
+            await self._outbox.mark_failed(delivery.id, error.message, unreachable=True)
+        except BadRequest as error:
+            unreachable = "chat not found" in error.message.lower()
+            await self._outbox.mark_failed(delivery.id, error.message, unreachable)
+        except NetworkError as error:
+            delay = min(self._retry_base_delay * 2 ** (delivery.attempts - 1), MAX_RETRY_DELAY)
+            logger.warning("Notification %s not sent (%s); retrying", delivery.id, error)
+            await self._outbox.retry_later(delivery.id, str(error), timedelta(seconds=delay))
+        else:
+            await self._outbox.mark_sent(delivery.id)
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._sending.discard(task)
+        self._slots.release()
+        if not task.cancelled() and (error := task.exception()) is not None:
+            logger.error("Recording a notification's outcome failed", exc_info=error)
+
+    def _forget_idle_chats(self) -> None:
+        now = _now()
+        self._chat_free_at = {
+            chat: free_at for chat, free_at in self._chat_free_at.items() if free_at > now
+        }
+
+
+def _now() -> float:
+    return asyncio.get_running_loop().time()

@@ -1,0 +1,118 @@
+"""Keeping every message the bot sends under Telegram's flood limits.
+
+Telegram allows a bot about 30 messages per second in all and about one per second in
+any one chat. One Pacer spaces all of the bot's messages. Replies to readers take the
+next free slot at once; the notification dispatcher's messages wait for a slot no reply
+wants, so a broadcast never slows the chat down. A 429 pauses only the broadcast.
+"""
+
+import asyncio
+import logging
+import warnings
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+from typing import Any
+
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+from telegram.warnings import PTBDeprecationWarning
+
+logger = logging.getLogger(__name__)
+
+# rate_limit_args value that marks a request as part of a broadcast.
+BACKGROUND = "background"
+# Bot API methods that count as messages for the flood limits.
+MESSAGE_METHODS = frozenset(
+    {"sendMessage", "editMessageText", "sendPhoto", "sendDocument", "copyMessage"}
+)
+# A reply hit by a 429 waits and tries once more if the wait is this short.
+REPLY_RETRY_LIMIT = 5.0
+DEFAULT_MESSAGES_PER_SECOND = 29.0
+PER_CHAT_INTERVAL = 1.0
+
+
+class Pacer:
+    def __init__(self, messages_per_second: float = DEFAULT_MESSAGES_PER_SECOND) -> None:
+        self.interval = 1 / messages_per_second
+        self._next_slot = 0.0
+        self._background_resumes = 0.0
+        self._background_turns = asyncio.Lock()
+
+    async def reply_turn(self) -> None:
+        """Wait for the next free slot (at most one interval when a broadcast runs)."""
+        now = _now()
+        slot = max(now, self._next_slot)
+        self._next_slot = slot + self.interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+    async def background_turn(self) -> None:
+        """Wait for a slot that no reply has taken, and for any 429 pause to end."""
+        async with self._background_turns:
+            while True:
+                now = _now()
+                slot = max(now, self._next_slot, self._background_resumes)
+                if slot <= now:
+                    self._next_slot = now + self.interval
+                    return
+                # A reply may take this slot while we sleep: look again on waking.
+                await asyncio.sleep(slot - now)
+
+    def pause_background(self, seconds: float) -> None:
+        self._background_resumes = max(self._background_resumes, _now() + seconds)
+
+    def background_paused_for(self) -> float:
+        return max(0.0, self._background_resumes - _now())
+
+
+class PacedRateLimiter(BaseRateLimiter[str]):
+    """PTB's hook on every Bot API request, spacing messages through a Pacer."""
+
+    def __init__(self, pacer: Pacer) -> None:
+        self.pacer = pacer
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: str | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        if endpoint not in MESSAGE_METHODS:
+            return await callback(*args, **kwargs)
+        if rate_limit_args == BACKGROUND:
+            # The dispatcher handles its own 429s: it knows what to postpone.
+            await self.pacer.background_turn()
+            return await callback(*args, **kwargs)
+        await self.pacer.reply_turn()
+        try:
+            return await callback(*args, **kwargs)
+        except RetryAfter as error:
+            delay = retry_after_seconds(error)
+            self.pacer.pause_background(delay)
+            if delay > REPLY_RETRY_LIMIT:
+                raise
+            logger.warning("Flood control on a reply: waiting %.1f s", delay)
+            await asyncio.sleep(delay)
+            await self.pacer.reply_turn()
+            return await callback(*args, **kwargs)
+
+
+def retry_after_seconds(error: RetryAfter) -> float:
+    """PTB 22 gives retry_after as a timedelta (PTB_TIMEDELTA=1) or a deprecated int."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        period = error.retry_after
+    return period.total_seconds() if isinstance(period, timedelta) else float(period)
+
+
+def _now() -> float:
+    return asyncio.get_running_loop().time()
