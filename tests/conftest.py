@@ -96,7 +96,7 @@ FAST = DispatcherTuning(poll_interval=0.05, lease=timedelta(seconds=2), retry_ba
 
 
 def bot_application(
-    services: Services, api: FakeBotApi, messages_per_second: float = 1000
+    services: Services, api: FakeBotApi, messages_per_second: float = 1000, name: str = ""
 ) -> BotApplication:
     """The real Application on the fake Bot API, unpaced unless the test asks."""
     return build_application(
@@ -104,8 +104,8 @@ def bot_application(
         services,
         messages_per_second=messages_per_second,
         tuning=FAST,
-        request=FakeRequest(api),
-        get_updates_request=FakeRequest(api),
+        request=FakeRequest(api, name),
+        get_updates_request=FakeRequest(api, name),
     )
 
 

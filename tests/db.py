@@ -1,5 +1,6 @@
 """Looking at the database directly, to check what a test changed (or didn't)."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -55,3 +56,10 @@ async def failing_trigger(
         async with engine.begin() as connection:
             await connection.execute(text(f"DROP TRIGGER refuse_write ON {table}"))
             await connection.execute(text("DROP FUNCTION refuse_write()"))
+
+
+async def outbox_settled(engine: AsyncEngine, limit_seconds: float = 30) -> None:
+    """Wait until no notification is pending (claimed or not)."""
+    async with asyncio.timeout(limit_seconds):
+        while await rows(engine, "SELECT 1 FROM notifications WHERE status = 'pending'"):
+            await asyncio.sleep(0.05)

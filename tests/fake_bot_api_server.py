@@ -5,6 +5,7 @@ what users type or press; the bot fetches those with getUpdates (long polling, o
 and every call it makes is recorded by the FakeBotApi underneath.
 """
 
+import contextlib
 import itertools
 import json
 import threading
@@ -16,7 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from tests.chat import Person, callback_update, message_update
-from tests.fake_telegram import FakeBotApi, SentRequest
+from tests.fake_telegram import DropConnection, FakeBotApi, SentRequest
 
 # Parameters sent as plain strings; everything else in a form body is JSON.
 STRING_PARAMETERS = {"text", "parse_mode", "callback_query_id", "url", "description"}
@@ -101,13 +102,19 @@ class FakeBotApiServer:
                 method = self.path.rsplit("/", 1)[-1]
                 length = int(self.headers.get("Content-Length") or 0)
                 params = _parameters(self.headers.get("Content-Type", ""), self.rfile.read(length))
-                status, body = server._answer(method, params)
+                try:
+                    status, body = server._answer(method, params)
+                except DropConnection:
+                    self.close_connection = True
+                    return
                 payload = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                # The bot may have hung up already (a long poll cut short at shutdown).
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
 
             do_GET = do_POST
 

@@ -7,12 +7,15 @@ change nothing) so a test fails where the real Bot API would refuse.
 
 import itertools
 import json
+import math
 import re
 import time
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from telegram.error import NetworkError
 from telegram.request import BaseRequest, RequestData
 
 BOT_USER = {
@@ -33,7 +36,11 @@ class SentRequest:
     method: str
     params: dict[str, Any]
     result: Any = None
+    # None: answered OK; -1: the connection was dropped (injected network failure)
     error_code: int | None = None
+    at: float = 0.0
+    # which client sent it, when several bots share one fake
+    via: str = ""
 
     @property
     def chat_id(self) -> int | None:
@@ -57,6 +64,22 @@ class SentRequest:
         ]
 
 
+class DropConnection(Exception):
+    """Injected network failure: the transport hangs up without answering."""
+
+
+@dataclass(frozen=True)
+class FloodLimits:
+    """Telegram's flood control: messages per second in all, and per chat."""
+
+    per_second: int = 30
+    per_chat_per_second: int = 1
+
+
+# Methods that count as messages for the flood limits.
+MESSAGE_METHODS = frozenset({"sendMessage", "editMessageText"})
+
+
 class BotApiError(Exception):
     def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
         super().__init__(description)
@@ -74,13 +97,24 @@ class FakeBotApi:
     failing_chats: dict[int, int] = field(default_factory=dict)
     # chat ids whose next sendMessage gets a 429 with this retry_after
     flood_once: dict[int, int] = field(default_factory=dict)
+    # chat id -> how many sendMessage calls to it are dropped before one goes through
+    network_failures: dict[int, int] = field(default_factory=dict)
+    # when set, 429 for more than limits.per_second messages in any second, or
+    # limits.per_chat_per_second to one chat
+    limits: FloodLimits | None = None
+    _accepted: deque[float] = field(default_factory=deque)
+    _accepted_by_chat: dict[int, deque[float]] = field(default_factory=dict)
     _message_ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     _messages: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
 
-    def answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        request = SentRequest(method, params)
+    def answer(
+        self, method: str, params: dict[str, Any], via: str = ""
+    ) -> tuple[int, dict[str, Any]]:
+        request = SentRequest(method, params, at=time.monotonic(), via=via)
         self.requests.append(request)
         try:
+            self._fail_as_injected(method, params)
+            self._enforce_limits(method, params, request.at)
             request.result = self._result(method, params)
             return 200, {"ok": True, "result": request.result}
         except BotApiError as error:
@@ -93,6 +127,35 @@ class FakeBotApi:
             if error.retry_after is not None:
                 body["parameters"] = {"retry_after": error.retry_after}
             return error.code, body
+
+    def _fail_as_injected(self, method: str, params: dict[str, Any]) -> None:
+        if method != "sendMessage":
+            return
+        chat_id = int(params["chat_id"])
+        if self.network_failures.get(chat_id, 0) > 0:
+            self.network_failures[chat_id] -= 1
+            self.requests[-1].error_code = -1
+            raise DropConnection()
+
+    def _enforce_limits(self, method: str, params: dict[str, Any], now: float) -> None:
+        if self.limits is None or method not in MESSAGE_METHODS:
+            return
+        chat_id = int(params["chat_id"])
+        overall = _window(self._accepted, now)
+        in_chat = _window(self._accepted_by_chat.setdefault(chat_id, deque()), now)
+        for times, limit in (
+            (overall, self.limits.per_second),
+            (in_chat, self.limits.per_chat_per_second),
+        ):
+            if len(times) >= limit:
+                wait = max(1, math.ceil(times[0] + 1 - now))
+                raise BotApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
+        overall.append(now)
+        in_chat.append(now)
+
+    def received(self, chat_id: int, containing: str) -> int:
+        """How many messages with this text reached the chat."""
+        return len([text for text in self.texts_to(chat_id) if containing in text])
 
     def message(self, chat_id: int, message_id: int) -> dict[str, Any]:
         """A message the bot sent, as Telegram would include it in a callback query."""
@@ -180,6 +243,13 @@ class FakeBotApi:
         return new
 
 
+def _window(times: deque[float], now: float) -> deque[float]:
+    """The times of the last second, older ones dropped."""
+    while times and times[0] <= now - 1:
+        times.popleft()
+    return times
+
+
 def _markup(params: dict[str, Any]) -> dict[str, Any]:
     markup = params["reply_markup"]
     markup = json.loads(markup) if isinstance(markup, str) else markup
@@ -222,8 +292,9 @@ def _check_html(text: str) -> None:
 class FakeRequest(BaseRequest):
     """PTB's network layer, answered by a FakeBotApi instead of Telegram."""
 
-    def __init__(self, api: FakeBotApi) -> None:
+    def __init__(self, api: FakeBotApi, name: str = "") -> None:
         self.api = api
+        self.name = name
 
     @property
     def read_timeout(self) -> float | None:
@@ -247,5 +318,8 @@ class FakeRequest(BaseRequest):
     ) -> tuple[int, bytes]:
         api_method = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data is not None else {}
-        status, body = self.api.answer(api_method, params)
+        try:
+            status, body = self.api.answer(api_method, params, self.name)
+        except DropConnection:
+            raise NetworkError("injected: connection dropped") from None
         return status, json.dumps(body).encode()

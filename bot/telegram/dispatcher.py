@@ -49,8 +49,10 @@ class Dispatcher:
         self._pacer = pacer
         self._poll_interval = tuning.poll_interval
         self._lease = tuning.lease
-        # About two seconds of sending per claim: little to hand over if we stop.
-        self._batch_size = max(1, math.ceil(2 / pacer.interval))
+        # Claim about two seconds of sending (less with a short lease): little to hand
+        # over if we stop, and long done before the lease ends and others may take it.
+        seconds_per_batch = min(2.0, self._lease.total_seconds() / 4)
+        self._batch_size = max(1, math.floor(seconds_per_batch / pacer.interval))
         self._retry_base_delay = tuning.retry_base_delay
         self._slots = asyncio.Semaphore(tuning.max_in_flight)
         self._wakeup = asyncio.Event()
@@ -85,7 +87,9 @@ class Dispatcher:
     async def wait_until_idle(self, limit_seconds: float = 30.0) -> None:
         """Return once nothing is due and nothing is in flight (for tests and benchmarks)."""
         async with asyncio.timeout(limit_seconds):
-            while self._claiming or self._sending or await self._outbox.due_count():
+            # Count first, flags after: a claim that made rows not due has set _claiming
+            # before the count could miss them.
+            while await self._outbox.due_count() or self._claiming or self._sending:
                 self._wakeup.set()
                 await asyncio.sleep(0.01)
 
@@ -99,22 +103,27 @@ class Dispatcher:
 
     async def _deliver_batch(self) -> int:
         deliveries = await self._outbox.claim_due(self._batch_size, self._lease)
+        claimed_at = _now()
+        half_lease = self._lease.total_seconds() / 2
         self._forget_idle_chats()
         batch: list[asyncio.Task[None]] = []
         for index, delivery in enumerate(deliveries):
             paused = self._pacer.background_paused_for()
-            if self._stopping or paused > self._lease.total_seconds() / 2:
-                # Don't sit on claimed rows: another process (or we, later) takes them.
+            if self._stopping or paused > half_lease or _now() - claimed_at > half_lease:
+                # Don't sit on claimed rows until the lease runs out and another
+                # process takes them too: hand them back now.
                 rest = [d.id for d in deliveries[index:]]
                 await self._outbox.postpone(rest, timedelta(seconds=paused))
                 break
             chat_wait = self._chat_free_at.get(delivery.chat_id, 0.0) - _now()
             if chat_wait > 0:
-                await self._outbox.postpone([delivery.id], timedelta(seconds=chat_wait))
+                # One message a second per chat; the outbox keeps it meanwhile.
+                delay = min(chat_wait, PER_CHAT_INTERVAL)
+                await self._outbox.postpone([delivery.id], timedelta(seconds=delay))
                 continue
             await self._slots.acquire()
-            await self._pacer.background_turn()
-            self._chat_free_at[delivery.chat_id] = _now() + PER_CHAT_INTERVAL
+            self._chat_free_at[delivery.chat_id] = math.inf  # until the send is done
+            # The bot's rate limiter spaces the sends (BACKGROUND: after any reply).
             task = asyncio.create_task(self._send(delivery))
             self._sending.add(task)
             task.add_done_callback(self._sent)
@@ -136,6 +145,12 @@ class Dispatcher:
                     await asyncio.wait_for(self._wakeup.wait(), self._poll_interval)
 
     async def _send(self, delivery: Delivery) -> None:
+        try:
+            await self._send_once(delivery)
+        finally:
+            self._chat_free_at[delivery.chat_id] = _now() + PER_CHAT_INTERVAL
+
+    async def _send_once(self, delivery: Delivery) -> None:
         try:
             await self._bot.send_message(
                 delivery.chat_id, delivery.text, rate_limit_args=BACKGROUND

@@ -1,0 +1,251 @@
+"""Back-in-stock messages: written in the restock's commit, delivered by the dispatcher
+within Telegram's limits, never lost, not sent twice."""
+
+import asyncio
+import time
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.services import Services
+from bot.telegram.application import dispatcher
+from bot.users.schemas import Reader
+from tests.chat import ADMIN, Chat, Person
+from tests.conftest import bot_application, running
+from tests.db import add_books, outbox_settled, rows
+from tests.fake_telegram import FakeBotApi, FloodLimits
+
+GOOD_NEWS = "Good news"
+
+
+async def waiting_readers(services: Services, count: int, book_id: int = 1) -> list[Person]:
+    readers = [Person(5000 + n, f"Reader {n}") for n in range(count)]
+    for person in readers:
+        await services.reservations.reserve(Reader(person.id, person.id), book_id)
+    return readers
+
+
+async def test_restock_writes_the_outbox_in_its_commit(
+    services: Services, engine: AsyncEngine
+) -> None:
+    await add_books(services, ("Dune", "Frank Herbert", 0))
+    readers = await waiting_readers(services, 3)
+    await services.reservations.cancel(Reader(readers[1].id, readers[1].id), 2)
+    restock = await services.books.restock(ADMIN.id, 1, 4)
+    assert len(restock.notified) == 2
+    queued = await rows(
+        engine,
+        "SELECT n.chat_id, n.status::text, n.attempts, p.status::text, r.old_stock, r.new_stock "
+        "FROM notifications n JOIN pre_bookings p ON p.id = n.pre_booking_id "
+        "JOIN restocks r ON r.id = n.restock_id ORDER BY n.id",
+    )
+    assert queued == [
+        (readers[0].id, "pending", 0, "notified", 0, 4),
+        (readers[2].id, "pending", 0, "notified", 0, 4),
+    ]
+    [(text,)] = await rows(engine, "SELECT DISTINCT text FROM notifications")
+    assert text.startswith("📚 Good news: <b>Dune</b> by Frank Herbert is back in stock!")
+
+
+async def test_each_waiting_reader_gets_exactly_one_message(
+    chat: Chat, services: Services, engine: AsyncEngine
+) -> None:
+    await add_books(services, ("Dune", "Frank Herbert", 0))
+    readers = await waiting_readers(services, 25)
+    await chat.send(ADMIN, "/restock 1 3")
+    await chat.deliveries_done()
+    assert [chat.api.received(person.id, GOOD_NEWS) for person in readers] == [1] * 25
+    assert await rows(
+        engine,
+        "SELECT status::text, count(*), bool_and(sent_at IS NOT NULL) "
+        "FROM notifications GROUP BY 1",
+    ) == [("sent", 25, True)]
+
+
+async def test_blocked_reader_fails_without_stopping_the_others(
+    chat: Chat, services: Services, engine: AsyncEngine
+) -> None:
+    await add_books(services, ("Dune", "Frank Herbert", 0))
+    blocked, *others = await waiting_readers(services, 4)
+    chat.api.failing_chats[blocked.id] = 403
+    await chat.send(ADMIN, "/restock 1 3")
+    await chat.deliveries_done()
+    assert [chat.api.received(person.id, GOOD_NEWS) for person in others] == [1, 1, 1]
+    assert len(chat.api.sent("sendMessage", blocked.id)) == 1  # tried once, never again
+    assert await rows(
+        engine,
+        "SELECT n.status::text, n.attempts, n.last_error, u.unreachable_at IS NOT NULL "
+        "FROM notifications n JOIN users u ON u.chat_id = n.chat_id WHERE n.chat_id = :chat",
+        chat=blocked.id,
+    ) == [("failed", 1, "Forbidden: bot was blocked by the user", True)]
+
+    report = await chat.send_one(ADMIN, "/deliveries 1")
+    assert "✅ sent: 3\n⏳ pending: 0\n❌ failed: 1" in report.text
+
+    # Writing to the bot again makes the reader reachable again.
+    chat.api.failing_chats.clear()
+    await chat.send_one(blocked, "/start")
+    assert await rows(
+        engine, "SELECT unreachable_at FROM users WHERE telegram_id = :id", id=blocked.id
+    ) == [(None,)]
+
+
+async def test_flood_control_is_honoured_and_the_message_arrives(
+    chat: Chat, services: Services, engine: AsyncEngine
+) -> None:
+    await add_books(services, ("Dune", "Frank Herbert", 0))
+    first, flooded, last = await waiting_readers(services, 3)
+    chat.api.flood_once[flooded.id] = 1
+    await chat.send(ADMIN, "/restock 1 3")
+    await outbox_settled(engine)
+    attempts = [r for r in chat.api.sent("sendMessage", flooded.id) if GOOD_NEWS in r.text]
+    assert [attempt.error_code for attempt in attempts] == [429, None]
+    assert attempts[1].at - attempts[0].at >= 1.0  # waited retry_after
+    assert [chat.api.received(p.id, GOOD_NEWS) for p in (first, flooded, last)] == [1, 1, 1]
+    # A 429 is not the reader's fault: it doesn't use up an attempt.
+    assert await rows(
+        engine, "SELECT attempts FROM notifications WHERE chat_id = :chat", chat=flooded.id
+    ) == [(1,)]
+
+
+async def test_network_errors_are_retried_until_delivered(
+    chat: Chat, services: Services, engine: AsyncEngine
+) -> None:
+    await add_books(services, ("Dune", "Frank Herbert", 0))
+    [reader] = await waiting_readers(services, 1)
+    chat.api.network_failures[reader.id] = 2
+    await chat.send(ADMIN, "/restock 1 3")
+    await outbox_settled(engine)
+    assert chat.api.received(reader.id, GOOD_NEWS) == 1
+    assert await rows(engine, "SELECT status::text, attempts FROM notifications") == [("sent", 3)]
+
+
+async def test_network_errors_give_up_after_the_last_attempt(
+    chat: Chat, services: Services, engine: AsyncEngine
+) -> None:
+    await add_books(services, ("Dune", "Frank Herbert", 0))
+    [reader] = await waiting_readers(services, 1)
+    chat.api.network_failures[reader.id] = 100
+    await chat.send(ADMIN, "/restock 1 3")
+    await outbox_settled(engine)
+    [(status, attempts, last_error)] = await rows(
+        engine, "SELECT status::text, attempts, last_error FROM notifications"
+    )
+    assert (status, attempts) == ("failed", 5)
+    assert "injected: connection dropped" in last_error
+    assert len(chat.api.sent("sendMessage", reader.id)) == 5
+
+
+async def test_flood_limits_of_a_strict_telegram_are_kept(
+    services: Services, api: FakeBotApi, engine: AsyncEngine
+) -> None:
+    """At the default pace, a fake enforcing 30/s overall and 1/s per chat never says 429."""
+    api.limits = FloodLimits(per_second=30, per_chat_per_second=1)
+    await add_books(services, ("Dune", "Frank Herbert", 0))
+    readers = await waiting_readers(services, 45)
+    async with running(bot_application(services, api, messages_per_second=29)) as application:
+        chat = Chat(application, api)
+        started = time.monotonic()
+        await chat.send(ADMIN, "/restock 1 3")
+        await outbox_settled(engine)
+        elapsed = time.monotonic() - started
+    assert not [r for r in api.requests if r.error_code == 429]
+    assert [api.received(person.id, GOOD_NEWS) for person in readers] == [1] * 45
+    assert elapsed >= 45 / 30
+
+
+async def test_too_fast_a_pace_is_slowed_by_429s_and_loses_nothing(
+    services: Services, api: FakeBotApi, engine: AsyncEngine
+) -> None:
+    api.limits = FloodLimits(per_second=30, per_chat_per_second=1)
+    await add_books(services, ("Dune", "Frank Herbert", 0))
+    readers = await waiting_readers(services, 40)
+    async with running(bot_application(services, api, messages_per_second=200)) as application:
+        await Chat(application, api).send(ADMIN, "/restock 1 3")
+        await outbox_settled(engine)
+    assert [r for r in api.requests if r.error_code == 429]
+    assert [api.received(person.id, GOOD_NEWS) for person in readers] == [1] * 40
+
+
+async def test_one_reader_waiting_for_two_books_gets_them_a_second_apart(
+    chat: Chat, services: Services, engine: AsyncEngine
+) -> None:
+    await add_books(services, ("Dune", "Frank Herbert", 0), ("Emma", "Jane Austen", 0))
+    [reader] = await waiting_readers(services, 1, book_id=1)
+    await services.reservations.reserve(Reader(reader.id, reader.id), 2)
+    await chat.send(ADMIN, "/restock 1 1")
+    await chat.send(ADMIN, "/restock 2 1")
+    await outbox_settled(engine)
+    arrivals = [
+        r.at
+        for r in chat.api.sent("sendMessage", reader.id)
+        if GOOD_NEWS in r.text and r.error_code is None
+    ]
+    assert len(arrivals) == 2
+    assert arrivals[1] - arrivals[0] >= 1.0
+
+
+async def test_replies_stay_fast_while_a_broadcast_runs(
+    services: Services, api: FakeBotApi, engine: AsyncEngine
+) -> None:
+    await add_books(services, ("Dune", "Frank Herbert", 0))
+    await waiting_readers(services, 30)
+    async with running(bot_application(services, api, messages_per_second=10)) as application:
+        chat = Chat(application, api)
+        await chat.send(ADMIN, "/restock 1 3")
+        await asyncio.sleep(0.5)  # the broadcast (three seconds at 10/s) is under way
+        started = time.monotonic()
+        reply = await chat.send_one(Person(42, "Zoe"), "/help")
+        took = time.monotonic() - started
+        assert "What I can do" in reply.text
+        assert await rows(engine, "SELECT 1 FROM notifications WHERE status = 'pending'")
+        await outbox_settled(engine)
+    assert took < 0.3  # one 0.1 s slot at most, plus the work itself
+
+
+async def test_a_cut_off_dispatcher_is_taken_over_without_losing_or_repeating(
+    services: Services, api: FakeBotApi, engine: AsyncEngine
+) -> None:
+    """Cancelled mid-broadcast (zero grace), then a new process's dispatcher finishes."""
+    await add_books(services, ("Dune", "Frank Herbert", 0))
+    readers = await waiting_readers(services, 40)
+    async with running(bot_application(services, api, messages_per_second=20)) as first:
+        await Chat(first, api).send(ADMIN, "/restock 1 3")
+        await asyncio.sleep(0.6)
+        await dispatcher(first).stop(grace_seconds=0)
+    delivered_by_first = sum(api.received(person.id, GOOD_NEWS) for person in readers)
+    assert 0 < delivered_by_first < 40
+    async with running(bot_application(services, api, messages_per_second=50)):
+        await outbox_settled(engine)
+    assert [api.received(person.id, GOOD_NEWS) for person in readers] == [1] * 40
+
+
+async def test_two_dispatchers_share_a_broadcast_without_repeating(
+    services: Services, api: FakeBotApi, engine: AsyncEngine
+) -> None:
+    await add_books(services, ("Dune", "Frank Herbert", 0))
+    readers = await waiting_readers(services, 60)
+    async with (
+        running(bot_application(services, api, messages_per_second=10, name="one")) as one,
+        running(bot_application(services, api, messages_per_second=10, name="two")),
+    ):
+        await Chat(one, api).send(ADMIN, "/restock 1 3")
+        await outbox_settled(engine)
+    assert [api.received(person.id, GOOD_NEWS) for person in readers] == [1] * 60
+    senders = {r.via for r in api.sent("sendMessage") if GOOD_NEWS in r.text}
+    assert senders == {"one", "two"}
+
+
+async def test_deliveries_command(chat: Chat, services: Services) -> None:
+    await add_books(services, ("Dune", "Frank Herbert", 0), ("Emma", "Jane Austen", 0))
+    await waiting_readers(services, 2)
+    none_yet = await chat.send_one(ADMIN, "/deliveries 2")
+    assert none_yet.text == "No restock of #2 <b>Emma</b> by Jane Austen has notified anyone yet."
+    await chat.send(ADMIN, "/restock 1 3")
+    await chat.deliveries_done()
+    report = await chat.send_one(ADMIN, "/deliveries 1")
+    assert report.text.startswith("Back-in-stock messages for #1 <b>Dune</b> by Frank Herbert")
+    assert "✅ sent: 2\n⏳ pending: 0\n❌ failed: 0" in report.text
+    refused = await chat.send_one(Person(77, "Eve"), "/deliveries 1")
+    assert refused.text == "Sorry, only the bookstore's staff can do that."
+    unknown = await chat.send_one(ADMIN, "/deliveries 99")
+    assert unknown.text.startswith("There is no book #99.")
