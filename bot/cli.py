@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from telegram import Update
@@ -21,6 +22,7 @@ from bot.logging_setup import configure_logging
 from bot.services import build_services
 from bot.telegram import texts
 from bot.telegram.application import build_application
+from bot.telegram.dispatcher import DispatcherTuning
 from bot.telegram.context import BotApplication
 
 logger = logging.getLogger("bot")
@@ -84,6 +86,7 @@ def run(settings: Settings, database_url: str) -> None:
         settings.bot_token.get_secret_value(),
         build_services(engine, settings.admin_ids, texts.back_in_stock),
         messages_per_second=settings.messages_per_second,
+        tuning=DispatcherTuning(lease=timedelta(seconds=settings.notification_lease_seconds)),
         base_url=settings.telegram_base_url,
     )
 

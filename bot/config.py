@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Telegram allows a bot about 30 messages a second; all of ours, replies included.
     messages_per_second: float = Field(default=29.0, gt=0, le=30)
+    # How long a claimed notification stays with one bot process before another may
+    # take it over (after a crash); a claim is normally done within a few seconds.
+    notification_lease_seconds: float = Field(default=30.0, ge=1, le=3600)
 
     @field_validator("bot_token")
     @classmethod

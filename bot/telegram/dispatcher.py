@@ -30,7 +30,7 @@ class DispatcherTuning:
     """How often to look, how long a claim lasts, how many sends at once, how to back off."""
 
     poll_interval: float = 2.0
-    lease: timedelta = timedelta(seconds=60)
+    lease: timedelta = timedelta(seconds=30)
     max_in_flight: int = 8
     retry_base_delay: float = 2.0
 
