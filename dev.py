@@ -4,6 +4,7 @@
     python3 dev.py run     # create .venv, install the bot, run it
     python3 dev.py test    # create .venv, install the bot and its test tools, run the tests
     python3 dev.py lint    # ruff (lint and format check) and mypy
+    python3 dev.py bench   # the benchmarks in bench/ (figures in docs/benchmarks.md)
 
 Arguments after the command go to the tool it runs (bookstore-bot, pytest).
 """
@@ -37,6 +38,9 @@ def main() -> int:
             [str(PYTHON), "-m", "mypy"],
         ]
         return max(call(check) for check in checks)
+    if command == "bench":
+        ensure_environment(extras="[dev]")
+        return call([str(PYTHON), "-m", "bench", *rest])
     print(__doc__)
     return 0 if command == "help" else 2
 

@@ -22,8 +22,8 @@ from bot.logging_setup import configure_logging
 from bot.services import build_services
 from bot.telegram import texts
 from bot.telegram.application import build_application
-from bot.telegram.dispatcher import DispatcherTuning
 from bot.telegram.context import BotApplication
+from bot.telegram.dispatcher import DispatcherTuning
 
 logger = logging.getLogger("bot")
 

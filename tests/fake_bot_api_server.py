@@ -29,6 +29,7 @@ class FakeBotApiServer:
         self._changed = threading.Condition()
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
+        self.polls = 0  # getUpdates calls so far: the bot is listening once this grows
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -60,6 +61,9 @@ class FakeBotApiServer:
 
     # What the bot did
 
+    def wait_for_polling(self, timeout: float = 30.0) -> None:
+        self.wait_for(lambda _: self.polls > 0, timeout)
+
     def wait_for(
         self, condition: Callable[[list[SentRequest]], bool], timeout: float = 10.0
     ) -> list[SentRequest]:
@@ -69,7 +73,8 @@ class FakeBotApiServer:
             while not condition(self.api.requests):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise TimeoutError(f"bot did not do it in {timeout}s: {self.api.requests}")
+                    calls = len(self.api.requests)
+                    raise TimeoutError(f"the bot did not do it in {timeout} s ({calls} calls)")
                 self._changed.wait(remaining)
             return list(self.api.requests)
 
@@ -86,6 +91,8 @@ class FakeBotApiServer:
         timeout = float(params.get("timeout") or 0)
         deadline = time.monotonic() + min(timeout, 5)
         with self._changed:
+            self.polls += 1
+            self._changed.notify_all()
             while True:
                 # As Telegram does, an offset confirms every update before it.
                 self._updates = [u for u in self._updates if u["update_id"] >= offset]

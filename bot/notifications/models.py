@@ -5,7 +5,6 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     Enum,
-    ForeignKey,
     Identity,
     Index,
     Integer,
@@ -25,7 +24,12 @@ class NotificationStatus(enum.Enum):
 
 
 class Notification(Base):
-    """A message owed to a reader, written in the restock's transaction (the outbox)."""
+    """A message owed to a reader, written in the restock's transaction (the outbox).
+
+    No foreign keys, on purpose: rows are written only by the restock's statement, from
+    the very reservations it updates, and the per-row FK triggers were 0.66 s of 1.7 s
+    for a restock of 100,000 waiting readers (docs/benchmarks.md).
+    """
 
     __tablename__ = "notifications"
     __table_args__ = (
@@ -36,10 +40,9 @@ class Notification(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    restock_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("restocks.id"), index=True)
-    pre_booking_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("pre_bookings.id"), unique=True
-    )
+    restock_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    # One message per reservation, however often a restock is retried.
+    pre_booking_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     chat_id: Mapped[int] = mapped_column(BigInteger)
     text: Mapped[str] = mapped_column(Text)
     status: Mapped[NotificationStatus] = mapped_column(

@@ -73,11 +73,13 @@ class Dispatcher:
         if self._task is None:
             return
         try:
-            await asyncio.wait_for(asyncio.shield(self._task), grace_seconds)
+            async with asyncio.timeout(grace_seconds):
+                await asyncio.shield(self._task)
+                await asyncio.gather(*self._sending, return_exceptions=True)
         except TimeoutError:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            for task in (self._task, *self._sending):
+                task.cancel()
+            await asyncio.gather(self._task, *self._sending, return_exceptions=True)
         self._task = None
 
     def wake(self) -> None:
@@ -106,7 +108,6 @@ class Dispatcher:
         claimed_at = _now()
         half_lease = self._lease.total_seconds() / 2
         self._forget_idle_chats()
-        batch: list[asyncio.Task[None]] = []
         for index, delivery in enumerate(deliveries):
             paused = self._pacer.background_paused_for()
             if self._stopping or paused > half_lease or _now() - claimed_at > half_lease:
@@ -127,8 +128,8 @@ class Dispatcher:
             task = asyncio.create_task(self._send(delivery))
             self._sending.add(task)
             task.add_done_callback(self._sent)
-            batch.append(task)
-        await asyncio.gather(*batch, return_exceptions=True)
+        # No waiting for this batch's last sends: the next claim overlaps them, so the
+        # pace never stalls between batches.
         return len(deliveries)
 
     async def _run(self) -> None:

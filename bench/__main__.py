@@ -1,0 +1,92 @@
+"""Run the benchmarks: `python3 dev.py bench [--readers N] [--runs N] [--waiting N]`.
+
+Prints a Markdown report (medians, with every run) for docs/benchmarks.md.
+"""
+
+import argparse
+import asyncio
+import math
+import os
+import platform
+import statistics
+from dataclasses import fields
+
+from bench.broadcast import VARIANTS, BroadcastResult, run_broadcast
+from bench.restock import time_restocks
+from bench.setup import database_server, fresh_database
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(prog="python3 dev.py bench")
+    parser.add_argument("--readers", type=int, default=1000, help="readers in the broadcast")
+    parser.add_argument("--runs", type=int, default=3, help="runs of each variant")
+    parser.add_argument("--waiting", type=int, default=100_000, help="readers for the restock")
+    options = parser.parse_args()
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
+
+    with database_server() as server_url:
+        results: dict[str, list[BroadcastResult]] = {variant: [] for variant in VARIANTS}
+        for run in range(options.runs):
+            for variant in VARIANTS:  # alternate, so drift hits both alike
+                result = await run_broadcast(server_url, variant, options.readers)
+                results[variant].append(result)
+                print(f"run {run + 1} {variant}: {result}", flush=True)
+        async with fresh_database(server_url) as (_, engine):
+            restocks = await time_restocks(engine, options.waiting, max(options.runs, 5))
+    print()
+    print(report(options, results, restocks))
+
+
+def report(
+    options: argparse.Namespace, results: dict[str, list[BroadcastResult]], restocks: list[float]
+) -> str:
+    floor = options.readers / 30
+    lines = [
+        f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python "
+        f"{platform.python_version()}. Command: `python3 dev.py bench --readers "
+        f"{options.readers} --runs {options.runs} --waiting {options.waiting}`.",
+        "",
+        f"Broadcast to {options.readers} waiting readers, fake Bot API enforcing 30 messages/s "
+        f"overall and 1/s per chat (floor {floor:.1f} s). Medians of {options.runs} runs:",
+        "",
+        "| | outbox + dispatcher | naive loop in the handler |",
+        "| --- | --- | --- |",
+    ]
+    labels = {
+        "last_message_seconds": "last message arrived after (s)",
+        "admin_reply_seconds": "admin's reply after (s)",
+        "responses_429": "429 responses",
+        "lost": "readers never messaged",
+        "duplicated": "messages sent twice",
+        "peak_rss_mib": "bot's peak memory (MiB)",
+    }
+    for field in fields(BroadcastResult):
+        if field.name not in labels:
+            continue
+        cells = []
+        for variant in ("outbox", "naive"):
+            values = [getattr(result, field.name) for result in results[variant]]
+            runs = ", ".join(_number(value) for value in values)
+            cells.append(f"**{_number(statistics.median(values))}** ({runs})")
+        lines.append(f"| {labels[field.name]} | {cells[0]} | {cells[1]} |")
+    outbox_last = statistics.median(r.last_message_seconds for r in results["outbox"])
+    lines += [
+        "",
+        f"Outbox: {100 * (outbox_last / floor - 1):+.1f} % against the {floor:.1f} s floor.",
+        "",
+        f"Restock transaction alone, {options.waiting:,} waiting reservations of one book "
+        f"(stock 0 → 5: UPDATE … RETURNING, outbox INSERT … SELECT, commit): median "
+        f"**{statistics.median(restocks):.2f} s** "
+        f"({', '.join(f'{t:.2f}' for t in restocks)}).",
+    ]
+    return "\n".join(lines)
+
+
+def _number(value: float) -> str:
+    if value == math.inf:
+        return "never (429)"
+    return f"{value:.1f}" if isinstance(value, float) else str(value)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

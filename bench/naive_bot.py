@@ -1,0 +1,67 @@
+"""The baseline: a bot whose /restock handler awaits each send_message in turn.
+
+No outbox, no pacing, no 429 handling beyond logging the failure and going on: what a
+first version of this bot would do. Run as `python -m bench.naive_bot` with the same
+settings as the real bot.
+"""
+
+import logging
+import os
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes, Defaults
+
+from bot.config import load_settings
+from bot.database import create_engine
+from bot.logging_setup import configure_logging
+from bot.services import Services, build_services
+from bot.telegram import texts
+
+logger = logging.getLogger("bench.naive_bot")
+
+
+def main() -> None:
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
+    settings = load_settings()
+    assert settings.bot_token is not None
+    assert settings.database_url is not None
+    configure_logging("WARNING", [settings.bot_token.get_secret_value()])
+    services = build_services(
+        create_engine(settings.database_url), settings.admin_ids, texts.back_in_stock
+    )
+
+    async def restock(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_user is not None
+        assert update.effective_message is not None
+        book_id, quantity = (int(arg) for arg in context.args or [])
+        result = await services_of(context).books.restock(
+            update.effective_user.id, book_id, quantity
+        )
+        for reader in result.notified:
+            try:
+                await context.bot.send_message(reader.chat_id, texts.back_in_stock(result.book))
+            except TelegramError as error:
+                logger.warning("Could not message %s: %s", reader.chat_id, error)
+        await update.effective_message.reply_text(texts.restocked(result))
+
+    application = (
+        ApplicationBuilder()
+        .token(settings.bot_token.get_secret_value())
+        .base_url(settings.telegram_base_url or "https://api.telegram.org/bot")
+        .defaults(Defaults(parse_mode=ParseMode.HTML))
+        .build()
+    )
+    application.bot_data["services"] = services
+    application.add_handler(CommandHandler("restock", restock))
+    application.run_polling(allowed_updates=[Update.MESSAGE])
+
+
+def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    services: Services = context.bot_data["services"]
+    return services
+
+
+if __name__ == "__main__":
+    main()
