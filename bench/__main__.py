@@ -85,7 +85,7 @@ def report(
 def _number(value: float) -> str:
     if value == math.inf:
         return "never (429)"
-    return f"{value:.1f}" if isinstance(value, float) else str(value)
+    return f"{value:.2f}" if isinstance(value, float) else str(value)
 
 
 if __name__ == "__main__":

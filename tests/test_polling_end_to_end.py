@@ -68,12 +68,23 @@ async def test_reserve_restock_and_the_message_arrives(server_url: str, tmp_path
                 telegram.send_text(ADMIN, "/addbook Dune | Frank Herbert | 0")
                 await wait(telegram.wait_for, reply_to(ADMIN.id, "Added #1"), 30)
                 telegram.send_text(ALICE, "/reserve 1")
-                telegram.send_text(BOB, "/reserve 1")
+                await wait(telegram.wait_for, reply_to(ALICE.id, "first in line"))
+                # Bob reserves with the button under the catalog.
+                telegram.send_text(BOB, "/books")
+                await wait(telegram.wait_for, reply_to(BOB.id, "Catalog"))
+                catalog = telegram.api.sent("sendMessage", BOB.id)[-1]
+                [(_, data)] = catalog.buttons
+                telegram.press_button(
+                    BOB, data, telegram.api.message(BOB.id, catalog.result["message_id"])
+                )
                 await wait(telegram.wait_for, reply_to(BOB.id, "number 2 in line"))
+                # Bob's first back-in-stock message is lost on the wire; the retry arrives.
+                telegram.api.network_failures[BOB.id] = 1
                 telegram.send_text(ADMIN, "/restock 1 3")
                 await wait(telegram.wait_for, reply_to(ADMIN.id, "Notified 2 waiting readers"))
                 await wait(telegram.wait_for, reply_to(ALICE.id, "is back in stock"))
                 await wait(telegram.wait_for, reply_to(BOB.id, "is back in stock"))
+                assert telegram.api.network_failures[BOB.id] == 0  # the drop did happen
             finally:
                 output = await stop_bot(bot)
     assert bot.returncode == 0, output

@@ -51,12 +51,16 @@ class Pacer:
         async with self._background_turns:
             while True:
                 now = _now()
-                slot = max(now, self._next_slot, self._background_resumes)
-                if slot <= now:
-                    self._next_slot = now + self.interval
+                planned = max(self._next_slot, self._background_resumes)
+                if planned <= now:
+                    # Keep the cadence from the planned slot, so that timers firing a
+                    # little late don't add up over a long broadcast; after a pause,
+                    # start afresh from now.
+                    start = planned if now - planned < self.interval else now
+                    self._next_slot = start + self.interval
                     return
                 # A reply may take this slot while we sleep: look again on waking.
-                await asyncio.sleep(slot - now)
+                await asyncio.sleep(planned - now)
 
     def pause_background(self, seconds: float) -> None:
         self._background_resumes = max(self._background_resumes, _now() + seconds)
