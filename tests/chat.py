@@ -76,6 +76,8 @@ class Chat:
         self._update_ids = itertools.count(1)
 
     async def feed(self, data: dict[str, Any]) -> list[SentRequest]:
+        """Process one update; return the calls made meanwhile (all of them, when several
+        updates are fed at once: then look at the api by chat instead)."""
         start = len(self.api.requests)
         await self.application.process_update(Update.de_json(data, self.application.bot))
         return self.api.requests[start:]

@@ -82,8 +82,8 @@ async def test_reserve_restock_and_the_message_arrives(server_url: str, tmp_path
                 telegram.api.network_failures[BOB.id] = 1
                 telegram.send_text(ADMIN, "/restock 1 3")
                 await wait(telegram.wait_for, reply_to(ADMIN.id, "Notified 2 waiting readers"))
-                await wait(telegram.wait_for, reply_to(ALICE.id, "is back in stock"))
-                await wait(telegram.wait_for, reply_to(BOB.id, "is back in stock"))
+                await wait(telegram.wait_for, reply_to(ALICE.id, "Good news"))
+                await wait(telegram.wait_for, reply_to(BOB.id, "Good news"))
                 assert telegram.api.network_failures[BOB.id] == 0  # the drop did happen
             finally:
                 output = await stop_bot(bot)

@@ -96,13 +96,13 @@ class Outbox:
                 )
             )
 
-    async def due_count(self) -> int:
+    async def pending_count(self) -> int:
+        """Notifications not yet sent or failed, claimed or not, due or not."""
         async with self._sessions.begin() as session:
             count = await session.scalar(
                 select(func.count())
                 .select_from(Notification)
                 .where(Notification.status == PENDING)
-                .where(Notification.next_attempt_at <= func.now())
             )
         return count or 0
 

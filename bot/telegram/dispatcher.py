@@ -58,7 +58,6 @@ class Dispatcher:
         self._wakeup = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
-        self._claiming = False
         self._sending: set[asyncio.Task[None]] = set()
         self._chat_free_at: dict[int, float] = {}
 
@@ -87,23 +86,14 @@ class Dispatcher:
         self._wakeup.set()
 
     async def wait_until_idle(self, limit_seconds: float = 30.0) -> None:
-        """Return once nothing is due and nothing is in flight (for tests and benchmarks)."""
+        """Return once every notification is sent or failed (for tests and benchmarks)."""
         async with asyncio.timeout(limit_seconds):
-            # Count first, flags after: a claim that made rows not due has set _claiming
-            # before the count could miss them.
-            while await self._outbox.due_count() or self._claiming or self._sending:
+            while await self._outbox.pending_count() or self._sending:
                 self._wakeup.set()
                 await asyncio.sleep(0.01)
 
     async def deliver_due(self) -> int:
-        """Claim one batch of due notifications and send it; return how many were claimed."""
-        self._claiming = True
-        try:
-            return await self._deliver_batch()
-        finally:
-            self._claiming = False
-
-    async def _deliver_batch(self) -> int:
+        """Claim one batch of due notifications and start sending it; return its size."""
         deliveries = await self._outbox.claim_due(self._batch_size, self._lease)
         claimed_at = _now()
         half_lease = self._lease.total_seconds() / 2
