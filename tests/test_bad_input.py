@@ -247,3 +247,13 @@ async def test_button_on_an_inaccessible_message(chat: Chat, services: Services)
     replies = await chat.press_data(ALICE, "c:1:1", inaccessible)
     assert [request.method for request in replies] == ["answerCallbackQuery", "sendMessage"]
     assert "✖️ cancelled on" in replies[1].text
+
+
+async def test_control_characters_are_dropped_from_searches_and_titles(
+    chat: Chat, engine: AsyncEngine
+) -> None:
+    """Found by the property tests: PostgreSQL refuses NUL in text."""
+    search = await chat.send_one(ALICE, "/books du\x00ne")
+    assert "No books match “du ne”" in search.text
+    added = await chat.send_one(ADMIN, "/addbook Du\x00ne\x07 | Frank\x1bHerbert | 0")
+    assert added.text.startswith("Added #1 <b>Du ne</b> by Frank Herbert")

@@ -1,5 +1,7 @@
 """What makes a book, a quantity and a search acceptable."""
 
+import unicodedata
+
 from bot.books.errors import BookFieldInvalid, QuantityOutOfRange, SearchTooLong
 from bot.books.models import AUTHOR_MAX_LENGTH, TITLE_MAX_LENGTH
 from bot.books.schemas import NewBook
@@ -10,8 +12,12 @@ SEARCH_MAX_LENGTH = 100
 
 
 def tidy(text: str) -> str:
-    """Collapse runs of whitespace, so 'War  and Peace ' matches 'War and Peace'."""
-    return " ".join(text.split())
+    """Collapse runs of whitespace, so 'War  and Peace ' matches 'War and Peace', and drop
+    control characters (PostgreSQL refuses NUL in text; none belongs in a title)."""
+    printable = "".join(
+        " " if unicodedata.category(character) == "Cc" else character for character in text
+    )
+    return " ".join(printable.split())
 
 
 def checked_quantity(quantity: int) -> int:
