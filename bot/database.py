@@ -42,9 +42,21 @@ def async_database_url(url: str) -> URL:
     return parsed.set(query=query)
 
 
+# A reader waits this long at most for a database that doesn't answer, then hears
+# "temporarily unavailable" instead of a hang.
+CONNECT_TIMEOUT_SECONDS = 5
+POOL_TIMEOUT_SECONDS = 10
+
+
 def create_engine(url: str) -> AsyncEngine:
-    """An engine that checks a pooled connection before use, so a restarted server heals."""
-    return create_async_engine(async_database_url(url), pool_pre_ping=True)
+    """An engine that checks a pooled connection before use, so a restarted server heals,
+    and gives up connecting after a few seconds."""
+    return create_async_engine(
+        async_database_url(url),
+        pool_pre_ping=True,
+        pool_timeout=POOL_TIMEOUT_SECONDS,
+        connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
+    )
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

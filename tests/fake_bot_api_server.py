@@ -24,13 +24,14 @@ STRING_PARAMETERS = {"text", "parse_mode", "callback_query_id", "url", "descript
 
 
 class FakeBotApiServer:
-    def __init__(self, api: FakeBotApi | None = None) -> None:
+    def __init__(self, api: FakeBotApi | None = None, port: int = 0) -> None:
         self.api = api or FakeBotApi()
         self._changed = threading.Condition()
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self.polls = 0  # getUpdates calls so far: the bot is listening once this grows
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._down = False
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -45,6 +46,16 @@ class FakeBotApiServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    def go_down(self) -> None:
+        """Telegram unreachable: every request, long polls included, loses its connection."""
+        with self._changed:
+            self._down = True
+            self._changed.notify_all()
+
+    def come_back(self) -> None:
+        with self._changed:
+            self._down = False
 
     # What users do
 
@@ -79,6 +90,8 @@ class FakeBotApiServer:
             return list(self.api.requests)
 
     def _answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if self._down:
+            raise DropConnection()
         if method == "getUpdates":
             return 200, {"ok": True, "result": self._updates_after(params)}
         with self._changed:
@@ -96,6 +109,8 @@ class FakeBotApiServer:
             while True:
                 # As Telegram does, an offset confirms every update before it.
                 self._updates = [u for u in self._updates if u["update_id"] >= offset]
+                if self._down:
+                    raise DropConnection()
                 remaining = deadline - time.monotonic()
                 if self._updates or remaining <= 0:
                     return list(self._updates)

@@ -2,7 +2,9 @@
 
 import logging
 
+import asyncpg
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from telegram import Update
 from telegram.error import NetworkError, TelegramError
 
@@ -52,8 +54,28 @@ async def _tell(update: Update, text: str) -> None:
 
 
 def _is_database_outage(error: BaseException | None) -> bool:
-    if isinstance(error, OperationalError | InterfaceError):
-        return True
-    if isinstance(error, DBAPIError) and error.connection_invalidated:
-        return True
-    return isinstance(error, ConnectionError | TimeoutError)
+    """Whether the failure, or anything that led to it, is the database being away."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, OUTAGE_ERRORS):
+            return True
+        if isinstance(error, DBAPIError) and error.connection_invalidated:
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+# Connection refused or reset, the server shutting down or starting up, a pool or
+# connect timeout: all mean "try again shortly", not "bug".
+OUTAGE_ERRORS = (
+    OperationalError,
+    InterfaceError,
+    PoolTimeout,
+    OSError,
+    TimeoutError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.AdminShutdownError,
+)
