@@ -211,3 +211,20 @@ async def test_titles_with_markup_characters_are_escaped(chat: Chat, services: S
     await chat.deliveries_done()
     [notification] = chat.api.texts_to(ALICE.id)[-1:]
     assert "&lt;b&gt;Bold&lt;/b&gt; &amp; *Stars*" in notification
+
+
+async def test_readers_see_only_their_own_reservations(chat: Chat, services: Services) -> None:
+    await add_books(services, *[(f"Book {n}", "Someone", 0) for n in range(1, 8)])
+    for book_id in range(1, 7):
+        await chat.send_one(ALICE, f"/reserve {book_id}")
+    await chat.send_one(BOB, "/reserve 7")
+    bobs = await chat.send_one(BOB, "/myreservations")
+    assert "#7 <b>Book 7</b>" in bobs.text
+    assert "Book 1" not in bobs.text
+    assert [label for label, _ in chat.current_buttons(bobs)] == ["Cancel #7 Book 7"]
+    # Alice's page-2 button pressed by Bob shows Bob's list (one page), never Alice's.
+    alices = await chat.send_one(ALICE, "/myreservations")
+    next_page = next(data for label, data in chat.current_buttons(alices) if label == "Next ›")
+    await chat.press_data(BOB, next_page, chat.current(bobs))
+    assert "Book 1" not in chat.current(bobs)["text"]
+    assert "#7 <b>Book 7</b>" in chat.current(bobs)["text"]
