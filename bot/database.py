@@ -1,6 +1,8 @@
 """Engine, sessions and the declarative base shared by every domain."""
 
-from sqlalchemy import MetaData
+import enum
+
+from sqlalchemy import Enum, MetaData
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -25,6 +27,11 @@ _LIBPQ_ONLY_OPTIONS = ("channel_binding", "target_session_attrs", "application_n
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def status_enum(statuses: type[enum.Enum], name: str) -> Enum:
+    """A PostgreSQL enum holding the members' lowercase values, not their names."""
+    return Enum(statuses, name=name, values_callable=lambda members: [m.value for m in members])
 
 
 def async_database_url(url: str) -> URL:

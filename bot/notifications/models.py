@@ -4,7 +4,6 @@ from datetime import datetime
 from sqlalchemy import (
     BigInteger,
     DateTime,
-    Enum,
     Identity,
     Index,
     Integer,
@@ -14,7 +13,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.database import Base
+from bot.database import Base, status_enum
 
 
 class NotificationStatus(enum.Enum):
@@ -46,11 +45,7 @@ class Notification(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger)
     text: Mapped[str] = mapped_column(Text)
     status: Mapped[NotificationStatus] = mapped_column(
-        Enum(
-            NotificationStatus,
-            name="notification_status",
-            values_callable=lambda statuses: [status.value for status in statuses],
-        ),
+        status_enum(NotificationStatus, "notification_status"),
         server_default=NotificationStatus.PENDING.value,
     )
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")

@@ -1,10 +1,10 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Enum, ForeignKey, Identity, Index, func, text
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Index, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.database import Base
+from bot.database import Base, status_enum
 
 
 class ReservationStatus(enum.Enum):
@@ -32,11 +32,7 @@ class PreBooking(Base):
     user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), index=True)
     book_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("books.id"), index=True)
     status: Mapped[ReservationStatus] = mapped_column(
-        Enum(
-            ReservationStatus,
-            name="pre_booking_status",
-            values_callable=lambda statuses: [status.value for status in statuses],
-        ),
+        status_enum(ReservationStatus, "pre_booking_status"),
         server_default=ReservationStatus.WAITING.value,
     )
     created_at: Mapped[datetime] = mapped_column(
