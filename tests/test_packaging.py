@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -38,6 +39,12 @@ async def test_installed_wheel_migrates_from_another_folder(
             command, cwd=tmp_path, env=environment, capture_output=True, text=True, check=False
         )
 
+    # A copy of the sources, so no build/ left in the checkout can leak stale modules.
+    source = tmp_path / "source"
+    for part in ("bot", "migrations"):
+        shutil.copytree(ROOT / part, source / part, ignore=shutil.ignore_patterns("__pycache__"))
+    for part in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / part, source / part)
     built = await asyncio.to_thread(
         run,
         sys.executable,
@@ -49,7 +56,7 @@ async def test_installed_wheel_migrates_from_another_folder(
         "--no-build-isolation",
         "--wheel-dir",
         str(tmp_path / "dist"),
-        str(ROOT),
+        str(source),
     )
     assert built.returncode == 0, built.stderr
     [wheel] = (tmp_path / "dist").glob("*.whl")
