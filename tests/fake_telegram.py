@@ -76,6 +76,11 @@ class FloodLimits:
     per_chat_per_second: int = 1
 
 
+FAILURE_DESCRIPTIONS = {
+    400: "Bad Request: chat not found",
+    403: "Forbidden: bot was blocked by the user",
+    404: "Not Found",
+}
 # Methods that count as messages for the flood limits.
 MESSAGE_METHODS = frozenset({"sendMessage", "editMessageText"})
 
@@ -200,7 +205,7 @@ class FakeBotApi:
         chat_id = int(params["chat_id"])
         if chat_id in self.failing_chats:
             code = self.failing_chats[chat_id]
-            raise BotApiError(code, "Forbidden: bot was blocked by the user")
+            raise BotApiError(code, FAILURE_DESCRIPTIONS.get(code, "Internal Server Error"))
         if chat_id in self.flood_once:
             raise BotApiError(
                 429,

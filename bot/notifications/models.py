@@ -1,4 +1,5 @@
 import enum
+import uuid
 from datetime import datetime
 
 from sqlalchemy import (
@@ -8,6 +9,7 @@ from sqlalchemy import (
     Index,
     Integer,
     Text,
+    Uuid,
     func,
     text,
 )
@@ -32,9 +34,13 @@ class Notification(Base):
 
     __tablename__ = "notifications"
     __table_args__ = (
-        # What the dispatcher claims: pending rows, earliest first.
+        # What the dispatcher claims: pending rows in (next_attempt_at, id) order, so a
+        # claim reads its batch off the index instead of sorting the whole backlog.
         Index(
-            "ix_notifications_due", "next_attempt_at", postgresql_where=text("status = 'pending'")
+            "ix_notifications_due",
+            "next_attempt_at",
+            "id",
+            postgresql_where=text("status = 'pending'"),
         ),
     )
 
@@ -53,6 +59,8 @@ class Notification(Base):
         DateTime(timezone=True), server_default=func.now()
     )
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Which claim owns the row now; outcomes are written only under the same claim.
+    claim_token: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()

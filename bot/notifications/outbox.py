@@ -1,14 +1,19 @@
 """The notification outbox as the dispatcher uses it: claim due rows, record outcomes.
 
-Claiming moves a row's next_attempt_at one lease ahead, so other bot processes skip it
-(FOR UPDATE SKIP LOCKED) and, should this process die, take it over once the lease ends.
-Each outcome is committed on its own, right after the send, so a crash repeats at most
-the messages that were in flight.
+Claiming stamps rows with a fresh claim token and moves their next_attempt_at one lease
+ahead, so other bot processes skip them (FOR UPDATE SKIP LOCKED) and, should this one
+die, take them over once the lease ends. An outcome is written only while the row is
+still pending under the same token: a process whose lease ran out can't undo the work of
+the one that took over. Each outcome is committed on its own, right after its send, so a
+crash repeats at most the messages in flight.
 """
 
+import uuid
+from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.notifications.models import Notification, NotificationStatus
@@ -16,6 +21,7 @@ from bot.notifications.schemas import Delivery
 from bot.users.models import User
 
 PENDING = NotificationStatus.PENDING
+FAILED = NotificationStatus.FAILED
 
 
 class Outbox:
@@ -25,6 +31,7 @@ class Outbox:
 
     async def claim_due(self, limit: int, lease: timedelta) -> list[Delivery]:
         """Take up to limit due notifications, oldest first, for the length of the lease."""
+        token = uuid.uuid4()
         due = (
             select(Notification.id)
             .where(Notification.status == PENDING)
@@ -34,31 +41,42 @@ class Outbox:
             .with_for_update(skip_locked=True)
         )
         async with self._sessions.begin() as session:
+            # Claimed max_attempts times without an outcome (crashes mid-send): give up.
+            await session.execute(
+                update(Notification)
+                .where(Notification.status == PENDING)
+                .where(Notification.next_attempt_at <= func.now())
+                .where(Notification.attempts >= self.max_attempts)
+                .values(
+                    status=FAILED,
+                    last_error=func.coalesce(Notification.last_error, "no outcome recorded"),
+                )
+            )
             rows = await session.execute(
                 update(Notification)
                 .where(Notification.id.in_(due.scalar_subquery()))
                 .values(
                     next_attempt_at=func.now() + lease,
                     attempts=Notification.attempts + 1,
+                    claim_token=token,
                 )
                 .returning(
                     Notification.id, Notification.chat_id, Notification.text, Notification.attempts
                 )
             )
-            return sorted((Delivery(*row) for row in rows), key=lambda delivery: delivery.id)
+            deliveries = [Delivery(*row, claim=token) for row in rows]
+        return sorted(deliveries, key=lambda delivery: delivery.id)
 
-    async def mark_sent(self, notification_id: int) -> None:
-        await self._update(
-            notification_id, status=NotificationStatus.SENT, sent_at=func.now(), last_error=None
-        )
+    async def mark_sent(self, delivery: Delivery) -> None:
+        await self._update_owned([delivery], status=NotificationStatus.SENT, sent_at=func.now())
 
-    async def mark_failed(self, notification_id: int, error: str, unreachable: bool) -> None:
+    async def mark_failed(self, delivery: Delivery, error: str, unreachable: bool) -> None:
         """No further tries; with unreachable, the reader is marked as such."""
         async with self._sessions.begin() as session:
             chat_id = await session.scalar(
                 update(Notification)
-                .where(Notification.id == notification_id)
-                .values(status=NotificationStatus.FAILED, last_error=error[:1000])
+                .where(_owned([delivery]))
+                .values(status=FAILED, last_error=error[:1000])
                 .returning(Notification.chat_id)
             )
             if unreachable and chat_id is not None:
@@ -66,34 +84,28 @@ class Outbox:
                     update(User).where(User.chat_id == chat_id).values(unreachable_at=func.now())
                 )
 
-    async def retry_later(self, notification_id: int, error: str, delay: timedelta) -> None:
+    async def retry_later(self, delivery: Delivery, error: str, delay: timedelta) -> None:
         """Another try after delay, unless the attempts are used up: then failed."""
         async with self._sessions.begin() as session:
             await session.execute(
                 update(Notification)
-                .where(Notification.id == notification_id)
+                .where(_owned([delivery]))
+                .where(Notification.attempts >= self.max_attempts)
+                .values(status=FAILED, last_error=error[:1000])
+            )
+            await session.execute(
+                update(Notification)
+                .where(_owned([delivery]))
                 .values(next_attempt_at=func.now() + delay, last_error=error[:1000])
             )
-            await session.execute(
-                update(Notification)
-                .where(Notification.id == notification_id)
-                .where(Notification.attempts >= self.max_attempts)
-                .values(status=NotificationStatus.FAILED)
-            )
 
-    async def postpone(self, notification_ids: list[int], delay: timedelta) -> None:
-        """Give claimed rows back, due after delay; the claim does not count as an attempt."""
-        if not notification_ids:
-            return
-        async with self._sessions.begin() as session:
-            await session.execute(
-                update(Notification)
-                .where(Notification.id.in_(notification_ids))
-                .where(Notification.status == PENDING)
-                .values(
-                    next_attempt_at=func.now() + delay,
-                    attempts=func.greatest(Notification.attempts - 1, 0),
-                )
+    async def give_back(self, deliveries: Sequence[Delivery], delay: timedelta) -> None:
+        """Return claimed rows unsent, due after delay; the claim does not count as an attempt."""
+        if deliveries:
+            await self._update_owned(
+                deliveries,
+                next_attempt_at=func.now() + delay,
+                attempts=func.greatest(Notification.attempts - 1, 0),
             )
 
     async def pending_count(self) -> int:
@@ -106,8 +118,17 @@ class Outbox:
             )
         return count or 0
 
-    async def _update(self, notification_id: int, **values: object) -> None:
+    async def _update_owned(self, deliveries: Sequence[Delivery], **values: Any) -> None:
         async with self._sessions.begin() as session:
-            await session.execute(
-                update(Notification).where(Notification.id == notification_id).values(**values)
-            )
+            await session.execute(update(Notification).where(_owned(deliveries)).values(**values))
+
+
+def _owned(deliveries: Sequence[Delivery]) -> ColumnElement[bool]:
+    """Still pending under the claim these deliveries were taken with."""
+    return and_(
+        *(
+            Notification.id.in_([delivery.id for delivery in deliveries]),
+            Notification.claim_token.in_({delivery.claim for delivery in deliveries}),
+            Notification.status == PENDING,
+        )
+    )

@@ -1,3 +1,4 @@
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,6 +11,7 @@ class Delivery:
     chat_id: int
     text: str
     attempts: int
+    claim: uuid.UUID
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ wants, so a broadcast never slows the chat down. A 429 pauses only the broadcast
 
 import asyncio
 import logging
+import math
 import warnings
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
@@ -19,7 +20,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 logger = logging.getLogger(__name__)
 
-# rate_limit_args value that marks a request as part of a broadcast.
+# rate_limit_args value that marks a request as part of a broadcast, already paced.
 BACKGROUND = "background"
 # Bot API methods that count as messages for the flood limits.
 MESSAGE_METHODS = frozenset(
@@ -46,8 +47,9 @@ class Pacer:
         if slot > now:
             await asyncio.sleep(slot - now)
 
-    async def background_turn(self) -> None:
-        """Wait for a slot that no reply has taken, and for any 429 pause to end."""
+    async def background_turn(self, deadline: float = math.inf) -> bool:
+        """Wait for a slot that no reply has taken and for any 429 pause to end; False,
+        without a slot, if none comes by deadline (event-loop time)."""
         async with self._background_turns:
             while True:
                 now = _now()
@@ -58,7 +60,9 @@ class Pacer:
                     # start afresh from now.
                     start = planned if now - planned < self.interval else now
                     self._next_slot = start + self.interval
-                    return
+                    return True
+                if planned > deadline:
+                    return False
                 # A reply may take this slot while we sleep: look again on waking.
                 await asyncio.sleep(planned - now)
 
@@ -93,8 +97,8 @@ class PacedRateLimiter(BaseRateLimiter[str]):
         if endpoint not in MESSAGE_METHODS:
             return await callback(*args, **kwargs)
         if rate_limit_args == BACKGROUND:
-            # The dispatcher handles its own 429s: it knows what to postpone.
-            await self.pacer.background_turn()
+            # The dispatcher took its turn (Pacer.background_turn) before calling, and
+            # handles its own 429s: it knows what to give back.
             return await callback(*args, **kwargs)
         await self.pacer.reply_turn()
         try:

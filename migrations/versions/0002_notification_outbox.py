@@ -54,6 +54,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("sent_at", sa.DateTime(timezone=True)),
+        sa.Column("claim_token", sa.Uuid()),
         sa.Column("last_error", sa.Text()),
         sa.Column(
             "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
@@ -66,7 +67,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_notifications_due",
         "notifications",
-        ["next_attempt_at"],
+        ["next_attempt_at", "id"],
         postgresql_where=sa.text("status = 'pending'"),
     )
 
