@@ -1,10 +1,9 @@
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.books.errors import BookNotFound
-from bot.books.models import RestockEvent
 from bot.books.repository import BookRepository
-from bot.notifications.models import Notification, NotificationStatus
+from bot.notifications.models import NotificationStatus
+from bot.notifications.repository import NotificationRepository
 from bot.notifications.schemas import DeliveryReport
 from bot.users.admins import Admins
 
@@ -21,26 +20,9 @@ class NotificationService:
             book = await BookRepository(session).get(book_id)
             if book is None:
                 raise BookNotFound(book_id)
-            latest = await session.execute(
-                select(RestockEvent.id, RestockEvent.created_at)
-                .where(RestockEvent.book_id == book_id)
-                .where(
-                    select(Notification.id)
-                    .where(Notification.restock_id == RestockEvent.id)
-                    .exists()
-                )
-                .order_by(RestockEvent.id.desc())
-                .limit(1)
-            )
-            restock = latest.one_or_none()
-            counts: dict[NotificationStatus, int] = {}
-            if restock is not None:
-                rows = await session.execute(
-                    select(Notification.status, func.count())
-                    .where(Notification.restock_id == restock.id)
-                    .group_by(Notification.status)
-                )
-                counts = {status: count for status, count in rows}
+            notifications = NotificationRepository(session)
+            restock = await notifications.latest_notifying_restock(book_id)
+            counts = {} if restock is None else await notifications.status_counts(restock.id)
         return DeliveryReport(
             book.id,
             book.title,

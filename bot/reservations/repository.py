@@ -149,12 +149,3 @@ class ReservationRepository:
         )
         # Ordered by reservation: the longest-waiting readers are messaged first.
         return [NotifiedReader(*row) for row in rows]
-
-    async def waiting_count(self, book_id: int) -> int:
-        count = await self._session.scalar(
-            select(func.count())
-            .select_from(PreBooking)
-            .where(PreBooking.book_id == book_id)
-            .where(PreBooking.status == ReservationStatus.WAITING)
-        )
-        return count or 0

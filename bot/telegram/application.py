@@ -57,9 +57,7 @@ def build_application(
         builder = builder.get_updates_request(get_updates_request)
     application: BotApplication = builder.build()
     application.bot_data[SERVICES] = services
-    application.bot_data[DISPATCHER] = Dispatcher(
-        application.bot, services.outbox, pacer, tuning or DispatcherTuning()
-    )
+    application.bot_data[DISPATCHER] = Dispatcher(application.bot, services.outbox, pacer, tuning)
     add_handlers(application)
     return application
 

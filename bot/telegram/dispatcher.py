@@ -19,7 +19,13 @@ from telegram.ext import ExtBot
 
 from bot.notifications.outbox import Outbox
 from bot.notifications.schemas import Delivery
-from bot.telegram.pacing import BACKGROUND, PER_CHAT_INTERVAL, Pacer, retry_after_seconds
+from bot.telegram.pacing import (
+    BACKGROUND,
+    PER_CHAT_INTERVAL,
+    Pacer,
+    loop_time,
+    retry_after_seconds,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -109,13 +115,15 @@ class Dispatcher:
         """Claim one batch of due notifications and start sending it; return its size."""
         deliveries = await self._outbox.claim_due(self._batch_size, self._lease)
         lease = self._lease.total_seconds()
-        claim = Claim(send_by=_now() + lease / 2, record_by=_now() + lease - LEASE_MARGIN_SECONDS)
+        claim = Claim(
+            send_by=loop_time() + lease / 2, record_by=loop_time() + lease - LEASE_MARGIN_SECONDS
+        )
         self._forget_idle_chats()
         for index, delivery in enumerate(deliveries):
             if self._stop_requested.is_set() or self._outcomes_failing:
                 await self._give_back(deliveries[index:], 0.0, claim)
                 break
-            chat_wait = self._chat_free_at.get(delivery.chat_id, 0.0) - _now()
+            chat_wait = self._chat_free_at.get(delivery.chat_id, 0.0) - loop_time()
             if chat_wait > 0:
                 # One message a second per chat; the outbox keeps it meanwhile.
                 await self._give_back([delivery], min(chat_wait, PER_CHAT_INTERVAL), claim)
@@ -156,7 +164,7 @@ class Dispatcher:
                 return
             await self._send_now(delivery, claim)
         finally:
-            self._chat_free_at[delivery.chat_id] = _now() + PER_CHAT_INTERVAL
+            self._chat_free_at[delivery.chat_id] = loop_time() + PER_CHAT_INTERVAL
 
     async def _send_now(self, delivery: Delivery, claim: Claim) -> None:
         outbox = self._outbox
@@ -199,7 +207,7 @@ class Dispatcher:
                 await write()
             except Exception:
                 self._outcomes_failing = True  # send nothing new until writes work again
-                if _now() + delay > claim.record_by:
+                if loop_time() + delay > claim.record_by:
                     logger.exception("Could not record a notification's outcome in time")
                     return
                 logger.warning("Recording a notification's outcome failed; retrying")
@@ -220,7 +228,7 @@ class Dispatcher:
             logger.error("Sending a notification failed unexpectedly", exc_info=error)
 
     def _forget_idle_chats(self) -> None:
-        now = _now()
+        now = loop_time()
         self._chat_free_at = {
             chat: free_at for chat, free_at in self._chat_free_at.items() if free_at > now
         }
@@ -230,7 +238,3 @@ class Dispatcher:
         """Sleep, or less if the event is set."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), seconds)
-
-
-def _now() -> float:
-    return asyncio.get_running_loop().time()

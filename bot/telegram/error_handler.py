@@ -72,8 +72,7 @@ OUTAGE_ERRORS = (
     OperationalError,
     InterfaceError,
     PoolTimeout,
-    OSError,
-    TimeoutError,
+    OSError,  # refused, reset, timed out (TimeoutError is one)
     asyncpg.exceptions.PostgresConnectionError,
     asyncpg.exceptions.ConnectionDoesNotExistError,
     asyncpg.exceptions.CannotConnectNowError,

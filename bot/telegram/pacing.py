@@ -41,7 +41,7 @@ class Pacer:
 
     async def reply_turn(self) -> None:
         """Wait for the next free slot (at most one interval when a broadcast runs)."""
-        now = _now()
+        now = loop_time()
         slot = max(now, self._next_slot)
         self._next_slot = slot + self.interval
         if slot > now:
@@ -52,7 +52,7 @@ class Pacer:
         without a slot, if none comes by deadline (event-loop time)."""
         async with self._background_turns:
             while True:
-                now = _now()
+                now = loop_time()
                 planned = max(self._next_slot, self._background_resumes)
                 if planned <= now:
                     # Keep the cadence from the planned slot, so that timers firing a
@@ -67,10 +67,10 @@ class Pacer:
                 await asyncio.sleep(planned - now)
 
     def pause_background(self, seconds: float) -> None:
-        self._background_resumes = max(self._background_resumes, _now() + seconds)
+        self._background_resumes = max(self._background_resumes, loop_time() + seconds)
 
     def background_paused_for(self) -> float:
-        return max(0.0, self._background_resumes - _now())
+        return max(0.0, self._background_resumes - loop_time())
 
 
 class PacedRateLimiter(BaseRateLimiter[str]):
@@ -122,5 +122,6 @@ def retry_after_seconds(error: RetryAfter) -> float:
     return period.total_seconds() if isinstance(period, timedelta) else float(period)
 
 
-def _now() -> float:
+def loop_time() -> float:
+    """The running event loop's clock, which asyncio's sleeps and timeouts use."""
     return asyncio.get_running_loop().time()
