@@ -3,7 +3,7 @@
 import enum
 
 from sqlalchemy import Enum, MetaData
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
+
+from bot.database_url import parse_database_url
 
 # Stable constraint names, so the hand-written migration and the models agree.
 NAMING_CONVENTION = {
@@ -20,9 +22,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-# libpq options that hosts put in their URLs but asyncpg does not take as keywords.
-_LIBPQ_ONLY_OPTIONS = ("channel_binding", "target_session_attrs", "application_name")
 
 
 class Base(DeclarativeBase):
@@ -35,34 +34,25 @@ def status_enum(statuses: type[enum.Enum], name: str) -> Enum:
 
 
 def async_database_url(url: str) -> URL:
-    """Turn a `postgresql://…` URL, as hosts hand them out, into one for asyncpg."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() not in ("postgresql", "postgres"):
-        raise ValueError("must be a postgresql:// URL")
-    parsed = parsed.set(drivername="postgresql+asyncpg")
-    query = dict(parsed.query)
-    if "sslmode" in query:
-        # asyncpg spells libpq's sslmode as ssl, with the same values.
-        query["ssl"] = query.pop("sslmode")
-    for option in _LIBPQ_ONLY_OPTIONS:
-        query.pop(option, None)
-    return parsed.set(query=query)
+    """The URL for SQLAlchemy's asyncpg dialect, from a `postgresql://…` URL as hosts hand
+    them out; create_engine applies the rest of its options."""
+    target = parse_database_url(url)
+    kept = {"host": target.libpq_options.get("host"), "ssl": target.libpq_options.get("sslmode")}
+    return target.url.set(query={key: value for key, value in kept.items() if value})
 
 
-# A reader waits this long at most for a database that doesn't answer, then hears
-# "temporarily unavailable" instead of a hang.
-CONNECT_TIMEOUT_SECONDS = 5
 POOL_TIMEOUT_SECONDS = 10
 
 
 def create_engine(url: str) -> AsyncEngine:
     """An engine that checks a pooled connection before use, so a restarted server heals,
-    and gives up connecting after a few seconds."""
+    gives up connecting after a few seconds, and honours the URL's libpq options."""
+    target = parse_database_url(url)
     return create_async_engine(
-        async_database_url(url),
+        target.url,
         pool_pre_ping=True,
         pool_timeout=POOL_TIMEOUT_SECONDS,
-        connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
+        async_creator=target.connect,
     )
 
 
