@@ -5,6 +5,7 @@ It checks what Telegram checks (HTML markup, lengths, callback data size, edits 
 change nothing) so a test fails where the real Bot API would refuse.
 """
 
+import html
 import itertools
 import json
 import math
@@ -192,7 +193,7 @@ class FakeBotApi:
                 return self._edit_message_text(params)
             case "answerCallbackQuery":
                 text = str(params.get("text", ""))
-                if len(text) > 200:
+                if utf16_length(text) > 200:
                     raise BotApiError(400, "Bad Request: MESSAGE_TOO_LONG")
                 return True
             case "setMyCommands" | "deleteWebhook" | "deleteMyCommands" | "close":
@@ -268,12 +269,19 @@ def _markup(params: dict[str, Any]) -> dict[str, Any]:
 
 def _check_text(params: dict[str, Any]) -> None:
     text = str(params.get("text", ""))
-    if not text.strip():
-        raise BotApiError(400, "Bad Request: message text is empty")
-    if len(text) > 4096:
-        raise BotApiError(400, "Bad Request: message is too long")
     if params.get("parse_mode") == "HTML":
         _check_html(text)
+        # Telegram measures the text its entities were parsed out of.
+        text = html.unescape(TAG.sub("", text))
+    if not text.strip():
+        raise BotApiError(400, "Bad Request: message text is empty")
+    if utf16_length(text) > 4096:
+        raise BotApiError(400, "Bad Request: message is too long")
+
+
+def utf16_length(text: str) -> int:
+    """Telegram counts lengths in UTF-16 code units: 2 for a character outside the BMP."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 def _check_html(text: str) -> None:

@@ -12,11 +12,9 @@ from bot.errors import DomainError
 from bot.telegram import texts
 from bot.telegram.bad_input import BadInput
 from bot.telegram.context import BotContext
+from bot.telegram.lengths import CALLBACK_ANSWER_LIMIT, truncated
 
 logger = logging.getLogger(__name__)
-
-# Telegram's limit for answerCallbackQuery's text.
-ALERT_LIMIT = 200
 
 
 async def on_error(update: object, context: BotContext) -> None:
@@ -43,9 +41,7 @@ async def _tell(update: Update, text: str) -> None:
     try:
         if update.callback_query is not None:
             # An alert also stops the button's spinner.
-            alert = texts.as_plain(text)
-            if len(alert) > ALERT_LIMIT:
-                alert = alert[: ALERT_LIMIT - 1] + "…"
+            alert = truncated(texts.as_plain(text), CALLBACK_ANSWER_LIMIT)
             await update.callback_query.answer(alert, show_alert=True)
         elif update.effective_message is not None:
             await update.effective_message.reply_text(text)

@@ -1,6 +1,7 @@
 """Every text the bot shows a person, as HTML with user data escaped."""
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from html import escape, unescape
 
@@ -31,6 +32,7 @@ from bot.reservations.schemas import (
     ReservationView,
 )
 from bot.telegram.bad_input import BadInput, InvalidButton, NotPrivateChat, UsageError
+from bot.telegram.lengths import CALLBACK_ANSWER_LIMIT, MESSAGE_LIMIT, truncated, utf16_length
 from bot.users.errors import NotAnAdmin
 
 READER_COMMANDS = {
@@ -67,18 +69,38 @@ def moment(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%d %b %Y, %H:%M UTC")
 
 
-def book_name(title: str, author: str) -> str:
+def book_name(title: str, author: str, units: int | None = None) -> str:
+    """Title and author, cut together to `units` UTF-16 units when given (before escaping,
+    so no tag or entity is ever cut)."""
+    if units is not None:
+        author_units = min(utf16_length(author), max(units - utf16_length(title), units // 3))
+        title, author = truncated(title, units - author_units), truncated(author, author_units)
     return f"<b>{escape(title)}</b> by {escape(author)}"
 
 
 def shortened(text: str, limit: int = BUTTON_LABEL_LENGTH) -> str:
     """Button labels are plain text with little room."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return truncated(text, limit)
 
 
 def as_plain(html: str) -> str:
     """The text without markup, for alerts and the terminal."""
     return unescape(re.sub(r"<[^>]+>", "", html))
+
+
+def plain_length(html: str) -> int:
+    """The length Telegram checks: UTF-16 units of the text once its HTML is parsed."""
+    return utf16_length(as_plain(html))
+
+
+def fitted(render: Callable[[int | None], str], entries: int) -> str:
+    """A list whose names are in full when the message fits Telegram's limit, else each
+    cut to an equal share of the room the rest of the message leaves."""
+    text = render(None)
+    if plain_length(text) <= MESSAGE_LIMIT or entries == 0:
+        return text
+    room = MESSAGE_LIMIT - plain_length(render(0))
+    return render(max(room // entries, 0))
 
 
 # Conversations
@@ -118,16 +140,20 @@ def book_page(page: BookPage) -> str:
             return f"No books match “{escape(page.query)}”. Try /books for the whole catalog."
         return "The catalog is empty for now."
     heading = f"<b>Books matching “{escape(page.query)}”</b>" if page.query else "<b>Catalog</b>"
-    lines = [f"{heading} (page {page.number} of {page.page_count})", ""]
-    lines += [catalog_entry(book) for book in page.books]
-    if any(not book.in_stock for book in page.books):
-        lines += ["", "Tap Reserve to be told when a sold-out book is back."]
-    return "\n".join(lines)
+
+    def render(units: int | None) -> str:
+        lines = [f"{heading} (page {page.number} of {page.page_count})", ""]
+        lines += [catalog_entry(book, units) for book in page.books]
+        if any(not book.in_stock for book in page.books):
+            lines += ["", "Tap Reserve to be told when a sold-out book is back."]
+        return "\n".join(lines)
+
+    return fitted(render, len(page.books))
 
 
-def catalog_entry(book: BookView) -> str:
+def catalog_entry(book: BookView, units: int | None = None) -> str:
     availability = f"✅ in stock: {book.stock_quantity}" if book.in_stock else "❌ sold out"
-    return f"#{book.id} {book_name(book.title, book.author)}\n    {availability}"
+    return f"#{book.id} {book_name(book.title, book.author, units)}\n    {availability}"
 
 
 def reserve_button(book: BookView) -> str:
@@ -156,7 +182,9 @@ def reserved(confirmation: Confirmation) -> str:
 
 
 def reserved_short(confirmation: Confirmation) -> str:
-    return shortened(f"Reserved: number {confirmation.queue_position} in line", 200)
+    return truncated(
+        f"Reserved: number {confirmation.queue_position} in line", CALLBACK_ANSWER_LIMIT
+    )
 
 
 def reservation_page(page: ReservationPage) -> str:
@@ -165,15 +193,19 @@ def reservation_page(page: ReservationPage) -> str:
             "You have no reservations yet. Find a sold-out book with /books "
             "and tap Reserve, or send /reserve &lt;book id&gt;."
         )
-    lines = [f"<b>Your reservations</b> (page {page.number} of {page.page_count})", ""]
-    lines += [reservation_entry(reservation) for reservation in page.reservations]
-    return "\n".join(lines)
+
+    def render(units: int | None) -> str:
+        lines = [f"<b>Your reservations</b> (page {page.number} of {page.page_count})", ""]
+        lines += [reservation_entry(reservation, units) for reservation in page.reservations]
+        return "\n".join(lines)
+
+    return fitted(render, len(page.reservations))
 
 
-def reservation_entry(reservation: ReservationView) -> str:
+def reservation_entry(reservation: ReservationView, units: int | None = None) -> str:
     label = STATUS_LABELS[reservation.status]
     return (
-        f"#{reservation.id} {book_name(reservation.title, reservation.author)}\n"
+        f"#{reservation.id} {book_name(reservation.title, reservation.author, units)}\n"
         f"    {label} {moment(reservation.status_since)}"
     )
 
