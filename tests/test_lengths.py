@@ -5,12 +5,22 @@ Plane take two units a character: every page, report and alert must still be acc
 """
 
 import unicodedata
+from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.books.errors import DuplicateBook
 from bot.books.models import AUTHOR_MAX_LENGTH, TITLE_MAX_LENGTH
+from bot.books.rules import SEARCH_MAX_LENGTH
+from bot.books.schemas import BookPage, BookView
+from bot.books.service import BOOKS_PAGE_SIZE, Restock
+from bot.database import MAX_ID
+from bot.reservations.errors import AlreadyWaiting, BookInStock
+from bot.reservations.models import ReservationStatus
+from bot.reservations.schemas import Confirmation, ReservationPage, ReservationView
+from bot.reservations.service import RESERVATIONS_PAGE_SIZE
 from bot.services import Services
 from bot.telegram import texts
 from bot.telegram.lengths import truncated, utf16_length
@@ -126,3 +136,95 @@ async def test_button_answers_and_alerts_fit(chat: Chat) -> None:
     assert alert.params["text"].startswith("You are already waiting for " + A * 3)
     assert alert.params["text"].endswith("…")
     assert [request.method for request in reserved] == ["answerCallbackQuery", "sendMessage"]
+
+
+OUTSIDE_BMP = st.characters(min_codepoint=0x10000)
+
+
+def names(maximum: int) -> st.SearchStrategy[str]:
+    """Any title or author the catalog takes, markup characters included."""
+    return st.text(min_size=1, max_size=maximum) | st.text(
+        OUTSIDE_BMP, min_size=1, max_size=maximum
+    )
+
+
+def longest(maximum: int) -> st.SearchStrategy[str]:
+    """The longest there is: the maximum in characters outside the BMP."""
+    return st.builds(lambda character: character * maximum, OUTSIDE_BMP)
+
+
+def books(
+    titles: st.SearchStrategy[str], authors: st.SearchStrategy[str]
+) -> st.SearchStrategy[BookView]:
+    return st.builds(
+        BookView,
+        id=IDS,
+        title=titles,
+        author=authors,
+        stock_quantity=st.integers(min_value=0, max_value=1_000_000),
+    )
+
+
+IDS = st.integers(min_value=1, max_value=MAX_ID)
+TITLES = names(TITLE_MAX_LENGTH) | longest(TITLE_MAX_LENGTH)
+AUTHORS = names(AUTHOR_MAX_LENGTH) | longest(AUTHOR_MAX_LENGTH)
+BOOKS = books(TITLES, AUTHORS)
+LONGEST_BOOKS = books(longest(TITLE_MAX_LENGTH), longest(AUTHOR_MAX_LENGTH))
+PROPERTIES = settings(max_examples=150, deadline=None)
+
+
+def telegram_accepts(html: str) -> bool:
+    status, _ = FakeBotApi().answer(
+        "sendMessage", {"chat_id": ALICE.id, "text": html, "parse_mode": "HTML"}
+    )
+    return status == 200
+
+
+@PROPERTIES
+@given(
+    books=st.lists(BOOKS, min_size=1, max_size=BOOKS_PAGE_SIZE)
+    | st.lists(LONGEST_BOOKS, min_size=BOOKS_PAGE_SIZE, max_size=BOOKS_PAGE_SIZE),
+    query=st.none() | names(SEARCH_MAX_LENGTH) | longest(SEARCH_MAX_LENGTH),
+    number=IDS,
+)
+def test_any_catalog_page_is_accepted(
+    books: list[BookView], query: str | None, number: int
+) -> None:
+    page = BookPage(tuple(books), number, MAX_ID, MAX_ID, query)
+    assert telegram_accepts(texts.book_page(page))
+
+
+@PROPERTIES
+@given(
+    books=st.lists(BOOKS, min_size=1, max_size=RESERVATIONS_PAGE_SIZE)
+    | st.lists(LONGEST_BOOKS, min_size=RESERVATIONS_PAGE_SIZE, max_size=RESERVATIONS_PAGE_SIZE),
+    status=st.sampled_from(ReservationStatus),
+)
+def test_any_reservations_page_is_accepted(
+    books: list[BookView], status: ReservationStatus
+) -> None:
+    now = datetime.now(UTC)
+    reservations = tuple(
+        ReservationView(book.id, book.id, book.title, book.author, status, now, now, now)
+        for book in books
+    )
+    page = ReservationPage(reservations, 1, MAX_ID, MAX_ID)
+    assert telegram_accepts(texts.reservation_page(page))
+
+
+@PROPERTIES
+@given(book=BOOKS)
+def test_any_book_in_a_message_is_accepted(book: BookView) -> None:
+    confirmation = Confirmation(MAX_ID, book, MAX_ID)
+    messages = [
+        texts.back_in_stock(book),
+        texts.book_added(book),
+        texts.reserved(confirmation),
+        texts.restocked(Restock(book, 0, 1_000_000, ())),
+        texts.refusal(AlreadyWaiting(book)),
+        texts.refusal(BookInStock(book)),
+        texts.refusal(DuplicateBook(book.id, book.title, book.author)),
+    ]
+    for html in messages:
+        assert telegram_accepts(html)
+    assert utf16_length(texts.reserved_short(confirmation)) <= 200
