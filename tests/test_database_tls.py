@@ -1,0 +1,243 @@
+"""sslmode and sslrootcert with libpq's meaning, through a TLS front for the test server.
+
+The test server speaks no TLS, so a small proxy answers PostgreSQL's SSLRequest, completes
+the TLS handshake with a certificate made for the test, and passes the bytes on to the real
+server: the bot's connection is verified (or refused) exactly as it would be by a host's.
+"""
+
+import asyncio
+import shutil
+import ssl
+import subprocess
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
+from bot.database import create_engine
+
+# PostgreSQL's SSLRequest: length 8, code 1234.5679.
+SSL_REQUEST = (8).to_bytes(4, "big") + (80877103).to_bytes(4, "big")
+
+
+@dataclass(frozen=True)
+class Certificates:
+    ca: Path
+    other_ca: Path
+    client_certificate: Path
+    client_key: Path
+    server_context: ssl.SSLContext
+    # the same, asking the client for a certificate signed by the CA
+    client_checking_context: ssl.SSLContext
+
+
+def openssl(*args: str, cwd: Path) -> None:
+    command = shutil.which("openssl")
+    if command is None:
+        pytest.fail("these tests need the openssl command to make their certificates")
+    subprocess.run([command, *args], cwd=cwd, check=True, capture_output=True)
+
+
+def make_signed(name: str, subject: str, folder: Path, extensions: str = "") -> None:
+    openssl(
+        *("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"),
+        *("-subj", f"/CN={subject}", "-keyout", f"{name}.key", "-out", f"{name}.csr"),
+        cwd=folder,
+    )
+    (folder / f"{name}.ext").write_text(extensions)
+    openssl(
+        *("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key"),
+        *("-CAcreateserial", "-days", "1", "-extfile", f"{name}.ext", "-out", f"{name}.crt"),
+        cwd=folder,
+    )
+
+
+def make_ca(name: str, folder: Path) -> None:
+    openssl(
+        *("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"),
+        *("-nodes", "-days", "1", "-subj", f"/CN={name}"),
+        *("-keyout", f"{name}.key", "-out", f"{name}.crt"),
+        cwd=folder,
+    )
+
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
+    """A CA, a server certificate it signed for the name localhost only, a client
+    certificate it signed, and another CA."""
+    folder = tmp_path_factory.mktemp("tls")
+    make_ca("ca", folder)
+    make_ca("other-ca", folder)
+    make_signed("server", "localhost", folder, "subjectAltName=DNS:localhost\n")
+    make_signed("client", "postgres", folder)
+    contexts = []
+    for checks_client in (False, True):
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(folder / "server.crt", folder / "server.key")
+        if checks_client:
+            context.load_verify_locations(folder / "ca.crt")
+            context.verify_mode = ssl.CERT_REQUIRED
+        contexts.append(context)
+    return Certificates(
+        folder / "ca.crt",
+        folder / "other-ca.crt",
+        folder / "client.crt",
+        folder / "client.key",
+        *contexts,
+    )
+
+
+@dataclass
+class TlsFront:
+    port: int
+    context: ssl.SSLContext
+    # "tls" or "plain", one per connection the bot made
+    connections: list[str] = field(default_factory=list)
+
+
+async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    except (ConnectionError, ssl.SSLError):
+        pass
+    finally:
+        writer.close()
+
+
+@pytest.fixture
+async def front(
+    server_url: str, certificates: Certificates, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> AsyncIterator[TlsFront]:
+    # No ~/.postgresql/root.crt or PGSSL* variable may decide for the test.
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for variable in ("PGSSLMODE", "PGSSLROOTCERT", "PGSSLCERT", "PGSSLKEY"):
+        monkeypatch.delenv(variable, raising=False)
+    upstream = make_url(server_url)
+    state = TlsFront(0, certificates.server_context)
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        first = await reader.readexactly(8)
+        if first == SSL_REQUEST:
+            writer.write(b"S")
+            await writer.drain()
+            try:
+                await writer.start_tls(state.context)
+            except (ConnectionError, ssl.SSLError):
+                writer.close()  # the client refused our certificate
+                return
+            state.connections.append("tls")
+            first = b""
+        else:
+            state.connections.append("plain")
+        server_reader, server_writer = await asyncio.open_connection(
+            upstream.host, upstream.port or 5432
+        )
+        server_writer.write(first)
+        await asyncio.gather(pipe(reader, server_writer), pipe(server_reader, writer))
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    state.port = server.sockets[0].getsockname()[1]
+    yield state
+    server.close()
+
+
+def through(front: TlsFront, server_url: str, host: str, **options: str) -> str:
+    url = make_url(server_url).set(drivername="postgresql", host=host, port=front.port)
+    return url.update_query_dict(options).render_as_string(hide_password=False)
+
+
+async def connects(url: str) -> bool:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return bool(await connection.scalar(text("SELECT 1")))
+    except ssl.SSLCertVerificationError:
+        return False
+    except DBAPIError as error:
+        # A server refusing the client's certificate hangs up after the handshake.
+        assert "connection was closed" in str(error)
+        return False
+    finally:
+        await engine.dispose()
+
+
+async def test_verify_full_checks_the_ca_and_the_host_name(
+    front: TlsFront, server_url: str, certificates: Certificates
+) -> None:
+    ca, other = str(certificates.ca), str(certificates.other_ca)
+    assert await connects(
+        through(front, server_url, "localhost", sslmode="verify-full", sslrootcert=ca)
+    )
+    # The certificate names localhost, not 127.0.0.1.
+    assert not await connects(
+        through(front, server_url, "127.0.0.1", sslmode="verify-full", sslrootcert=ca)
+    )
+    assert not await connects(
+        through(front, server_url, "localhost", sslmode="verify-full", sslrootcert=other)
+    )
+    assert front.connections == ["tls"]
+
+
+async def test_verify_ca_checks_the_ca_only(
+    front: TlsFront, server_url: str, certificates: Certificates
+) -> None:
+    ca, other = str(certificates.ca), str(certificates.other_ca)
+    assert await connects(
+        through(front, server_url, "127.0.0.1", sslmode="verify-ca", sslrootcert=ca)
+    )
+    assert not await connects(
+        through(front, server_url, "127.0.0.1", sslmode="verify-ca", sslrootcert=other)
+    )
+    assert front.connections == ["tls"]
+
+
+async def test_require_encrypts_and_verifies_only_with_a_root_certificate(
+    front: TlsFront, server_url: str, certificates: Certificates
+) -> None:
+    assert await connects(through(front, server_url, "127.0.0.1", sslmode="require"))
+    # As in libpq: require with a root certificate file verifies like verify-ca.
+    assert not await connects(
+        through(
+            front,
+            server_url,
+            "127.0.0.1",
+            sslmode="require",
+            sslrootcert=str(certificates.other_ca),
+        )
+    )
+    assert front.connections == ["tls"]
+
+
+async def test_prefer_encrypts_and_disable_does_not(front: TlsFront, server_url: str) -> None:
+    assert await connects(through(front, server_url, "127.0.0.1", sslmode="prefer"))
+    assert await connects(through(front, server_url, "127.0.0.1", sslmode="disable"))
+    assert front.connections == ["tls", "plain"]
+
+
+async def test_client_certificate_and_key(
+    front: TlsFront, server_url: str, certificates: Certificates
+) -> None:
+    front.context = certificates.client_checking_context
+    ca = str(certificates.ca)
+    client = {"sslcert": str(certificates.client_certificate)}
+    client["sslkey"] = str(certificates.client_key)
+    assert await connects(
+        through(front, server_url, "localhost", sslmode="verify-full", sslrootcert=ca, **client)
+    )
+    assert not await connects(
+        through(front, server_url, "localhost", sslmode="verify-full", sslrootcert=ca)
+    )
+    assert front.connections == ["tls"]
+
+
+async def test_system_root_certificates_do_not_trust_a_private_ca(
+    front: TlsFront, server_url: str
+) -> None:
+    assert not await connects(through(front, server_url, "localhost", sslrootcert="system"))
+    assert front.connections == []
