@@ -2,6 +2,7 @@
 Telegram, and given the back-in-stock message they missed, once, when they come back."""
 
 import asyncio
+from datetime import timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -184,3 +185,39 @@ async def test_users_chat_id_lookups_use_an_index(services: Services, engine: As
         ]
     for plan in plans:
         assert "ix_users_chat_id" in plan, plan
+
+
+async def test_a_comeback_during_the_claim_that_skips_the_reader_still_brings_the_message(
+    services: Services, engine: AsyncEngine
+) -> None:
+    """The claim reads the reader as unreachable and fails their message, slowly; they come
+    back meanwhile. Whichever commits first, the message must not end failed for good."""
+    await dune_awaited_by(services, ALICE)
+    await services.users.blocked_us(ALICE.id)
+    await services.books.restock(ADMIN.id, 1, 3)
+    slow_skip = (
+        "CREATE FUNCTION slow_skip() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN PERFORM pg_sleep(0.5); RETURN NEW; END $$",
+        "CREATE TRIGGER slow_skip BEFORE UPDATE ON notifications FOR EACH ROW "
+        "WHEN (NEW.last_error = 'unreachable') EXECUTE FUNCTION slow_skip()",
+    )
+    async with engine.begin() as connection:
+        for statement in slow_skip:
+            await connection.execute(text(statement))
+
+    async def come_back_during_the_claim() -> int:
+        await asyncio.sleep(0.2)
+        return await services.users.reachable_again(ALICE.id)
+
+    try:
+        claimed, _ = await asyncio.gather(
+            services.outbox.claim_due(10, timedelta(seconds=30)), come_back_during_the_claim()
+        )
+    finally:
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP TRIGGER slow_skip ON notifications"))
+            await connection.execute(text("DROP FUNCTION slow_skip()"))
+    assert claimed == []
+    assert await rows(
+        engine, "SELECT status::text, next_attempt_at <= now() FROM notifications"
+    ) == [("pending", True)]
