@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.services import Services
 from bot.users.schemas import Reader
 from tests.chat import ADMIN, ALICE, BOB, Chat, Person, my_chat_member_update
-from tests.db import add_books, rows, snapshot
+from tests.db import add_books, failing_trigger, rows, snapshot
 
 GOOD_NEWS = "Good news"
 
@@ -221,3 +221,18 @@ async def test_a_comeback_during_the_claim_that_skips_the_reader_still_brings_th
     assert await rows(
         engine, "SELECT status::text, next_attempt_at <= now() FROM notifications"
     ) == [("pending", True)]
+
+
+async def test_a_failing_comeback_check_leaves_the_readers_answer_alone(
+    chat: Chat, services: Services, engine: AsyncEngine
+) -> None:
+    await dune_awaited_by(services, ALICE)
+    await chat.block(ALICE)
+    chat.api.failing_chats.clear()
+    unreachable = "SELECT unreachable_at IS NOT NULL FROM users WHERE telegram_id = :id"
+    async with failing_trigger(engine, "users", "BEFORE UPDATE", "disk full"):
+        reply = await chat.send_one(ALICE, "/help")  # one answer, the one asked for
+    assert "/books" in reply.text
+    assert await rows(engine, unreachable, id=ALICE.id) == [(True,)]
+    await chat.send_one(ALICE, "/help")  # the next update tries again
+    assert await rows(engine, unreachable, id=ALICE.id) == [(False,)]
