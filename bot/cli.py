@@ -98,7 +98,8 @@ def run(settings: Settings, database_url: str) -> None:
     try:
         # bootstrap_retries=-1: when Telegram is unreachable at start, keep trying.
         application.run_polling(
-            allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY], bootstrap_retries=-1
+            allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER],
+            bootstrap_retries=-1,
         )
     except InvalidToken:
         raise CommandError("Telegram refused BOT_TOKEN: check it with @BotFather") from None

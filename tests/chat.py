@@ -10,7 +10,7 @@ from telegram import Update
 
 from bot.telegram.application import dispatcher
 from bot.telegram.context import BotApplication
-from tests.fake_telegram import FakeBotApi, SentRequest
+from tests.fake_telegram import BOT_USER, FakeBotApi, SentRequest
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,49 @@ def callback_update(
     }
 
 
+ADMIN_RIGHTS = (
+    "can_be_edited",
+    "is_anonymous",
+    "can_manage_chat",
+    "can_delete_messages",
+    "can_manage_video_chats",
+    "can_restrict_members",
+    "can_promote_members",
+    "can_change_info",
+    "can_invite_users",
+    "can_post_stories",
+    "can_edit_stories",
+    "can_delete_stories",
+)
+
+
+def bot_as_member(status: str) -> dict[str, Any]:
+    """The bot as a ChatMember with this status, with the fields Telegram sends for it."""
+    member: dict[str, Any] = {"user": BOT_USER, "status": status}
+    if status == "kicked":
+        member["until_date"] = 0  # forever
+    if status == "administrator":
+        member.update(dict.fromkeys(ADMIN_RIGHTS, False))
+    return member
+
+
+def my_chat_member_update(
+    update_id: int, person: Person, old: str, new: str, chat: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The bot's own membership changed, as Telegram reports it: in a private chat,
+    "kicked" when the person blocks the bot and "member" when they unblock it."""
+    return {
+        "update_id": update_id,
+        "my_chat_member": {
+            "chat": chat or person.private_chat(),
+            "from": person.as_user(),
+            "date": int(time.time()),
+            "old_chat_member": bot_as_member(old),
+            "new_chat_member": bot_as_member(new),
+        },
+    }
+
+
 class Chat:
     """Feeds updates to the application and returns what the bot sent in answer."""
 
@@ -86,6 +129,23 @@ class Chat:
         self, person: Person, text: str, chat: dict[str, Any] | None = None
     ) -> list[SentRequest]:
         return await self.feed(message_update(next(self._update_ids), person, text, chat))
+
+    async def block(self, person: Person) -> list[SentRequest]:
+        """The person blocks the bot (and Telegram refuses messages to them from now on)."""
+        self.api.failing_chats[person.id] = 403
+        return await self.feed(
+            my_chat_member_update(next(self._update_ids), person, "member", "kicked")
+        )
+
+    async def unblock(self, person: Person) -> list[SentRequest]:
+        """The person unblocks the bot."""
+        self.api.failing_chats.pop(person.id, None)
+        return await self.feed(
+            my_chat_member_update(next(self._update_ids), person, "kicked", "member")
+        )
+
+    def next_update_id(self) -> int:
+        return next(self._update_ids)
 
     async def send_one(self, person: Person, text: str) -> SentRequest:
         """Send and expect exactly one reply message."""

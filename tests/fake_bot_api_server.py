@@ -16,11 +16,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
 
-from tests.chat import Person, callback_update, message_update
+from tests.chat import Person, callback_update, message_update, my_chat_member_update
 from tests.fake_telegram import DropConnection, FakeBotApi, SentRequest
 
 # Parameters sent as plain strings; everything else in a form body is JSON.
 STRING_PARAMETERS = {"text", "parse_mode", "callback_query_id", "url", "description"}
+# What Telegram leaves out of getUpdates until a bot asks for them by allowed_updates.
+NOT_SENT_UNLESS_ASKED = {"chat_member", "message_reaction", "message_reaction_count"}
 
 
 class FakeBotApiServer:
@@ -31,6 +33,8 @@ class FakeBotApiServer:
         self._update_ids = itertools.count(1)
         self.polls = 0  # getUpdates calls so far: the bot is listening once this grows
         self._down = False
+        # The last allowed_updates a getUpdates gave: Telegram keeps it until changed.
+        self._allowed_updates: list[str] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -64,6 +68,14 @@ class FakeBotApiServer:
 
     def press_button(self, person: Person, data: str, message: dict[str, Any]) -> None:
         self._push(lambda update_id: callback_update(update_id, person, data, message))
+
+    def change_membership(self, person: Person, old: str, new: str) -> None:
+        """The person blocks ("kicked") or unblocks ("member") the bot in their chat."""
+        if new == "kicked":
+            self.api.failing_chats[person.id] = 403
+        else:
+            self.api.failing_chats.pop(person.id, None)
+        self._push(lambda update_id: my_chat_member_update(update_id, person, old, new))
 
     def _push(self, make: Callable[[int], dict[str, Any]]) -> None:
         with self._changed:
@@ -104,17 +116,28 @@ class FakeBotApiServer:
         timeout = float(params.get("timeout") or 0)
         deadline = time.monotonic() + min(timeout, 5)
         with self._changed:
+            if "allowed_updates" in params:
+                self._allowed_updates = list(params["allowed_updates"])
             self.polls += 1
             self._changed.notify_all()
             while True:
-                # As Telegram does, an offset confirms every update before it.
-                self._updates = [u for u in self._updates if u["update_id"] >= offset]
+                # As Telegram does, an offset confirms every update before it, and
+                # updates of types the bot did not ask for never reach it.
+                self._updates = [
+                    u for u in self._updates if u["update_id"] >= offset and self._wanted(u)
+                ]
                 if self._down:
                     raise DropConnection()
                 remaining = deadline - time.monotonic()
                 if self._updates or remaining <= 0:
                     return list(self._updates)
                 self._changed.wait(remaining)
+
+    def _wanted(self, update: dict[str, Any]) -> bool:
+        kind = next(key for key in update if key != "update_id")
+        if self._allowed_updates:
+            return kind in self._allowed_updates
+        return kind not in NOT_SENT_UNLESS_ASKED
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         server = self

@@ -3,6 +3,7 @@
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -106,3 +107,45 @@ async def test_migration_builds_exactly_the_models_schema(
     for part in SCHEMA_QUERIES:
         assert migrated[part] == expected[part], part
     assert ("books", "uq_books_title_author") in [row[:2] for row in migrated["indexes"]]
+
+
+def before_reachability() -> str:
+    """The revision under the reachability one, found by its file name (its number may change)."""
+    scripts = ScriptDirectory.from_config(migrate.alembic_config())
+    [script] = [s for s in scripts.walk_revisions() if s.path.endswith("_reachability.py")]
+    assert isinstance(script.down_revision, str)
+    return script.down_revision
+
+
+async def downgrade_to(connection: AsyncConnection, revision: str) -> None:
+    def run(sync_connection: Connection) -> None:
+        config = migrate.alembic_config()
+        config.attributes["connection"] = sync_connection
+        command.downgrade(config, revision)
+
+    await connection.run_sync(run)
+
+
+async def test_reachability_revision_adds_and_removes_its_parts(server_url: str) -> None:
+    """The reachability revision: users.chat_id's index, notifications.reader_unreachable."""
+    parts = """
+        SELECT indexname FROM pg_indexes WHERE indexname = 'ix_users_chat_id'
+        UNION ALL SELECT column_name FROM information_schema.columns
+        WHERE table_name = 'notifications' AND column_name = 'reader_unreachable'"""
+    async with temporary_database(server_url) as url:
+        engine = create_engine(url)
+        try:
+            async with engine.begin() as connection:
+                await migrate.upgrade_on(connection)
+                assert set(await connection.scalars(text(parts))) == {
+                    "ix_users_chat_id",
+                    "reader_unreachable",
+                }
+            async with engine.begin() as connection:
+                await downgrade_to(connection, before_reachability())
+                assert list(await connection.scalars(text(parts))) == []
+            async with engine.begin() as connection:
+                await migrate.upgrade_on(connection)
+                assert len(list(await connection.scalars(text(parts)))) == 2
+        finally:
+            await engine.dispose()

@@ -14,10 +14,12 @@ from bot.telegram import texts
 from bot.users.schemas import Reader
 from tests.chat import ADMIN, ALICE, BOB, Person
 from tests.conftest import TOKEN, temporary_database
-from tests.db import add_books
+from tests.db import add_books, rows
 from tests.fake_bot_api_server import FakeBotApiServer, running_fake_bot_api
 from tests.fake_telegram import FloodLimits, SentRequest
 from tests.test_command_line import COMMAND, SETTINGS, plain_url
+
+UNREACHABLE = "SELECT unreachable_at IS NOT NULL FROM users WHERE telegram_id = :id"
 
 
 def reply_to(person_id: int, containing: str) -> Callable[[list[SentRequest]], bool]:
@@ -149,3 +151,35 @@ async def test_killed_mid_broadcast_the_next_run_delivers_the_rest(
     assert 0 <= repeated <= 8, f"{repeated} messages sent twice (at most 8 are in flight)"
     assert not [r for r in telegram.api.requests if r.error_code == 429]
     assert TOKEN not in output
+
+
+async def test_a_blocked_reader_is_skipped_and_served_on_unblocking(
+    server_url: str, tmp_path: Path
+) -> None:
+    """The bot must ask Telegram for my_chat_member updates (allowed_updates) to hear of it."""
+    async with temporary_database(server_url) as url:
+        engine = create_engine(url)
+        async with engine.begin() as connection:
+            await migrate.upgrade_on(connection)
+        services = build_services(engine, frozenset({ADMIN.id}), texts.back_in_stock)
+        await add_books(services, ("Dune", "Frank Herbert", 0))
+        for person in (ALICE, BOB):
+            await services.reservations.reserve(Reader(person.id, person.id), 1)
+        wait = asyncio.to_thread
+        with running_fake_bot_api() as telegram:
+            bot = start_bot(tmp_path, telegram, DATABASE_URL=plain_url(url))
+            try:
+                telegram.change_membership(ALICE, "member", "kicked")
+                async with asyncio.timeout(30):
+                    while await rows(engine, UNREACHABLE, id=ALICE.id) != [(True,)]:
+                        await asyncio.sleep(0.1)
+                telegram.send_text(ADMIN, "/restock 1 3")
+                await wait(telegram.wait_for, reply_to(BOB.id, "Good news"), 30)
+                assert telegram.api.sent("sendMessage", ALICE.id) == []
+                telegram.change_membership(ALICE, "kicked", "member")
+                await wait(telegram.wait_for, reply_to(ALICE.id, "Good news"), 30)
+            finally:
+                output = await stop_bot(bot)
+                await engine.dispose()
+    assert bot.returncode == 0, output
+    assert telegram.api.received(ALICE.id, "Good news") == 1

@@ -4,12 +4,14 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     DateTime,
     Identity,
     Index,
     Integer,
     Text,
     Uuid,
+    false,
     func,
     text,
 )
@@ -62,6 +64,9 @@ class Notification(Base):
     # Which claim owns the row now; outcomes are written only under the same claim.
     claim_token: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Failed because the reader couldn't be reached (blocked the bot, chat gone): never
+    # delivered, so it goes out again when they come back (bot/notifications/reachability.py).
+    reader_unreachable: Mapped[bool] = mapped_column(Boolean, server_default=false())
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )

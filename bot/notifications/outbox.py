@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.notifications.models import Notification, NotificationStatus
+from bot.notifications.reachability import skip_unreachable
 from bot.notifications.schemas import Delivery
 from bot.users.models import User
 
@@ -30,7 +31,8 @@ class Outbox:
         self.max_attempts = max_attempts
 
     async def claim_due(self, limit: int, lease: timedelta) -> list[Delivery]:
-        """Take up to limit due notifications, oldest first, for the length of the lease."""
+        """Take up to limit due notifications, oldest first, for the length of the lease;
+        those of unreachable readers are failed instead (reachability.py)."""
         token = uuid.uuid4()
         due = (
             select(Notification.id)
@@ -65,6 +67,7 @@ class Outbox:
                 )
             )
             deliveries = [Delivery(*row, claim=token) for row in rows]
+            deliveries = await skip_unreachable(session, deliveries)
         return sorted(deliveries, key=lambda delivery: delivery.id)
 
     async def mark_sent(self, delivery: Delivery) -> None:
@@ -76,7 +79,7 @@ class Outbox:
             chat_id = await session.scalar(
                 update(Notification)
                 .where(_owned([delivery]))
-                .values(status=FAILED, last_error=error[:1000])
+                .values(status=FAILED, last_error=error[:1000], reader_unreachable=unreachable)
                 .returning(Notification.chat_id)
             )
             if unreachable and chat_id is not None:

@@ -20,7 +20,7 @@ from bot.telegram import texts
 from bot.telegram.context import DISPATCHER, SERVICES, BotApplication, BotContext
 from bot.telegram.dispatcher import Dispatcher, DispatcherTuning
 from bot.telegram.error_handler import on_error
-from bot.telegram.handlers import admin, buttons, readers
+from bot.telegram.handlers import admin, buttons, membership, readers
 from bot.telegram.pacing import DEFAULT_MESSAGES_PER_SECOND, PacedRateLimiter, Pacer
 
 logger = logging.getLogger(__name__)
@@ -82,6 +82,7 @@ def add_handlers(application: BotApplication) -> None:
     private = NEW_MESSAGES & filters.ChatType.PRIVATE
     application.add_handler(MessageHandler(private & filters.COMMAND, readers.unknown_command))
     application.add_handler(MessageHandler(private, readers.not_a_command))
+    membership.add_handlers(application)
     application.add_error_handler(on_error)
 
 

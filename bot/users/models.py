@@ -13,12 +13,14 @@ class User(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True)
-    chat_id: Mapped[int] = mapped_column(BigInteger)
+    # Indexed: outcomes and claims look readers up by the chat a message goes to.
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
     username: Mapped[str | None] = mapped_column(String(64))
     first_name: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
-    # Set when Telegram refuses our messages (blocked bot, deleted account);
-    # cleared when the reader writes to the bot again.
+    # Set when the reader blocks the bot or Telegram refuses our messages (deleted
+    # account); cleared when they unblock or write to the bot again. Meanwhile their
+    # messages are not sent (bot/notifications/reachability.py).
     unreachable_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

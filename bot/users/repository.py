@@ -1,3 +1,4 @@
+from sqlalchemy import func, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,10 +24,29 @@ class UserRepository:
                 "chat_id": statement.excluded.chat_id,
                 "username": statement.excluded.username,
                 "first_name": statement.excluded.first_name,
-                # Writing to us again means our messages reach them again.
-                "unreachable_at": None,
             },
         )
         user_id = await self._session.scalar(statement.returning(User.id))
         assert user_id is not None  # DO UPDATE always returns the row
         return int(user_id)
+
+    async def mark_unreachable(self, telegram_id: int) -> None:
+        """Our messages don't reach them (since the first time we knew); unknown ids: nothing."""
+        await self._session.execute(
+            update(User)
+            .where(User.telegram_id == telegram_id)
+            .values(unreachable_at=func.coalesce(User.unreachable_at, func.now()))
+        )
+
+    async def mark_reachable(self, telegram_id: int) -> int | None:
+        """Clear unreachable_at if it is set; return the row id then, else None.
+
+        The row is written only when it was set: for everyone else this is an index
+        lookup that changes nothing. Under concurrent calls, one gets the id."""
+        return await self._session.scalar(
+            update(User)
+            .where(User.telegram_id == telegram_id)
+            .where(User.unreachable_at.is_not(None))
+            .values(unreachable_at=None)
+            .returning(User.id)
+        )

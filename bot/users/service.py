@@ -1,5 +1,6 @@
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.notifications.reachability import requeue_missed
 from bot.users.admins import Admins
 from bot.users.repository import UserRepository
 from bot.users.schemas import Reader, Registration
@@ -15,6 +16,20 @@ class UserService:
         async with self._sessions.begin() as session:
             await UserRepository(session).save(reader)
         return Registration(is_admin=self._admins.includes(reader.telegram_id))
+
+    async def blocked_us(self, telegram_id: int) -> None:
+        """The reader blocked the bot: their messages are skipped until they come back."""
+        async with self._sessions.begin() as session:
+            await UserRepository(session).mark_unreachable(telegram_id)
+
+    async def reachable_again(self, telegram_id: int) -> int:
+        """The reader unblocked the bot or wrote to it: if they were unreachable, queue
+        again what they missed that is still in stock; return how many messages."""
+        async with self._sessions.begin() as session:
+            user_id = await UserRepository(session).mark_reachable(telegram_id)
+            if user_id is None:
+                return 0
+            return await requeue_missed(session, user_id)
 
     def is_admin(self, telegram_id: int) -> bool:
         return self._admins.includes(telegram_id)
