@@ -11,6 +11,7 @@ from bot.books.errors import (
     QuantityOutOfRange,
     RepeatedInFile,
 )
+from bot.books.folding import folded
 from bot.books.repository import BookRepository, book_view
 from bot.books.schemas import BookPage, BookView, ImportReport, NewBook, RejectedRow
 from bot.errors import DomainError
@@ -107,7 +108,7 @@ class BookService:
         for row in rows:
             try:
                 new = self._checked_row(row)
-                key = (new.title.lower(), new.author.lower())
+                key = (folded(new.title), folded(new.author))
                 if key in accepted:
                     raise RepeatedInFile(accepted[key][0])
             except DomainError as error:
