@@ -151,16 +151,19 @@ def current_search(engine: AsyncEngine) -> Search:
     return search
 
 
-async def timings(search: Search, query: str | None, runs: int) -> tuple[list[float], int]:
-    """Milliseconds of each run, after a few to warm the caches; and the match count."""
-    for _ in range(5):
-        total = await search(query)
-    spent = []
+async def timings(
+    variants: dict[str, Search], query: str | None, runs: int
+) -> dict[str, tuple[list[float], int]]:
+    """Milliseconds of each run and the match count, per variant; the variants take
+    turns, so a busy moment of the machine falls on both alike."""
+    totals = {name: await search(query) for name, search in variants.items()}  # warm up
+    spent: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(runs):
-        started = time.perf_counter()
-        await search(query)
-        spent.append(1000 * (time.perf_counter() - started))
-    return spent, total
+        for name, search in variants.items():
+            started = time.perf_counter()
+            await search(query)
+            spent[name].append(1000 * (time.perf_counter() - started))
+    return {name: (spent[name], totals[name]) for name in variants}
 
 
 def p99(values: list[float]) -> float:
@@ -180,12 +183,11 @@ async def search_report(server_url: str, book_count: int, runs: int) -> str:
             ctype = await connection.scalar(text("SHOW lc_ctype"))
         variants = {"before": original_search(before), "after": current_search(after)}
         for label, query in queries.items():
-            rows[label] = {
-                name: await timings(search, query, runs) for name, search in variants.items()
-            }
+            rows[label] = await timings(variants, query, runs)
     lines = [
         f"Search over {book_count:,} books, PostgreSQL {version} (lc_ctype {ctype}), "
-        f"{os.cpu_count()} cores, Python {platform.python_version()}: the whole /search "
+        f"{os.cpu_count()} cores (load average {os.getloadavg()[0]:.1f} at the end), "
+        f"Python {platform.python_version()}: the whole /search "
         f"page (count and first page, one transaction) through the service, {runs} runs "
         "each, milliseconds.",
         "",
@@ -207,7 +209,7 @@ async def search_report(server_url: str, book_count: int, runs: int) -> str:
 async def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.search")
     parser.add_argument("--books", type=int, default=100_000, help="books in the catalog")
-    parser.add_argument("--runs", type=int, default=200, help="runs of each query")
+    parser.add_argument("--runs", type=int, default=50, help="runs of each query")
     options = parser.parse_args()
     with database_server() as server_url:
         print(await search_report(server_url, options.books, options.runs))

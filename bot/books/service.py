@@ -59,7 +59,8 @@ class BookService:
         self._back_in_stock_text = back_in_stock_text
 
     async def list_books(self, page: int = 1, query: str | None = None) -> BookPage:
-        """One page of the catalog, or of the books whose title or author contains query."""
+        """One page of the catalog, or of the books where each word of query begins a
+        word of the title or author."""
         query = rules.checked_search(query)
         async with self._sessions.begin() as session:
             books, total, request = await BookRepository(session).page(
