@@ -1,4 +1,5 @@
-"""Run the benchmarks: `python3 dev.py bench [--readers N] [--runs N] [--waiting N]`.
+"""Run the benchmarks: `python3 dev.py bench [--readers N] [--runs N] [--waiting N]
+[--books N] [--search-runs N]`.
 
 Prints a Markdown report (medians, with every run) for docs/benchmarks.md.
 """
@@ -13,6 +14,7 @@ from dataclasses import fields
 
 from bench.broadcast import VARIANTS, BroadcastResult, run_broadcast
 from bench.restock import time_restocks
+from bench.search import search_report
 from bench.setup import database_server, fresh_database
 
 
@@ -21,6 +23,8 @@ async def main() -> None:
     parser.add_argument("--readers", type=int, default=1000, help="readers in the broadcast")
     parser.add_argument("--runs", type=int, default=3, help="runs of each variant")
     parser.add_argument("--waiting", type=int, default=100_000, help="readers for the restock")
+    parser.add_argument("--books", type=int, default=100_000, help="books for the search")
+    parser.add_argument("--search-runs", type=int, default=50, help="runs of each search")
     options = parser.parse_args()
     os.environ.setdefault("PTB_TIMEDELTA", "1")
 
@@ -33,8 +37,11 @@ async def main() -> None:
                 print(f"run {run + 1} {variant}: {result}", flush=True)
         async with fresh_database(server_url) as (_, engine):
             restocks = await time_restocks(engine, options.waiting, max(options.runs, 5))
+        searches = await search_report(server_url, options.books, options.search_runs)
     print()
     print(report(options, results, restocks))
+    print()
+    print(searches)
 
 
 def report(

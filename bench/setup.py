@@ -8,9 +8,11 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from bot import migrate
+from bot.books.repository import BookRepository
+from bot.books.schemas import NewBook
 from bot.database import async_database_url, create_engine
 from bot.embedded_postgres import start_embedded_postgres
 
@@ -55,13 +57,10 @@ async def fresh_database(server_url: str) -> AsyncIterator[tuple[str, AsyncEngin
 
 async def seed_waiting_readers(engine: AsyncEngine, count: int) -> list[int]:
     """One sold-out book and count readers waiting for it; returns their chat ids."""
+    # Through the repository, which folds the title and author into their keys.
+    async with AsyncSession(engine) as session, session.begin():
+        await BookRepository(session).add(NewBook("Dune", "Frank Herbert", 0))
     async with engine.begin() as connection:
-        await connection.execute(
-            text(
-                "INSERT INTO books (title, author, stock_quantity) "
-                "VALUES ('Dune', 'Frank Herbert', 0)"
-            )
-        )
         await connection.execute(
             text(
                 "INSERT INTO users (telegram_id, chat_id, first_name) "

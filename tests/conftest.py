@@ -40,12 +40,13 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @asynccontextmanager
-async def temporary_database(server_url: str) -> AsyncIterator[str]:
-    """A new, empty database on the server, dropped afterwards."""
+async def temporary_database(server_url: str, locale: str | None = None) -> AsyncIterator[str]:
+    """A new, empty database on the server (in locale, if given), dropped afterwards."""
     name = f"bookstore_test_{uuid.uuid4().hex[:12]}"
+    in_locale = f" TEMPLATE template0 LC_COLLATE '{locale}' LC_CTYPE '{locale}'" if locale else ""
     admin = create_async_engine(async_database_url(server_url), isolation_level="AUTOCOMMIT")
     async with admin.connect() as connection:
-        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+        await connection.execute(text(f'CREATE DATABASE "{name}"{in_locale}'))
     try:
         yield (
             async_database_url(server_url).set(database=name).render_as_string(hide_password=False)

@@ -1,5 +1,6 @@
 """The schema comes from the hand-written migration, and it matches the models."""
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -9,8 +10,12 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import migrate
+from bot.books.errors import DuplicateBook
 from bot.database import create_engine
 from bot.models import Base
+from bot.services import build_services
+from bot.telegram import texts
+from tests.chat import ADMIN
 from tests.conftest import temporary_database
 
 TABLES = {"alembic_version", "books", "notifications", "pre_bookings", "restocks", "users"}
@@ -106,7 +111,7 @@ async def test_migration_builds_exactly_the_models_schema(
     migrated = await described(engine)
     for part in SCHEMA_QUERIES:
         assert migrated[part] == expected[part], part
-    assert ("books", "uq_books_title_author") in [row[:2] for row in migrated["indexes"]]
+    assert ("books", "uq_books_title_key_author_key") in [row[:2] for row in migrated["indexes"]]
 
 
 def before_reachability() -> str:
@@ -147,5 +152,58 @@ async def test_reachability_revision_adds_and_removes_its_parts(server_url: str)
             async with engine.begin() as connection:
                 await migrate.upgrade_on(connection)
                 assert len(list(await connection.scalars(text(parts)))) == 2
+
+
+OLD_BOOKS = """INSERT INTO books (title, author) VALUES
+    ('CAFÉ', 'Ann Lee'), ('café', 'ANN LEE'), ('ВОЙНА И МИР', 'Толстой'),
+    ('война и мир', 'ТОЛСТОЙ'), ('Straße', 'Kai'), ('STRASSE', 'KAI')"""
+
+
+async def test_upgrade_keeps_books_that_only_the_new_folding_finds_the_same(
+    server_url: str,
+) -> None:
+    """On a C-locale server lower() let 'CAFÉ' and 'café' both in. The upgrade keeps
+    both (readers wait for each), the lower id stays the one duplicates are refused
+    against, and every book gets its keys, however many batches they take."""
+    async with temporary_database(server_url, locale="C") as url:
+        engine = create_engine(url)
+        try:
+            async with engine.begin() as connection:
+                await migrate.upgrade_on(connection, "0002")
+                await connection.execute(text(OLD_BOOKS))
+                await connection.execute(
+                    text(
+                        "INSERT INTO books (title, author) "
+                        "SELECT 'Book ' || n, 'Someone' FROM generate_series(1, 2500) AS n"
+                    )
+                )
+                await connection.execute(
+                    text("INSERT INTO users (telegram_id, chat_id) VALUES (7, 7)")
+                )
+                await connection.execute(
+                    text("INSERT INTO pre_bookings (user_id, book_id) VALUES (1, 2), (1, 4)")
+                )
+            async with engine.begin() as connection:
+                await migrate.upgrade_on(connection)
+            books = build_services(engine, frozenset({ADMIN.id}), texts.back_in_stock).books
+            assert [book.id for book in (await books.list_books(1, "cafe")).books] == [1, 2]
+            assert [book.id for book in (await books.list_books(1, "война")).books] == [3, 4]
+            assert [book.id for book in (await books.list_books(1, "strasse")).books] == [5, 6]
+            for title, author, canonical in [
+                ("Café", "ann lee", 1),
+                ("Война и мир", "толстой", 3),
+            ]:
+                with pytest.raises(DuplicateBook) as refused:
+                    await books.add_book(ADMIN.id, title, author, 1)
+                assert refused.value.book_id == canonical
+            assert (await books.list_books(1, "book 2500")).total == 1
+            async with engine.connect() as connection:
+                assert await connection.scalar(text("SELECT count(*) FROM pre_bookings")) == 2
+                unfolded = "SELECT count(*) FROM books WHERE title_key NOT LIKE 'book %'"
+                assert await connection.scalar(text(unfolded)) == 6
+            async with engine.begin() as connection:
+                await downgrade_to(connection, "0002")
+            async with engine.begin() as connection:
+                await migrate.upgrade_on(connection)
         finally:
             await engine.dispose()

@@ -1,10 +1,11 @@
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import cast, func, select
+from sqlalchemy.dialects.postgresql import TSQUERY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.books.folding import folded, prefix_query, search_vector
 from bot.books.models import Book, RestockEvent
 from bot.books.schemas import BookView, NewBook
 from bot.database import is_valid_id
@@ -13,6 +14,18 @@ from bot.pagination import PageRequest
 
 def book_view(book: Book) -> BookView:
     return BookView(book.id, book.title, book.author, book.stock_quantity)
+
+
+def book_row(new: NewBook) -> dict[str, Any]:
+    """The columns of a new book, with the keys and words folded from its title and author."""
+    return {
+        "title": new.title,
+        "author": new.author,
+        "stock_quantity": new.quantity,
+        "title_key": folded(new.title),
+        "author_key": folded(new.author),
+        "search_vector": search_vector(new.title, new.author),
+    }
 
 
 class BookRepository:
@@ -35,41 +48,32 @@ class BookRepository:
     async def page(
         self, query: str | None, request: PageRequest
     ) -> tuple[Sequence[BookView], int, PageRequest]:
-        """One page of the catalog (or of the books matching query) and the match count."""
+        """One page of the catalog (or of the books having a word that starts with each
+        word of query, in title or author) and the match count."""
         matching = select(Book)
-        if query:
-            matching = matching.where(
-                or_(
-                    Book.title.icontains(query, autoescape=True),
-                    Book.author.icontains(query, autoescape=True),
-                )
-            )
+        if query is not None:
+            words = prefix_query(query)
+            if words is None:  # nothing but punctuation: nothing can match
+                return [], 0, request.clamped(0)
+            matching = matching.where(Book.search_vector.op("@@")(cast(words, TSQUERY)))
         total = await self._session.scalar(select(func.count()).select_from(matching.subquery()))
         assert total is not None
         request = request.clamped(total)
         books = await self._session.scalars(
-            matching.order_by(func.lower(Book.title), Book.id)
-            .offset(request.offset)
-            .limit(request.size)
+            matching.order_by(Book.title_key, Book.id).offset(request.offset).limit(request.size)
         )
         return [book_view(book) for book in books], total, request
 
     async def find_same(self, title: str, author: str) -> Book | None:
-        """A book with this title and author, ignoring case."""
+        """The book with this title and author, ignoring case."""
         return await self._session.scalar(
-            select(Book)
-            .where(func.lower(Book.title) == title.lower())
-            .where(func.lower(Book.author) == author.lower())
-            .limit(1)
+            select(Book).where(Book.title_key == folded(title), Book.author_key == folded(author))
         )
 
     async def add(self, new: NewBook) -> Book | None:
         """The new book, or None when one with the same title and author exists."""
         return await self._session.scalar(
-            insert(Book)
-            .values(title=new.title, author=new.author, stock_quantity=new.quantity)
-            .on_conflict_do_nothing()
-            .returning(Book)
+            insert(Book).values(book_row(new)).on_conflict_do_nothing().returning(Book)
         )
 
     async def add_many(self, books: Sequence[NewBook]) -> set[tuple[str, str]]:
@@ -78,10 +82,7 @@ class BookRepository:
             return set()
         added = await self._session.execute(
             insert(Book).on_conflict_do_nothing().returning(Book.title, Book.author),
-            [
-                {"title": book.title, "author": book.author, "stock_quantity": book.quantity}
-                for book in books
-            ],
+            [book_row(book) for book in books],
         )
         return {(title, author) for title, author in added}
 

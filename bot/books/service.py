@@ -11,6 +11,7 @@ from bot.books.errors import (
     QuantityOutOfRange,
     RepeatedInFile,
 )
+from bot.books.folding import folded
 from bot.books.repository import BookRepository, book_view
 from bot.books.schemas import BookPage, BookView, ImportReport, NewBook, RejectedRow
 from bot.errors import DomainError
@@ -58,7 +59,8 @@ class BookService:
         self._back_in_stock_text = back_in_stock_text
 
     async def list_books(self, page: int = 1, query: str | None = None) -> BookPage:
-        """One page of the catalog, or of the books whose title or author contains query."""
+        """One page of the catalog, or of the books where each word of query begins a
+        word of the title or author."""
         query = rules.checked_search(query)
         async with self._sessions.begin() as session:
             books, total, request = await BookRepository(session).page(
@@ -107,7 +109,7 @@ class BookService:
         for row in rows:
             try:
                 new = self._checked_row(row)
-                key = (new.title.lower(), new.author.lower())
+                key = (folded(new.title), folded(new.author))
                 if key in accepted:
                     raise RepeatedInFile(accepted[key][0])
             except DomainError as error:
