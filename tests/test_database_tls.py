@@ -161,7 +161,7 @@ async def connects(url: str) -> bool:
         return False
     except DBAPIError as error:
         # A server refusing the client's certificate hangs up after the handshake.
-        assert "connection was closed" in str(error)
+        assert "connection was closed" in str(error)  # noqa: PT017
         return False
     finally:
         await engine.dispose()

@@ -152,6 +152,8 @@ async def test_reachability_revision_adds_and_removes_its_parts(server_url: str)
             async with engine.begin() as connection:
                 await migrate.upgrade_on(connection)
                 assert len(list(await connection.scalars(text(parts)))) == 2
+        finally:
+            await engine.dispose()
 
 
 OLD_BOOKS = """INSERT INTO books (title, author) VALUES
