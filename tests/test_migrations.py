@@ -131,6 +131,15 @@ async def downgrade_to(connection: AsyncConnection, revision: str) -> None:
     await connection.run_sync(run)
 
 
+REFUSALS_BEFORE_REACHABILITY = {
+    "Forbidden: bot was blocked by the user": True,
+    "Forbidden: user is deactivated": True,
+    "Chat not found": True,
+    "Message is too long": False,
+    "Timed out": False,
+}
+
+
 async def test_reachability_revision_adds_and_removes_its_parts(server_url: str) -> None:
     """The reachability revision: users.chat_id's index, notifications.reader_unreachable."""
     parts = """
@@ -149,9 +158,22 @@ async def test_reachability_revision_adds_and_removes_its_parts(server_url: str)
             async with engine.begin() as connection:
                 await downgrade_to(connection, before_reachability())
                 assert list(await connection.scalars(text(parts))) == []
+                # Refused before the revision: flagged by it, so sent if the reader comes back.
+                for n, error in enumerate(REFUSALS_BEFORE_REACHABILITY, start=1):
+                    await connection.execute(
+                        text(
+                            "INSERT INTO notifications (restock_id, pre_booking_id, chat_id, "
+                            "text, status, last_error) VALUES (1, :n, 1, 'x', 'failed', :error)"
+                        ),
+                        {"n": n, "error": error},
+                    )
             async with engine.begin() as connection:
                 await migrate.upgrade_on(connection)
                 assert len(list(await connection.scalars(text(parts)))) == 2
+                flags = await connection.execute(
+                    text("SELECT last_error, reader_unreachable FROM notifications ORDER BY id")
+                )
+                assert {error: flag for error, flag in flags} == REFUSALS_BEFORE_REACHABILITY
         finally:
             await engine.dispose()
 

@@ -22,6 +22,12 @@ def upgrade() -> None:
         "notifications",
         sa.Column("reader_unreachable", sa.Boolean(), server_default=sa.false(), nullable=False),
     )
+    # Messages refused before this revision, as its mark_failed recorded them (403, or
+    # 400 "chat not found"): sent again if their readers come back.
+    op.execute(
+        "UPDATE notifications SET reader_unreachable = true WHERE status = 'failed' "
+        "AND (last_error LIKE 'Forbidden%' OR lower(last_error) LIKE '%chat not found%')"
+    )
 
 
 def downgrade() -> None:

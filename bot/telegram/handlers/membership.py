@@ -11,10 +11,10 @@ from bot.telegram.context import BotApplication, BotContext
 
 logger = logging.getLogger(__name__)
 
-# Ahead of the commands (group 0), so a reader is reachable again before being answered.
-# In one group only the first matching handler runs: a my_chat_member update is handled
-# by membership_changed alone (a block is no sign of being back).
-GROUP = -1
+# After the commands (group 0), so the reader's answer, and a button's spinner, never
+# wait for this. In one group only the first matching handler runs: a my_chat_member
+# update is handled by membership_changed alone (a block is no sign of being back).
+GROUP = 1
 
 
 def add_handlers(application: BotApplication) -> None:
@@ -47,7 +47,7 @@ async def any_update(update: Update, context: BotContext) -> None:
     try:
         requeued = await context.services.users.reachable_again(user.id)
     except Exception:
-        # Bookkeeping only: the reader's own request is handled next, whatever happens here.
+        # Bookkeeping only: the reader has had their answer; the next update tries again.
         logger.warning(
             "Could not check whether user %s is reachable again", user.id, exc_info=True
         )
