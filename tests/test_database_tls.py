@@ -6,14 +6,13 @@ server: the bot's connection is verified (or refused) exactly as it would be by 
 """
 
 import asyncio
-import shutil
 import ssl
-import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import trustme
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -35,51 +34,24 @@ class Certificates:
     client_checking_context: ssl.SSLContext
 
 
-def openssl(*args: str, cwd: Path) -> None:
-    command = shutil.which("openssl")
-    if command is None:
-        pytest.fail("these tests need the openssl command to make their certificates")
-    subprocess.run([command, *args], cwd=cwd, check=True, capture_output=True)
-
-
-def make_signed(name: str, subject: str, folder: Path, extensions: str = "") -> None:
-    openssl(
-        *("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"),
-        *("-subj", f"/CN={subject}", "-keyout", f"{name}.key", "-out", f"{name}.csr"),
-        cwd=folder,
-    )
-    (folder / f"{name}.ext").write_text(extensions)
-    openssl(
-        *("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key"),
-        *("-CAcreateserial", "-days", "1", "-extfile", f"{name}.ext", "-out", f"{name}.crt"),
-        cwd=folder,
-    )
-
-
-def make_ca(name: str, folder: Path) -> None:
-    openssl(
-        *("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"),
-        *("-nodes", "-days", "1", "-subj", f"/CN={name}"),
-        *("-keyout", f"{name}.key", "-out", f"{name}.crt"),
-        cwd=folder,
-    )
-
-
 @pytest.fixture(scope="module")
 def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
     """A CA, a server certificate it signed for the name localhost only, a client
-    certificate it signed, and another CA."""
+    certificate it signed, and another CA (trustme: test certificates without openssl)."""
     folder = tmp_path_factory.mktemp("tls")
-    make_ca("ca", folder)
-    make_ca("other-ca", folder)
-    make_signed("server", "localhost", folder, "subjectAltName=DNS:localhost\n")
-    make_signed("client", "postgres", folder)
+    ca, other_ca = trustme.CA(), trustme.CA()
+    server = ca.issue_cert("localhost")
+    client = ca.issue_cert(common_name="postgres")
+    ca.cert_pem.write_to_path(str(folder / "ca.crt"))
+    other_ca.cert_pem.write_to_path(str(folder / "other-ca.crt"))
+    client.cert_chain_pems[0].write_to_path(str(folder / "client.crt"))
+    client.private_key_pem.write_to_path(str(folder / "client.key"))
     contexts = []
     for checks_client in (False, True):
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(folder / "server.crt", folder / "server.key")
+        server.configure_cert(context)
         if checks_client:
-            context.load_verify_locations(folder / "ca.crt")
+            ca.configure_trust(context)
             context.verify_mode = ssl.CERT_REQUIRED
         contexts.append(context)
     return Certificates(
