@@ -23,6 +23,7 @@ from bot.telegram.dispatcher import Dispatcher, DispatcherTuning
 from bot.telegram.error_handler import on_error
 from bot.telegram.handlers import admin, buttons, readers
 from bot.telegram.pacing import DEFAULT_MESSAGES_PER_SECOND, PacedRateLimiter, Pacer
+from bot.telegram.update_processor import PerReaderUpdateProcessor
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ def build_application(
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         .context_types(ContextTypes(context=BotContext))
         .rate_limiter(PacedRateLimiter(pacer))
+        .concurrent_updates(PerReaderUpdateProcessor())
         .post_init(on_connected)
         .post_stop(on_stopping)
     )
