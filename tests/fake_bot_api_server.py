@@ -23,6 +23,12 @@ from tests.fake_telegram import DropConnection, FakeBotApi, SentRequest
 STRING_PARAMETERS = {"text", "parse_mode", "callback_query_id", "url", "description"}
 
 
+class _Listener(ThreadingHTTPServer):
+    # Telegram takes any number of connections at once. The default backlog of 5 drops
+    # some of a burst's connections, and their clients retry a second later.
+    request_queue_size = 1024
+
+
 class FakeBotApiServer:
     def __init__(self, api: FakeBotApi | None = None, port: int = 0) -> None:
         self.api = api or FakeBotApi()
@@ -31,7 +37,7 @@ class FakeBotApiServer:
         self._update_ids = itertools.count(1)
         self.polls = 0  # getUpdates calls so far: the bot is listening once this grows
         self._down = False
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
+        self._server = _Listener(("127.0.0.1", port), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -120,6 +126,10 @@ class FakeBotApiServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Keep-alive, as Telegram's server: a new connection per call costs the bot
+            # (and this server) more than the call.
+            protocol_version = "HTTP/1.1"
+
             def do_POST(self) -> None:
                 method = self.path.rsplit("/", 1)[-1]
                 length = int(self.headers.get("Content-Length") or 0)

@@ -104,7 +104,9 @@ async def test_a_burst_of_presses_is_answered_at_once_and_in_order_per_reader(
     )
     # The stuck reader waited for the lock (their spinner did not), and only they did.
     assert answers[taps[stuck.id][0]].at - pressed_at[taps[stuck.id][0]] <= SPINNER_P99_LIMIT
-    [stuck_confirmation] = [r for r in api.sent("sendMessage", stuck.id) if "Reserved" in r.text]
+    [stuck_confirmation] = [
+        r for r in api.sent("sendMessage", stuck.id) if "Reserved <b>Dune</b>" in r.text
+    ]
     assert stuck_confirmation.at >= released_at
     for person in READERS:
         first, *second = (answers[query] for query in taps[person.id])
@@ -120,7 +122,12 @@ async def test_a_burst_of_presses_is_answered_at_once_and_in_order_per_reader(
                 r
                 for r in [tap, *api.sent("sendMessage", person.id)]
                 if "You are already waiting for" in str(r.params.get("text"))
+                and r.error_code is None
             ]
             assert len(refusals) == 1, person
             assert refusals[0].at > confirmation.at
-    assert not [r for r in api.requests if r.error_code == 429]
+    # A double tapper's refusal is a second message within a second to one chat: it may
+    # meet Telegram's per-chat limit, and the reply waits and goes again (above). Nobody
+    # else's message may.
+    double_tappers = {person.id for person in DOUBLE_TAPPERS}
+    assert not [r for r in api.requests if r.error_code == 429 and r.chat_id not in double_tappers]

@@ -17,6 +17,7 @@ from bot.telegram.callback_data import (
 )
 from bot.telegram.context import BotContext
 from bot.telegram.handlers.senders import reader_of, require_private_chat
+from bot.telegram.update_processor import PerReaderUpdateProcessor
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,12 @@ async def button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     if query is None:
         return
-    spinner = Spinner(query)
+    processor = context.application.update_processor
+    spinner = Spinner(
+        query,
+        stopped=isinstance(processor, PerReaderUpdateProcessor)
+        and processor.answered_early(query.id),
+    )
     match callback_data.decode(query.data):
         case ReserveButton(book_id):
             confirmation = await spinner.stopped_by_deadline(
@@ -72,12 +78,13 @@ async def button(update: Update, context: BotContext) -> None:
 
 class Spinner:
     """A button's spinner, stopped once: with the outcome's short text when it is ready in
-    time, else without text at the deadline. A refusal after that comes as a message
-    (error_handler falls back to one when the query is already answered)."""
+    time, else without text at the deadline (or already, while the press waited for its
+    turn). A refusal after that comes as a message (error_handler falls back to one when
+    Telegram refuses a second answer)."""
 
-    def __init__(self, query: CallbackQuery) -> None:
+    def __init__(self, query: CallbackQuery, stopped: bool = False) -> None:
         self._query = query
-        self._stopped = False
+        self._stopped = stopped
 
     async def stopped_by_deadline(self, work: Awaitable[T]) -> T:
         """The work's result; the spinner stops if the work outlasts the deadline."""
