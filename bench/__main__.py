@@ -1,5 +1,6 @@
 """Run the benchmarks: `python3 dev.py bench [--readers N] [--runs N] [--waiting N]
-[--books N] [--search-runs N]`.
+[--books N] [--search-runs N]`;
+`python3 dev.py bench burst [--readers N] [--runs N] [--before COMMIT]` for the burst.
 
 Prints a Markdown report (medians, with every run) for docs/benchmarks.md.
 """
@@ -10,8 +11,10 @@ import math
 import os
 import platform
 import statistics
+import sys
 from dataclasses import fields
 
+from bench import burst
 from bench.broadcast import VARIANTS, BroadcastResult, run_broadcast
 from bench.restock import time_restocks
 from bench.search import search_report
@@ -96,4 +99,7 @@ def _number(value: float) -> str:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    if sys.argv[1:2] == ["burst"]:
+        asyncio.run(burst.main(sys.argv[2:]))
+    else:
+        asyncio.run(main())

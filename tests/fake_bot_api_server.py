@@ -25,6 +25,12 @@ STRING_PARAMETERS = {"text", "parse_mode", "callback_query_id", "url", "descript
 NOT_SENT_UNLESS_ASKED = {"chat_member", "message_reaction", "message_reaction_count"}
 
 
+class _Listener(ThreadingHTTPServer):
+    # Telegram takes any number of connections at once. The default backlog of 5 drops
+    # some of a burst's connections, and their clients retry a second later.
+    request_queue_size = 1024
+
+
 class FakeBotApiServer:
     def __init__(self, api: FakeBotApi | None = None, port: int = 0) -> None:
         self.api = api or FakeBotApi()
@@ -35,7 +41,7 @@ class FakeBotApiServer:
         self._down = False
         # The last allowed_updates a getUpdates gave: Telegram keeps it until changed.
         self._allowed_updates: list[str] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
+        self._server = _Listener(("127.0.0.1", port), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -143,6 +149,10 @@ class FakeBotApiServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Keep-alive, as Telegram's server: a new connection per call costs the bot
+            # (and this server) more than the call.
+            protocol_version = "HTTP/1.1"
+
             def do_POST(self) -> None:
                 method = self.path.rsplit("/", 1)[-1]
                 length = int(self.headers.get("Content-Length") or 0)

@@ -82,6 +82,7 @@ FAILURE_DESCRIPTIONS = {
     403: "Forbidden: bot was blocked by the user",
     404: "Not Found",
 }
+QUERY_INVALID = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 # Methods that count as messages for the flood limits.
 MESSAGE_METHODS = frozenset({"sendMessage", "editMessageText"})
 
@@ -112,6 +113,7 @@ class FakeBotApi:
     _accepted_by_chat: dict[int, deque[float]] = field(default_factory=dict)
     _message_ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     _messages: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+    _answered_queries: set[str] = field(default_factory=set)
 
     def answer(
         self, method: str, params: dict[str, Any], via: str = ""
@@ -195,6 +197,11 @@ class FakeBotApi:
                 text = str(params.get("text", ""))
                 if utf16_length(text) > 200:
                     raise BotApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+                # A query is answered once; Telegram refuses a second answer.
+                query_id = str(params["callback_query_id"])
+                if query_id in self._answered_queries:
+                    raise BotApiError(400, QUERY_INVALID)
+                self._answered_queries.add(query_id)
                 return True
             case "setMyCommands" | "deleteWebhook" | "deleteMyCommands" | "close":
                 return True

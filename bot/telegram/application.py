@@ -17,13 +17,17 @@ from telegram.request import BaseRequest
 
 from bot.services import Services
 from bot.telegram import texts
+from bot.telegram.command_menu import CommandMenu
 from bot.telegram.context import DISPATCHER, SERVICES, BotApplication, BotContext
 from bot.telegram.dispatcher import Dispatcher, DispatcherTuning
 from bot.telegram.error_handler import on_error
 from bot.telegram.handlers import admin, buttons, membership, readers
 from bot.telegram.pacing import DEFAULT_MESSAGES_PER_SECOND, PacedRateLimiter, Pacer
+from bot.telegram.update_processor import PerReaderUpdateProcessor
 
 logger = logging.getLogger(__name__)
+
+COMMAND_MENU = "command_menu"
 
 # Commands act on new messages only: editing an old "/reserve 3" must not reserve again.
 NEW_MESSAGES = filters.UpdateType.MESSAGE
@@ -46,6 +50,7 @@ def build_application(
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         .context_types(ContextTypes(context=BotContext))
         .rate_limiter(PacedRateLimiter(pacer))
+        .concurrent_updates(PerReaderUpdateProcessor())
         .post_init(on_connected)
         .post_stop(on_stopping)
     )
@@ -58,6 +63,7 @@ def build_application(
     application: BotApplication = builder.build()
     application.bot_data[SERVICES] = services
     application.bot_data[DISPATCHER] = Dispatcher(application.bot, services.outbox, pacer, tuning)
+    application.bot_data[COMMAND_MENU] = CommandMenu(application.bot, reader_commands())
     add_handlers(application)
     return application
 
@@ -87,14 +93,16 @@ def add_handlers(application: BotApplication) -> None:
 
 
 async def on_connected(application: BotApplication) -> None:
-    """Runs once Telegram has answered (under run_polling only)."""
-    await publish_commands(application)
+    """Runs once Telegram has answered (under run_polling only). An exception here stops
+    the bot, so nothing optional may raise."""
+    await command_menu(application).publish()
     dispatcher(application).start()
     logger.info("Connected to Telegram as @%s", application.bot.username)
 
 
 async def on_stopping(application: BotApplication) -> None:
     """Runs after polling stops, while the bot can still send (post_shutdown can't)."""
+    await command_menu(application).stop()
     await dispatcher(application).stop()
 
 
@@ -103,8 +111,11 @@ def dispatcher(application: BotApplication) -> Dispatcher:
     return found
 
 
-async def publish_commands(application: BotApplication) -> None:
-    """Fill Telegram's command menu (readers' commands; staff see theirs in /help)."""
-    await application.bot.set_my_commands(
-        [BotCommand(name, what[:256]) for name, what in texts.READER_COMMANDS.items()]
-    )
+def command_menu(application: BotApplication) -> CommandMenu:
+    found: CommandMenu = application.bot_data[COMMAND_MENU]
+    return found
+
+
+def reader_commands() -> list[BotCommand]:
+    """Telegram's command menu: readers' commands (staff see theirs in /help)."""
+    return [BotCommand(name, what[:256]) for name, what in texts.READER_COMMANDS.items()]

@@ -6,7 +6,7 @@ import asyncpg
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from telegram import Update
-from telegram.error import NetworkError, TelegramError
+from telegram.error import BadRequest, NetworkError, TelegramError
 
 from bot.errors import DomainError
 from bot.telegram import texts
@@ -42,7 +42,13 @@ async def _tell(update: Update, text: str) -> None:
         if update.callback_query is not None:
             # An alert also stops the button's spinner.
             alert = truncated(texts.as_plain(text), CALLBACK_ANSWER_LIMIT)
-            await update.callback_query.answer(alert, show_alert=True)
+            try:
+                await update.callback_query.answer(alert, show_alert=True)
+            except BadRequest:
+                # Answered already (the spinner's deadline), or too old: say it in the chat.
+                await update.callback_query.get_bot().send_message(
+                    update.callback_query.from_user.id, text
+                )
         elif update.effective_message is not None:
             await update.effective_message.reply_text(text)
     except TelegramError as error:

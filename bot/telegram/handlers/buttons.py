@@ -1,6 +1,9 @@
 """Presses of inline buttons; the callback data is parsed, never trusted."""
 
+import asyncio
 import logging
+from collections.abc import Awaitable
+from typing import TypeVar
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
@@ -14,45 +17,91 @@ from bot.telegram.callback_data import (
 )
 from bot.telegram.context import BotContext
 from bot.telegram.handlers.senders import reader_of, require_private_chat
+from bot.telegram.update_processor import PerReaderUpdateProcessor
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
+# A spinner still turning after this long is stopped without text, and the reader gets
+# the outcome as a message. Reserves of one book take turns on its row lock, so in a
+# burst of presses the last outcome can take seconds; the spinner must not.
+SPINNER_DEADLINE_SECONDS = 0.2
+
 
 async def button(update: Update, context: BotContext) -> None:
-    """Do what the pressed button says, then stop its spinner."""
+    """Do what the pressed button says; stop its spinner before anything paced."""
     require_private_chat(update)
     query = update.callback_query
     if query is None:
         return
+    processor = context.application.update_processor
+    spinner = Spinner(
+        query,
+        stopped=isinstance(processor, PerReaderUpdateProcessor)
+        and processor.answered_early(query.id),
+    )
     match callback_data.decode(query.data):
         case ReserveButton(book_id):
-            confirmation = await context.services.reservations.reserve(reader_of(update), book_id)
-            await _answer(query, texts.reserved_short(confirmation))
+            confirmation = await spinner.stopped_by_deadline(
+                context.services.reservations.reserve(reader_of(update), book_id)
+            )
+            await spinner.stop(texts.reserved_short(confirmation))
             await context.bot.send_message(reader_of(update).chat_id, texts.reserved(confirmation))
         case CancelButton(reservation_id, page):
-            cancellation = await context.services.reservations.cancel(
-                reader_of(update), reservation_id, page
+            cancellation = await spinner.stopped_by_deadline(
+                context.services.reservations.cancel(reader_of(update), reservation_id, page)
             )
-            await _answer(query, texts.cancelled_short())
+            await spinner.stop(texts.cancelled_short())
             await _show(
                 query,
                 texts.reservation_page(cancellation.page),
                 keyboards.reservations_keyboard(cancellation.page),
             )
         case BooksPageButton(page, search):
-            book_page = await context.services.books.list_books(page, search)
-            await _answer(query)
+            book_page = await spinner.stopped_by_deadline(
+                context.services.books.list_books(page, search)
+            )
+            await spinner.stop()
             await _show(query, texts.book_page(book_page), keyboards.books_keyboard(book_page))
         case ReservationsPageButton(page):
-            reservation_page = await context.services.reservations.list_reservations(
-                reader_of(update), page
+            reservation_page = await spinner.stopped_by_deadline(
+                context.services.reservations.list_reservations(reader_of(update), page)
             )
-            await _answer(query)
+            await spinner.stop()
             await _show(
                 query,
                 texts.reservation_page(reservation_page),
                 keyboards.reservations_keyboard(reservation_page),
             )
+
+
+class Spinner:
+    """A button's spinner, stopped once: with the outcome's short text when it is ready in
+    time, else without text at the deadline (or already, while the press waited for its
+    turn). A refusal after that comes as a message (error_handler falls back to one when
+    Telegram refuses a second answer)."""
+
+    def __init__(self, query: CallbackQuery, stopped: bool = False) -> None:
+        self._query = query
+        self._stopped = stopped
+
+    async def stopped_by_deadline(self, work: Awaitable[T]) -> T:
+        """The work's result; the spinner stops if the work outlasts the deadline."""
+        task = asyncio.ensure_future(work)
+        try:
+            done, _ = await asyncio.wait({task}, timeout=SPINNER_DEADLINE_SECONDS)
+            if not done:
+                await self.stop()
+            return await task
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
+
+    async def stop(self, text: str | None = None) -> None:
+        if not self._stopped:
+            self._stopped = True
+            await _answer(self._query, text)
 
 
 async def _answer(query: CallbackQuery, text: str | None = None) -> None:

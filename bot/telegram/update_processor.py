@@ -1,0 +1,100 @@
+"""Handling updates concurrently across readers, one at a time for each reader.
+
+PTB handles one update at a time by default, so a burst of presses queues behind every
+paced reply, and one reader stuck on the database or in a 429 pause holds up everyone.
+Here each reader (keyed by user, or by chat when there is no user) has their updates
+handled in arrival order, while different readers' updates run side by side, up to a
+bound. A button press that has to wait for its turn gets its spinner stopped at once.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+from typing import Any
+
+from telegram import CallbackQuery, Update
+from telegram.error import TelegramError
+from telegram.ext import BaseUpdateProcessor
+
+logger = logging.getLogger(__name__)
+
+# Handlers running at once, over all readers. Each holds a database connection for a
+# while, so this is about the pool's size (5 + 10 overflow): a burst then waits here, in
+# order and without a timeout, not for a connection (10 s pool timeout, then "temporarily
+# unavailable"). Replies are paced at 29 a second anyway, and 16 handlers waiting for a
+# slot keep the pacer busy; presses that wait get their spinner stopped at once.
+MAX_RUNNING_HANDLERS = 16
+# Updates taken in at once, running or waiting for their turn. Each reader's order is
+# fixed as they come in, before they wait for a running slot, so one reader's backlog
+# never takes the slots of others.
+MAX_TAKEN_IN = 16_384
+
+
+class PerReaderUpdateProcessor(BaseUpdateProcessor):
+    def __init__(self, max_running: int = MAX_RUNNING_HANDLERS) -> None:
+        super().__init__(max_concurrent_updates=max(MAX_TAKEN_IN, max_running))
+        self._running = asyncio.BoundedSemaphore(max_running)
+        # A reader's lock and how many of their updates hold or await it.
+        self._readers: dict[int | None, tuple[asyncio.Lock, int]] = {}
+        self._early_answers: set[asyncio.Task[None]] = set()
+        self._answered_early: set[str] = set()
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        if self._early_answers:
+            await asyncio.gather(*self._early_answers, return_exceptions=True)
+
+    def answered_early(self, query_id: str) -> bool:
+        """Whether this query's spinner was stopped while it waited (then it can't be
+        answered again: Telegram takes one answer)."""
+        return query_id in self._answered_early
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        key = reader_key(update)
+        # Nothing before the lock is taken yields, and PTB starts one task per update
+        # in queue order, so each reader's updates line up in arrival order
+        # (asyncio.Lock wakes its waiters first come, first served).
+        lock, holders = self._readers.get(key, (asyncio.Lock(), 0))
+        self._readers[key] = (lock, holders + 1)
+        query = update.callback_query if isinstance(update, Update) else None
+        try:
+            if query is not None and (lock.locked() or self._running.locked()):
+                self._answer_early(query)
+            async with lock, self._running:
+                await coroutine
+        finally:
+            lock, holders = self._readers[key]
+            if holders == 1:
+                del self._readers[key]
+            else:
+                self._readers[key] = (lock, holders - 1)
+            if query is not None:
+                self._answered_early.discard(query.id)
+
+    def _answer_early(self, query: CallbackQuery) -> None:
+        self._answered_early.add(query.id)
+        task = asyncio.create_task(self._stop_spinner(query))
+        self._early_answers.add(task)
+        task.add_done_callback(self._early_answers.discard)
+
+    async def _stop_spinner(self, query: CallbackQuery) -> None:
+        try:
+            await query.answer()
+        except TelegramError as error:
+            # The handler answers, then, unless it has started already.
+            self._answered_early.discard(query.id)
+            logger.info("Callback query not answered early: %s", error.message)
+
+
+def reader_key(update: object) -> int | None:
+    """Whose updates must stay in order: the user's, else the chat's; None (all such
+    updates in one line) for neither."""
+    if not isinstance(update, Update):
+        return None
+    if update.effective_user is not None:
+        return update.effective_user.id
+    if update.effective_chat is not None:
+        return update.effective_chat.id
+    return None
