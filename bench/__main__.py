@@ -1,4 +1,5 @@
-"""Run the benchmarks: `python3 dev.py bench [--readers N] [--runs N] [--waiting N]`.
+"""Run the benchmarks: `python3 dev.py bench [--readers N] [--runs N] [--waiting N]`,
+or `python3 dev.py bench outage [--readers N] [--minutes M]` (bench/outage.py).
 
 Prints a Markdown report (medians, with every run) for docs/benchmarks.md.
 """
@@ -9,14 +10,19 @@ import math
 import os
 import platform
 import statistics
+import sys
 from dataclasses import fields
 
+from bench import outage
 from bench.broadcast import VARIANTS, BroadcastResult, run_broadcast
 from bench.restock import time_restocks
 from bench.setup import database_server, fresh_database
 
 
 async def main() -> None:
+    if sys.argv[1:2] == ["outage"]:
+        await outage.main(sys.argv[2:])
+        return
     parser = argparse.ArgumentParser(prog="python3 dev.py bench")
     parser.add_argument("--readers", type=int, default=1000, help="readers in the broadcast")
     parser.add_argument("--runs", type=int, default=3, help="runs of each variant")
