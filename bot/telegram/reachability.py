@@ -37,7 +37,7 @@ class Reachability:
 
     @property
     def probe_delay(self) -> float:
-        """How long the next probe is away."""
+        """The wait before the next probe."""
         return self._probe_delay
 
     def next_probe_in(self) -> float:
