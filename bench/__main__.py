@@ -1,6 +1,7 @@
 """Run the benchmarks: `python3 dev.py bench [--readers N] [--runs N] [--waiting N]
 [--books N] [--search-runs N]`;
-`python3 dev.py bench burst [--readers N] [--runs N] [--before COMMIT]` for the burst.
+`python3 dev.py bench burst [--readers N] [--runs N] [--before COMMIT]` for the burst;
+`python3 dev.py bench outage [--readers N] [--minutes M]` for an outage (bench/outage.py).
 
 Prints a Markdown report (medians, with every run) for docs/benchmarks.md.
 """
@@ -14,7 +15,7 @@ import statistics
 import sys
 from dataclasses import fields
 
-from bench import burst
+from bench import burst, outage
 from bench.broadcast import VARIANTS, BroadcastResult, run_broadcast
 from bench.restock import time_restocks
 from bench.search import search_report
@@ -22,6 +23,9 @@ from bench.setup import database_server, fresh_database
 
 
 async def main() -> None:
+    if sys.argv[1:2] == ["outage"]:
+        await outage.main(sys.argv[2:])
+        return
     parser = argparse.ArgumentParser(prog="python3 dev.py bench")
     parser.add_argument("--readers", type=int, default=1000, help="readers in the broadcast")
     parser.add_argument("--runs", type=int, default=3, help="runs of each variant")

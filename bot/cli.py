@@ -86,7 +86,10 @@ def run(settings: Settings, database_url: str) -> None:
         settings.bot_token.get_secret_value(),
         build_services(engine, settings.admin_ids, texts.back_in_stock),
         messages_per_second=settings.messages_per_second,
-        tuning=DispatcherTuning(lease=timedelta(seconds=settings.notification_lease_seconds)),
+        tuning=DispatcherTuning(
+            lease=timedelta(seconds=settings.notification_lease_seconds),
+            max_age=settings.notification_max_age,
+        ),
         base_url=settings.telegram_base_url,
     )
 

@@ -1,6 +1,7 @@
 """Settings read from the environment and a `.env` file."""
 
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -34,6 +35,8 @@ class Settings(BaseSettings):
     # How long a claimed notification stays with one bot process before another may
     # take it over (after a crash); a claim is normally done within a few seconds.
     notification_lease_seconds: float = Field(default=30.0, ge=1, le=3600)
+    # A back-in-stock message not delivered by then (Telegram away that long) is given up.
+    notification_max_age: timedelta = Field(default=timedelta(days=3), gt=timedelta(0))
 
     @field_validator("bot_token")
     @classmethod

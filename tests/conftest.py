@@ -93,18 +93,27 @@ def api() -> FakeBotApi:
 
 
 # Quick to poll, retry and take over, so tests don't wait.
-FAST = DispatcherTuning(poll_interval=0.05, lease=timedelta(seconds=2), retry_base_delay=0.05)
+FAST = DispatcherTuning(
+    poll_interval=0.05,
+    lease=timedelta(seconds=2),
+    first_probe_delay=0.05,
+    max_probe_delay=0.5,
+)
 
 
 def bot_application(
-    services: Services, api: FakeBotApi, messages_per_second: float = 1000, name: str = ""
+    services: Services,
+    api: FakeBotApi,
+    messages_per_second: float = 1000,
+    name: str = "",
+    tuning: DispatcherTuning = FAST,
 ) -> BotApplication:
     """The real Application on the fake Bot API, unpaced unless the test asks."""
     return build_application(
         TOKEN,
         services,
         messages_per_second=messages_per_second,
-        tuning=FAST,
+        tuning=tuning,
         request=FakeRequest(api, name),
         get_updates_request=FakeRequest(api, name),
     )

@@ -110,7 +110,7 @@ class FakeBotApiServer:
     def _answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         if self._down:
             raise DropConnection()
-        if method == "getUpdates":
+        if method == "getUpdates" and self.api.down is None:
             return 200, {"ok": True, "result": self._updates_after(params)}
         with self._changed:
             status, body = self.api.answer(method, params)

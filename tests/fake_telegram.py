@@ -5,6 +5,7 @@ It checks what Telegram checks (HTML markup, lengths, callback data size, edits 
 change nothing) so a test fails where the real Bot API would refuse.
 """
 
+import asyncio
 import html
 import itertools
 import json
@@ -14,7 +15,7 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from telegram.error import NetworkError
 from telegram.request import BaseRequest, RequestData
@@ -109,6 +110,10 @@ class FakeBotApi:
     # when set, 429 for more than limits.per_second messages in any second, or
     # limits.per_chat_per_second to one chat
     limits: FloodLimits | None = None
+    # Telegram down for every method: "502" answers 502 Bad Gateway, "drop" hangs up
+    down: Literal["502", "drop"] | None = None
+    # seconds each sendMessage takes before Telegram answers (FakeRequest only)
+    send_delay: float = 0.0
     _accepted: deque[float] = field(default_factory=deque)
     _accepted_by_chat: dict[int, deque[float]] = field(default_factory=dict)
     _message_ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
@@ -137,6 +142,11 @@ class FakeBotApi:
             return error.code, body
 
     def _fail_as_injected(self, method: str, params: dict[str, Any]) -> None:
+        if self.down == "502":
+            raise BotApiError(502, "Bad Gateway")
+        if self.down == "drop":
+            self.requests[-1].error_code = -1
+            raise DropConnection()
         if method != "sendMessage":
             return
         chat_id = int(params["chat_id"])
@@ -338,6 +348,8 @@ class FakeRequest(BaseRequest):
     ) -> tuple[int, bytes]:
         api_method = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data is not None else {}
+        if api_method == "sendMessage" and self.api.send_delay:
+            await asyncio.sleep(self.api.send_delay)
         try:
             status, body = self.api.answer(api_method, params, self.name)
         except DropConnection:

@@ -6,6 +6,9 @@ die, take them over once the lease ends. An outcome is written only while the ro
 still pending under the same token: a process whose lease ran out can't undo the work of
 the one that took over. Each outcome is committed on its own, right after its send, so a
 crash repeats at most the messages in flight.
+
+How often a row was claimed limits nothing: a row is given up only by age, so that no
+outage, however long, and no run of restarts during one can fail a message.
 """
 
 import uuid
@@ -26,9 +29,8 @@ FAILED = NotificationStatus.FAILED
 
 
 class Outbox:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], max_attempts: int = 5) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
-        self.max_attempts = max_attempts
 
     async def claim_due(self, limit: int, lease: timedelta) -> list[Delivery]:
         """Take up to limit due notifications, oldest first, for the length of the lease;
@@ -43,17 +45,6 @@ class Outbox:
             .with_for_update(skip_locked=True)
         )
         async with self._sessions.begin() as session:
-            # Claimed max_attempts times without an outcome (crashes mid-send): give up.
-            await session.execute(
-                update(Notification)
-                .where(Notification.status == PENDING)
-                .where(Notification.next_attempt_at <= func.now())
-                .where(Notification.attempts >= self.max_attempts)
-                .values(
-                    status=FAILED,
-                    last_error=func.coalesce(Notification.last_error, "no outcome recorded"),
-                )
-            )
             rows = await session.execute(
                 update(Notification)
                 .where(Notification.id.in_(due.scalar_subquery()))
@@ -87,20 +78,18 @@ class Outbox:
                     update(User).where(User.chat_id == chat_id).values(unreachable_at=func.now())
                 )
 
-    async def retry_later(self, delivery: Delivery, error: str, delay: timedelta) -> None:
-        """Another try after delay, unless the attempts are used up: then failed."""
+    async def give_up_older_than(self, max_age: timedelta) -> int:
+        """Fail the unclaimed pending rows queued more than max_age ago; return how many."""
         async with self._sessions.begin() as session:
-            await session.execute(
+            given_up = await session.scalars(
                 update(Notification)
-                .where(_owned([delivery]))
-                .where(Notification.attempts >= self.max_attempts)
-                .values(status=FAILED, last_error=error[:1000])
+                .where(Notification.status == PENDING)
+                .where(Notification.next_attempt_at <= func.now())  # not under a claim
+                .where(Notification.created_at < func.now() - max_age)
+                .values(status=FAILED, last_error=f"not delivered within {_duration(max_age)}")
+                .returning(Notification.id)
             )
-            await session.execute(
-                update(Notification)
-                .where(_owned([delivery]))
-                .values(next_attempt_at=func.now() + delay, last_error=error[:1000])
-            )
+            return len(given_up.all())
 
     async def give_back(self, deliveries: Sequence[Delivery], delay: timedelta) -> None:
         """Return claimed rows unsent, due after delay; the claim does not count as an attempt."""
@@ -135,3 +124,13 @@ def _owned(deliveries: Sequence[Delivery]) -> ColumnElement[bool]:
             Notification.status == PENDING,
         )
     )
+
+
+def _duration(period: timedelta) -> str:
+    """3 days, 12 hours, 90 seconds: the largest whole unit."""
+    seconds = int(period.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{seconds} second{'' if seconds == 1 else 's'}"

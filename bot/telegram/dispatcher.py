@@ -3,18 +3,23 @@
 Runs inside the bot process: started after the bot connects, stopped before it
 disconnects. It wakes at once after a restock and also polls, so it delivers what an
 earlier process left pending and shares the work with other bot processes.
+
+Only a refusal meant for one chat (400, 403) fails a message. Anything else that keeps a
+message from Telegram (network errors, timeouts, 5xx) pauses delivery as a whole, the
+message given back, until a probe finds Telegram answering again; a message is given up
+only when it is older than max_age.
 """
 
 import asyncio
 import contextlib
 import logging
 import math
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
 from bot.notifications.outbox import Outbox
@@ -26,22 +31,29 @@ from bot.telegram.pacing import (
     loop_time,
     retry_after_seconds,
 )
+from bot.telegram.reachability import Reachability
 
 logger = logging.getLogger(__name__)
 
-MAX_RETRY_DELAY = 300.0
 # Margin kept before a lease ends: past it, a claimed row is no longer ours to send.
 LEASE_MARGIN_SECONDS = 1.0
+# How often to look for messages older than max_age.
+EXPIRY_CHECK_SECONDS = 60.0
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class DispatcherTuning:
-    """How often to look, how long a claim lasts, how many sends at once, how to back off."""
+    """How often to look, how long a claim lasts, how many sends at once, how to probe
+    Telegram while it is unreachable, when to give a message up."""
 
     poll_interval: float = 2.0
     lease: timedelta = timedelta(seconds=30)
     max_in_flight: int = 8
-    retry_base_delay: float = 2.0
+    first_probe_delay: float = 1.0
+    # Under a minute, so that delivery resumes within a minute of Telegram's return.
+    max_probe_delay: float = 50.0
+    max_age: timedelta = timedelta(days=3)
 
 
 @dataclass(frozen=True)
@@ -70,7 +82,9 @@ class Dispatcher:
         # over if we stop, and long done before the lease ends and others may take it.
         seconds_per_batch = min(2.0, self._lease.total_seconds() / 4)
         self._batch_size = max(1, math.floor(seconds_per_batch / pacer.interval))
-        self._retry_base_delay = tuning.retry_base_delay
+        self._max_age = tuning.max_age
+        self.reachability = Reachability(tuning.first_probe_delay, tuning.max_probe_delay)
+        self._next_expiry_check = 0.0
         self._slots = asyncio.Semaphore(tuning.max_in_flight)
         self._wakeup = asyncio.Event()
         self._stop_requested = asyncio.Event()
@@ -83,8 +97,9 @@ class Dispatcher:
         self._stop_requested.clear()
         self._task = asyncio.create_task(self._run(), name="notification-dispatcher")
 
-    async def stop(self, grace_seconds: float = 10.0) -> None:
-        """Finish the messages in flight, hand the rest back to the outbox, and end."""
+    async def stop(self, grace_seconds: float = 5.0) -> None:
+        """Finish the sends under way, hand everything else back to the outbox, and end;
+        within grace_seconds, leaving the rest of the platform's usual 10 s to the bot."""
         self._stop_requested.set()
         self._wakeup.set()
         if self._task is None:
@@ -113,22 +128,18 @@ class Dispatcher:
 
     async def deliver_due(self) -> int:
         """Claim one batch of due notifications and start sending it; return its size."""
+        claim = self._claim()  # before the database's lease starts, so never later
         deliveries = await self._outbox.claim_due(self._batch_size, self._lease)
-        lease = self._lease.total_seconds()
-        claim = Claim(
-            send_by=loop_time() + lease / 2, record_by=loop_time() + lease - LEASE_MARGIN_SECONDS
-        )
         self._forget_idle_chats()
         for index, delivery in enumerate(deliveries):
-            if self._stop_requested.is_set() or self._outcomes_failing:
-                await self._give_back(deliveries[index:], 0.0, claim)
-                break
             chat_wait = self._chat_free_at.get(delivery.chat_id, 0.0) - loop_time()
-            if chat_wait > 0:
+            if chat_wait > 0 and self._may_send(claim):
                 # One message a second per chat; the outbox keeps it meanwhile.
-                await self._give_back([delivery], min(chat_wait, PER_CHAT_INTERVAL), claim)
+                await self._give_back([delivery], claim, min(chat_wait, PER_CHAT_INTERVAL))
                 continue
-            await self._slots.acquire()
+            if not await self._take_slot(claim):
+                await self._give_back(deliveries[index:], claim)
+                break
             self._chat_free_at[delivery.chat_id] = math.inf  # until the send is done
             task = asyncio.create_task(self._send(delivery, claim))
             self._sending.add(task)
@@ -146,6 +157,12 @@ class Dispatcher:
                 await self._sleep(self._stop_requested, paused)
                 continue
             try:
+                await self._give_up_old()
+                if not self.reachability.reachable:
+                    await self._sleep(self._stop_requested, self.reachability.next_probe_in())
+                    if not self._stop_requested.is_set():
+                        await self._probe()
+                    continue
                 claimed = await self.deliver_due()
             except Exception:
                 # The database may be restarting: keep the bot up and try again.
@@ -154,13 +171,36 @@ class Dispatcher:
             if claimed == 0:
                 await self._sleep(self._wakeup, self._poll_interval)
 
-    async def _send(self, delivery: Delivery, claim: Claim) -> None:
+    async def _probe(self) -> None:
+        """While Telegram is unreachable: send one due message, which tells whether it is
+        back; with none due, ask Telegram who we are."""
+        claim = self._claim()
+        deliveries = await self._outbox.claim_due(1, self._lease)
+        if deliveries:
+            await self._send(deliveries[0], claim, probing=True)
+            return
         try:
-            if not await self._pacer.background_turn(deadline=claim.send_by):
-                # Paused past half the lease: give it back rather than risk the lease
-                # running out mid-send and another process sending it too.
-                delay = self._pacer.background_paused_for()
-                await self._give_back([delivery], delay, claim)
+            await self._bot.get_me()
+        except TelegramError:
+            return
+        self.reachability.answered()
+
+    async def _give_up_old(self) -> None:
+        if loop_time() < self._next_expiry_check:
+            return
+        self._next_expiry_check = loop_time() + EXPIRY_CHECK_SECONDS
+        given_up = await self._outbox.give_up_older_than(self._max_age)
+        if given_up:
+            logger.warning("Gave up %d notifications older than %s", given_up, self._max_age)
+
+    async def _send(self, delivery: Delivery, claim: Claim, probing: bool = False) -> None:
+        try:
+            turn = await self._unless_stopped(self._pacer.background_turn(deadline=claim.send_by))
+            if not turn or not self._may_send(claim, probing):
+                # Paused past send_by, stopping, or Telegram away: give it back rather
+                # than risk the lease running out mid-send and another process sending
+                # it too.
+                await self._give_back([delivery], claim)
                 return
             await self._send_now(delivery, claim)
         finally:
@@ -173,29 +213,78 @@ class Dispatcher:
                 delivery.chat_id, delivery.text, rate_limit_args=BACKGROUND
             )
         except RetryAfter as error:
+            self.reachability.answered()
             delay = retry_after_seconds(error)
             logger.warning("Flood control: pausing notifications for %.1f s", delay)
             self._pacer.pause_background(delay)
-            await self._give_back([delivery], delay, claim)
+            await self._give_back([delivery], claim, delay)
         except Forbidden as error:
             # Blocked the bot or deleted the account: trying again won't help.
+            self.reachability.answered()
             message = error.message
             await self._record(lambda: outbox.mark_failed(delivery, message, True), claim)
-        except BadRequest as error:
+        except (BadRequest, ChatMigrated) as error:
+            # Refused for this chat or this text (BadRequest is a NetworkError in PTB,
+            # so it is caught before Telegram's own trouble below).
+            self.reachability.answered()
             message = error.message
             unreachable = "chat not found" in message.lower()
             await self._record(lambda: outbox.mark_failed(delivery, message, unreachable), claim)
         except TelegramError as error:
-            # Network errors, timeouts and the rare others: back off and try again.
-            reason, backoff = str(error), timedelta(seconds=self._backoff(delivery))
-            logger.warning("Notification %s not sent (%s); retrying", delivery.id, reason)
-            await self._record(lambda: outbox.retry_later(delivery, reason, backoff), claim)
+            # Network errors, timeouts, 5xx and the rare others: Telegram's trouble.
+            self.reachability.lost(str(error))
+            # Due at the next probe, after the rows due already: one chat's odd 5xx
+            # can't make every probe fail.
+            await self._give_back([delivery], claim, self.reachability.probe_delay)
         else:
+            self.reachability.answered()
             await self._record(lambda: outbox.mark_sent(delivery), claim)
 
-    async def _give_back(self, deliveries: Sequence[Delivery], delay: float, claim: Claim) -> None:
+    def _claim(self) -> Claim:
+        lease = self._lease.total_seconds()
+        now = loop_time()
+        return Claim(send_by=now + lease / 2, record_by=now + lease - LEASE_MARGIN_SECONDS)
+
+    def _may_send(self, claim: Claim, probing: bool = False) -> bool:
+        """Checked after every wait: a send must start in time, and only while running,
+        recording and (unless this is the probe) Telegram answering."""
+        return (
+            not self._stop_requested.is_set()
+            and not self._outcomes_failing
+            and (probing or self.reachability.reachable)
+            and loop_time() <= claim.send_by
+        )
+
+    async def _take_slot(self, claim: Claim) -> bool:
+        """One of max_in_flight sending slots, if it comes while a send may still start."""
+        if not self._may_send(claim):
+            return False
+        if not await self._unless_stopped(self._slots.acquire()):
+            return False
+        if self._may_send(claim):
+            return True
+        self._slots.release()
+        return False
+
+    async def _unless_stopped(self, waiting: Coroutine[Any, Any, T]) -> T | None:
+        """Wait for something, or give up at once (None) when a stop is requested."""
+        task = asyncio.ensure_future(waiting)
+        stop = asyncio.ensure_future(self._stop_requested.wait())
+        try:
+            await asyncio.wait((task, stop), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            task.cancel()  # no effect if it finished
+        await asyncio.wait((task,))
+        return None if task.cancelled() else task.result()
+
+    async def _give_back(
+        self, deliveries: Sequence[Delivery], claim: Claim, delay: float | None = None
+    ) -> None:
+        """Return rows unsent and not counted; due when any 429 pause ends, unless given."""
+        wait = self._pacer.background_paused_for() if delay is None else delay
         await self._record(
-            lambda: self._outbox.give_back(deliveries, timedelta(seconds=delay)), claim
+            lambda: self._outbox.give_back(deliveries, timedelta(seconds=wait)), claim
         )
 
     async def _record(self, write: Callable[[], Awaitable[None]], claim: Claim) -> None:
@@ -216,10 +305,6 @@ class Dispatcher:
             else:
                 self._outcomes_failing = False
                 return
-
-    def _backoff(self, delivery: Delivery) -> float:
-        growth: float = 2.0 ** (delivery.attempts - 1)
-        return min(self._retry_base_delay * growth, MAX_RETRY_DELAY)
 
     def _sent(self, task: asyncio.Task[None]) -> None:
         self._sending.discard(task)

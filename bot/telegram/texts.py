@@ -258,14 +258,17 @@ def back_in_stock(book: BookView) -> str:
     )
 
 
-def delivery_report(report: DeliveryReport) -> str:
+def delivery_report(report: DeliveryReport, paused_since: datetime | None = None) -> str:
     name = f"#{report.book_id} {book_name(report.title, report.author)}"
     if report.restocked_at is None:
         return f"No restock of {name} has notified anyone yet."
-    return (
+    text = (
         f"Back-in-stock messages for {name}, restocked {moment(report.restocked_at)}:\n"
         f"✅ sent: {report.sent}\n⏳ pending: {report.pending}\n❌ failed: {report.failed}"
     )
+    if paused_since is not None:
+        text += f"\n⏸ paused: Telegram unreachable since {moment(paused_since)}"
+    return text
 
 
 def import_report(report: ImportReport) -> str:

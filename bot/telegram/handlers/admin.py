@@ -33,4 +33,6 @@ async def deliveries(update: Update, context: BotContext) -> None:
     context.services.users.require_admin(sender_id(update))
     book_id = arguments.single_id("deliveries", context.args or [])
     report = await context.services.notifications.deliveries(sender_id(update), book_id)
-    await message_of(update).reply_text(texts.delivery_report(report))
+    # Whether Telegram answers is this process's dispatcher's knowledge, not the database's.
+    paused_since = context.dispatcher.reachability.unreachable_since
+    await message_of(update).reply_text(texts.delivery_report(report, paused_since))
