@@ -8,6 +8,7 @@ the server running for good nor stops it under another process still using it.
 """
 
 import atexit
+import contextlib
 import hashlib
 import logging
 import os
@@ -16,6 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import warnings
 from pathlib import Path
 
@@ -282,10 +284,13 @@ def stop_server(data_folder: Path, mode: str = "fast") -> None:
         server = running_postmaster(data_folder)
         if server is None:
             return
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             server.send_signal(stop_signal)
-            server.wait(FAST_STOP_TIMEOUT_SECONDS)
-        except psutil.TimeoutExpired:
-            logger.warning("The embedded PostgreSQL is slow to stop; stopping it at once")
-        except psutil.NoSuchProcess:
-            return
+        # Done when it removes postmaster.pid, its last act; its exit is not awaited, as
+        # its parent (init, in a container) may be slow to reap it.
+        deadline = time.monotonic() + FAST_STOP_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if running_postmaster(data_folder) is None:
+                return
+            time.sleep(0.02)
+        logger.warning("The embedded PostgreSQL is slow to stop; stopping it at once")
