@@ -240,7 +240,19 @@ def socket_folder(data_folder: Path) -> Path:
     folder = Path(tempfile.gettempdir()) / f"bookstore-pg-{digest}"
     if not folder.exists():
         make_folder_for_server(folder)
+    # A predictable name in a shared folder: never use one another user made.
+    if folder.stat().st_uid != server_uid():
+        raise EmbeddedPostgresUnavailable(
+            f"{folder} belongs to another user: remove it, or use a shorter DATA_DIR"
+        )
     return folder
+
+
+def server_uid() -> int:
+    """The user the server runs as."""
+    import pwd  # Unix only, as is the embedded server
+
+    return pwd.getpwnam(SYSTEM_USER).pw_uid if is_root() else os.geteuid()
 
 
 def ensure_running(data_folder: Path) -> Path:

@@ -65,4 +65,7 @@ def live_users(data_folder: Path) -> list[Process]:
 
 
 def write_users(data_folder: Path, users: list[Process]) -> None:
-    users_file(data_folder).write_text(json.dumps(users))
+    """Whole or not at all: a kill -9 midway must not lose the other users."""
+    writing = users_file(data_folder).with_suffix(".writing")
+    writing.write_text(json.dumps(users))
+    writing.replace(users_file(data_folder))

@@ -5,6 +5,7 @@ import json
 import logging
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -13,7 +14,10 @@ import pytest
 
 from bot import migrate
 from bot.embedded_postgres import (
+    SYSTEM_USER,
     EmbeddedPostgresUnavailable,
+    binaries,
+    is_root,
     make_folder_for_server,
     prepare_binaries,
     run,
@@ -129,6 +133,20 @@ def test_a_stale_pid_file_naming_another_process_neither_blocks_nor_kills_it(
         unrelated.wait()
 
 
+def test_a_data_folder_too_long_for_a_socket_name_still_works(data_dir: Path) -> None:
+    deep = data_dir / ("a-rather-long-folder-name-" * 4)
+    server = start_embedded_postgres(deep)
+    try:
+        assert len(str(deep / "pgdata" / ".s.PGSQL.5432")) > 107  # sockaddr_un's limit
+        assert query(18, server.url, "SELECT 1") == "1"
+    finally:
+        server.release()
+    assert not servers_of(deep / "pgdata")
+    sockets = Path(server.url.partition("host=")[2])
+    assert sockets.parent == Path(tempfile.gettempdir())
+    sockets.rmdir()  # empty once the server is gone
+
+
 def make_postgres16_folder(data_dir: Path) -> tuple[Path, Path]:
     """A folder as the pgserver package made it (PostgreSQL 16, its initdb call), running;
     returns it and its socket folder."""
@@ -143,8 +161,10 @@ def make_postgres16_folder(data_dir: Path) -> tuple[Path, Path]:
     return folder, sockets
 
 
-def stop_postgres16(folder: Path) -> None:
-    run(16, "pg_ctl", "-w", "-m", "fast", "-D", str(folder), "stop")
+def leave_postgres16(folder: Path, running: bool = False) -> None:
+    """As pgserver left it: stopped, or running on after its bot was killed (-9)."""
+    if not running:
+        run(16, "pg_ctl", "-w", "-m", "fast", "-D", str(folder), "stop")
     # pgserver's handle file, naming a process long gone.
     (folder / ".handle_pids.json").write_text(json.dumps([2**22 + 1]))
 
@@ -164,7 +184,7 @@ def test_a_postgresql_16_folder_is_upgraded_with_everything_in_it(
         INSERT INTO notifications (restock_id, pre_booking_id, chat_id, text)
             VALUES (1, 1, 1, 'Good news'), (1, 2, 2, 'Good news');
     """)  # fmt: skip
-    stop_postgres16(folder)
+    leave_postgres16(folder, running=True)
 
     with caplog.at_level(logging.INFO, logger="bot"):
         server = start_embedded_postgres(data_dir)
@@ -197,7 +217,7 @@ def test_a_failed_upgrade_leaves_the_old_folder_untouched_and_says_so(data_dir: 
         "-l", str(folder / "log"), "restart")  # fmt: skip
     run(16, "psql", "--no-psqlrc", "-h", str(sockets), "-U", "postgres", "-c", "BEGIN",
         "-c", "CREATE TABLE kept (n int)", "-c", "PREPARE TRANSACTION 'stuck'")  # fmt: skip
-    stop_postgres16(folder)
+    leave_postgres16(folder)
     before = sorted(path.name for path in folder.iterdir())
 
     with pytest.raises(EmbeddedPostgresUnavailable) as refused:
@@ -226,3 +246,45 @@ def test_killed_during_start_the_next_start_works(data_dir: Path) -> None:
     server = start_embedded_postgres(data_dir)
     assert query(18, server.url, "SELECT 1") == "1"
     server.release()
+
+
+def test_a_postgresql_16_server_still_in_use_is_not_stopped_for_the_upgrade(
+    data_dir: Path,
+) -> None:
+    """A bot of the old release still runs on the folder: refuse, and touch nothing."""
+    folder, sockets = make_postgres16_folder(data_dir)
+    client = subprocess.Popen(
+        [str(binaries(16) / "psql"), "-h", str(sockets), "-U", "postgres", "-c",
+         "SELECT pg_sleep(60)"],
+        user=SYSTEM_USER if is_root() else None,
+    )  # fmt: skip
+    try:
+        # (This query's own text ends in a quote, so it does not count itself.)
+        waiting = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)'"
+        while query(16, sockets, waiting) == "0":
+            time.sleep(0.05)
+        with pytest.raises(EmbeddedPostgresUnavailable, match="is in use: stop the bot"):
+            start_embedded_postgres(data_dir)
+        assert query(16, sockets, "SELECT 1") == "1"
+        assert (folder / "PG_VERSION").read_text().strip() == "16"
+    finally:
+        client.kill()
+        client.wait()
+        leave_postgres16(folder)
+
+
+def test_a_postgresql_16_folder_whose_server_was_killed_is_upgraded(data_dir: Path) -> None:
+    """A power cut or container restart: PostgreSQL 16 never shut down cleanly, and its
+    postmaster.pid is left behind."""
+    folder, sockets = make_postgres16_folder(data_dir)
+    query(16, sockets, "CREATE TABLE kept (n int); INSERT INTO kept VALUES (7)")
+    postmaster = psutil.Process(int((folder / "postmaster.pid").read_text().split()[0]))
+    postmaster.kill()
+    psutil.wait_procs([postmaster], timeout=10)
+    leave_postgres16(folder, running=True)
+
+    server = start_embedded_postgres(data_dir)
+    try:
+        assert query(18, server.url, "SELECT n FROM kept") == "7"
+    finally:
+        server.release()
