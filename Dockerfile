@@ -1,6 +1,6 @@
 FROM python:3.11-slim
 
-# An unprivileged user: as root, pgserver would add a system user to run PostgreSQL.
+# An unprivileged user: as root, the embedded PostgreSQL adds a system user to run it.
 RUN useradd --create-home bookstore
 WORKDIR /app
 COPY pyproject.toml README.md ./

@@ -71,30 +71,14 @@ def has_pip() -> bool:
 
 
 def create_environment() -> None:
-    base = base_python()
-    print(f"Creating .venv with {base} …", flush=True)
+    print(f"Creating .venv with {sys.executable} …", flush=True)
     shutil.rmtree(VENV, ignore_errors=True)
-    if call([base, "-m", "venv", str(VENV)]) != 0 or not has_pip():
+    if call([sys.executable, "-m", "venv", str(VENV)]) != 0 or not has_pip():
         shutil.rmtree(VENV, ignore_errors=True)
         sys.exit(
             "could not create a virtual environment with pip; on Debian or Ubuntu, "
             "install it with: sudo apt install python3-venv"
         )
-
-
-def base_python() -> str:
-    """This Python, or a 3.12/3.11 beside it: the embedded PostgreSQL has builds for those."""
-    if sys.version_info < (3, 13):
-        return sys.executable
-    for name in ("python3.12", "python3.11"):
-        if found := shutil.which(name):
-            return found
-    print(
-        "Note: the embedded PostgreSQL (pgserver) exists for Python 3.11 and 3.12 only; "
-        "with this Python set DATABASE_URL (and TEST_DATABASE_URL for the tests).",
-        flush=True,
-    )
-    return sys.executable
 
 
 def call(command: list[str]) -> int:

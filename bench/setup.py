@@ -28,11 +28,11 @@ def database_server() -> Iterator[str]:
         yield url
         return
     with TemporaryDirectory(prefix="bookstore-bench-") as folder:
-        url, server = start_embedded_postgres(Path(folder))
+        server = start_embedded_postgres(Path(folder))
         try:
-            yield url
+            yield server.url
         finally:
-            server.cleanup()
+            server.release()
 
 
 @asynccontextmanager

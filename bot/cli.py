@@ -71,11 +71,11 @@ def database(settings: Settings) -> Iterator[str]:
     if settings.database_url:
         yield settings.database_url
         return
-    url, server = start_embedded_postgres(settings.data_dir)
+    server = start_embedded_postgres(settings.data_dir)
     try:
-        yield url
+        yield server.url
     finally:
-        del server
+        server.release()
 
 
 def run(settings: Settings, database_url: str) -> None:

@@ -29,5 +29,3 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
     # httpx logs every request URL at INFO, and Bot API URLs contain the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
-    # pgserver narrates every pg_ctl call at INFO.
-    logging.getLogger("pgserver").setLevel(logging.WARNING)

@@ -5,6 +5,8 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
+from tempfile import TemporaryDirectory
 
 import pytest
 from sqlalchemy import text
@@ -28,15 +30,25 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 
 @pytest.fixture(scope="session")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_url() -> Iterator[str]:
     """TEST_DATABASE_URL's server, or an embedded PostgreSQL made for this run."""
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
         yield url
         return
-    url, server = start_embedded_postgres(tmp_path_factory.mktemp("embedded"))
-    yield url
-    server.cleanup()
+    with TemporaryDirectory(prefix="bookstore-tests-") as folder:
+        server = start_embedded_postgres(Path(folder))
+        yield server.url
+        server.release()
+
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    """A DATA_DIR for an embedded PostgreSQL, outside pytest's temporary folder: each pytest
+    run (of any project) makes that one private to its user, which as root would lock the
+    server's own system user out of it."""
+    with TemporaryDirectory(prefix="bookstore-tests-") as folder:
+        yield Path(folder).resolve()  # as the server names it (macOS: /private/tmp)
 
 
 @asynccontextmanager

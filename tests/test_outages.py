@@ -4,8 +4,6 @@ import asyncio
 import time
 from pathlib import Path
 
-import pytest
-
 from bot import migrate
 from bot.database import create_engine
 from bot.embedded_postgres import start_embedded_postgres
@@ -18,20 +16,13 @@ from tests.fake_telegram import FakeBotApi
 from tests.test_command_line import plain_url
 from tests.test_polling_end_to_end import reply_to, start_bot, stop_bot
 
-pg_commands = pytest.importorskip("pgserver._commands", reason="needs the embedded PostgreSQL")
-
 UNAVAILABLE = texts.temporarily_unavailable()
 
 
-async def test_database_restart_is_survived(tmp_path: Path, api: FakeBotApi) -> None:
+async def test_database_restart_is_survived(data_dir: Path, api: FakeBotApi) -> None:
     """A server of its own, stopped and started during the test."""
-    url, server = start_embedded_postgres(tmp_path)
-    info = server.get_postmaster_info()
-
-    def pg_ctl(*args: str) -> None:
-        pg_commands.pg_ctl(["-w", *args], pgdata=server.pgdata, user=server.system_user)
-
-    engine = create_engine(url)
+    server = start_embedded_postgres(data_dir)
+    engine = create_engine(server.url)
     try:
         async with engine.begin() as connection:
             await migrate.upgrade_on(connection)
@@ -41,22 +32,13 @@ async def test_database_restart_is_survived(tmp_path: Path, api: FakeBotApi) -> 
             chat = Chat(application, api)
             assert "Dune" in (await chat.send_one(ALICE, "/books")).text
 
-            await asyncio.to_thread(pg_ctl, "-m", "immediate", "stop")
+            await asyncio.to_thread(server.stop, "immediate")
             started = time.monotonic()
             down = await chat.send_one(ALICE, "/books")
             assert down.text == UNAVAILABLE
             assert time.monotonic() - started < 10  # answered, not hung
 
-            await asyncio.to_thread(
-                pg_ctl,
-                "-o",
-                '-h ""',
-                "-o",
-                f"-k {info.socket_dir}",
-                "-l",
-                str(server.log),
-                "start",
-            )
+            await asyncio.to_thread(server.start)
             # Pooled connections died with the server; pre-ping replaces them.
             back = await chat.send_one(ALICE, "/books")
             assert "Dune" in back.text
@@ -64,7 +46,7 @@ async def test_database_restart_is_survived(tmp_path: Path, api: FakeBotApi) -> 
             assert reserved.text.startswith("Reserved")
     finally:
         await engine.dispose()
-        server.cleanup()
+        server.release()
 
 
 async def test_telegram_going_away_while_polling(server_url: str, tmp_path: Path) -> None:

@@ -95,16 +95,18 @@ async def test_reserve_restock_and_the_message_arrives(server_url: str, tmp_path
     assert "Connected to Telegram as @bookstore_test_bot" in output
 
 
-async def test_runs_on_an_embedded_database_without_database_url(tmp_path: Path) -> None:
+async def test_runs_on_an_embedded_database_without_database_url(
+    tmp_path: Path, data_dir: Path
+) -> None:
     with running_fake_bot_api() as telegram:
-        bot = start_bot(tmp_path, telegram, DATA_DIR=str(tmp_path / "data"))
+        bot = start_bot(tmp_path, telegram, DATA_DIR=str(data_dir))
         try:
             telegram.send_text(ALICE, "/start")
             await asyncio.to_thread(telegram.wait_for, reply_to(ALICE.id, "Hello, Alice!"), 30)
         finally:
             output = await stop_bot(bot)
     assert bot.returncode == 0, output
-    assert f"Using the embedded PostgreSQL in {tmp_path / 'data' / 'pgdata'}" in output
+    assert f"Using the embedded PostgreSQL in {data_dir / 'pgdata'}" in output
     assert TOKEN not in output
 
 
