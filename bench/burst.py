@@ -24,7 +24,6 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bench.setup import FIRST_READER_ID, database_server, fresh_database
@@ -53,14 +52,9 @@ class BurstResult:
 
 async def run_burst(server_url: str, source: Path, readers: int) -> BurstResult:
     """One burst against the bot whose code is in source."""
-    async with fresh_database(server_url) as (url, engine):
-        async with engine.begin() as connection:
-            await connection.execute(
-                text(
-                    "INSERT INTO books (title, author, stock_quantity) "
-                    "VALUES ('Dune', 'Frank Herbert', 0)"
-                )
-            )
+    # Migrated and stocked by the source's own bot, whose schema may be older than ours.
+    async with fresh_database(server_url, migrated=False) as (url, _):
+        await asyncio.to_thread(import_sold_out_book, source, url)
         with running_fake_bot_api() as telegram:
             telegram.api.limits = FloodLimits(per_second=30, per_chat_per_second=1)
             bot = start(source, url, telegram)
@@ -71,16 +65,34 @@ async def run_burst(server_url: str, source: Path, readers: int) -> BurstResult:
                 await asyncio.to_thread(bot.wait, 60)
 
 
-def start(source: Path, url: str, telegram: FakeBotApiServer) -> subprocess.Popen[bytes]:
+def bot_environment(source: Path, url: str) -> dict[str, str]:
     environment = dict(os.environ)
     environment.update(
         PYTHONPATH=str(source),
         BOT_TOKEN=TOKEN,
         DATABASE_URL=make_url(url).set(drivername="postgresql").render_as_string(False),
         ADMIN_IDS="1",
-        TELEGRAM_BASE_URL=telegram.base_url,
         LOG_LEVEL="WARNING",
     )
+    return environment
+
+
+def import_sold_out_book(source: Path, url: str) -> None:
+    """Book #1, Dune, sold out: through the source's `bookstore-bot import-books`."""
+    catalog = source / "burst-catalog.csv"
+    catalog.write_text("title,author,quantity\nDune,Frank Herbert,0\n")
+    subprocess.run(
+        [sys.executable, "-m", "bot", "import-books", str(catalog)],
+        cwd=source,
+        env=bot_environment(source, url),
+        check=True,
+        capture_output=True,
+    )
+
+
+def start(source: Path, url: str, telegram: FakeBotApiServer) -> subprocess.Popen[bytes]:
+    environment = bot_environment(source, url)
+    environment["TELEGRAM_BASE_URL"] = telegram.base_url
     return subprocess.Popen(
         [sys.executable, "-m", "bot", "run"],
         cwd=source,
@@ -168,6 +180,9 @@ def checkout(commit: str) -> Iterator[Path]:
     with TemporaryDirectory(prefix="bookstore-before-") as folder:
         with tarfile.open(fileobj=BytesIO(archive)) as tar:
             tar.extractall(folder, filter="data")
+        # Its own migrations as bot.migrations, ahead of the editable install's mapping
+        # to this checkout's (which may hold revisions it does not know).
+        shutil.copytree(Path(folder) / "migrations", Path(folder) / "bot" / "migrations")
         yield Path(folder)
 
 

@@ -36,8 +36,10 @@ def database_server() -> Iterator[str]:
 
 
 @asynccontextmanager
-async def fresh_database(server_url: str) -> AsyncIterator[tuple[str, AsyncEngine]]:
-    """A new database with the schema migrated, dropped afterwards."""
+async def fresh_database(
+    server_url: str, migrated: bool = True
+) -> AsyncIterator[tuple[str, AsyncEngine]]:
+    """A new database, with the schema migrated unless told not to, dropped afterwards."""
     name = f"bookstore_bench_{uuid.uuid4().hex[:12]}"
     admin = create_async_engine(async_database_url(server_url), isolation_level="AUTOCOMMIT")
     async with admin.connect() as connection:
@@ -45,8 +47,9 @@ async def fresh_database(server_url: str) -> AsyncIterator[tuple[str, AsyncEngin
     url = async_database_url(server_url).set(database=name).render_as_string(hide_password=False)
     engine = create_engine(url)
     try:
-        async with engine.begin() as connection:
-            await migrate.upgrade_on(connection)
+        if migrated:
+            async with engine.begin() as connection:
+                await migrate.upgrade_on(connection)
         yield url, engine
     finally:
         await engine.dispose()

@@ -55,7 +55,13 @@ def data_dir() -> Iterator[Path]:
 async def temporary_database(server_url: str, locale: str | None = None) -> AsyncIterator[str]:
     """A new, empty database on the server (in locale, if given), dropped afterwards."""
     name = f"bookstore_test_{uuid.uuid4().hex[:12]}"
-    in_locale = f" TEMPLATE template0 LC_COLLATE '{locale}' LC_CTYPE '{locale}'" if locale else ""
+    # LOCALE_PROVIDER libc: on a server whose default is the builtin provider (the embedded
+    # PostgreSQL 18) the lc_ctype alone would not decide how lower() folds.
+    in_locale = (
+        f" TEMPLATE template0 LOCALE_PROVIDER libc LC_COLLATE '{locale}' LC_CTYPE '{locale}'"
+        if locale
+        else ""
+    )
     admin = create_async_engine(async_database_url(server_url), isolation_level="AUTOCOMMIT")
     async with admin.connect() as connection:
         await connection.execute(text(f'CREATE DATABASE "{name}"{in_locale}'))
