@@ -12,6 +12,7 @@ Arguments after the command go to the tool it runs (bookstore-bot, pytest).
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -83,6 +84,9 @@ def create_environment() -> None:
 
 def call(command: list[str]) -> int:
     process = subprocess.Popen(command, cwd=ROOT)
+    if os.name != "nt":
+        # A supervisor's SIGTERM reaches only us: pass it on, so the bot stops cleanly too.
+        signal.signal(signal.SIGTERM, lambda number, _: process.send_signal(number))
     while True:
         try:
             return process.wait()
