@@ -3,7 +3,21 @@
 import logging
 from collections.abc import Iterable
 
+from telegram.error import NetworkError
+
 REDACTED = "[redacted]"
+
+
+class NetworkErrorsInOneLine(logging.Filter):
+    """Telegram being unreachable is an incident, not a bug: PTB logs some of its network
+    errors (the last getUpdates at shutdown) with a traceback; keep them to one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, NetworkError):
+            record.msg, record.args = f"{record.getMessage()} ({error})", ()
+            record.exc_info, record.exc_text = None, None
+        return True
 
 
 class RedactingFormatter(logging.Formatter):
@@ -29,3 +43,6 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
     # httpx logs every request URL at INFO, and Bot API URLs contain the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    updater = logging.getLogger("telegram.ext.Updater")
+    if not any(isinstance(known, NetworkErrorsInOneLine) for known in updater.filters):
+        updater.addFilter(NetworkErrorsInOneLine())

@@ -71,3 +71,25 @@ async def test_telegram_going_away_while_polling(server_url: str, tmp_path: Path
     assert bot.returncode == 0, output
     assert "Telegram unreachable, retrying" in output
     assert TOKEN not in output
+
+
+async def test_stopping_while_telegram_is_away_is_quick_and_quiet(
+    server_url: str, tmp_path: Path
+) -> None:
+    """Ctrl+C while every connection to Telegram is refused: the bot stops within
+    seconds, and the last getUpdates that can't go through is one line, no traceback."""
+    async with temporary_database(server_url) as url:
+        with running_fake_bot_api() as telegram:
+            bot = start_bot(tmp_path, telegram, DATABASE_URL=plain_url(url))
+            try:
+                telegram.send_text(ALICE, "/start")
+                await asyncio.to_thread(telegram.wait_for, reply_to(ALICE.id, "Hello"), 30)
+                telegram.stop()
+                await asyncio.sleep(2)
+            finally:
+                started = time.monotonic()
+                output = await stop_bot(bot)
+    assert bot.returncode == 0, output
+    assert time.monotonic() - started < 10
+    assert "Traceback" not in output, output
+    assert TOKEN not in output
