@@ -247,8 +247,11 @@ async def test_search_and_catalog_pages_are_served_by_indexes(
         assert (await shop.books.list_books(1, "title 1234")).total == 1
         # author 281 wrote seven; Title 281 has another author
         assert (await shop.books.list_books(1, "author 281")).total == 7 + 1
-        assert (await shop.books.list_books(3, None)).total == len(rows)
-    assert len(statements) == 6  # a count and a page each
+        assert (await shop.books.list_books(3, None)).more
+    assert len(statements) == 6  # the counted matches and a page each
     for statement, parameters in statements:
         assert "Seq Scan" not in await plan(c_locale_engine, statement, parameters), statement
+    # A few matches: the page is fetched by id, not by walking the title index with a
+    # filter (what the planner chose for `war ca` at 100,000 books, misjudging its 365).
+    assert "ix_books_title_key_id" not in await plan(c_locale_engine, *statements[3])
     assert "ix_books_title_key_id" in await plan(c_locale_engine, *statements[-1])
