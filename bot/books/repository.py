@@ -1,7 +1,7 @@
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from sqlalchemy import cast, select
+from sqlalchemy import cast, select, text
 from sqlalchemy.dialects.postgresql import TSQUERY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -57,6 +57,10 @@ class BookRepository:
             if words is None:  # nothing but punctuation: nothing can match
                 return [], 0, False, request.clamped(0)
             matching = matching.where(Book.search_vector.op("@@")(cast(words, TSQUERY)))
+            # The best plan depends on how common the words are, so plan each search
+            # for its own words: after five searches PostgreSQL would otherwise reuse
+            # a generic plan, and a rare word's plan made `the` twice as slow.
+            await self._session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
         limit = request.counting_limit(counted_pages)
         counted = matching.with_only_columns(Book.id, Book.title_key).limit(limit).subquery()
         ids = list(
