@@ -1,6 +1,7 @@
 """Search over a large catalog: the whole /search page (count and page, one transaction)
-as the bot runs it, before (substring LIKE on lower(), commit 81cfb98) and after (keys
-folded in Python, word-prefix full-text search on a GIN index), on the same books.
+as the bot runs it, before (substring LIKE on lower(), commit 81cfb98), with the exact
+count (keys folded in Python, word-prefix full-text search on a GIN index, commit 33b8c8e)
+and after (the same search, matches counted a window of pages ahead), on the same books.
 
 Alone: `python -m bench.search [--books N] [--runs N]` (python3 dev.py bench runs it too).
 """
@@ -15,11 +16,14 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 
 from alembic import command
-from sqlalchemy import Connection, column, func, select, table, text
+from sqlalchemy import Connection, cast, column, func, select, table, text
+from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bench.setup import database_server, fresh_database
 from bot import migrate
+from bot.books.folding import prefix_query
+from bot.books.models import Book
 from bot.books.repository import BookRepository
 from bot.books.rules import checked_search
 from bot.books.schemas import NewBook
@@ -143,12 +147,39 @@ def original_search(engine: AsyncEngine) -> Search:
     return search
 
 
+def exact_count_search(engine: AsyncEngine) -> Search:
+    """BookRepository.page at 33b8c8e: the same search, an exact count, then the page."""
+    sessions = async_sessionmaker(engine)
+
+    async def search(query: str | None) -> int:
+        query = checked_search(query)
+        matching = select(Book)
+        if query is not None:
+            words = prefix_query(query)
+            assert words is not None
+            matching = matching.where(Book.search_vector.op("@@")(cast(words, TSQUERY)))
+        async with sessions.begin() as session:
+            total = await session.scalar(select(func.count()).select_from(matching.subquery()))
+            assert total is not None
+            request = PageRequest(1, BOOKS_PAGE_SIZE).clamped(total)
+            page = await session.scalars(
+                matching.order_by(Book.title_key, Book.id)
+                .offset(request.offset)
+                .limit(request.size)
+            )
+            page.all()
+        return total
+
+    return search
+
+
 def current_search(engine: AsyncEngine) -> Search:
     """The bot's own service call, as /search and /books make it."""
     books = build_services(engine, frozenset(), texts.back_in_stock).books
 
     async def search(query: str | None) -> int:
-        return (await books.list_books(1, query)).total
+        page = await books.list_books(1, query)
+        return -page.total if page.more else page.total  # negative: "more than"
 
     return search
 
@@ -186,7 +217,11 @@ async def search_report(server_url: str, book_count: int, runs: int) -> str:
             ctype = await connection.scalar(
                 text("SELECT datctype FROM pg_database WHERE datname = current_database()")
             )
-        variants = {"before": original_search(before), "after": current_search(after)}
+        variants = {
+            "before": original_search(before),
+            "exact count": exact_count_search(after),
+            "after": current_search(after),
+        }
         for label, query in queries.items():
             rows[label] = await timings(variants, query, runs)
     lines = [
@@ -196,16 +231,20 @@ async def search_report(server_url: str, book_count: int, runs: int) -> str:
         f"page (count and first page, one transaction) through the service, {runs} runs "
         "each, milliseconds.",
         "",
-        "| query | matches before / after | before median | before p99 "
-        "| after median | after p99 |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| query | matches before / exact / after | before median | before p99 "
+        "| exact count median | exact count p99 | after median | after p99 |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for label, query in queries.items():
-        (old, old_total), (new, new_total) = rows[label]["before"], rows[label]["after"]
+        (old, old_total), (exact, exact_total), (new, new_total) = (
+            rows[label][variant] for variant in variants
+        )
         shown = "" if query is None else f" `{query}`"
+        counted = f"more than {-new_total:,}" if new_total < 0 else f"{new_total:,}"
         lines.append(
-            f"| {label}{shown} | {old_total:,} / {new_total:,} "
+            f"| {label}{shown} | {old_total:,} / {exact_total:,} / {counted} "
             f"| {statistics.median(old):.1f} | {p99(old):.1f} "
+            f"| {statistics.median(exact):.2f} | {p99(exact):.2f} "
             f"| **{statistics.median(new):.2f}** | {p99(new):.2f} |"
         )
     return "\n".join(lines)

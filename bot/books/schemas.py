@@ -17,11 +17,15 @@ class BookView:
 
 @dataclass(frozen=True)
 class BookPage:
+    """A page of books; when more is true, the matches were counted only as far as
+    total (page_count pages) and more follow."""
+
     books: tuple[BookView, ...]
     number: int
     page_count: int
     total: int
     query: str | None
+    more: bool = False
 
 
 @dataclass(frozen=True)

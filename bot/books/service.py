@@ -21,6 +21,9 @@ from bot.reservations.schemas import NotifiedReader
 from bot.users.admins import Admins
 
 BOOKS_PAGE_SIZE = 5
+# Pages of matches counted ahead of the reader. Below this many the matches are sorted
+# in hand; above it they are at least this dense, so the title index finds a page soon.
+COUNTED_PAGES = 100
 
 
 @dataclass(frozen=True)
@@ -63,11 +66,11 @@ class BookService:
         word of the title or author."""
         query = rules.checked_search(query)
         async with self._sessions.begin() as session:
-            books, total, request = await BookRepository(session).page(
-                query, PageRequest(page, BOOKS_PAGE_SIZE)
+            books, total, more, request = await BookRepository(session).page(
+                query, PageRequest(page, BOOKS_PAGE_SIZE), COUNTED_PAGES
             )
         return BookPage(
-            tuple(books), request.number, page_count(total, request.size), total, query
+            tuple(books), request.number, page_count(total, request.size), total, query, more
         )
 
     async def add_book(self, actor_id: int, title: str, author: str, quantity: int) -> BookView:

@@ -27,7 +27,9 @@ def books_keyboard(page: BookPage) -> InlineKeyboardMarkup | None:
         if not book.in_stock
     ]
     rows.append(
-        _navigation(page.number, page.page_count, lambda n: BooksPageButton(n, page.query))
+        _navigation(
+            page.number, page.page_count, lambda n: BooksPageButton(n, page.query), page.more
+        )
     )
     return _markup(rows)
 
@@ -48,12 +50,13 @@ def search_fits_in_buttons(page: BookPage) -> bool:
 
 
 def _navigation(
-    number: int, page_count: int, button_for: Callable[[int], Button]
+    number: int, page_count: int, button_for: Callable[[int], Button], more: bool = False
 ) -> list[tuple[str, Button]]:
+    """Prev and Next; more means pages follow beyond the page_count counted so far."""
     row = []
     if number > 1:
         row.append((PREVIOUS, button_for(number - 1)))
-    if number < page_count:
+    if number < page_count or more:
         row.append((NEXT, button_for(number + 1)))
     return row
 

@@ -142,7 +142,8 @@ def book_page(page: BookPage) -> str:
     heading = f"<b>Books matching “{escape(page.query)}”</b>" if page.query else "<b>Catalog</b>"
 
     def render(units: int | None) -> str:
-        lines = [f"{heading} (page {page.number} of {page.page_count})", ""]
+        of = f"{page.page_count}+" if page.more else f"{page.page_count}"
+        lines = [f"{heading} (page {page.number} of {of})", ""]
         lines += [catalog_entry(book, units) for book in page.books]
         if any(not book.in_stock for book in page.books):
             lines += ["", "Tap Reserve to be told when a sold-out book is back."]
@@ -162,9 +163,8 @@ def reserve_button(book: BookView) -> str:
 
 def search_unpaged(page: BookPage) -> str:
     """Shown under a search too long to carry in the page buttons."""
-    return (
-        f"Showing the first {len(page.books)} of {page.total}: narrow your search to see the rest."
-    )
+    total = f"more than {page.total}" if page.more else f"{page.total}"
+    return f"Showing the first {len(page.books)} of {total}: narrow your search to see the rest."
 
 
 # Reservations
