@@ -97,7 +97,8 @@ async def test_a_reader_refused_with_403_who_writes_gets_the_missed_message_once
     ]
 
     chat.api.failing_chats.clear()
-    await chat.send_one(ALICE, "/books")
+    # Not send_one: the requeued message may go out while this update is being handled.
+    await chat.send(ALICE, "/books")
     await chat.deliveries_done()
     assert chat.api.received(ALICE.id, GOOD_NEWS) == 1
     await chat.send_one(ALICE, "/books")
