@@ -10,6 +10,7 @@ import asyncio
 import logging
 import math
 import warnings
+from collections import deque
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
@@ -30,22 +31,48 @@ MESSAGE_METHODS = frozenset(
 REPLY_RETRY_LIMIT = 5.0
 DEFAULT_MESSAGES_PER_SECOND = 29.0
 PER_CHAT_INTERVAL = 1.0
+# Telegram counts the messages in any one second.
+WINDOW_SECONDS = 1.0
+# Unpaced Bot API requests (spinner answers, mostly) under way at once. httpx's pool
+# looks over every connection and every queued request each time a request ends, so a
+# burst of 500 spinner answers let through at once spent most of the bot's CPU there;
+# waiting here costs nothing, and this many keep-alive connections carry the burst.
+# Messages don't wait here: they keep the pacer's spacing on the wire.
+MAX_UNPACED_IN_FLIGHT = 16
 
 
 class Pacer:
+    """Hands out turns to send, one interval apart as planned; and since timers fire late
+    when the event loop is busy (then several planned turns come due at once), never more
+    turns in any one second than the rate allows."""
+
     def __init__(self, messages_per_second: float = DEFAULT_MESSAGES_PER_SECOND) -> None:
         self.interval = 1 / messages_per_second
         self._next_slot = 0.0
         self._background_resumes = 0.0
         self._background_turns = asyncio.Lock()
+        # When the latest turns were taken, as many as one second may hold.
+        self._taken: deque[float] = deque(maxlen=max(1, math.floor(messages_per_second)))
+        self._replies_waiting = 0
 
     async def reply_turn(self) -> None:
         """Wait for the next free slot (at most one interval when a broadcast runs)."""
-        now = loop_time()
-        slot = max(now, self._next_slot)
-        self._next_slot = slot + self.interval
-        if slot > now:
-            await asyncio.sleep(slot - now)
+        self._replies_waiting += 1
+        try:
+            now = loop_time()
+            slot = max(now, self._next_slot)
+            self._next_slot = slot + self.interval
+            if slot > now:
+                await asyncio.sleep(slot - now)
+            while True:
+                now = loop_time()
+                opens = self._window_opens()
+                if opens <= now:
+                    break
+                await asyncio.sleep(opens - now)
+            self._taken.append(now)
+        finally:
+            self._replies_waiting -= 1
 
     async def background_turn(self, deadline: float = math.inf) -> bool:
         """Wait for a slot that no reply has taken and for any 429 pause to end; False,
@@ -53,21 +80,29 @@ class Pacer:
         async with self._background_turns:
             while True:
                 now = loop_time()
-                planned = max(self._next_slot, self._background_resumes)
-                if planned <= now:
+                planned = max(self._next_slot, self._background_resumes, self._window_opens())
+                if planned <= now and not self._replies_waiting:
                     # Keep the cadence from the planned slot, so that timers firing a
                     # little late don't add up over a long broadcast; after a pause,
                     # start afresh from now.
                     start = planned if now - planned < self.interval else now
                     self._next_slot = start + self.interval
+                    self._taken.append(now)
                     return True
                 if planned > deadline:
                     return False
-                # A reply may take this slot while we sleep: look again on waking.
-                await asyncio.sleep(planned - now)
+                # A reply may take this slot while we sleep: look again on waking. (A
+                # reply whose slot has come is let run first.)
+                await asyncio.sleep(max(0.0, planned - now))
 
     def pause_background(self, seconds: float) -> None:
         self._background_resumes = max(self._background_resumes, loop_time() + seconds)
+
+    def _window_opens(self) -> float:
+        """When the last second will have room for one more turn."""
+        if len(self._taken) < (self._taken.maxlen or 1):
+            return -math.inf
+        return self._taken[0] + WINDOW_SECONDS
 
     def background_paused_for(self) -> float:
         return max(0.0, self._background_resumes - loop_time())
@@ -76,8 +111,9 @@ class Pacer:
 class PacedRateLimiter(BaseRateLimiter[str]):
     """PTB's hook on every Bot API request, spacing messages through a Pacer."""
 
-    def __init__(self, pacer: Pacer) -> None:
+    def __init__(self, pacer: Pacer, max_unpaced_in_flight: int = MAX_UNPACED_IN_FLIGHT) -> None:
         self.pacer = pacer
+        self._unpaced_in_flight = asyncio.Semaphore(max_unpaced_in_flight)
 
     async def initialize(self) -> None:
         pass
@@ -95,7 +131,8 @@ class PacedRateLimiter(BaseRateLimiter[str]):
         rate_limit_args: str | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         if endpoint not in MESSAGE_METHODS:
-            return await callback(*args, **kwargs)
+            async with self._unpaced_in_flight:
+                return await callback(*args, **kwargs)
         if rate_limit_args == BACKGROUND:
             # The dispatcher took its turn (Pacer.background_turn) before calling, and
             # handles its own 429s: it knows what to give back.
