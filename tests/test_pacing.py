@@ -31,8 +31,9 @@ async def test_late_timers_never_put_more_replies_in_one_second_than_allowed() -
     granted: list[float] = []
 
     async def reply() -> None:
-        await pacer.reply_turn()
+        turn = await pacer.reply_turn()
         granted.append(loop_time())
+        turn.done()
 
     hog = asyncio.create_task(hog_the_loop(every=0.3, rounds=5))
     await asyncio.gather(*(reply() for _ in range(40)))
@@ -67,8 +68,9 @@ async def test_replies_still_go_first_and_at_the_full_rate() -> None:
             granted.append((loop_time(), "broadcast"))
 
     async def reply() -> None:
-        await pacer.reply_turn()
+        turn = await pacer.reply_turn()
         granted.append((loop_time(), "reply"))
+        turn.done()
 
     started = loop_time()
     broadcasting = asyncio.create_task(broadcast())
@@ -82,3 +84,18 @@ async def test_replies_still_go_first_and_at_the_full_rate() -> None:
     # Twenty turns at ten a second: two seconds, give or take a timer's lateness.
     assert loop_time() - started < 2.3
     assert most_in_one_second([at for at, _ in granted]) <= MESSAGES_PER_SECOND
+
+
+async def test_a_reply_holds_its_place_until_telegram_has_answered_it() -> None:
+    """A busy process may put a message on the wire well after its turn: until Telegram
+    answers, it may still arrive, so it counts in the second from then."""
+    pacer = Pacer(MESSAGES_PER_SECOND)
+    turns = [await pacer.reply_turn() for _ in range(MESSAGES_PER_SECOND)]
+    await asyncio.sleep(0.5)  # the sends are slow to get out
+    answered = loop_time()
+    for turn in turns:
+        turn.done()
+
+    await pacer.reply_turn()
+
+    assert loop_time() >= answered + 0.99

@@ -10,7 +10,6 @@ import asyncio
 import logging
 import math
 import warnings
-from collections import deque
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
@@ -41,22 +40,37 @@ WINDOW_SECONDS = 1.0
 MAX_UNPACED_IN_FLIGHT = 16
 
 
+class Turn:
+    """A message's place in the pacer's last second: from when it was let go until
+    Telegram has answered it (it may arrive any time before that), or for a broadcast
+    turn, from when it was let go."""
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+
+    def done(self) -> None:
+        """The send is over (answered or failed): Telegram has counted it by now."""
+        self.at = min(self.at, loop_time())
+
+
 class Pacer:
     """Hands out turns to send, one interval apart as planned; and since timers fire late
-    when the event loop is busy (then several planned turns come due at once), never more
-    turns in any one second than the rate allows."""
+    when the event loop is busy (then several planned turns come due at once) and a busy
+    process sends a little late, never more than the rate in any one second, counting a
+    reply until Telegram has answered it."""
 
     def __init__(self, messages_per_second: float = DEFAULT_MESSAGES_PER_SECOND) -> None:
         self.interval = 1 / messages_per_second
         self._next_slot = 0.0
         self._background_resumes = 0.0
         self._background_turns = asyncio.Lock()
-        # When the latest turns were taken, as many as one second may hold.
-        self._taken: deque[float] = deque(maxlen=max(1, math.floor(messages_per_second)))
+        self._per_window = max(1, math.floor(messages_per_second))
+        self._recent: list[Turn] = []
         self._replies_waiting = 0
 
-    async def reply_turn(self) -> None:
-        """Wait for the next free slot (at most one interval when a broadcast runs)."""
+    async def reply_turn(self) -> Turn:
+        """Wait for the next free slot (at most one interval when a broadcast runs);
+        call the turn's done() once the send is over."""
         self._replies_waiting += 1
         try:
             now = loop_time()
@@ -66,11 +80,11 @@ class Pacer:
                 await asyncio.sleep(slot - now)
             while True:
                 now = loop_time()
-                opens = self._window_opens()
+                opens = self._window_opens(now)
                 if opens <= now:
                     break
                 await asyncio.sleep(opens - now)
-            self._taken.append(now)
+            return self._take(math.inf)
         finally:
             self._replies_waiting -= 1
 
@@ -80,14 +94,14 @@ class Pacer:
         async with self._background_turns:
             while True:
                 now = loop_time()
-                planned = max(self._next_slot, self._background_resumes, self._window_opens())
+                planned = max(self._next_slot, self._background_resumes, self._window_opens(now))
                 if planned <= now and not self._replies_waiting:
                     # Keep the cadence from the planned slot, so that timers firing a
                     # little late don't add up over a long broadcast; after a pause,
                     # start afresh from now.
                     start = planned if now - planned < self.interval else now
                     self._next_slot = start + self.interval
-                    self._taken.append(now)
+                    self._take(now)
                     return True
                 if planned > deadline:
                     return False
@@ -98,11 +112,20 @@ class Pacer:
     def pause_background(self, seconds: float) -> None:
         self._background_resumes = max(self._background_resumes, loop_time() + seconds)
 
-    def _window_opens(self) -> float:
-        """When the last second will have room for one more turn."""
-        if len(self._taken) < (self._taken.maxlen or 1):
+    def _take(self, at: float) -> Turn:
+        turn = Turn(at)
+        self._recent.append(turn)
+        return turn
+
+    def _window_opens(self, now: float) -> float:
+        """When the last second will have room for one more turn (a reply still under
+        way holds its place; look again an interval later)."""
+        self._recent = [turn for turn in self._recent if turn.at > now - WINDOW_SECONDS]
+        excess = len(self._recent) - self._per_window
+        if excess < 0:
             return -math.inf
-        return self._taken[0] + WINDOW_SECONDS
+        oldest = sorted(turn.at for turn in self._recent)[excess]
+        return oldest + WINDOW_SECONDS if oldest < math.inf else now + self.interval
 
     def background_paused_for(self) -> float:
         return max(0.0, self._background_resumes - loop_time())
@@ -137,9 +160,8 @@ class PacedRateLimiter(BaseRateLimiter[str]):
             # The dispatcher took its turn (Pacer.background_turn) before calling, and
             # handles its own 429s: it knows what to give back.
             return await callback(*args, **kwargs)
-        await self.pacer.reply_turn()
         try:
-            return await callback(*args, **kwargs)
+            return await self._paced(callback, args, kwargs)
         except RetryAfter as error:
             delay = retry_after_seconds(error)
             self.pacer.pause_background(delay)
@@ -147,8 +169,19 @@ class PacedRateLimiter(BaseRateLimiter[str]):
                 raise
             logger.warning("Flood control on a reply: waiting %.1f s", delay)
             await asyncio.sleep(delay)
-            await self.pacer.reply_turn()
+            return await self._paced(callback, args, kwargs)
+
+    async def _paced(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        turn = await self.pacer.reply_turn()
+        try:
             return await callback(*args, **kwargs)
+        finally:
+            turn.done()
 
 
 def retry_after_seconds(error: RetryAfter) -> float:
