@@ -30,22 +30,63 @@ MESSAGE_METHODS = frozenset(
 REPLY_RETRY_LIMIT = 5.0
 DEFAULT_MESSAGES_PER_SECOND = 29.0
 PER_CHAT_INTERVAL = 1.0
+# Telegram counts the messages in any one second.
+WINDOW_SECONDS = 1.0
+# Unpaced Bot API requests (spinner answers, mostly) under way at once. httpx's pool
+# looks over every connection and every queued request each time a request ends, so a
+# burst of 500 spinner answers let through at once spent most of the bot's CPU there;
+# waiting here costs nothing, and this many keep-alive connections carry the burst.
+# Messages don't wait here: they keep the pacer's spacing on the wire.
+MAX_UNPACED_IN_FLIGHT = 16
+
+
+class Turn:
+    """A message's place in the pacer's last second: from when it was let go until
+    Telegram has answered it (it may arrive any time before that), or for a broadcast
+    turn, from when it was let go."""
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+
+    def done(self) -> None:
+        """The send is over (answered or failed): Telegram has counted it by now."""
+        self.at = min(self.at, loop_time())
 
 
 class Pacer:
+    """Hands out turns to send, one interval apart as planned; and since timers fire late
+    when the event loop is busy (then several planned turns come due at once) and a busy
+    process sends a little late, never more than the rate in any one second, counting a
+    reply until Telegram has answered it."""
+
     def __init__(self, messages_per_second: float = DEFAULT_MESSAGES_PER_SECOND) -> None:
         self.interval = 1 / messages_per_second
         self._next_slot = 0.0
         self._background_resumes = 0.0
         self._background_turns = asyncio.Lock()
+        self._per_window = max(1, math.floor(messages_per_second))
+        self._recent: list[Turn] = []
+        self._replies_waiting = 0
 
-    async def reply_turn(self) -> None:
-        """Wait for the next free slot (at most one interval when a broadcast runs)."""
-        now = loop_time()
-        slot = max(now, self._next_slot)
-        self._next_slot = slot + self.interval
-        if slot > now:
-            await asyncio.sleep(slot - now)
+    async def reply_turn(self) -> Turn:
+        """Wait for the next free slot (at most one interval when a broadcast runs);
+        call the turn's done() once the send is over."""
+        self._replies_waiting += 1
+        try:
+            now = loop_time()
+            slot = max(now, self._next_slot)
+            self._next_slot = slot + self.interval
+            if slot > now:
+                await asyncio.sleep(slot - now)
+            while True:
+                now = loop_time()
+                opens = self._window_opens(now)
+                if opens <= now:
+                    break
+                await asyncio.sleep(opens - now)
+            return self._take(math.inf)
+        finally:
+            self._replies_waiting -= 1
 
     async def background_turn(self, deadline: float = math.inf) -> bool:
         """Wait for a slot that no reply has taken and for any 429 pause to end; False,
@@ -53,21 +94,38 @@ class Pacer:
         async with self._background_turns:
             while True:
                 now = loop_time()
-                planned = max(self._next_slot, self._background_resumes)
-                if planned <= now:
+                planned = max(self._next_slot, self._background_resumes, self._window_opens(now))
+                if planned <= now and not self._replies_waiting:
                     # Keep the cadence from the planned slot, so that timers firing a
                     # little late don't add up over a long broadcast; after a pause,
                     # start afresh from now.
                     start = planned if now - planned < self.interval else now
                     self._next_slot = start + self.interval
+                    self._take(now)
                     return True
                 if planned > deadline:
                     return False
-                # A reply may take this slot while we sleep: look again on waking.
-                await asyncio.sleep(planned - now)
+                # A reply may take this slot while we sleep: look again on waking. (A
+                # reply whose slot has come is let run first.)
+                await asyncio.sleep(max(0.0, planned - now))
 
     def pause_background(self, seconds: float) -> None:
         self._background_resumes = max(self._background_resumes, loop_time() + seconds)
+
+    def _take(self, at: float) -> Turn:
+        turn = Turn(at)
+        self._recent.append(turn)
+        return turn
+
+    def _window_opens(self, now: float) -> float:
+        """When the last second will have room for one more turn (a reply still under
+        way holds its place; look again an interval later)."""
+        self._recent = [turn for turn in self._recent if turn.at > now - WINDOW_SECONDS]
+        excess = len(self._recent) - self._per_window
+        if excess < 0:
+            return -math.inf
+        oldest = sorted(turn.at for turn in self._recent)[excess]
+        return oldest + WINDOW_SECONDS if oldest < math.inf else now + self.interval
 
     def background_paused_for(self) -> float:
         return max(0.0, self._background_resumes - loop_time())
@@ -76,8 +134,9 @@ class Pacer:
 class PacedRateLimiter(BaseRateLimiter[str]):
     """PTB's hook on every Bot API request, spacing messages through a Pacer."""
 
-    def __init__(self, pacer: Pacer) -> None:
+    def __init__(self, pacer: Pacer, max_unpaced_in_flight: int = MAX_UNPACED_IN_FLIGHT) -> None:
         self.pacer = pacer
+        self._unpaced_in_flight = asyncio.Semaphore(max_unpaced_in_flight)
 
     async def initialize(self) -> None:
         pass
@@ -95,14 +154,14 @@ class PacedRateLimiter(BaseRateLimiter[str]):
         rate_limit_args: str | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         if endpoint not in MESSAGE_METHODS:
-            return await callback(*args, **kwargs)
+            async with self._unpaced_in_flight:
+                return await callback(*args, **kwargs)
         if rate_limit_args == BACKGROUND:
             # The dispatcher took its turn (Pacer.background_turn) before calling, and
             # handles its own 429s: it knows what to give back.
             return await callback(*args, **kwargs)
-        await self.pacer.reply_turn()
         try:
-            return await callback(*args, **kwargs)
+            return await self._paced(callback, args, kwargs)
         except RetryAfter as error:
             delay = retry_after_seconds(error)
             self.pacer.pause_background(delay)
@@ -110,8 +169,19 @@ class PacedRateLimiter(BaseRateLimiter[str]):
                 raise
             logger.warning("Flood control on a reply: waiting %.1f s", delay)
             await asyncio.sleep(delay)
-            await self.pacer.reply_turn()
+            return await self._paced(callback, args, kwargs)
+
+    async def _paced(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        turn = await self.pacer.reply_turn()
+        try:
             return await callback(*args, **kwargs)
+        finally:
+            turn.done()
 
 
 def retry_after_seconds(error: RetryAfter) -> float:

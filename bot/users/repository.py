@@ -1,4 +1,4 @@
-from sqlalchemy import func, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -50,3 +50,16 @@ class UserRepository:
             .values(unreachable_at=None)
             .returning(User.id)
         )
+
+    async def is_unreachable(self, telegram_id: int) -> bool:
+        """Whether the reader is marked unreachable: one statement in autocommit, with no
+        transaction to begin and end."""
+        connection = await self._session.connection(
+            execution_options={"isolation_level": "AUTOCOMMIT"}
+        )
+        found = await connection.scalar(
+            select(User.id)
+            .where(User.telegram_id == telegram_id)
+            .where(User.unreachable_at.is_not(None))
+        )
+        return found is not None
