@@ -51,6 +51,10 @@ def create_engine(url: str) -> AsyncEngine:
     return create_async_engine(
         target.url,
         pool_pre_ping=True,
+        # Room for every handler at once (update_processor's bound) plus the dispatcher's
+        # claim and outcome writes, so neither waits for the other's connections.
+        pool_size=10,
+        max_overflow=20,
         pool_timeout=POOL_TIMEOUT_SECONDS,
         async_creator=target.connect,
     )

@@ -38,8 +38,9 @@ SYSTEM_USER = "pgserver"
 # A Unix socket path longer than this does not fit in sockaddr_un (104 bytes on macOS).
 SOCKET_PATH_LIMIT = 100
 START_TIMEOUT_SECONDS = 60
-# Within Docker's 10 s before SIGKILL, with room for the bot's own shutdown.
-FAST_STOP_TIMEOUT_SECONDS = 4
+# How long each stop signal (fast, then immediate) gets: with the dispatcher's 5 s, within
+# Docker's 10 s before SIGKILL.
+STOP_TIMEOUT_SECONDS = {signal.SIGINT: 2.5, signal.SIGQUIT: 1.5}
 
 
 class EmbeddedPostgresUnavailable(Exception):
@@ -227,6 +228,12 @@ def running_postmaster(data_folder: Path) -> psutil.Process | None:
             and str(data_folder) in process.cmdline()
         ):
             return process
+    except psutil.AccessDenied:
+        # Not ours to look at: never take it for a dead server and start a second one.
+        raise EmbeddedPostgresUnavailable(
+            f"the PostgreSQL server of {data_folder} runs as another user; run the bot as "
+            "that user, or set DATABASE_URL"
+        ) from None
     except (psutil.Error, ValueError):
         pass
     return None
@@ -300,7 +307,7 @@ def stop_server(data_folder: Path, mode: str = "fast") -> None:
             server.send_signal(stop_signal)
         # Done when it removes postmaster.pid, its last act; its exit is not awaited, as
         # its parent (init, in a container) may be slow to reap it.
-        deadline = time.monotonic() + FAST_STOP_TIMEOUT_SECONDS
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS[stop_signal]
         while time.monotonic() < deadline:
             if running_postmaster(data_folder) is None:
                 return

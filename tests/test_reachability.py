@@ -237,3 +237,28 @@ async def test_a_failing_comeback_check_leaves_the_readers_answer_alone(
     assert await rows(engine, unreachable, id=ALICE.id) == [(True,)]
     await chat.send_one(ALICE, "/help")  # the next update tries again
     assert await rows(engine, unreachable, id=ALICE.id) == [(False,)]
+
+
+async def test_a_reader_back_after_days_is_not_lost_to_the_age_limit(
+    chat: Chat, services: Services, engine: AsyncEngine
+) -> None:
+    """Blocked at the restock, back four days later while the book is in stock: the
+    message requeued then is new to the age limit (3 days), not already too old."""
+    await dune_awaited_by(services, ALICE)
+    await chat.block(ALICE)
+    await restock(chat, 3)
+    async with engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE notifications SET created_at = now() - interval '4 days'")
+        )
+    async with failing_trigger(
+        engine,
+        "notifications",
+        "BEFORE UPDATE",
+        "claims held back",
+        "NEW.claim_token IS DISTINCT FROM OLD.claim_token",
+    ):
+        await chat.unblock(ALICE)
+        assert await services.outbox.give_up_older_than(timedelta(days=3)) == 0
+    await chat.deliveries_done()
+    assert chat.api.received(ALICE.id, GOOD_NEWS) == 1

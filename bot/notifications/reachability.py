@@ -75,6 +75,9 @@ async def requeue_missed(session: AsyncSession, user_id: int) -> int:
         .values(
             status=NotificationStatus.PENDING,
             next_attempt_at=func.now(),
+            # Queued anew: the age limit counts from now, not from the restock, or a
+            # reader back after days could lose it to the limit before it goes out.
+            created_at=func.now(),
             attempts=0,
             reader_unreachable=False,
         )

@@ -6,7 +6,7 @@ from collections.abc import Awaitable
 from typing import TypeVar
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 
 from bot.telegram import callback_data, keyboards, texts
 from bot.telegram.callback_data import (
@@ -108,7 +108,9 @@ async def _answer(query: CallbackQuery, text: str | None = None) -> None:
     """Stop the button's spinner; the work is done, so a query too old to answer is no failure."""
     try:
         await query.answer(text)
-    except BadRequest as error:
+    except TelegramError as error:
+        # Too old, already answered, or Telegram away: the work goes on either way, so
+        # the handler (and the reader's order of updates) never ends before it does.
         logger.info("Callback query not answered: %s", error.message)
 
 
