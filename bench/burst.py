@@ -22,14 +22,13 @@ from dataclasses import dataclass, fields
 from io import BytesIO
 from pathlib import Path
 from tempfile import TemporaryDirectory
-from typing import Any
 
 from sqlalchemy.engine import make_url
 
 from bench.setup import FIRST_READER_ID, database_server, fresh_database
-from tests.chat import Person
+from tests.chat import Person, catalog_message
 from tests.fake_bot_api_server import FakeBotApiServer, running_fake_bot_api
-from tests.fake_telegram import BOT_USER, FloodLimits, SentRequest
+from tests.fake_telegram import FloodLimits, SentRequest
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456789:BENCH-token_0123456789abcdefghij"
@@ -100,18 +99,6 @@ def start(source: Path, url: str, telegram: FakeBotApiServer) -> subprocess.Pope
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-
-
-def catalog_message(person: Person) -> dict[str, Any]:
-    """The catalog message with the Reserve button, as the bot sent it to the reader."""
-    return {
-        "message_id": 1,
-        "from": BOT_USER,
-        "chat": person.private_chat(),
-        "date": int(time.time()),
-        "text": "Catalog",
-        "reply_markup": {"inline_keyboard": [[{"text": "Reserve #1", "callback_data": "r:1"}]]},
-    }
 
 
 def measure(telegram: FakeBotApiServer, readers: int) -> BurstResult:

@@ -83,6 +83,18 @@ ADMIN_RIGHTS = (
 )
 
 
+def catalog_message(person: Person) -> dict[str, Any]:
+    """The catalog message the bot sent the reader earlier, with a Reserve button for book 1."""
+    return {
+        "message_id": 1,
+        "from": BOT_USER,
+        "chat": person.private_chat(),
+        "date": int(time.time()),
+        "text": "Catalog",
+        "reply_markup": {"inline_keyboard": [[{"text": "Reserve #1", "callback_data": "r:1"}]]},
+    }
+
+
 def bot_as_member(status: str) -> dict[str, Any]:
     """The bot as a ChatMember with this status, with the fields Telegram sends for it."""
     member: dict[str, Any] = {"user": BOT_USER, "status": status}

@@ -14,10 +14,10 @@ from telegram import Update
 from bot.services import Services
 from bot.telegram.context import BotApplication
 from bot.users.schemas import Reader
-from tests.chat import Person, callback_update
+from tests.chat import Person, callback_update, catalog_message
 from tests.conftest import bot_application, running
 from tests.db import add_books
-from tests.fake_telegram import BOT_USER, FakeBotApi, FloodLimits, SentRequest
+from tests.fake_telegram import FakeBotApi, FloodLimits, SentRequest
 
 READERS = [Person(50_000 + n, f"Reader {n}") for n in range(200)]
 # Every tenth reader taps Reserve twice: the first tap reserves, the second must be
@@ -25,18 +25,6 @@ READERS = [Person(50_000 + n, f"Reader {n}") for n in range(200)]
 DOUBLE_TAPPERS = READERS[::10]
 LOCK_SECONDS = 2.0
 SPINNER_P99_LIMIT = 1.0
-
-
-def catalog_message(person: Person) -> dict[str, Any]:
-    """The catalog message the bot sent the reader earlier, with its Reserve button."""
-    return {
-        "message_id": 1,
-        "from": BOT_USER,
-        "chat": person.private_chat(),
-        "date": int(time.time()),
-        "text": "Catalog",
-        "reply_markup": {"inline_keyboard": [[{"text": "Reserve #1", "callback_data": "r:1"}]]},
-    }
 
 
 async def feed_through_the_queue(application: BotApplication, data: dict[str, Any]) -> None:
