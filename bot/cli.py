@@ -18,12 +18,14 @@ from bot.books.catalog_file import CatalogFileError, read_catalog
 from bot.config import Settings, SettingsError, load_settings
 from bot.database import create_engine
 from bot.embedded_postgres import EmbeddedPostgresUnavailable, start_embedded_postgres
+from bot.holds.policy import HoldPolicy
 from bot.logging_setup import configure_logging
 from bot.services import build_services
 from bot.telegram import texts
 from bot.telegram.application import build_application
 from bot.telegram.context import BotApplication
 from bot.telegram.dispatcher import DispatcherTuning
+from bot.telegram.hold_messages import TelegramHoldMessages
 
 logger = logging.getLogger("bot")
 
@@ -84,7 +86,13 @@ def run(settings: Settings, database_url: str) -> None:
     engine = create_engine(database_url)
     application = build_application(
         settings.bot_token.get_secret_value(),
-        build_services(engine, settings.admin_ids, texts.back_in_stock),
+        build_services(
+            engine,
+            settings.admin_ids,
+            texts.back_in_stock,
+            hold_policy(settings),
+            TelegramHoldMessages(),
+        ),
         messages_per_second=settings.messages_per_second,
         tuning=DispatcherTuning(
             lease=timedelta(seconds=settings.notification_lease_seconds),
@@ -106,6 +114,15 @@ def run(settings: Settings, database_url: str) -> None:
         )
     except InvalidToken:
         raise CommandError("Telegram refused BOT_TOKEN: check it with @BotFather") from None
+
+
+def hold_policy(settings: Settings) -> HoldPolicy:
+    return HoldPolicy(
+        hold_in_line=settings.restock_policy == "hold_in_line",
+        pickup_window=settings.pickup_window,
+        pickup_reminder=settings.pickup_reminder,
+        zone=settings.shop_zone,
+    )
 
 
 def import_books(database_url: str, path: Path) -> str:

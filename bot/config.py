@@ -3,7 +3,8 @@
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -37,6 +38,14 @@ class Settings(BaseSettings):
     notification_lease_seconds: float = Field(default=30.0, ge=1, le=3600)
     # A back-in-stock message not delivered by then (Telegram away that long) is given up.
     notification_max_age: timedelta = Field(default=timedelta(days=3), gt=timedelta(0))
+    # Holds (bot/holds/): notify_all tells every waiting reader on a 0 → N restock;
+    # hold_in_line sets copies aside for the first readers in line, for PICKUP_WINDOW,
+    # with one reminder PICKUP_REMINDER before the end.
+    restock_policy: Literal["notify_all", "hold_in_line"] = "notify_all"
+    pickup_window: timedelta = Field(default=timedelta(days=2), gt=timedelta(0))
+    pickup_reminder: timedelta = Field(default=timedelta(days=1), ge=timedelta(0))
+    # The shop's time zone (IANA name): every time a reader or staff sees is shown in it.
+    timezone: str = "UTC"
 
     @field_validator("bot_token")
     @classmethod
@@ -80,6 +89,19 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return level
+
+    @field_validator("timezone")
+    @classmethod
+    def known_timezone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("is not an IANA time zone name, such as Europe/Berlin") from None
+        return name
+
+    @property
+    def shop_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
 
 class SettingsError(Exception):

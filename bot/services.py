@@ -6,6 +6,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.books.service import BackInStockText, BookService
 from bot.database import create_session_factory
+from bot.holds.expiry import HoldSweeper
+from bot.holds.policy import HoldMessages, HoldPolicy
+from bot.holds.service import HoldService
 from bot.notifications.outbox import Outbox
 from bot.notifications.service import NotificationService
 from bot.reservations.service import ReservationService
@@ -20,17 +23,31 @@ class Services:
     reservations: ReservationService
     notifications: NotificationService
     outbox: Outbox
+    # Restocks go through holds, which choose by RESTOCK_POLICY; None: no hold messages
+    # were given, so no holds (nor their expiry loop) under this process.
+    holds: HoldService
+    hold_sweeper: HoldSweeper | None
 
 
 def build_services(
-    engine: AsyncEngine, admin_ids: frozenset[int], back_in_stock_text: BackInStockText
+    engine: AsyncEngine,
+    admin_ids: frozenset[int],
+    back_in_stock_text: BackInStockText,
+    policy: HoldPolicy | None = None,
+    hold_messages: HoldMessages | None = None,
 ) -> Services:
     sessions = create_session_factory(engine)
     admins = Admins(admin_ids)
+    policy = policy or HoldPolicy()
+    books = BookService(sessions, admins, back_in_stock_text)
     return Services(
         users=UserService(sessions, admins),
-        books=BookService(sessions, admins, back_in_stock_text),
-        reservations=ReservationService(sessions),
+        books=books,
+        reservations=ReservationService(sessions, policy, hold_messages),
         notifications=NotificationService(sessions, admins),
         outbox=Outbox(sessions),
+        holds=HoldService(sessions, admins, books, policy, hold_messages),
+        hold_sweeper=(
+            None if hold_messages is None else HoldSweeper(sessions, policy, hold_messages)
+        ),
     )

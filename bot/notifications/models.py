@@ -1,20 +1,25 @@
 import enum
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     Identity,
     Index,
     Integer,
+    String,
     Text,
+    UniqueConstraint,
     Uuid,
     false,
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.database import Base, status_enum
@@ -26,12 +31,22 @@ class NotificationStatus(enum.Enum):
     FAILED = "failed"
 
 
+class NotificationKind(enum.Enum):
+    """What a message is about; a reservation gets at most one of each."""
+
+    BACK_IN_STOCK = "back_in_stock"
+    HOLD_OFFER = "hold_offer"
+    HOLD_REMINDER = "hold_reminder"
+    HOLD_EXPIRED = "hold_expired"
+
+
 class Notification(Base):
     """A message owed to a reader, written in the restock's transaction (the outbox).
 
-    No foreign keys, on purpose: rows are written only by the restock's statement, from
-    the very reservations it updates, and the per-row FK triggers were 0.66 s of 1.7 s
-    for a restock of 100,000 waiting readers (docs/benchmarks.md).
+    No foreign keys, on purpose: rows are written only in the transactions that change
+    the very reservations they are about (a restock, a hold passed on or ended), and the
+    per-row FK triggers were 0.66 s of 1.7 s for a restock of 100,000 waiting readers
+    (docs/benchmarks.md).
     """
 
     __tablename__ = "notifications"
@@ -44,12 +59,24 @@ class Notification(Base):
             "id",
             postgresql_where=text("status = 'pending'"),
         ),
+        # One message of each kind per reservation, however often its step is retried.
+        UniqueConstraint("pre_booking_id", "kind"),
+        CheckConstraint(
+            "kind IN ('back_in_stock', 'hold_offer', 'hold_reminder', 'hold_expired')",
+            name="kind_known",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    restock_id: Mapped[int] = mapped_column(BigInteger, index=True)
-    # One message per reservation, however often a restock is retried.
-    pre_booking_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    # The restock that caused it; none for a hold passed on by a release or an expiry.
+    restock_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    pre_booking_id: Mapped[int] = mapped_column(BigInteger)
+    # Text, not an enum type: a new kind needs no ALTER TYPE.
+    kind: Mapped[str] = mapped_column(
+        String(16), server_default=NotificationKind.BACK_IN_STOCK.value
+    )
+    # Inline buttons under the message, as the Bot API's reply_markup JSON.
+    reply_markup: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     chat_id: Mapped[int] = mapped_column(BigInteger)
     text: Mapped[str] = mapped_column(Text)
     status: Mapped[NotificationStatus] = mapped_column(

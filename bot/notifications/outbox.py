@@ -54,10 +54,17 @@ class Outbox:
                     claim_token=token,
                 )
                 .returning(
-                    Notification.id, Notification.chat_id, Notification.text, Notification.attempts
+                    Notification.id,
+                    Notification.chat_id,
+                    Notification.text,
+                    Notification.attempts,
+                    Notification.reply_markup,
                 )
             )
-            deliveries = [Delivery(*row, claim=token) for row in rows]
+            deliveries = [
+                Delivery(row.id, row.chat_id, row.text, row.attempts, token, row.reply_markup)
+                for row in rows
+            ]
             deliveries = await skip_unreachable(session, deliveries)
         return sorted(deliveries, key=lambda delivery: delivery.id)
 

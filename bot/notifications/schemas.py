@@ -1,6 +1,7 @@
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -12,6 +13,7 @@ class Delivery:
     text: str
     attempts: int
     claim: uuid.UUID
+    reply_markup: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,15 @@ class ReservationStatus(enum.Enum):
     WAITING = "waiting"
     NOTIFIED = "notified"
     CANCELLED = "cancelled"
+    # Under RESTOCK_POLICY=hold_in_line (bot/holds/): a copy set aside for the reader,
+    # then taken at the counter, or not taken within the pickup window.
+    ON_HOLD = "on_hold"
+    COLLECTED = "collected"
+    EXPIRED = "expired"
+
+
+# A reader's live reservations of a book: at most one of them at a time.
+LIVE_STATUSES = "status IN ('waiting', 'on_hold')"
 
 
 class PreBooking(Base):
@@ -18,13 +27,35 @@ class PreBooking(Base):
 
     __tablename__ = "pre_bookings"
     __table_args__ = (
-        # At most one waiting reservation per reader and book; the history stays.
+        # At most one live (waiting or held) reservation per reader and book; the
+        # history stays.
         Index(
-            "uq_pre_bookings_waiting_user_book",
+            "uq_pre_bookings_live_user_book",
             "user_id",
             "book_id",
             unique=True,
+            postgresql_where=text(LIVE_STATUSES),
+        ),
+        # The line for a book in order of reservation (ids are given under the book's
+        # row lock, so they are the order readers joined): a restock reads its first few.
+        Index(
+            "ix_pre_bookings_waiting_line",
+            "book_id",
+            "id",
             postgresql_where=text("status = 'waiting'"),
+        ),
+        # What the hold expiry loop claims: held rows by deadline, and the copies on
+        # hold for a book.
+        Index(
+            "ix_pre_bookings_holds_due",
+            "hold_expires_at",
+            "id",
+            postgresql_where=text("status = 'on_hold'"),
+        ),
+        Index(
+            "ix_pre_bookings_holds_of_book",
+            "book_id",
+            postgresql_where=text("status = 'on_hold'"),
         ),
     )
 
@@ -40,3 +71,8 @@ class PreBooking(Base):
     )
     notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    hold_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The one reminder before the deadline was queued then.
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    collected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

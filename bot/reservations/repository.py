@@ -1,8 +1,9 @@
 from typing import Any
 
-from sqlalchemy import BigInteger, Text, func, insert, literal, select, update
+from sqlalchemy import BigInteger, Text, case, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.books.models import Book
 from bot.books.schemas import BookView
@@ -14,7 +15,7 @@ from bot.reservations.models import PreBooking, ReservationStatus
 from bot.reservations.schemas import NotifiedReader, ReservationView
 from bot.users.models import User
 
-WAITING_INDEX = "uq_pre_bookings_waiting_user_book"
+LIVE_INDEX = "uq_pre_bookings_live_user_book"
 
 _VIEW_COLUMNS = (
     PreBooking.id,
@@ -25,6 +26,9 @@ _VIEW_COLUMNS = (
     PreBooking.created_at,
     PreBooking.notified_at,
     PreBooking.cancelled_at,
+    PreBooking.hold_expires_at,
+    PreBooking.collected_at,
+    PreBooking.expired_at,
 )
 
 
@@ -38,6 +42,10 @@ def _view(row: Any) -> ReservationView:
         row.created_at,
         row.notified_at,
         row.cancelled_at,
+        row.hold_expires_at,
+        row.collected_at,
+        row.expired_at,
+        getattr(row, "place_in_line", None),
     )
 
 
@@ -54,7 +62,7 @@ class ReservationRepository:
                 .returning(PreBooking.id)
             )
         except IntegrityError as error:
-            if WAITING_INDEX in str(error.orig):
+            if LIVE_INDEX in str(error.orig):
                 raise AlreadyWaiting(book) from None
             raise
         assert reservation_id is not None
@@ -81,8 +89,22 @@ class ReservationRepository:
         )
         assert total is not None
         request = request.clamped(total)
+        ahead = aliased(PreBooking)
+        place_in_line = (
+            select(func.count())
+            .where(ahead.book_id == PreBooking.book_id)
+            .where(ahead.status == ReservationStatus.WAITING)
+            .where(ahead.id <= PreBooking.id)
+            .correlate(PreBooking)
+            .scalar_subquery()
+        )
         rows = await self._session.execute(
-            select(*_VIEW_COLUMNS)
+            select(
+                *_VIEW_COLUMNS,
+                case(
+                    (PreBooking.status == ReservationStatus.WAITING, place_in_line), else_=None
+                ).label("place_in_line"),
+            )
             .join(Book, Book.id == PreBooking.book_id)
             .where(PreBooking.user_id == user_id)
             .order_by(PreBooking.created_at.desc(), PreBooking.id.desc())
@@ -90,6 +112,20 @@ class ReservationRepository:
             .limit(request.size)
         )
         return [_view(row) for row in rows], total, request
+
+    async def get_for_user(self, user_id: int, reservation_id: int) -> ReservationView | None:
+        """The reader's own reservation, as it is now (not locked)."""
+        if not is_valid_id(reservation_id):
+            return None
+        row = (
+            await self._session.execute(
+                select(*_VIEW_COLUMNS)
+                .join(Book, Book.id == PreBooking.book_id)
+                .where(PreBooking.id == reservation_id)
+                .where(PreBooking.user_id == user_id)
+            )
+        ).one_or_none()
+        return None if row is None else _view(row)
 
     async def get_for_user_locked(
         self, user_id: int, reservation_id: int

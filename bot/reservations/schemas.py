@@ -1,5 +1,5 @@
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, tzinfo
 
 from bot.books.schemas import BookView
 from bot.reservations.models import ReservationStatus
@@ -15,15 +15,39 @@ class ReservationView:
     created_at: datetime
     notified_at: datetime | None
     cancelled_at: datetime | None
+    hold_expires_at: datetime | None = None
+    collected_at: datetime | None = None
+    expired_at: datetime | None = None
+    # 1 for the reader first in line; only for a waiting reservation, when asked for.
+    place_in_line: int | None = None
 
     @property
     def status_since(self) -> datetime:
         """When the reservation entered its current status."""
-        if self.status is ReservationStatus.NOTIFIED and self.notified_at is not None:
-            return self.notified_at
-        if self.status is ReservationStatus.CANCELLED and self.cancelled_at is not None:
-            return self.cancelled_at
-        return self.created_at
+        since = {
+            ReservationStatus.NOTIFIED: self.notified_at,
+            ReservationStatus.ON_HOLD: self.notified_at,
+            ReservationStatus.CANCELLED: self.cancelled_at,
+            ReservationStatus.COLLECTED: self.collected_at,
+            ReservationStatus.EXPIRED: self.expired_at,
+        }.get(self.status)
+        return since or self.created_at
+
+    def in_zone(self, zone: tzinfo) -> "ReservationView":
+        """The same reservation with its times in the shop's time zone, as shown."""
+        return replace(
+            self,
+            created_at=self.created_at.astimezone(zone),
+            notified_at=_in_zone(self.notified_at, zone),
+            cancelled_at=_in_zone(self.cancelled_at, zone),
+            hold_expires_at=_in_zone(self.hold_expires_at, zone),
+            collected_at=_in_zone(self.collected_at, zone),
+            expired_at=_in_zone(self.expired_at, zone),
+        )
+
+
+def _in_zone(moment: datetime | None, zone: tzinfo) -> datetime | None:
+    return None if moment is None else moment.astimezone(zone)
 
 
 @dataclass(frozen=True)

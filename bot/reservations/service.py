@@ -1,7 +1,13 @@
+from dataclasses import replace
+
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.books.errors import BookNotFound
+from bot.books.models import Book
 from bot.books.repository import BookRepository, book_view
+from bot.holds.line import pass_on_free_copies
+from bot.holds.policy import HoldMessages, HoldPolicy
+from bot.holds.repository import HoldRepository
 from bot.pagination import PageRequest, page_count
 from bot.reservations.errors import BookInStock, NotCancellable, ReservationNotFound
 from bot.reservations.models import ReservationStatus
@@ -11,11 +17,19 @@ from bot.users.repository import UserRepository
 from bot.users.schemas import Reader
 
 RESERVATIONS_PAGE_SIZE = 5
+CANCELLABLE = {ReservationStatus.WAITING, ReservationStatus.ON_HOLD}
 
 
 class ReservationService:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        policy: HoldPolicy | None = None,
+        hold_messages: HoldMessages | None = None,
+    ) -> None:
         self._sessions = sessions
+        self._policy = policy or HoldPolicy()
+        self._hold_messages = hold_messages
 
     async def reserve(self, reader: Reader, book_id: int) -> Confirmation:
         """Put the reader in the queue for an out-of-stock book."""
@@ -29,8 +43,10 @@ class ReservationService:
             if book is None:
                 raise BookNotFound(book_id)
             view = book_view(book)
-            if view.in_stock:
-                raise BookInStock(view)
+            # Copies on hold are spoken for: with none free, the reader joins the line.
+            free = view.stock_quantity - await HoldRepository(session).on_hold_count(book_id)
+            if free > 0:
+                raise BookInStock(replace(view, stock_quantity=free))
             reservations = ReservationRepository(session)
             reservation_id = await reservations.add_waiting(user_id, view)
             position = await reservations.queue_position(book_id, reservation_id)
@@ -43,19 +59,42 @@ class ReservationService:
             return await self._page(session, user_id, page)
 
     async def cancel(self, reader: Reader, reservation_id: int, page: int = 1) -> Cancellation:
-        """Cancel one of the reader's waiting reservations; the row is kept as history."""
+        """Cancel one of the reader's waiting reservations, or release a copy held for
+        them, which goes to the next reader in line; the row is kept as history."""
         async with self._sessions.begin() as session:
             user_id = await UserRepository(session).save(reader)
             reservations = ReservationRepository(session)
+            book = await self._locked_book_of(session, user_id, reservation_id)
             reservation = await reservations.get_for_user_locked(user_id, reservation_id)
-            if reservation is None:
+            if book is None or reservation is None:
                 raise ReservationNotFound(reservation_id)
-            if reservation.status is not ReservationStatus.WAITING:
-                raise NotCancellable(reservation)
+            if reservation.status not in CANCELLABLE:
+                raise NotCancellable(reservation.in_zone(self._policy.zone))
             await reservations.cancel(reservation_id)
+            if reservation.status is ReservationStatus.ON_HOLD:
+                await pass_on_free_copies(
+                    HoldRepository(session), book_view(book), self._policy, self._messages()
+                )
             cancelled = await reservations.get_for_user_locked(user_id, reservation_id)
             assert cancelled is not None
-            return Cancellation(cancelled, await self._page(session, user_id, page))
+            return Cancellation(
+                cancelled.in_zone(self._policy.zone), await self._page(session, user_id, page)
+            )
+
+    async def _locked_book_of(
+        self, session: AsyncSession, user_id: int, reservation_id: int
+    ) -> Book | None:
+        """The book of the reader's reservation, locked before the reservation is: the
+        order in which restocks and the expiry loop take them, so none deadlocks."""
+        found = await ReservationRepository(session).get_for_user(user_id, reservation_id)
+        if found is None:
+            return None
+        return await BookRepository(session).get(found.book_id, lock="update")
+
+    def _messages(self) -> HoldMessages:
+        if self._hold_messages is None:
+            raise RuntimeError("holds need their messages: pass hold_messages to build_services")
+        return self._hold_messages
 
     async def _page(self, session: AsyncSession, user_id: int, page: int) -> ReservationPage:
         request = PageRequest(page, RESERVATIONS_PAGE_SIZE)
@@ -63,5 +102,8 @@ class ReservationService:
             user_id, request
         )
         return ReservationPage(
-            tuple(items), request.number, page_count(total, request.size), total
+            tuple(item.in_zone(self._policy.zone) for item in items),
+            request.number,
+            page_count(total, request.size),
+            total,
         )

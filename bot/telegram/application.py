@@ -15,6 +15,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.holds.expiry import HoldExpiry
 from bot.services import Services
 from bot.telegram import texts
 from bot.telegram.command_menu import CommandMenu
@@ -28,6 +29,7 @@ from bot.telegram.update_processor import PerReaderUpdateProcessor
 logger = logging.getLogger(__name__)
 
 COMMAND_MENU = "command_menu"
+HOLD_EXPIRY = "hold_expiry"
 
 # Commands act on new messages only: editing an old "/reserve 3" must not reserve again.
 NEW_MESSAGES = filters.UpdateType.MESSAGE
@@ -42,6 +44,7 @@ def build_application(
     base_url: str | None = None,
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
+    hold_poll_interval: float = 1.0,
 ) -> BotApplication:
     pacer = Pacer(messages_per_second)
     builder = (
@@ -64,6 +67,11 @@ def build_application(
     application.bot_data[SERVICES] = services
     application.bot_data[DISPATCHER] = Dispatcher(application.bot, services.outbox, pacer, tuning)
     application.bot_data[COMMAND_MENU] = CommandMenu(application.bot, reader_commands())
+    if services.hold_sweeper is not None:
+        notifications = application.bot_data[DISPATCHER]
+        application.bot_data[HOLD_EXPIRY] = HoldExpiry(
+            services.hold_sweeper, notifications.wake, hold_poll_interval
+        )
     add_handlers(application)
     return application
 
@@ -80,6 +88,8 @@ def add_handlers(application: BotApplication) -> None:
         "restock": admin.restock,
         "addbook": admin.add_book,
         "deliveries": admin.deliveries,
+        "collected": admin.collected,
+        "holds": admin.holds,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=NEW_MESSAGES))
@@ -97,12 +107,16 @@ async def on_connected(application: BotApplication) -> None:
     the bot, so nothing optional may raise."""
     await command_menu(application).publish()
     dispatcher(application).start()
+    if (expiry := application.bot_data.get(HOLD_EXPIRY)) is not None:
+        expiry.start()
     logger.info("Connected to Telegram as @%s", application.bot.username)
 
 
 async def on_stopping(application: BotApplication) -> None:
     """Runs after polling stops, while the bot can still send (post_shutdown can't)."""
     await command_menu(application).stop()
+    if (expiry := application.bot_data.get(HOLD_EXPIRY)) is not None:
+        await expiry.stop()
     await dispatcher(application).stop()
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from telegram import InlineKeyboardMarkup
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
@@ -210,7 +211,10 @@ class Dispatcher:
         outbox = self._outbox
         try:
             await self._bot.send_message(
-                delivery.chat_id, delivery.text, rate_limit_args=BACKGROUND
+                delivery.chat_id,
+                delivery.text,
+                reply_markup=_markup(delivery.reply_markup),
+                rate_limit_args=BACKGROUND,
             )
         except RetryAfter as error:
             self.reachability.answered()
@@ -323,3 +327,8 @@ class Dispatcher:
         """Sleep, or less if the event is set."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), seconds)
+
+
+def _markup(reply_markup: dict[str, Any] | None) -> InlineKeyboardMarkup | None:
+    """The buttons stored with a message (holds' "Don't need it"), as PTB sends them."""
+    return None if reply_markup is None else InlineKeyboardMarkup.de_json(reply_markup, None)

@@ -37,8 +37,10 @@ def books_keyboard(page: BookPage) -> InlineKeyboardMarkup | None:
 def reservations_keyboard(page: ReservationPage) -> InlineKeyboardMarkup | None:
     rows: list[list[tuple[str, Button]]] = [
         [(texts.cancel_button(reservation), CancelButton(reservation.id, page.number))]
-        for reservation in page.reservations
         if reservation.status is ReservationStatus.WAITING
+        else [(texts.release_button(reservation.id), CancelButton(reservation.id, page.number))]
+        for reservation in page.reservations
+        if reservation.status in (ReservationStatus.WAITING, ReservationStatus.ON_HOLD)
     ]
     rows.append(_navigation(page.number, page.page_count, ReservationsPageButton))
     return _markup(rows)

@@ -17,6 +17,8 @@ from bot.books.errors import (
 from bot.books.schemas import BookPage, BookView, ImportReport
 from bot.books.service import Restock
 from bot.errors import DomainError
+from bot.holds.errors import NotOnHold, StockBelowHolds
+from bot.holds.schemas import Collection, HoldsReport, LineRestock
 from bot.notifications.schemas import DeliveryReport
 from bot.reservations.errors import (
     AlreadyWaiting,
@@ -47,6 +49,8 @@ ADMIN_COMMANDS = {
     "restock": "set a book's stock: /restock <book id> <quantity>",
     "addbook": "add a book: /addbook <title> | <author> | <quantity>",
     "deliveries": "how a book's back-in-stock messages are going: /deliveries <book id>",
+    "collected": "a reader took their held copy: /collected <reservation id>",
+    "holds": "a book's copies on hold and its line: /holds <book id>",
 }
 USAGE = {
     "search": "/search &lt;part of a title or author&gt;, for example /search tolstoy",
@@ -56,17 +60,25 @@ USAGE = {
     "deliveries": "/deliveries &lt;book id&gt;, for example /deliveries 12",
     "addbook": "/addbook &lt;title&gt; | &lt;author&gt; | &lt;quantity&gt;, "
     "for example /addbook Dune | Frank Herbert | 0",
+    "collected": "/collected &lt;reservation id&gt;, for example /collected 7",
+    "holds": "/holds &lt;book id&gt;, for example /holds 12",
 }
 STATUS_LABELS = {
     ReservationStatus.WAITING: "⏳ waiting since",
     ReservationStatus.NOTIFIED: "📬 back in stock, told you on",
     ReservationStatus.CANCELLED: "✖️ cancelled on",
+    ReservationStatus.ON_HOLD: "📦 set aside for you on",
+    ReservationStatus.COLLECTED: "✅ collected on",
+    ReservationStatus.EXPIRED: "⌛ not collected in time, ended on",
 }
 BUTTON_LABEL_LENGTH = 40
 
 
 def moment(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%d %b %Y, %H:%M UTC")
+    """In the time's own zone (services give times in the shop's), UTC when it has none."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.strftime("%d %b %Y, %H:%M %Z")
 
 
 def book_name(title: str, author: str, units: int | None = None) -> str:
@@ -204,10 +216,11 @@ def reservation_page(page: ReservationPage) -> str:
 
 def reservation_entry(reservation: ReservationView, units: int | None = None) -> str:
     label = STATUS_LABELS[reservation.status]
-    return (
+    text = (
         f"#{reservation.id} {book_name(reservation.title, reservation.author, units)}\n"
         f"    {label} {moment(reservation.status_since)}"
     )
+    return text + hold_detail(reservation)
 
 
 def cancel_button(reservation: ReservationView) -> str:
@@ -309,6 +322,8 @@ def refusal(error: DomainError | BadInput) -> str:
             return f"Reservation #{reservation.id} can't be cancelled: it is {state}."
         case NotAnAdmin():
             return "Sorry, only the bookstore's staff can do that."
+        case NotOnHold() | StockBelowHolds():
+            return hold_refusal(error)
         case QuantityOutOfRange(maximum=maximum):
             return f"The quantity must be a whole number from 0 to {maximum:,}."
         case BookFieldInvalid(field=field, limit=limit):
@@ -336,3 +351,142 @@ def something_went_wrong() -> str:
 
 def temporarily_unavailable() -> str:
     return "The bookstore's system is temporarily unavailable. Please try again in a minute."
+
+
+# Holds (RESTOCK_POLICY=hold_in_line)
+
+
+def deadline(when: datetime) -> str:
+    """A hold's deadline, short: Fri 27 Nov, 18:00 (in the time's own zone)."""
+    return when.strftime("%a %d %b, %H:%M")
+
+
+def place_in_line(place: int) -> str:
+    """1st, 2nd, 3rd, 4th … 11th, 12th, 13th … 21st in line."""
+    suffix = "th" if 10 <= place % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(place % 10, "th")
+    return f"{place}{suffix} in line"
+
+
+def hold_detail(reservation: ReservationView) -> str:
+    """The line under a reservation: its place in line, or until when a copy is kept."""
+    if reservation.status is ReservationStatus.WAITING and reservation.place_in_line:
+        return f" · {place_in_line(reservation.place_in_line)}"
+    if reservation.status is ReservationStatus.ON_HOLD and reservation.hold_expires_at:
+        return f"\n    kept for you until {deadline(reservation.hold_expires_at)}"
+    return ""
+
+
+def release_button(reservation_id: int) -> str:
+    return shortened(f"Don't need it (#{reservation_id})")
+
+
+def hold_offer(title: str, author: str, reservation_id: int, until: datetime) -> str:
+    return (
+        f"📦 A copy of {book_name(title, author)} is set aside for you until "
+        f"{deadline(until)}. Show reservation #{reservation_id} at the counter."
+    )
+
+
+def hold_reminder(title: str, author: str, reservation_id: int, until: datetime) -> str:
+    return (
+        f"⏰ A reminder: your copy of {book_name(title, author)} is kept until "
+        f"{deadline(until)}. Show reservation #{reservation_id} at the counter."
+    )
+
+
+def hold_expired(title: str, author: str, reservation_id: int, until: datetime) -> str:
+    return (
+        f"The copy of {book_name(title, author)} kept for you until {deadline(until)} "
+        f"has gone to the next reader (reservation #{reservation_id}). No harm done: "
+        "if you still want it, reserve it again with /books."
+    )
+
+
+def restock_report(result: Restock | LineRestock) -> str:
+    """What /restock did, under either policy."""
+    if isinstance(result, Restock):
+        return restocked(result)
+    return restocked_in_line(result)
+
+
+def restocked_in_line(restock: LineRestock) -> str:
+    book = restock.book
+    text = (
+        f"Stock of #{book.id} {book_name(book.title, book.author)}: "
+        f"{restock.old_stock} → {restock.new_stock}."
+    )
+    if restock.set_aside:
+        copies = f"{restock.set_aside} cop{'y' if restock.set_aside == 1 else 'ies'}"
+        text += (
+            f" {copies} set aside for the first {restock.set_aside} of "
+            f"{restock.waiting_before} reader{'' if restock.waiting_before == 1 else 's'} "
+            f"in line; {restock.still_waiting} still waiting."
+        )
+    elif restock.waiting_before:
+        text += f" No free copy: {restock.waiting_before} still waiting."
+    else:
+        text += " Nobody is waiting for it."
+    return text
+
+
+def reader_name(first_name: str | None, username: str | None) -> str:
+    if username:
+        return f"@{escape(username)}"
+    return escape(first_name) if first_name else "a reader"
+
+
+def collected(collection: Collection) -> str:
+    book = collection.book
+    return (
+        f"Reservation #{collection.reservation_id} collected: "
+        f"{book_name(book.title, book.author)} now has {book.stock_quantity} in stock."
+    )
+
+
+def holds_report(report: HoldsReport) -> str:
+    book = report.book
+
+    def render(units: int | None) -> str:
+        lines = [
+            f"<b>Holds</b> for #{book.id} {book_name(book.title, book.author, units)}: "
+            f"{len(report.holds)} on hold, {report.free} free, {report.waiting} waiting.",
+        ]
+        lines += [
+            f"#{hold.reservation_id} {reader_name(hold.first_name, hold.username)} "
+            f"until {deadline(hold.until)}"
+            for hold in report.holds
+        ]
+        return "\n".join(lines)
+
+    return truncated_html(render)
+
+
+def truncated_html(render: Callable[[int | None], str]) -> str:
+    text = render(None)
+    if plain_length(text) <= MESSAGE_LIMIT:
+        return text
+    lines = text.split("\n")
+    while len(lines) > 1 and plain_length("\n".join([*lines, "…"])) > MESSAGE_LIMIT:
+        lines.pop()
+    return "\n".join([*lines, "…"])
+
+
+def hold_refusal(error: NotOnHold | StockBelowHolds) -> str:
+    match error:
+        case NotOnHold(reservation_id=reservation_id, status=None):
+            return f"There is no reservation #{reservation_id}."
+        case NotOnHold(reservation_id=reservation_id, status=status):
+            assert status is not None
+            return (
+                f"Reservation #{reservation_id} is not on hold (it is "
+                f"{status.value.replace('_', ' ')}): only a held copy can be collected."
+            )
+        case StockBelowHolds(book=book, holds=holds):
+            names = ", ".join(f"#{hold.reservation_id}" for hold in holds[:20])
+            more = "…" if len(holds) > 20 else ""
+            return (
+                f"{book_name(book.title, book.author)} has {len(holds)} "
+                f"cop{'y' if len(holds) == 1 else 'ies'} on hold ({names}{more}): the stock "
+                "can't go below that. Collect or release them first (/collected, /holds)."
+            )
+    return "Sorry, I can't do that."

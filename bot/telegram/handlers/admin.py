@@ -12,10 +12,11 @@ async def restock(update: Update, context: BotContext) -> None:
     # Refuse strangers before parsing, so they learn nothing about the command.
     context.services.users.require_admin(sender_id(update))
     book_id, quantity = arguments.id_and_quantity("restock", context.args or [])
-    result = await context.services.books.restock(sender_id(update), book_id, quantity)
+    # Through holds, which follow RESTOCK_POLICY (notify_all: BookService.restock).
+    result = await context.services.holds.restock(sender_id(update), book_id, quantity)
     # The messages are already in the outbox (same commit); this only saves a poll.
     context.dispatcher.wake()
-    await message_of(update).reply_text(texts.restocked(result))
+    await message_of(update).reply_text(texts.restock_report(result))
 
 
 async def add_book(update: Update, context: BotContext) -> None:
@@ -36,3 +37,19 @@ async def deliveries(update: Update, context: BotContext) -> None:
     # Whether Telegram answers is this process's dispatcher's knowledge, not the database's.
     paused_since = context.dispatcher.reachability.unreachable_since
     await message_of(update).reply_text(texts.delivery_report(report, paused_since))
+
+
+async def collected(update: Update, context: BotContext) -> None:
+    """A reader took the copy held for them: one copy fewer in the shop."""
+    context.services.users.require_admin(sender_id(update))
+    reservation_id = arguments.single_id("collected", context.args or [])
+    collection = await context.services.holds.collect(sender_id(update), reservation_id)
+    await message_of(update).reply_text(texts.collected(collection))
+
+
+async def holds(update: Update, context: BotContext) -> None:
+    """A book's copies on hold, its free copies and its line."""
+    context.services.users.require_admin(sender_id(update))
+    book_id = arguments.single_id("holds", context.args or [])
+    report = await context.services.holds.holds_report(sender_id(update), book_id)
+    await message_of(update).reply_text(texts.holds_report(report))

@@ -1,0 +1,114 @@
+"""Staff's side of holds, and the restock use case above books and reservations."""
+
+from dataclasses import replace
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.books import rules
+from bot.books.errors import BookNotFound
+from bot.books.models import Book
+from bot.books.repository import BookRepository, book_view
+from bot.books.service import BookService, Restock
+from bot.database import is_valid_id
+from bot.holds.errors import NotOnHold, StockBelowHolds
+from bot.holds.line import pass_on_free_copies
+from bot.holds.policy import HoldMessages, HoldPolicy
+from bot.holds.repository import HoldRepository
+from bot.holds.schemas import Collection, HoldEntry, HoldsReport, LineRestock
+from bot.reservations.models import ReservationStatus
+from bot.users.admins import Admins
+
+
+class HoldService:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        admins: Admins,
+        books: BookService,
+        policy: HoldPolicy,
+        messages: HoldMessages | None,
+    ) -> None:
+        self._sessions = sessions
+        self._admins = admins
+        self._books = books
+        self._policy = policy
+        self._messages = messages
+
+    @property
+    def messages(self) -> HoldMessages:
+        if self._messages is None:
+            raise RuntimeError("holds need their messages: pass hold_messages to build_services")
+        return self._messages
+
+    async def restock(self, actor_id: int, book_id: int, quantity: int) -> Restock | LineRestock:
+        """Set a book's stock. Under notify_all, as BookService.restock does; under
+        hold_in_line, the free copies go to the first readers in line, and the stock may
+        not go below the copies on hold."""
+        if not self._policy.hold_in_line:
+            return await self._books.restock(actor_id, book_id, quantity)
+        self._admins.require(actor_id)
+        quantity = rules.checked_quantity(quantity)
+        async with self._sessions.begin() as session:
+            books = BookRepository(session)
+            # FOR UPDATE: orders us against reserves, releases, collections and the
+            # expiry of this book's holds, which all lock the book first.
+            book = await books.get(book_id, lock="update")
+            if book is None:
+                raise BookNotFound(book_id)
+            holds = HoldRepository(session)
+            held = await holds.holds_of_book(book_id)
+            if quantity < len(held):
+                raise StockBelowHolds(book_view(book), self._shown(held))
+            old_stock = book.stock_quantity
+            restock_id = await books.set_stock(book, quantity, actor_id)
+            view = book_view(book)
+            waiting = await holds.waiting_count(book_id)
+            offered = await pass_on_free_copies(
+                holds, view, self._policy, self.messages, restock_id
+            )
+            return LineRestock(view, old_stock, quantity, len(offered), waiting)
+
+    async def collect(self, actor_id: int, reservation_id: int) -> Collection:
+        """The reader took their held copy at the counter: one copy fewer in the shop."""
+        self._admins.require(actor_id)
+        async with self._sessions.begin() as session:
+            holds = HoldRepository(session)
+            book, status = await self._locked(session, holds, reservation_id)
+            if book is None or status is not ReservationStatus.ON_HOLD:
+                raise NotOnHold(reservation_id, status)
+            await holds.end_hold(reservation_id, ReservationStatus.COLLECTED)
+            # Free copies stay as they were: the copy leaves the stock and the holds.
+            await BookRepository(session).set_stock(book, book.stock_quantity - 1, actor_id)
+            return Collection(reservation_id, book_view(book))
+
+    async def holds_report(self, actor_id: int, book_id: int) -> HoldsReport:
+        """The book's copies on hold, how many are free, how long its line is."""
+        self._admins.require(actor_id)
+        async with self._sessions.begin() as session:
+            book = await BookRepository(session).get(book_id)
+            if book is None:
+                raise BookNotFound(book_id)
+            holds = HoldRepository(session)
+            held = await holds.holds_of_book(book_id)
+            waiting = await holds.waiting_count(book_id)
+            view = book_view(book)
+            return HoldsReport(view, self._shown(held), view.stock_quantity - len(held), waiting)
+
+    @staticmethod
+    async def _locked(
+        session: AsyncSession, holds: HoldRepository, reservation_id: int
+    ) -> tuple[Book | None, ReservationStatus | None]:
+        """The reservation's book and status, both locked: the book first, as every
+        change to a book's line takes them."""
+        if not is_valid_id(reservation_id):
+            return None, None
+        book_id = await holds.book_of(reservation_id)
+        if book_id is None:
+            return None, None
+        book = await BookRepository(session).get(book_id, lock="update")
+        return book, await holds.status_locked(reservation_id)
+
+    def _shown(self, held: list[HoldEntry]) -> tuple[HoldEntry, ...]:
+        return tuple(
+            replace(hold, until=hold.until.astimezone(self._policy.zone)) for hold in held
+        )

@@ -1,0 +1,34 @@
+"""The hold messages the services queue, rendered here: texts and the release button."""
+
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.holds.policy import HeldCopy, OutgoingMessage
+from bot.telegram import callback_data, texts
+from bot.telegram.callback_data import CancelButton
+
+
+class TelegramHoldMessages:
+    """HoldMessages for the services (bot/holds/policy.py)."""
+
+    def offer(self, hold: HeldCopy) -> OutgoingMessage:
+        text = texts.hold_offer(hold.title, hold.author, hold.reservation_id, hold.until)
+        return OutgoingMessage(text, release_markup(hold.reservation_id))
+
+    def reminder(self, hold: HeldCopy) -> OutgoingMessage:
+        text = texts.hold_reminder(hold.title, hold.author, hold.reservation_id, hold.until)
+        return OutgoingMessage(text, release_markup(hold.reservation_id))
+
+    def expired(self, hold: HeldCopy) -> OutgoingMessage:
+        return OutgoingMessage(
+            texts.hold_expired(hold.title, hold.author, hold.reservation_id, hold.until)
+        )
+
+
+def release_markup(reservation_id: int) -> dict[str, Any]:
+    """The "Don't need it" button: the same cancel as in /myreservations."""
+    data = callback_data.encode(CancelButton(reservation_id, 1))
+    assert data is not None  # an id and a page always fit in 64 bytes
+    button = InlineKeyboardButton(texts.release_button(reservation_id), callback_data=data)
+    return InlineKeyboardMarkup([[button]]).to_dict()
