@@ -90,6 +90,14 @@ class Settings(BaseSettings):
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return level
 
+    @field_validator("pickup_window", "pickup_reminder", mode="before")
+    @classmethod
+    def seconds_or_iso_duration(cls, value: object) -> object:
+        # pydantic reads "3600" from the environment as a malformed ISO duration.
+        if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+            return int(value)
+        return value
+
     @field_validator("timezone")
     @classmethod
     def known_timezone(cls, name: str) -> str:

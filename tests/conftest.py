@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from tempfile import TemporaryDirectory
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
@@ -15,11 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from bot import migrate
 from bot.database import async_database_url, create_engine
 from bot.embedded_postgres import start_embedded_postgres
+from bot.holds.policy import HoldPolicy
 from bot.services import Services, build_services
 from bot.telegram import texts
 from bot.telegram.application import build_application
 from bot.telegram.context import BotApplication
 from bot.telegram.dispatcher import DispatcherTuning
+from bot.telegram.hold_messages import TelegramHoldMessages
 from tests.chat import ADMIN, Chat
 from tests.fake_telegram import FakeBotApi, FakeRequest
 
@@ -156,3 +159,36 @@ async def running(application: BotApplication) -> AsyncIterator[BotApplication]:
         finally:
             await application.stop()
             await application.post_stop(application)
+
+
+# Holds (RESTOCK_POLICY=hold_in_line), in the shop's time zone of Berlin.
+SHOP_ZONE = "Europe/Berlin"
+HOLD_POLICY = HoldPolicy(
+    hold_in_line=True,
+    pickup_window=timedelta(days=2),
+    pickup_reminder=timedelta(days=1),
+    zone=ZoneInfo(SHOP_ZONE),
+)
+
+
+@pytest.fixture
+async def hold_services(services: Services, engine: AsyncEngine) -> Services:
+    """Services on empty tables under hold_in_line; ADMIN is staff."""
+    return build_services(
+        engine, frozenset({ADMIN.id}), texts.back_in_stock, HOLD_POLICY, TelegramHoldMessages()
+    )
+
+
+@pytest.fixture
+async def hold_chat(hold_services: Services, api: FakeBotApi) -> AsyncIterator[Chat]:
+    application = build_application(
+        TOKEN,
+        hold_services,
+        messages_per_second=1000,
+        tuning=FAST,
+        request=FakeRequest(api),
+        get_updates_request=FakeRequest(api),
+        hold_poll_interval=0.05,
+    )
+    async with running(application) as running_application:
+        yield Chat(running_application, api)
