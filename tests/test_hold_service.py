@@ -235,7 +235,7 @@ async def test_my_reservations_shows_place_in_line_and_deadline(
 
 
 def test_hold_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    defaults = Settings(_env_file=None)  # type: ignore[call-arg]
+    defaults = Settings(_env_file=None)
     assert defaults.restock_policy == "notify_all"
     assert (defaults.pickup_window, defaults.pickup_reminder) == (
         timedelta(days=2),
@@ -246,7 +246,7 @@ def test_hold_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PICKUP_WINDOW", "P3D")
     monkeypatch.setenv("PICKUP_REMINDER", "3600")
     monkeypatch.setenv("TIMEZONE", "Europe/Berlin")
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert settings.restock_policy == "hold_in_line"
     assert (settings.pickup_window, settings.pickup_reminder) == (
         timedelta(days=3),
@@ -261,5 +261,5 @@ def test_hold_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     ):
         monkeypatch.setenv(name, value)
         with pytest.raises(ValueError, match=name.lower()):
-            Settings(_env_file=None)  # type: ignore[call-arg]
+            Settings(_env_file=None)
         monkeypatch.delenv(name)
