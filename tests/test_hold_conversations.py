@@ -1,0 +1,184 @@
+"""Readers and staff under RESTOCK_POLICY=hold_in_line, through real Updates; and the
+shop's time zone under notify_all."""
+
+import asyncio
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.holds.policy import HoldPolicy
+from bot.services import Services, build_services
+from bot.telegram import texts
+from bot.telegram.hold_messages import TelegramHoldMessages
+from tests.chat import ADMIN, ALICE, BOB, CAROL, Chat
+from tests.conftest import bot_application, running
+from tests.db import add_books, rows
+from tests.fake_telegram import FakeBotApi, SentRequest
+
+OFFER = "📦 A copy of <b>Dune</b> by Frank Herbert is set aside for you until "
+
+
+def offers_to(chat: Chat, person_id: int) -> list[SentRequest]:
+    return [
+        request
+        for request in chat.api.sent("sendMessage", person_id)
+        if request.text.startswith(OFFER)
+    ]
+
+
+async def until_sent(chat: Chat, person_id: int, start: str) -> str:
+    """The first message to the person starting with start, waiting up to 10 s for it."""
+    async with asyncio.timeout(10):
+        while True:
+            found = [t for t in chat.api.texts_to(person_id) if t.startswith(start)]
+            if found:
+                return found[0]
+            await asyncio.sleep(0.02)
+
+
+async def test_restock_sets_aside_copies_in_line_order(
+    hold_chat: Chat, hold_services: Services, engine: AsyncEngine
+) -> None:
+    await add_books(hold_services, ("Dune", "Frank Herbert", 0))
+    for reader in (ALICE, BOB, CAROL):
+        await hold_chat.send_one(reader, "/reserve 1")
+
+    reply = await hold_chat.send_one(ADMIN, "/restock 1 2")
+    await hold_chat.deliveries_done()
+
+    assert reply.text == (
+        "Stock of #1 <b>Dune</b> by Frank Herbert: 0 → 2. 2 copies set aside for the first "
+        "2 of 3 readers in line; 1 still waiting."
+    )
+    [alices] = offers_to(hold_chat, ALICE.id)
+    [(deadline,)] = await rows(engine, "SELECT hold_expires_at FROM pre_bookings WHERE id = 1")
+    shown = deadline.astimezone(ZoneInfo("Europe/Berlin")).strftime("%a %d %b, %H:%M")
+    assert alices.text == OFFER + f"{shown}. Show reservation #1 at the counter."
+    assert [label for label, _ in alices.buttons] == ["Don't need it (#1)"]
+    assert len(offers_to(hold_chat, BOB.id)) == 1
+    assert offers_to(hold_chat, CAROL.id) == []
+
+    carols = await hold_chat.send_one(CAROL, "/myreservations")
+    assert "⏳ waiting since" in carols.text and "· 1st in line" in carols.text
+    alices_list = await hold_chat.send_one(ALICE, "/myreservations")
+    assert f"kept for you until {shown}" in alices_list.text
+    assert [label for label, _ in hold_chat.current_buttons(alices_list)] == ["Don't need it (#1)"]
+
+
+async def test_dont_need_it_passes_the_copy_to_the_next_in_line(
+    hold_chat: Chat, hold_services: Services, engine: AsyncEngine
+) -> None:
+    await add_books(hold_services, ("Dune", "Frank Herbert", 0))
+    for reader in (ALICE, BOB, CAROL):
+        await hold_chat.send_one(reader, "/reserve 1")
+    await hold_chat.send_one(ADMIN, "/restock 1 1")
+    await hold_chat.deliveries_done()
+    [offer] = offers_to(hold_chat, ALICE.id)
+
+    pressed = await hold_chat.press(ALICE, "Don't need it", offer)
+    await hold_chat.deliveries_done()
+
+    assert pressed[0].method == "answerCallbackQuery"
+    assert "✖️ cancelled on" in hold_chat.current(offer)["text"]
+    assert len(offers_to(hold_chat, BOB.id)) == 1
+    # Bob releases his with /cancel: Carol's turn.
+    reply = await hold_chat.send_one(BOB, "/cancel 2")
+    await hold_chat.deliveries_done()
+    assert reply.text.startswith("Cancelled reservation #2")
+    assert len(offers_to(hold_chat, CAROL.id)) == 1
+    assert await rows(engine, "SELECT status::text FROM pre_bookings ORDER BY id") == [
+        ("cancelled",),
+        ("cancelled",),
+        ("on_hold",),
+    ]
+    # A second press of the old button changes nothing.
+    again = await hold_chat.press_data(ALICE, "c:1:1", hold_chat.current(offer))
+    assert "can't be cancelled" in " ".join(r.text or str(r.params) for r in again)
+
+
+async def test_staff_see_holds_collect_and_cannot_go_below_them(
+    hold_chat: Chat, hold_services: Services, engine: AsyncEngine
+) -> None:
+    await add_books(hold_services, ("Dune", "Frank Herbert", 0))
+    for reader in (ALICE, BOB, CAROL):
+        await hold_chat.send_one(reader, "/reserve 1")
+    await hold_chat.send_one(ADMIN, "/restock 1 2")
+    await hold_chat.deliveries_done()
+
+    report = await hold_chat.send_one(ADMIN, "/holds 1")
+    assert report.text.startswith(
+        "<b>Holds</b> for #1 <b>Dune</b> by Frank Herbert: 2 on hold, 0 free, 1 waiting."
+    )
+    assert "#1 @alice until" in report.text and "#2 @bob until" in report.text
+
+    refused = await hold_chat.send_one(ADMIN, "/restock 1 1")
+    assert "has 2 copies on hold (#1, #2)" in refused.text
+    assert "Collect or release them first" in refused.text
+    assert await rows(engine, "SELECT stock_quantity FROM books") == [(2,)]
+
+    collected = await hold_chat.send_one(ADMIN, "/collected 1")
+    assert collected.text == (
+        "Reservation #1 collected: <b>Dune</b> by Frank Herbert now has 1 in stock."
+    )
+    again = await hold_chat.send_one(ADMIN, "/collected 1")
+    assert again.text.startswith("Reservation #1 is not on hold (it is collected)")
+    waiting = await hold_chat.send_one(ADMIN, "/collected 3")
+    assert "is not on hold (it is waiting)" in waiting.text
+    for bad in ("/collected", "/collected x", "/holds", "/holds 0"):
+        answer = await hold_chat.send_one(ADMIN, bad)
+        assert answer.text.startswith(("Usage:", "There is no book"))
+    stranger = await hold_chat.send_one(ALICE, "/collected 2")
+    assert stranger.text == "Sorry, only the bookstore's staff can do that."
+    assert await rows(engine, "SELECT status::text FROM pre_bookings ORDER BY id") == [
+        ("collected",),
+        ("on_hold",),
+        ("waiting",),
+    ]
+
+
+async def test_an_uncollected_copy_expires_and_goes_to_the_next_reader(
+    hold_chat: Chat, hold_services: Services, engine: AsyncEngine
+) -> None:
+    await add_books(hold_services, ("Dune", "Frank Herbert", 0))
+    for reader in (ALICE, BOB):
+        await hold_chat.send_one(reader, "/reserve 1")
+    await hold_chat.send_one(ADMIN, "/restock 1 1")
+    async with engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE pre_bookings SET hold_expires_at = now() WHERE id = 1")
+        )
+
+    expired = await until_sent(hold_chat, ALICE.id, "The copy of <b>Dune</b>")
+    await until_sent(hold_chat, BOB.id, OFFER)
+
+    assert "has gone to the next reader" in expired
+    assert await rows(engine, "SELECT status::text FROM pre_bookings ORDER BY id") == [
+        ("expired",),
+        ("on_hold",),
+    ]
+    history = await hold_chat.send_one(ALICE, "/myreservations")
+    assert "⌛ not collected in time" in history.text
+    again = await hold_chat.send_one(ALICE, "/reserve 1")
+    assert "you are first in line" in again.text
+
+
+async def test_shop_time_zone_under_notify_all(
+    services: Services, engine: AsyncEngine, api: FakeBotApi
+) -> None:
+    berlin = build_services(
+        engine,
+        frozenset({ADMIN.id}),
+        texts.back_in_stock,
+        HoldPolicy(zone=ZoneInfo("America/New_York"), pickup_window=timedelta(days=2)),
+        TelegramHoldMessages(),
+    )
+    await add_books(berlin, ("Dune", "Frank Herbert", 0))
+    async with running(bot_application(berlin, api)) as application:
+        chat = Chat(application, api)
+        await chat.send_one(ALICE, "/reserve 1")
+        listing = await chat.send_one(ALICE, "/myreservations")
+        restock = await chat.send_one(ADMIN, "/restock 1 1")
+    assert " EST" in listing.text or " EDT" in listing.text
+    assert "Notified 1 waiting reader" in restock.text
