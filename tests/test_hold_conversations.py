@@ -61,7 +61,8 @@ async def test_restock_sets_aside_copies_in_line_order(
     assert offers_to(hold_chat, CAROL.id) == []
 
     carols = await hold_chat.send_one(CAROL, "/myreservations")
-    assert "⏳ waiting since" in carols.text and "· 1st in line" in carols.text
+    assert "⏳ waiting since" in carols.text
+    assert "· 1st in line" in carols.text
     alices_list = await hold_chat.send_one(ALICE, "/myreservations")
     assert f"kept for you until {shown}" in alices_list.text
     assert [label for label, _ in hold_chat.current_buttons(alices_list)] == ["Don't need it (#1)"]
@@ -111,7 +112,8 @@ async def test_staff_see_holds_collect_and_cannot_go_below_them(
     assert report.text.startswith(
         "<b>Holds</b> for #1 <b>Dune</b> by Frank Herbert: 2 on hold, 0 free, 1 waiting."
     )
-    assert "#1 @alice until" in report.text and "#2 @bob until" in report.text
+    assert "#1 @alice until" in report.text
+    assert "#2 @bob until" in report.text
 
     refused = await hold_chat.send_one(ADMIN, "/restock 1 1")
     assert "has 2 copies on hold (#1, #2)" in refused.text
