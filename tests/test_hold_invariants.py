@@ -3,6 +3,7 @@ releasing, staff restocking and collecting, two expiry loops (as two bot process
 expiring short holds, and a watcher checking the invariants all the while."""
 
 import asyncio
+import contextlib
 import random
 from datetime import timedelta
 from zoneinfo import ZoneInfo
@@ -103,16 +104,12 @@ async def test_invariants_hold_under_load(services: Services, engine: AsyncEngin
         for _ in range(25):
             await asyncio.sleep(generator.random() * 0.1)
             book = generator.choice(books)
-            try:
+            with contextlib.suppress(DomainError):  # below the holds: refused
                 await holds.holds.restock(ADMIN.id, book.id, generator.randint(0, 6))
-            except DomainError:
-                pass  # below the holds: refused
             held = await rows(engine, "SELECT id FROM pre_bookings WHERE status = 'on_hold'")
             if held:
-                try:
+                with contextlib.suppress(DomainError):  # released or expired meanwhile
                     await holds.holds.collect(ADMIN.id, generator.choice(held)[0])
-                except DomainError:
-                    pass  # released or expired meanwhile
 
     tasks = [asyncio.create_task(watch()), asyncio.create_task(sweep())]
     tasks.append(asyncio.create_task(sweep()))
