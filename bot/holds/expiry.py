@@ -68,12 +68,9 @@ class HoldSweeper:
                     for hold in ended
                 ]
             )
-            offered = 0
-            for book in await holds.books(book_ids):
-                offered += len(
-                    await pass_on_free_copies(holds, book_view(book), self._policy, self._messages)
-                )
-        return len(ended), offered, len(book_ids) == self._books_per_pass
+            books = [book_view(book) for book in await holds.books(book_ids)]
+            offered = await pass_on_free_copies(holds, books, self._policy, self._messages)
+        return len(ended), len(offered), len(book_ids) == self._books_per_pass
 
     async def _remind(self) -> int:
         if not self._policy.pickup_reminder:

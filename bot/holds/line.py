@@ -1,9 +1,11 @@
 """The one rule of holds: a book's free copies go to the first readers in its line.
 
-Called inside a transaction that holds the book's row lock, after anything that may
+Called inside a transaction that holds the books' row locks, after anything that may
 free a copy (a restock, a released or expired hold), so that whenever the transaction
 commits, a book with free copies has nobody waiting.
 """
+
+from collections.abc import Sequence
 
 from bot.books.schemas import BookView
 from bot.holds.policy import HeldCopy, HoldMessages, HoldPolicy
@@ -13,22 +15,16 @@ from bot.notifications.models import NotificationKind
 
 async def pass_on_free_copies(
     holds: HoldRepository,
-    book: BookView,
+    books: Sequence[BookView],
     policy: HoldPolicy,
     messages: HoldMessages,
     restock_id: int | None = None,
 ) -> list[LineReader]:
-    """Set the book's free copies aside for the first readers in line, each with their
-    message queued; return those readers."""
-    free = book.stock_quantity - await holds.on_hold_count(book.id)
-    if free <= 0:
-        return []
-    readers = await holds.first_waiting(book.id, free)
-    if not readers:
-        return []
-    until = await holds.now() + policy.pickup_window
-    await holds.hold([reader.reservation_id for reader in readers], until)
-    shown_until = until.astimezone(policy.zone)
+    """Set each book's free copies aside for the first readers in its line, each with
+    their message queued; return those readers. A few statements for any number of
+    books, so the expiry loop passes on a whole batch at once."""
+    readers = await holds.hold_first_in_line([book.id for book in books], policy.pickup_window)
+    by_id = {book.id: book for book in books}
     await holds.queue(
         [
             QueuedMessage(
@@ -36,7 +32,12 @@ async def pass_on_free_copies(
                 reader.chat_id,
                 NotificationKind.HOLD_OFFER,
                 messages.offer(
-                    HeldCopy(reader.reservation_id, book.title, book.author, shown_until)
+                    HeldCopy(
+                        reader.reservation_id,
+                        by_id[reader.book_id].title,
+                        by_id[reader.book_id].author,
+                        reader.until.astimezone(policy.zone),
+                    )
                 ),
                 restock_id,
             )

@@ -23,6 +23,7 @@ class LineRestock:
     new_stock: int
     set_aside: int
     waiting_before: int
+    line_longer: bool = False  # more were waiting than counted (waiting_before)
 
     @property
     def still_waiting(self) -> int:
@@ -45,6 +46,7 @@ class HoldsReport:
     holds: tuple[HoldEntry, ...]
     free: int
     waiting: int
+    line_longer: bool = False  # more are waiting than counted
 
 
 @dataclass(frozen=True)

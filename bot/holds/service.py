@@ -18,6 +18,10 @@ from bot.holds.schemas import Collection, HoldEntry, HoldsReport, LineRestock
 from bot.reservations.models import ReservationStatus
 from bot.users.admins import Admins
 
+# Staff are told the length of a line up to this many ("1,000+" beyond): counting a
+# line of 100,000 would cost a restock several times all else it does.
+LINE_COUNTED_UP_TO = 1000
+
 
 class HoldService:
     def __init__(
@@ -62,11 +66,18 @@ class HoldService:
             old_stock = book.stock_quantity
             restock_id = await books.set_stock(book, quantity, actor_id)
             view = book_view(book)
-            waiting = await holds.waiting_count(book_id)
+            waiting = await holds.waiting_count(book_id, LINE_COUNTED_UP_TO + 1)
             offered = await pass_on_free_copies(
-                holds, view, self._policy, self.messages, restock_id
+                holds, [view], self._policy, self.messages, restock_id
             )
-            return LineRestock(view, old_stock, quantity, len(offered), waiting)
+            return LineRestock(
+                view,
+                old_stock,
+                quantity,
+                len(offered),
+                min(waiting, LINE_COUNTED_UP_TO),
+                line_longer=waiting > LINE_COUNTED_UP_TO,
+            )
 
     async def collect(self, actor_id: int, reservation_id: int) -> Collection:
         """The reader took their held copy at the counter: one copy fewer in the shop."""
@@ -90,9 +101,15 @@ class HoldService:
                 raise BookNotFound(book_id)
             holds = HoldRepository(session)
             held = await holds.holds_of_book(book_id)
-            waiting = await holds.waiting_count(book_id)
+            waiting = await holds.waiting_count(book_id, LINE_COUNTED_UP_TO + 1)
             view = book_view(book)
-            return HoldsReport(view, self._shown(held), view.stock_quantity - len(held), waiting)
+            return HoldsReport(
+                view,
+                self._shown(held),
+                view.stock_quantity - len(held),
+                min(waiting, LINE_COUNTED_UP_TO),
+                line_longer=waiting > LINE_COUNTED_UP_TO,
+            )
 
     @staticmethod
     async def _locked(

@@ -73,7 +73,7 @@ class ReservationService:
             await reservations.cancel(reservation_id)
             if reservation.status is ReservationStatus.ON_HOLD:
                 await pass_on_free_copies(
-                    HoldRepository(session), book_view(book), self._policy, self._messages()
+                    HoldRepository(session), [book_view(book)], self._policy, self._messages()
                 )
             cancelled = await reservations.get_for_user_locked(user_id, reservation_id)
             assert cancelled is not None

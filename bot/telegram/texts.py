@@ -417,16 +417,24 @@ def restocked_in_line(restock: LineRestock) -> str:
     )
     if restock.set_aside:
         copies = f"{restock.set_aside} cop{'y' if restock.set_aside == 1 else 'ies'}"
+        line = counted(restock.waiting_before, restock.line_longer)
+        still = counted(restock.still_waiting, restock.line_longer)
         text += (
             f" {copies} set aside for the first {restock.set_aside} of "
-            f"{restock.waiting_before} reader{'' if restock.waiting_before == 1 else 's'} "
-            f"in line; {restock.still_waiting} still waiting."
+            f"{line} reader{'' if line == '1' else 's'} in line; {still} still waiting."
         )
     elif restock.waiting_before:
-        text += f" No free copy: {restock.waiting_before} still waiting."
+        text += (
+            f" No free copy: {counted(restock.waiting_before, restock.line_longer)} still waiting."
+        )
     else:
         text += " Nobody is waiting for it."
     return text
+
+
+def counted(count: int, more: bool = False) -> str:
+    """1,000, or 1,000+ when there were more than were counted."""
+    return f"{count:,}{'+' if more else ''}"
 
 
 def reader_name(first_name: str | None, username: str | None) -> str:
@@ -449,7 +457,8 @@ def holds_report(report: HoldsReport) -> str:
     def render(units: int | None) -> str:
         lines = [
             f"<b>Holds</b> for #{book.id} {book_name(book.title, book.author, units)}: "
-            f"{len(report.holds)} on hold, {report.free} free, {report.waiting} waiting.",
+            f"{len(report.holds)} on hold, {report.free} free, "
+            f"{counted(report.waiting, report.line_longer)} waiting.",
         ]
         lines += [
             f"#{hold.reservation_id} {reader_name(hold.first_name, hold.username)} "

@@ -1,0 +1,158 @@
+"""Holds under load (RESTOCK_POLICY=hold_in_line): `python3 dev.py bench holds
+[--waiting N] [--runs N] [--holds N]`.
+
+- A restock 0 → 5 of a book that --waiting readers wait for: only the first five are
+  touched (the line's index), so its time should not grow with the line.
+- An expiry sweep of --holds holds falling due at once, each passed on to a reader
+  waiting behind it: every expiry and offer queued, timed until none is left.
+"""
+
+import argparse
+import asyncio
+import os
+import platform
+import statistics
+import time
+from datetime import timedelta
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from bench.setup import BOOK_ID, database_server, fresh_database, seed_waiting_readers
+from bot.books.repository import BookRepository
+from bot.books.schemas import NewBook
+from bot.holds.policy import HoldPolicy
+from bot.holds.schemas import LineRestock
+from bot.holds.service import LINE_COUNTED_UP_TO
+from bot.services import Services, build_services
+from bot.telegram import texts
+from bot.telegram.hold_messages import TelegramHoldMessages
+
+ADMIN_ID = 1
+COPIES = 5
+HOLDS_PER_BOOK = 10
+POLICY = HoldPolicy(hold_in_line=True, pickup_window=timedelta(days=2))
+
+
+def hold_services(engine: AsyncEngine) -> Services:
+    return build_services(
+        engine, frozenset({ADMIN_ID}), texts.back_in_stock, POLICY, TelegramHoldMessages()
+    )
+
+
+async def time_line_restocks(engine: AsyncEngine, waiting: int, runs: int) -> list[float]:
+    """Seconds each 0 → 5 restock took, the line reset between runs."""
+    await seed_waiting_readers(engine, waiting)
+    services = hold_services(engine)
+    timings = []
+    for _ in range(runs):
+        await _reset_line(engine)
+        started = time.perf_counter()
+        restock = await services.holds.restock(ADMIN_ID, BOOK_ID, COPIES)
+        timings.append(time.perf_counter() - started)
+        assert isinstance(restock, LineRestock)
+        assert restock.set_aside == COPIES
+        assert restock.waiting_before == min(waiting, LINE_COUNTED_UP_TO)
+    return timings
+
+
+async def _reset_line(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(text("DELETE FROM notifications"))
+        await connection.execute(text("DELETE FROM restocks"))
+        await connection.execute(
+            text(
+                "UPDATE pre_bookings SET status = 'waiting', notified_at = NULL, "
+                "hold_expires_at = NULL WHERE status <> 'waiting'"
+            )
+        )
+        await connection.execute(text("UPDATE books SET stock_quantity = 0"))
+    await _vacuum(engine)
+
+
+async def time_expiry_sweep(engine: AsyncEngine, holds: int) -> float:
+    """Seconds until every one of holds due holds is expired and passed on."""
+    books = holds // HOLDS_PER_BOOK
+    async with AsyncSession(engine) as session, session.begin():
+        await BookRepository(session).add_many(
+            [NewBook(f"Book {n}", "Someone", HOLDS_PER_BOOK) for n in range(books)]
+        )
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO users (telegram_id, chat_id, first_name) "
+                "SELECT n, n, 'Reader ' || n FROM generate_series(1, :readers) AS n"
+            ),
+            {"readers": 2 * holds},
+        )
+        # The first half hold a copy each, past its deadline; the second half wait.
+        await connection.execute(
+            text(
+                "INSERT INTO pre_bookings (user_id, book_id, status, notified_at, "
+                "hold_expires_at) SELECT u.id, b.id, "
+                "CAST(CASE WHEN u.id <= :holds THEN 'on_hold' ELSE 'waiting' END "
+                "AS pre_booking_status), "
+                "CASE WHEN u.id <= :holds THEN now() - interval '2 days' END, "
+                "CASE WHEN u.id <= :holds THEN now() - interval '1 second' END "
+                "FROM users u JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n "
+                "FROM books) b ON b.n = (u.id - 1) % :books ORDER BY u.id"
+            ),
+            {"holds": holds, "books": books},
+        )
+    await _vacuum(engine)
+    sweeper = hold_services(engine).hold_sweeper
+    assert sweeper is not None
+    started = time.perf_counter()
+    expired = offered = 0
+    while True:
+        report = await sweeper.sweep()
+        expired, offered = expired + report.expired, offered + report.offered
+        if not report.more and not report.expired:
+            break
+    seconds = time.perf_counter() - started
+    assert (expired, offered) == (holds, holds), (expired, offered)
+    async with engine.connect() as connection:
+        queued = await connection.scalar(text("SELECT count(*) FROM notifications"))
+    assert queued == 2 * holds
+    return seconds
+
+
+async def _vacuum(engine: AsyncEngine) -> None:
+    autocommit = await engine.connect()
+    try:
+        await autocommit.execution_options(isolation_level="AUTOCOMMIT")
+        await autocommit.execute(text("VACUUM ANALYZE"))
+    finally:
+        await autocommit.close()
+
+
+async def main(arguments: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python3 dev.py bench holds")
+    parser.add_argument("--waiting", type=int, default=100_000, help="readers in line")
+    parser.add_argument("--runs", type=int, default=9, help="restocks timed, and sweeps")
+    parser.add_argument("--holds", type=int, default=10_000, help="holds due at once")
+    options = parser.parse_args(arguments)
+    with database_server() as server_url:
+        async with fresh_database(server_url) as (_, engine):
+            restocks = await time_line_restocks(engine, options.waiting, options.runs)
+        sweeps = []
+        for _ in range(max(1, options.runs // 3)):
+            async with fresh_database(server_url) as (_, engine):
+                sweeps.append(await time_expiry_sweep(engine, options.holds))
+    print(
+        f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python "
+        f"{platform.python_version()}. Command: `python3 dev.py bench holds --waiting "
+        f"{options.waiting} --runs {options.runs} --holds {options.holds}`.\n\n"
+        f"hold_in_line restock 0 → {COPIES} with {options.waiting:,} readers waiting: median "
+        f"**{1000 * statistics.median(restocks):.1f} ms** "
+        f"({', '.join(f'{1000 * t:.1f}' for t in restocks)}).\n\n"
+        f"Expiry sweep of {options.holds:,} holds due at once, each passed on to the next "
+        f"reader ({2 * options.holds:,} messages queued): median "
+        f"**{statistics.median(sweeps):.2f} s** ({', '.join(f'{t:.2f}' for t in sweeps)})."
+    )
+
+
+if __name__ == "__main__":
+    import sys
+
+    asyncio.run(main(sys.argv[1:]))
