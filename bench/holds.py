@@ -31,6 +31,9 @@ from bot.telegram.hold_messages import TelegramHoldMessages
 ADMIN_ID = 1
 COPIES = 5
 HOLDS_PER_BOOK = 10
+# What a hold_in_line restock sends: lock the book, read its holds, update the stock, log
+# it, count the line, set copies aside, queue the messages.
+RESTOCK_STATEMENTS = 7
 POLICY = HoldPolicy(hold_in_line=True, pickup_window=timedelta(days=2))
 
 
@@ -53,6 +56,19 @@ async def time_line_restocks(engine: AsyncEngine, waiting: int, runs: int) -> li
         assert isinstance(restock, LineRestock)
         assert restock.set_aside == COPIES
         assert restock.waiting_before == min(waiting, LINE_COUNTED_UP_TO)
+    return timings
+
+
+async def time_round_trips(engine: AsyncEngine, statements: int, runs: int) -> list[float]:
+    """Seconds a transaction of that many trivial statements takes: the machine's floor
+    for a restock's round trips, whatever its SQL."""
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        async with engine.begin() as connection:
+            for _ in range(statements):
+                await connection.execute(text("SELECT 1"))
+        timings.append(time.perf_counter() - started)
     return timings
 
 
@@ -135,6 +151,7 @@ async def main(arguments: list[str]) -> None:
     with database_server() as server_url:
         async with fresh_database(server_url) as (_, engine):
             restocks = await time_line_restocks(engine, options.waiting, options.runs)
+            floor = await time_round_trips(engine, RESTOCK_STATEMENTS, options.runs)
         sweeps = []
         for _ in range(max(1, options.runs // 3)):
             async with fresh_database(server_url) as (_, engine):
@@ -145,7 +162,10 @@ async def main(arguments: list[str]) -> None:
         f"{options.waiting} --runs {options.runs} --holds {options.holds}`.\n\n"
         f"hold_in_line restock 0 → {COPIES} with {options.waiting:,} readers waiting: median "
         f"**{1000 * statistics.median(restocks):.1f} ms** "
-        f"({', '.join(f'{1000 * t:.1f}' for t in restocks)}).\n\n"
+        f"({', '.join(f'{1000 * t:.1f}' for t in restocks)}); a transaction of "
+        f"{RESTOCK_STATEMENTS} `SELECT 1` on the same machine meanwhile: median "
+        f"**{1000 * statistics.median(floor):.1f} ms** "
+        f"({', '.join(f'{1000 * t:.1f}' for t in floor)}).\n\n"
         f"Expiry sweep of {options.holds:,} holds due at once, each passed on to the next "
         f"reader ({2 * options.holds:,} messages queued): median "
         f"**{statistics.median(sweeps):.2f} s** ({', '.join(f'{t:.2f}' for t in sweeps)})."

@@ -314,11 +314,11 @@ def refusal(error: DomainError | BadInput) -> str:
         case ReservationNotFound(reservation_id=reservation_id):
             return f"You have no reservation #{reservation_id}. Send /myreservations to see yours."
         case NotCancellable(reservation=reservation):
-            state = (
-                "already cancelled"
-                if reservation.status is ReservationStatus.CANCELLED
-                else "already fulfilled: the book is back in stock"
-            )
+            state = {
+                ReservationStatus.CANCELLED: "already cancelled",
+                ReservationStatus.COLLECTED: "already collected",
+                ReservationStatus.EXPIRED: "over: the copy kept for you was not collected in time",
+            }.get(reservation.status, "already fulfilled: the book is back in stock")
             return f"Reservation #{reservation.id} can't be cancelled: it is {state}."
         case NotAnAdmin():
             return "Sorry, only the bookstore's staff can do that."
