@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     notification_lease_seconds: float = Field(default=30.0, ge=1, le=3600)
     # A back-in-stock message not delivered by then (Telegram away that long) is given up.
     notification_max_age: timedelta = Field(default=timedelta(days=3), gt=timedelta(0))
+    # "json": one JSON object a line, for log aggregators; plain text by default.
+    log_format: str = "text"
 
     @field_validator("bot_token")
     @classmethod
@@ -80,6 +82,14 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return level
+
+    @field_validator("log_format")
+    @classmethod
+    def known_log_format(cls, log_format: str) -> str:
+        log_format = log_format.lower()
+        if log_format not in {"text", "json"}:
+            raise ValueError("must be text or json")
+        return log_format
 
 
 class SettingsError(Exception):
