@@ -32,7 +32,8 @@ class BackupError(Exception):
 
 
 def backup(database_url: str, path: Path) -> str:
-    """Dump the database into path (written whole or not at all)."""
+    """Dump the database into path, written whole or not at all, readable by its owner
+    only (mkstemp's mode): it holds readers' data."""
     uri, env = libpq_connection(database_url)
     path = path.resolve()
     if not path.parent.is_dir():

@@ -78,6 +78,8 @@ async def test_a_restored_backup_holds_everything_and_the_bot_delivers_what_was_
             )
             assert made.returncode == 0, made.stderr
             assert made.stdout.startswith(f"Backed up the database to {dump} (")
+            # It holds readers' data: for its owner's eyes only.
+            assert dump.stat().st_mode & 0o777 == 0o600
         finally:
             await source.dispose()
 
