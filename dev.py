@@ -5,22 +5,33 @@
     python3 dev.py test    # create .venv, install the bot and its test tools, run the tests
     python3 dev.py lint    # ruff (lint and format check) and mypy
     python3 dev.py bench   # the benchmarks in bench/ (figures in docs/benchmarks.md)
+    python3 dev.py lock    # refresh requirements*.txt after a change to pyproject.toml's
+                           # dependencies (--upgrade: newest versions the ranges allow)
+
+Every command installs exactly the versions in requirements.txt (run) or
+requirements-dev.txt (test, lint, bench), checked against their hashes.
 
 Arguments after the command go to the tool it runs (bookstore-bot, pytest).
 """
 
 import hashlib
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+# The lock files, per set of extras: exact versions with their hashes, for every Python
+# and platform the bot supports (uv's universal resolution), installable by plain pip.
+LOCKS = {"": ROOT / "requirements.txt", "[dev]": ROOT / "requirements-dev.txt"}
+FINGERPRINT = "# pyproject.toml's dependencies: sha256 "
 
 
 def main() -> int:
@@ -42,16 +53,25 @@ def main() -> int:
     if command == "bench":
         ensure_environment(extras="[dev]")
         return call([str(PYTHON), "-m", "bench", *rest])
+    if command == "lock":
+        ensure_environment(extras="[dev]", lock_must_be_fresh=False)
+        return lock(rest)
     print(__doc__)
     return 0 if command == "help" else 2
 
 
-def ensure_environment(extras: str) -> None:
-    """Create .venv and (re)install the project when pyproject.toml or extras change."""
+def ensure_environment(extras: str, lock_must_be_fresh: bool = True) -> None:
+    """Create .venv and (re)install the locked versions when the lock or extras change."""
+    locked = LOCKS[extras]
+    if lock_must_be_fresh and locked_fingerprint(locked) != dependencies_fingerprint():
+        sys.exit(
+            f"{locked.name} does not match pyproject.toml's dependencies: "
+            "refresh it with: python3 dev.py lock"
+        )
     if not has_pip():
         create_environment()
     fingerprint = hashlib.sha256(
-        (ROOT / "pyproject.toml").read_bytes() + extras.encode()
+        (ROOT / "pyproject.toml").read_bytes() + locked.read_bytes() + extras.encode()
     ).hexdigest()
     stamp = VENV / f".installed{extras}"
     if stamp.exists() and stamp.read_text() == fingerprint:
@@ -59,8 +79,57 @@ def ensure_environment(extras: str) -> None:
     print("Installing the bot and what it needs …", flush=True)
     pip = [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     check([*pip, "--upgrade", "pip"])
-    check([*pip, "--editable", f"{ROOT}{extras}"])
+    check([*pip, "--require-hashes", "--no-deps", "--requirement", str(locked)])
+    check([*pip, "--no-deps", "--editable", str(ROOT)])
     stamp.write_text(fingerprint)
+
+
+def dependencies_fingerprint() -> str:
+    """What the lock files are made from: pyproject.toml's dependencies, extras, Pythons."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    relevant = {
+        key: project.get(key)
+        for key in ("requires-python", "dependencies", "optional-dependencies")
+    }
+    return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()
+
+
+def locked_fingerprint(locked: Path) -> str | None:
+    if not locked.exists():
+        return None
+    for line in locked.read_text().splitlines():
+        if line.startswith(FINGERPRINT):
+            return line.removeprefix(FINGERPRINT)
+    return None
+
+
+def lock(options: list[str]) -> int:
+    """Resolve pyproject.toml's ranges into both lock files with uv (kept versions stay
+    unless --upgrade); the runtime lock takes the development lock's versions."""
+    compile_command = [
+        str(BIN / "uv"),
+        "pip",
+        "compile",
+        "pyproject.toml",
+        "--universal",
+        "--generate-hashes",
+        "--quiet",
+        "--custom-compile-command",
+        "python3 dev.py lock",
+        *options,
+    ]
+    development, runtime = LOCKS["[dev]"], LOCKS[""]
+    check([*compile_command, "--extra", "dev", "--output-file", development.name])
+    check([*compile_command, "--constraint", development.name, "--output-file", runtime.name])
+    for locked in (development, runtime):
+        kept = [
+            line
+            for line in locked.read_text().splitlines(keepends=True)
+            if not line.startswith(FINGERPRINT)
+        ]
+        locked.write_text(f"{FINGERPRINT}{dependencies_fingerprint()}\n{''.join(kept)}")
+    print(f"Wrote {development.name} and {runtime.name}.")
+    return 0
 
 
 def has_pip() -> bool:

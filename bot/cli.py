@@ -1,4 +1,4 @@
-"""The `bookstore-bot` command: run, migrate, import-books."""
+"""The `bookstore-bot` command: run, migrate, import-books, check, backup, restore."""
 
 import argparse
 import asyncio
@@ -14,11 +14,13 @@ from telegram import Update
 from telegram.error import InvalidToken
 
 from bot import migrate
+from bot.backup import BackupError, backup, restore
 from bot.books.catalog_file import CatalogFileError, read_catalog
 from bot.config import Settings, SettingsError, load_settings
 from bot.database import create_engine
 from bot.embedded_postgres import EmbeddedPostgresUnavailable, start_embedded_postgres
 from bot.holds.policy import HoldPolicy
+from bot.health_check import Finding, check_database
 from bot.logging_setup import configure_logging
 from bot.services import build_services
 from bot.telegram import texts
@@ -43,13 +45,27 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("migrate", help="bring the database schema up to date")
     importer = commands.add_parser("import-books", help="add the books listed in a CSV file")
     importer.add_argument("file", type=Path, help="CSV with the header title,author,quantity")
+    commands.add_parser(
+        "check", help="say whether the settings and the database let the bot run (exit 0/1)"
+    )
+    backup_command = commands.add_parser("backup", help="dump the database into a file")
+    backup_command.add_argument("file", type=Path, help="the file to write (pg_dump's format)")
+    restore_command = commands.add_parser(
+        "restore", help="load a backup into an empty database, then migrate it"
+    )
+    restore_command.add_argument("file", type=Path, help="a file made by bookstore-bot backup")
+    restore_command.add_argument(
+        "--force", action="store_true", help="replace whatever the database holds"
+    )
     options = parser.parse_args(argv)
+    if options.command == "check":
+        return check()
     # PTB 22's opt-in to the coming timedelta durations, which silences its deprecation warning.
     os.environ.setdefault("PTB_TIMEDELTA", "1")
     try:
         settings = load_settings()
         secrets = [settings.bot_token.get_secret_value()] if settings.bot_token else []
-        configure_logging(settings.log_level, secrets)
+        configure_logging(settings.log_level, secrets, settings.log_format)
         if options.command in (None, "run") and settings.bot_token is None:
             raise CommandError("BOT_TOKEN is not set: get a token from @BotFather and set it")
         with database(settings) as database_url:
@@ -59,12 +75,46 @@ def main(argv: list[str] | None = None) -> int:
                     print("Database is up to date.")
                 case "import-books":
                     print(import_books(database_url, options.file))
+                case "backup":
+                    print(backup(database_url, options.file))
+                case "restore":
+                    print(restore(database_url, options.file, options.force))
                 case _:
                     run(settings, database_url)
-    except (SettingsError, CommandError, CatalogFileError, EmbeddedPostgresUnavailable) as error:
+    except (
+        SettingsError,
+        CommandError,
+        CatalogFileError,
+        EmbeddedPostgresUnavailable,
+        BackupError,
+    ) as error:
         print(f"bookstore-bot: error: {error}", file=sys.stderr)
         return 2
     return 0
+
+
+def check() -> int:
+    """One line per check on stdout; 0 when the bot can run, 1 when it can't."""
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(f"settings: {error}")
+        return 1
+    secrets = [settings.bot_token.get_secret_value()] if settings.bot_token else []
+    configure_logging(settings.log_level, secrets, settings.log_format)
+    findings = [
+        Finding(True, "settings: usable")
+        if settings.bot_token
+        else Finding(False, "settings: BOT_TOKEN is not set")
+    ]
+    try:
+        with database(settings) as database_url:
+            findings += check_database(database_url)
+    except EmbeddedPostgresUnavailable as error:
+        findings.append(Finding(False, f"database: {error}"))
+    for finding in findings:
+        print(finding.line)
+    return 0 if all(finding.ok for finding in findings) else 1
 
 
 @contextmanager

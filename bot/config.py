@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     pickup_reminder: timedelta = Field(default=timedelta(days=1), ge=timedelta(0))
     # The shop's time zone (IANA name): every time a reader or staff sees is shown in it.
     timezone: str = "UTC"
+    # "json": one JSON object a line, for log aggregators; plain text by default.
+    log_format: str = "text"
 
     @field_validator("bot_token")
     @classmethod
@@ -110,6 +112,13 @@ class Settings(BaseSettings):
     @property
     def shop_zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+    @field_validator("log_format")
+    @classmethod
+    def known_log_format(cls, log_format: str) -> str:
+        log_format = log_format.lower()
+        if log_format not in {"text", "json"}:
+            raise ValueError("must be text or json")
+        return log_format
 
 
 class SettingsError(Exception):

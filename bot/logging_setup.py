@@ -3,7 +3,10 @@
 import logging
 from collections.abc import Iterable
 
+from pythonjsonlogger.json import JsonFormatter
 from telegram.error import NetworkError
+
+from bot.log_context import UpdateContextFilter
 
 REDACTED = "[redacted]"
 
@@ -34,11 +37,37 @@ class RedactingFormatter(logging.Formatter):
         return text
 
 
-def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
+class RedactingJsonFormatter(JsonFormatter):
+    """One JSON object a line for log aggregators: time (ISO 8601, UTC), level, logger,
+    message, and update_id, user_id and handler where there is one; secrets removed from
+    the whole line, tracebacks included."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__(
+            "{levelname}{name}{message}",
+            style="{",
+            rename_fields={"levelname": "level", "name": "logger"},
+            timestamp="time",
+        )
+        self._secrets = [secret for secret in secrets if secret]
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        # A token is digits, letters, ':', '_' and '-': JSON writes it unescaped.
+        for secret in self._secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+
+def configure_logging(level: str, secrets: Iterable[str] = (), log_format: str = "text") -> None:
     handler = logging.StreamHandler()
-    handler.setFormatter(
-        RedactingFormatter(secrets, "%(asctime)s %(levelname)s %(name)s: %(message)s")
-    )
+    if log_format == "json":
+        handler.setFormatter(RedactingJsonFormatter(secrets))
+    else:
+        handler.setFormatter(
+            RedactingFormatter(secrets, "%(asctime)s %(levelname)s %(name)s: %(message)s")
+        )
+    handler.addFilter(UpdateContextFilter())
     logging.basicConfig(level=level, handlers=[handler], force=True)
     # httpx logs every request URL at INFO, and Bot API URLs contain the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)

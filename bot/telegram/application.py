@@ -23,6 +23,7 @@ from bot.telegram.context import DISPATCHER, SERVICES, BotApplication, BotContex
 from bot.telegram.dispatcher import Dispatcher, DispatcherTuning
 from bot.telegram.error_handler import on_error
 from bot.telegram.handlers import admin, buttons, membership, readers
+from bot.telegram.log_names import name_handlers_in_logs
 from bot.telegram.pacing import DEFAULT_MESSAGES_PER_SECOND, PacedRateLimiter, Pacer
 from bot.telegram.update_processor import PerReaderUpdateProcessor
 
@@ -73,6 +74,7 @@ def build_application(
             services.hold_sweeper, notifications.wake, hold_poll_interval
         )
     add_handlers(application)
+    name_handlers_in_logs(application)
     return application
 
 

@@ -1,0 +1,159 @@
+"""`bookstore-bot backup` and `restore`: everything comes back, and the bot goes on."""
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot import migrate
+from bot.database import create_engine
+from bot.services import Services, build_services
+from bot.telegram import texts
+from bot.users.schemas import Reader
+from tests.chat import ADMIN, ALICE, BOB, CAROL, Person
+from tests.conftest import bot_application, running, temporary_database
+from tests.db import add_books, outbox_settled
+from tests.fake_telegram import FakeBotApi
+from tests.test_command_line import bookstore_bot, plain_url
+
+
+def reader(person: Person) -> Reader:
+    return Reader(person.id, person.id, person.username, person.first_name)
+
+
+async def everything(engine: AsyncEngine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, whatever tables later migrations add."""
+    async with engine.connect() as connection:
+        tables = await connection.scalars(
+            text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
+        )
+        return {
+            table: [
+                tuple(row)
+                for row in await connection.execute(text(f'SELECT * FROM "{table}" ORDER BY 1'))  # noqa: S608
+            ]
+            for table in list(tables)
+        }
+
+
+async def a_shop_with_work_pending(services: Services) -> None:
+    """Readers waiting, and back-in-stock messages queued but not yet sent."""
+    dune, emma = await add_books(
+        services, ("Dune", "Frank Herbert", 0), ("Emma", "Jane Austen", 0)
+    )
+    for person in (ALICE, BOB, CAROL):
+        await services.users.register(reader(person))
+    await services.reservations.reserve(reader(ALICE), dune.id)
+    await services.reservations.reserve(reader(BOB), dune.id)
+    await services.reservations.reserve(reader(CAROL), emma.id)
+    await services.books.restock(ADMIN.id, dune.id, 3)
+
+
+async def migrated_database(url: str) -> AsyncEngine:
+    engine = create_engine(url)
+    async with engine.begin() as connection:
+        await migrate.upgrade_on(connection)
+    return engine
+
+
+async def test_a_restored_backup_holds_everything_and_the_bot_delivers_what_was_pending(
+    server_url: str, tmp_path: Path
+) -> None:
+    dump = tmp_path / "shop.dump"
+    async with temporary_database(server_url) as source_url:
+        source = await migrated_database(source_url)
+        try:
+            await a_shop_with_work_pending(
+                build_services(source, frozenset({ADMIN.id}), texts.back_in_stock)
+            )
+            before = await everything(source)
+            async with source.connect() as connection:
+                pending = await connection.scalar(
+                    text("SELECT count(*) FROM notifications WHERE status = 'pending'")
+                )
+            assert pending == 2
+            made = await bookstore_bot(
+                tmp_path, "backup", str(dump), DATABASE_URL=plain_url(source_url)
+            )
+            assert made.returncode == 0, made.stderr
+            assert made.stdout.startswith(f"Backed up the database to {dump} (")
+            # It holds readers' data: for its owner's eyes only.
+            assert dump.stat().st_mode & 0o777 == 0o600
+        finally:
+            await source.dispose()
+
+    async with temporary_database(server_url) as target_url:
+        restored = await bookstore_bot(
+            tmp_path, "restore", str(dump), DATABASE_URL=plain_url(target_url)
+        )
+        assert restored.returncode == 0, restored.stderr
+        assert restored.stdout == f"Restored {dump} and brought the schema up to date.\n"
+        target = create_engine(target_url)
+        try:
+            assert await everything(target) == before
+            services = build_services(target, frozenset({ADMIN.id}), texts.back_in_stock)
+            # Identities go on after the restored rows.
+            [new_book] = await add_books(services, ("Ulysses", "James Joyce", 1))
+            assert new_book.id == 3
+
+            api = FakeBotApi()
+            async with running(bot_application(services, api)):
+                await outbox_settled(target)
+            assert len(api.texts_to(ALICE.id)) == 1
+            assert len(api.texts_to(BOB.id)) == 1
+            assert api.texts_to(CAROL.id) == []
+            assert "Dune" in api.texts_to(ALICE.id)[0]
+
+            refused = await bookstore_bot(
+                tmp_path, "restore", str(dump), DATABASE_URL=plain_url(target_url)
+            )
+            assert refused.returncode == 2
+            assert "the database is not empty" in refused.stderr
+            assert "--force" in refused.stderr
+            assert len(await everything(target)) == len(before)
+            assert (await everything(target))["books"][-1][1] == "Ulysses"
+
+            forced = await bookstore_bot(
+                tmp_path, "restore", "--force", str(dump), DATABASE_URL=plain_url(target_url)
+            )
+            assert forced.returncode == 0, forced.stderr
+            assert await everything(target) == before
+        finally:
+            await target.dispose()
+
+
+async def test_a_file_that_is_not_a_backup_is_refused(server_url: str, tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("not a dump")
+    async with temporary_database(server_url) as url:
+        result = await bookstore_bot(tmp_path, "restore", "notes.txt", DATABASE_URL=plain_url(url))
+        missing = await bookstore_bot(
+            tmp_path, "restore", "nothing.dump", DATABASE_URL=plain_url(url)
+        )
+    assert result.returncode == 2
+    assert result.stderr == "bookstore-bot: error: notes.txt is not a backup made by pg_dump\n"
+    assert missing.stderr == "bookstore-bot: error: nothing.dump: no such file\n"
+
+
+async def test_the_embedded_database_moves_to_a_server(
+    server_url: str, data_dir: Path, tmp_path: Path
+) -> None:
+    """backup with the embedded server's own pg_dump, restore with DATABASE_URL."""
+    (tmp_path / "catalog.csv").write_text("title,author,quantity\nDune,Frank Herbert,2\n")
+    embedded = {"DATA_DIR": str(data_dir)}
+    imported = await bookstore_bot(tmp_path, "import-books", "catalog.csv", **embedded)
+    assert imported.returncode == 0, imported.stderr
+    made = await bookstore_bot(tmp_path, "backup", "shop.dump", **embedded)
+    assert made.returncode == 0, made.stderr
+    async with temporary_database(server_url) as url:
+        restored = await bookstore_bot(
+            tmp_path, "restore", "shop.dump", DATABASE_URL=plain_url(url)
+        )
+        assert restored.returncode == 0, restored.stderr
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as connection:
+                books = await connection.execute(text("SELECT title, stock_quantity FROM books"))
+                assert [tuple(row) for row in books] == [("Dune", 2)]
+        finally:
+            await engine.dispose()
