@@ -19,8 +19,8 @@ from bot.books.catalog_file import CatalogFileError, read_catalog
 from bot.config import Settings, SettingsError, load_settings
 from bot.database import create_engine
 from bot.embedded_postgres import EmbeddedPostgresUnavailable, start_embedded_postgres
-from bot.holds.policy import HoldPolicy
 from bot.health_check import Finding, check_database
+from bot.holds.policy import HoldPolicy
 from bot.logging_setup import configure_logging
 from bot.services import build_services
 from bot.telegram import texts

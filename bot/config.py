@@ -112,6 +112,7 @@ class Settings(BaseSettings):
     @property
     def shop_zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
     @field_validator("log_format")
     @classmethod
     def known_log_format(cls, log_format: str) -> str:
