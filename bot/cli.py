@@ -1,4 +1,4 @@
-"""The `bookstore-bot` command: run, migrate, import-books."""
+"""The `bookstore-bot` command: run, migrate, import-books, playground."""
 
 import argparse
 import asyncio
@@ -19,6 +19,8 @@ from bot.config import Settings, SettingsError, load_settings
 from bot.database import create_engine
 from bot.embedded_postgres import EmbeddedPostgresUnavailable, start_embedded_postgres
 from bot.logging_setup import configure_logging
+from bot.playground import command as playground
+from bot.playground.runner import PlaygroundError
 from bot.services import build_services
 from bot.telegram import texts
 from bot.telegram.application import build_application
@@ -41,6 +43,14 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("migrate", help="bring the database schema up to date")
     importer = commands.add_parser("import-books", help="add the books listed in a CSV file")
     importer.add_argument("file", type=Path, help="CSV with the header title,author,quantity")
+    trial = commands.add_parser(
+        "playground", help="try the bot in a web chat, without Telegram (own database)"
+    )
+    trial.add_argument("--port", type=int, default=None, help="default: PLAYGROUND_PORT, 8080")
+    trial.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
+    trial.add_argument(
+        "--allow-remote", action="store_true", help="allow a --host other machines can reach"
+    )
     options = parser.parse_args(argv)
     # PTB 22's opt-in to the coming timedelta durations, which silences its deprecation warning.
     os.environ.setdefault("PTB_TIMEDELTA", "1")
@@ -48,8 +58,14 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
         secrets = [settings.bot_token.get_secret_value()] if settings.bot_token else []
         configure_logging(settings.log_level, secrets)
+        if options.command == "playground":
+            port = settings.playground_port if options.port is None else options.port
+            playground.serve(settings, options.host, port, options.allow_remote)
+            return 0
         if options.command in (None, "run") and settings.bot_token is None:
-            raise CommandError("BOT_TOKEN is not set: get a token from @BotFather and set it")
+            print(playground.no_token_line("127.0.0.1", settings.playground_port), flush=True)
+            playground.serve(settings, "127.0.0.1", settings.playground_port, False)
+            return 0
         with database(settings) as database_url:
             match options.command:
                 case "migrate":
@@ -59,7 +75,13 @@ def main(argv: list[str] | None = None) -> int:
                     print(import_books(database_url, options.file))
                 case _:
                     run(settings, database_url)
-    except (SettingsError, CommandError, CatalogFileError, EmbeddedPostgresUnavailable) as error:
+    except (
+        SettingsError,
+        CommandError,
+        CatalogFileError,
+        EmbeddedPostgresUnavailable,
+        PlaygroundError,
+    ) as error:
         print(f"bookstore-bot: error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     notification_lease_seconds: float = Field(default=30.0, ge=1, le=3600)
     # A back-in-stock message not delivered by then (Telegram away that long) is given up.
     notification_max_age: timedelta = Field(default=timedelta(days=3), gt=timedelta(0))
+    # The playground's port (`bookstore-bot playground`, or `run` without BOT_TOKEN).
+    playground_port: int = Field(default=8080, ge=0, le=65535)
 
     @field_validator("bot_token")
     @classmethod
