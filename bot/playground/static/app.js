@@ -85,7 +85,7 @@ function toast(chatId, text) {
   if (!text || chatId == null) return;
   const note = element("div", { className: "toast", role: "status", textContent: text });
   conversation(chatId).append(note);
-  setTimeout(() => note.remove(), 4000);
+  setTimeout(() => note.remove(), 6000);
 }
 
 function markUnread(chatId) {
