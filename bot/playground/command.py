@@ -1,9 +1,11 @@
 """`bookstore-bot playground`: the bot and a web chat on this machine, until Ctrl+C."""
 
 import asyncio
+import contextlib
 import logging
 import signal
 import socket
+import time
 
 from bot.config import Settings
 from bot.embedded_postgres import start_embedded_postgres
@@ -24,29 +26,34 @@ def no_token_line(host: str, port: int) -> str:
 
 def serve(settings: Settings, host: str, port: int, allow_remote: bool) -> None:
     """Run the playground on its own embedded database until Ctrl+C or SIGTERM."""
+    began = time.monotonic()
     sock = listening_socket(host, port, allow_remote)
-    try:
-        server = start_embedded_postgres(settings.data_dir / PLAYGROUND_FOLDER)
+    # Ctrl+C while the database starts: stop quietly, the database released all the same.
+    with contextlib.suppress(KeyboardInterrupt):
         try:
-            asyncio.run(_until_stopped(server.url, sock, settings))
+            server = start_embedded_postgres(settings.data_dir / PLAYGROUND_FOLDER)
+            try:
+                asyncio.run(_until_stopped(server.url, sock, settings, began))
+            finally:
+                server.release()
         finally:
-            server.release()
-    finally:
-        sock.close()
+            sock.close()
 
 
-async def _until_stopped(database_url: str, sock: socket.socket, settings: Settings) -> None:
+async def _until_stopped(
+    database_url: str, sock: socket.socket, settings: Settings, began: float
+) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(number, stop.set)
     async with running_playground(
         database_url, sock, settings.admin_ids, settings.messages_per_second
-    ) as playground:
+    ):
         logger.info(
             "Playground ready at %s (started in %.1f s); Ctrl+C stops it",
             page_url(sock),
-            playground.started_in,
+            time.monotonic() - began,
         )
         await stop.wait()
         logger.info("Stopping the playground")

@@ -43,7 +43,6 @@ class Playground:
     url: str
     web_chat: WebChat
     application: BotApplication
-    started_in: float
 
 
 def listening_socket(host: str, port: int, allow_remote: bool) -> socket.socket:
@@ -81,7 +80,6 @@ async def running_playground(
     messages_per_second: float = 29.0,
 ) -> AsyncIterator[Playground]:
     """The playground on this database and socket, until the block ends."""
-    started = time.monotonic()
     engine = create_engine(database_url)
     async with engine.begin() as connection:
         await migrate.upgrade_on(connection)
@@ -108,7 +106,7 @@ async def running_playground(
             base_url=page_url(sock, for_the_bot=True) + "/bot",
         )
         async with _bot_running(application):
-            yield Playground(page_url(sock), web_chat, application, time.monotonic() - started)
+            yield Playground(page_url(sock), web_chat, application)
     finally:
         watching.cancel()
         with contextlib.suppress(asyncio.CancelledError):
