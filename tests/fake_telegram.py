@@ -20,20 +20,39 @@ from bot.playground.local_bot_api import (
     FloodLimits,
     LocalBotApi,
     SentRequest,
+    _window,
 )
-from bot.playground.telegram_rules import QUERY_INVALID, BotApiError, utf16_length
+from bot.playground.telegram_rules import (
+    ALLOWED_TAGS,
+    ENTITY,
+    QUERY_INVALID,
+    TAG,
+    BotApiError,
+    utf16_length,
+)
+from bot.playground.telegram_rules import check_html as _check_html
+from bot.playground.telegram_rules import check_text as _check_text
+from bot.playground.telegram_rules import checked_markup as _markup
 
+# The names this module had before the Bot API moved into the package, kept for the tests.
 __all__ = [
+    "ALLOWED_TAGS",
     "BOT_USER",
+    "ENTITY",
     "FAILURE_DESCRIPTIONS",
     "MESSAGE_METHODS",
     "QUERY_INVALID",
+    "TAG",
     "BotApiError",
     "DropConnection",
     "FakeBotApi",
     "FakeRequest",
     "FloodLimits",
     "SentRequest",
+    "_check_html",
+    "_check_text",
+    "_markup",
+    "_window",
     "utf16_length",
 ]
 

@@ -12,7 +12,14 @@ from bot.playground.local_bot_api import LocalBotApi
 from bot.playground.updates import UpdateQueue
 
 # Parameters sent as plain strings; everything else in a form body is JSON.
-STRING_PARAMETERS = {"text", "parse_mode", "callback_query_id", "url", "description"}
+STRING_PARAMETERS = {
+    "text",
+    "parse_mode",
+    "callback_query_id",
+    "url",
+    "description",
+    "secret_token",
+}
 
 
 def parse_parameters(content_type: str, body: bytes) -> dict[str, Any]:

@@ -33,7 +33,9 @@ BOT_USER = {
 # Methods that count as messages for the flood limits.
 MESSAGE_METHODS = frozenset({"sendMessage", "editMessageText"})
 # Methods answered True with nothing to check or keep.
-ACCEPTED_METHODS = frozenset({"deleteWebhook", "deleteMyCommands", "close", "logOut"})
+ACCEPTED_METHODS = frozenset(
+    {"deleteWebhook", "setWebhook", "deleteMyCommands", "close", "logOut"}
+)
 
 # Told of each call ("call", the SentRequest) and of each message sent, edited or received
 # ("message", the message as Telegram would show it).
