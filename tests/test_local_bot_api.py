@@ -133,7 +133,13 @@ async def test_the_web_chat_refuses_what_no_telegram_client_could_send(
                 "/api/press", json={"persona": 1001, "message_id": message_id, "data": "r:2"}
             ),
         ]
-        assert [answer.status_code for answer in refused] == [400] * 5
+        refused += [
+            await client.post("/api/send", json={"persona": [1001], "text": "hi"}),
+            await client.post(
+                "/api/press", json={"persona": 1001, "message_id": message_id, "data": ["r:1"]}
+            ),
+        ]
+        assert [answer.status_code for answer in refused] == [400] * 7
         assert await web_chat.updates.get_updates({}) == []
         pressed = {"persona": 1001, "message_id": message_id, "data": "r:1"}
         assert (await client.post("/api/press", json=pressed)).status_code == 200

@@ -120,7 +120,8 @@ class WebChat:
             except (KeyError, ValueError):
                 raise BadAction("no such message in this chat") from None
             buttons = message.get("reply_markup", {}).get("inline_keyboard", [])
-            if data not in {button.get("callback_data") for row in buttons for button in row}:
+            pressable = {button.get("callback_data") for row in buttons for button in row}
+            if not isinstance(data, str) or data not in pressable:
                 raise BadAction("the message has no such button (any more)")
         except BadAction as error:
             return JSONResponse({"error": str(error)}, status_code=400)
@@ -217,7 +218,8 @@ async def _json(request: Request) -> dict[str, Any]:
 
 
 def _persona(body: dict[str, Any]) -> sample_shop.Persona:
-    persona = PERSONAS.get(body.get("persona"))  # type: ignore[arg-type]
+    chosen = body.get("persona")
+    persona = PERSONAS.get(chosen) if isinstance(chosen, int) else None
     if persona is None:
         raise BadAction("no such persona")
     return persona
