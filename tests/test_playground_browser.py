@@ -75,7 +75,7 @@ ALICE, BEN, DANA = 1001, 1002, 9001
 
 
 async def test_reserve_restock_back_in_stock_and_cancel_in_the_browser(
-    playground: Playground, browser: Browser
+    browser: Browser, playground: Playground
 ) -> None:
     page = await open_page(browser, playground.url)
     await page.evaluate("window.sameLoad = true")  # gone if the page ever reloads
@@ -122,7 +122,7 @@ async def test_reserve_restock_back_in_stock_and_cancel_in_the_browser(
     await shot(page, "5-cancelled-in-place")
 
 
-async def test_phone_sized_and_by_keyboard(playground: Playground, browser: Browser) -> None:
+async def test_phone_sized_and_by_keyboard(browser: Browser, playground: Playground) -> None:
     page = await open_page(browser, playground.url, width=390)
     # The command menu from setMyCommands, opened and used without a mouse.
     await page.locator("#menu-button").focus()
@@ -137,7 +137,7 @@ async def test_phone_sized_and_by_keyboard(playground: Playground, browser: Brow
     await shot(page, "6-phone")
 
 
-async def test_the_bots_html_is_shown_never_run(playground: Playground, browser: Browser) -> None:
+async def test_the_bots_html_is_shown_never_run(browser: Browser, playground: Playground) -> None:
     page = await open_page(browser, playground.url)
     await page.locator(f'nav button[data-persona="{DANA}"]').click()
     await say(page, '/addbook <img src=x onerror="window.ran=1"> | <b>Eve</b> | 1')
@@ -147,7 +147,7 @@ async def test_the_bots_html_is_shown_never_run(playground: Playground, browser:
     assert await page.evaluate("window.ran") is None
 
 
-async def test_reset_starts_over(playground: Playground, browser: Browser) -> None:
+async def test_reset_starts_over(browser: Browser, playground: Playground) -> None:
     page = await open_page(browser, playground.url)
     await say(page, "/reserve 1")
     await expect(bot_message(page, ALICE, "Reserved Dune")).to_be_visible()
