@@ -41,6 +41,7 @@ def main() -> int:
         return call([str(BIN / "bookstore-bot"), *(rest or ["run"])])
     if command == "test":
         ensure_environment(extras="[dev]")
+        ensure_browser()
         return call([str(PYTHON), "-m", "pytest", *rest])
     if command == "lint":
         ensure_environment(extras="[dev]")
@@ -130,6 +131,29 @@ def lock(options: list[str]) -> int:
         locked.write_text(f"{FINGERPRINT}{dependencies_fingerprint()}\n{''.join(kept)}")
     print(f"Wrote {development.name} and {runtime.name}.")
     return 0
+
+
+def ensure_browser() -> None:
+    """Debian's chromium for the playground's browser tests, installed when we may (root).
+
+    Without it those tests fail, saying what is missing; they never skip."""
+    if any(shutil.which(name) for name in ("chromium", "chromium-browser")):
+        return
+    apt_get = shutil.which("apt-get")
+    if not (apt_get and hasattr(os, "geteuid") and os.geteuid() == 0):
+        print("chromium is missing and can't be installed here: the browser tests will fail")
+        return
+    print("Installing chromium for the browser tests (apt-get) …", flush=True)
+    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+
+    def apt_get_says(*arguments: str) -> int:
+        return subprocess.call([apt_get, *arguments], stdout=subprocess.DEVNULL, env=environment)
+
+    # The emoji font: the bot's messages use emoji, and screenshots should show them.
+    packages = ("chromium", "fonts-noto-color-emoji")
+    if apt_get_says("install", "-y", "-q", *packages) != 0:
+        apt_get_says("update", "-q")
+        apt_get_says("install", "-y", "-q", *packages)
 
 
 def has_pip() -> bool:

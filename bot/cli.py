@@ -1,4 +1,4 @@
-"""The `bookstore-bot` command: run, migrate, import-books, check, backup, restore."""
+"""The `bookstore-bot` command: run, migrate, import-books, check, backup, restore, playground."""
 
 import argparse
 import asyncio
@@ -22,6 +22,8 @@ from bot.embedded_postgres import EmbeddedPostgresUnavailable, start_embedded_po
 from bot.health_check import Finding, check_database
 from bot.holds.policy import HoldPolicy
 from bot.logging_setup import configure_logging
+from bot.playground import command as playground
+from bot.playground.runner import PlaygroundError
 from bot.services import build_services
 from bot.telegram import texts
 from bot.telegram.application import build_application
@@ -57,6 +59,14 @@ def main(argv: list[str] | None = None) -> int:
     restore_command.add_argument(
         "--force", action="store_true", help="replace whatever the database holds"
     )
+    trial = commands.add_parser(
+        "playground", help="try the bot in a web chat, without Telegram (own database)"
+    )
+    trial.add_argument("--port", type=int, default=None, help="default: PLAYGROUND_PORT, 8080")
+    trial.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
+    trial.add_argument(
+        "--allow-remote", action="store_true", help="allow a --host other machines can reach"
+    )
     options = parser.parse_args(argv)
     if options.command == "check":
         return check()
@@ -66,8 +76,14 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
         secrets = [settings.bot_token.get_secret_value()] if settings.bot_token else []
         configure_logging(settings.log_level, secrets, settings.log_format)
+        if options.command == "playground":
+            port = settings.playground_port if options.port is None else options.port
+            playground.serve(settings, options.host, port, options.allow_remote)
+            return 0
         if options.command in (None, "run") and settings.bot_token is None:
-            raise CommandError("BOT_TOKEN is not set: get a token from @BotFather and set it")
+            print(playground.no_token_line("127.0.0.1", settings.playground_port), flush=True)
+            playground.serve(settings, "127.0.0.1", settings.playground_port, False)
+            return 0
         with database(settings) as database_url:
             match options.command:
                 case "migrate":
@@ -87,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         CatalogFileError,
         EmbeddedPostgresUnavailable,
         BackupError,
+        PlaygroundError,
     ) as error:
         print(f"bookstore-bot: error: {error}", file=sys.stderr)
         return 2

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     timezone: str = "UTC"
     # "json": one JSON object a line, for log aggregators; plain text by default.
     log_format: str = "text"
+    # The playground's port (`bookstore-bot playground`, or `run` without BOT_TOKEN).
+    playground_port: int = Field(default=8080, ge=0, le=65535)
 
     @field_validator("bot_token")
     @classmethod

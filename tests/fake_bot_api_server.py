@@ -14,15 +14,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl
 
+from bot.playground.bot_api_server import parse_parameters
+from bot.playground.updates import NOT_SENT_UNLESS_ASKED
 from tests.chat import Person, callback_update, message_update, my_chat_member_update
 from tests.fake_telegram import DropConnection, FakeBotApi, SentRequest
-
-# Parameters sent as plain strings; everything else in a form body is JSON.
-STRING_PARAMETERS = {"text", "parse_mode", "callback_query_id", "url", "description"}
-# What Telegram leaves out of getUpdates until a bot asks for them by allowed_updates.
-NOT_SENT_UNLESS_ASKED = {"chat_member", "message_reaction", "message_reaction_count"}
 
 
 class _Listener(ThreadingHTTPServer):
@@ -156,7 +152,9 @@ class FakeBotApiServer:
             def do_POST(self) -> None:
                 method = self.path.rsplit("/", 1)[-1]
                 length = int(self.headers.get("Content-Length") or 0)
-                params = _parameters(self.headers.get("Content-Type", ""), self.rfile.read(length))
+                params = parse_parameters(
+                    self.headers.get("Content-Type", ""), self.rfile.read(length)
+                )
                 try:
                     status, body = server._answer(method, params)
                 except DropConnection:
@@ -177,24 +175,6 @@ class FakeBotApiServer:
                 pass  # quiet: request lines carry the token
 
         return Handler
-
-
-def _parameters(content_type: str, body: bytes) -> dict[str, Any]:
-    if not body:
-        return {}
-    if content_type.startswith("application/json"):
-        parsed: dict[str, Any] = json.loads(body)
-        return parsed
-    params: dict[str, Any] = {}
-    for name, value in parse_qsl(body.decode(), keep_blank_values=True):
-        if name in STRING_PARAMETERS:
-            params[name] = value
-        else:
-            try:
-                params[name] = json.loads(value)
-            except json.JSONDecodeError:
-                params[name] = value
-    return params
 
 
 @contextmanager

@@ -1,10 +1,16 @@
 """The installed `bookstore-bot` command, run as a bookstore would run it."""
 
 import asyncio
+import json
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -37,11 +43,72 @@ def plain_url(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-async def test_run_without_token_says_so_in_one_line(tmp_path: Path) -> None:
-    result = await bookstore_bot(tmp_path, "run")
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def test_run_without_token_starts_the_playground_and_ctrl_c_stops_it(data_dir: Path) -> None:
+    port = free_port()
+    environment = {key: value for key, value in os.environ.items() if key not in SETTINGS}
+    environment.update(DATA_DIR=str(data_dir), PLAYGROUND_PORT=str(port))
+    started = time.monotonic()
+    bot = subprocess.Popen(
+        [COMMAND, "run"],
+        cwd=data_dir,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert bot.stdout is not None
+        assert bot.stdout.readline() == (
+            f"No BOT_TOKEN: starting the playground at http://127.0.0.1:{port}; "
+            "set BOT_TOKEN to run the real bot\n"
+        )
+        state = wait_for_page(f"http://127.0.0.1:{port}/api/state", started + 60)
+        assert [persona["role"] for persona in state["personas"]] == ["reader", "reader", "staff"]
+        bot.send_signal(signal.SIGINT)
+        assert bot.wait(timeout=30) == 0
+    finally:
+        bot.kill()
+        _, stderr = bot.communicate()
+    assert "Playground ready at" in stderr
+    assert "Traceback" not in stderr
+    # its own database, beside the shop's
+    assert (data_dir / "playground" / "pgdata").is_dir()
+    assert not (data_dir / "pgdata").exists()
+
+
+def wait_for_page(url: str, deadline: float) -> dict[str, Any]:
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310
+                answer: dict[str, Any] = json.load(response)
+                return answer
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def test_playground_refuses_other_machines_unless_asked(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [COMMAND, "playground", "--host", "0.0.0.0", "--port", str(free_port())],  # noqa: S104
+        cwd=tmp_path,
+        env={key: value for key, value in os.environ.items() if key not in SETTINGS},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 2
     assert result.stderr == (
-        "bookstore-bot: error: BOT_TOKEN is not set: get a token from @BotFather and set it\n"
+        "bookstore-bot: error: 0.0.0.0 can be reached from other machines: "
+        "pass --allow-remote to listen there\n"
     )
 
 

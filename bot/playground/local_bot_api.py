@@ -1,0 +1,286 @@
+"""A Bot API of our own: answers the methods the bot uses as Telegram does, and records them.
+
+It checks what Telegram checks (HTML markup, lengths in UTF-16 units, callback data size,
+edits that change nothing, callback queries answered once) and, when given limits, applies
+Telegram's flood control, so what works against it works on Telegram. The playground serves
+it over HTTP; the tests use it directly and over HTTP, adding the failures they inject.
+"""
+
+import itertools
+import json
+import math
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.playground.telegram_rules import (
+    NOT_MODIFIED,
+    QUERY_INVALID,
+    BotApiError,
+    check_callback_answer,
+    check_text,
+    checked_markup,
+)
+
+BOT_USER = {
+    "id": 7000000001,
+    "is_bot": True,
+    "first_name": "Bookstore",
+    "username": "bookstore_test_bot",
+}
+# Methods that count as messages for the flood limits.
+MESSAGE_METHODS = frozenset({"sendMessage", "editMessageText"})
+# Methods answered True with nothing to check or keep.
+ACCEPTED_METHODS = frozenset(
+    {"deleteWebhook", "setWebhook", "deleteMyCommands", "close", "logOut"}
+)
+
+# Told of each call ("call", the SentRequest) and of each message sent, edited or received
+# ("message", the message as Telegram would show it).
+Listener = Callable[[str, Any], None]
+
+
+@dataclass
+class SentRequest:
+    """One Bot API call the bot made."""
+
+    method: str
+    params: dict[str, Any]
+    result: Any = None
+    # None: answered OK; -1: the connection was dropped (injected network failure)
+    error_code: int | None = None
+    at: float = 0.0
+    # which client sent it, when several bots share one Bot API
+    via: str = ""
+    description: str = ""
+
+    @property
+    def chat_id(self) -> int | None:
+        value = self.params.get("chat_id")
+        return None if value is None else int(value)
+
+    @property
+    def text(self) -> str:
+        return str(self.params.get("text", ""))
+
+    @property
+    def buttons(self) -> list[tuple[str, str]]:
+        """(label, callback_data) of every inline button, row by row."""
+        markup = self.params.get("reply_markup") or {}
+        if isinstance(markup, str):
+            markup = json.loads(markup)
+        return [
+            (button["text"], button.get("callback_data", ""))
+            for row in markup.get("inline_keyboard", [])
+            for button in row
+        ]
+
+
+@dataclass(frozen=True)
+class FloodLimits:
+    """Telegram's flood control: messages per second in all, and per chat."""
+
+    per_second: int = 30
+    per_chat_per_second: int = 1
+
+
+@dataclass
+class LocalBotApi:
+    """The Bot API's answers, its messages, and a record of every call."""
+
+    requests: list[SentRequest] = field(default_factory=list)
+    # when set, 429 for more than limits.per_second messages in any second, or
+    # limits.per_chat_per_second to one chat
+    limits: FloodLimits | None = None
+    # the bot's command menu, as its last setMyCommands gave it
+    commands: list[dict[str, str]] = field(default_factory=list)
+    listeners: list[Listener] = field(default_factory=list)
+    _accepted: deque[float] = field(default_factory=deque)
+    _accepted_by_chat: dict[int, deque[float]] = field(default_factory=dict)
+    _message_ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    _messages: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+    _answered_queries: set[str] = field(default_factory=set)
+    # how each message's text is formatted (parse_mode), for a client that shows it
+    _formats: dict[tuple[int, int], str | None] = field(default_factory=dict)
+
+    def answer(
+        self, method: str, params: dict[str, Any], via: str = ""
+    ) -> tuple[int, dict[str, Any]]:
+        """The HTTP status and JSON body Telegram would answer this call with."""
+        request = SentRequest(method, params, at=time.monotonic(), via=via)
+        self.requests.append(request)
+        try:
+            self._before_limits(method, params)
+            self._enforce_limits(method, params, request.at)
+            request.result = self._result(method, params)
+            self._tell("call", request)
+            return 200, {"ok": True, "result": request.result}
+        except BotApiError as error:
+            request.error_code = error.code
+            request.description = error.description
+            self._tell("call", request)
+            body: dict[str, Any] = {
+                "ok": False,
+                "error_code": error.code,
+                "description": error.description,
+            }
+            if error.retry_after is not None:
+                body["parameters"] = {"retry_after": error.retry_after}
+            return error.code, body
+
+    def receive(self, user: dict[str, Any], text: str) -> dict[str, Any]:
+        """A message a user wrote in their private chat with the bot, as an update carries it."""
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "from": user,
+            "chat": {"id": user["id"], "type": "private", "first_name": user["first_name"]},
+            "date": int(time.time()),
+            "text": text,
+        }
+        self._messages[(user["id"], message["message_id"])] = message
+        self._tell("message", message)
+        return message
+
+    def forget(self) -> None:
+        """Every chat and call forgotten (the command menu stays, as on Telegram)."""
+        self.requests.clear()
+        self._messages.clear()
+        self._formats.clear()
+        self._answered_queries.clear()
+        self._accepted.clear()
+        self._accepted_by_chat.clear()
+
+    def received(self, chat_id: int, containing: str) -> int:
+        """How many messages with this text reached the chat."""
+        return len([text for text in self.texts_to(chat_id) if containing in text])
+
+    def message(self, chat_id: int, message_id: int) -> dict[str, Any]:
+        """A message in a chat, as Telegram would include it in a callback query."""
+        return self._messages[(chat_id, message_id)]
+
+    def messages_in(self, chat_id: int) -> list[dict[str, Any]]:
+        """The chat's messages, oldest first, each as last edited, with its parse_mode."""
+        return [
+            dict(message, parse_mode=self._formats.get(key))
+            for key, message in self._messages.items()
+            if key[0] == chat_id
+        ]
+
+    def sent(self, method: str | None = None, chat_id: int | None = None) -> list[SentRequest]:
+        return [
+            request
+            for request in self.requests
+            if (method is None or request.method == method)
+            and (chat_id is None or request.chat_id == chat_id)
+        ]
+
+    def texts_to(self, chat_id: int) -> list[str]:
+        """Messages that reached the chat (refused attempts left out)."""
+        return [
+            request.text
+            for request in self.sent("sendMessage", chat_id)
+            if request.error_code is None
+        ]
+
+    def _before_limits(self, method: str, params: dict[str, Any]) -> None:
+        """Where a test injects failures that come before Telegram looks at the call."""
+
+    def _refuse_send(self, chat_id: int) -> None:
+        """Where a test makes one chat's messages fail (a blocked reader, a 429)."""
+
+    def _tell(self, kind: str, subject: Any) -> None:
+        for listener in self.listeners:
+            listener(kind, subject)
+
+    def _enforce_limits(self, method: str, params: dict[str, Any], now: float) -> None:
+        if self.limits is None or method not in MESSAGE_METHODS:
+            return
+        chat_id = int(params["chat_id"])
+        overall = _window(self._accepted, now)
+        in_chat = _window(self._accepted_by_chat.setdefault(chat_id, deque()), now)
+        for times, limit in (
+            (overall, self.limits.per_second),
+            (in_chat, self.limits.per_chat_per_second),
+        ):
+            if len(times) >= limit:
+                wait = max(1, math.ceil(times[0] + 1 - now))
+                raise BotApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
+        overall.append(now)
+        in_chat.append(now)
+
+    def _result(self, method: str, params: dict[str, Any]) -> Any:
+        match method:
+            case "getMe":
+                return BOT_USER
+            case "sendMessage":
+                return self._send_message(params)
+            case "editMessageText":
+                return self._edit_message_text(params)
+            case "answerCallbackQuery":
+                check_callback_answer(params)
+                # A query is answered once; Telegram refuses a second answer.
+                query_id = str(params["callback_query_id"])
+                if query_id in self._answered_queries:
+                    raise BotApiError(400, QUERY_INVALID)
+                self._answered_queries.add(query_id)
+                return True
+            case "setMyCommands":
+                commands = params.get("commands") or []
+                self.commands = json.loads(commands) if isinstance(commands, str) else commands
+                return True
+            case "getUpdates":
+                return []
+            case _ if method in ACCEPTED_METHODS:
+                return True
+        raise BotApiError(404, "Not Found")
+
+    def _send_message(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = int(params["chat_id"])
+        self._refuse_send(chat_id)
+        check_text(params)
+        message_id = next(self._message_ids)
+        message: dict[str, Any] = {
+            "message_id": message_id,
+            "from": BOT_USER,
+            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
+            "date": int(time.time()),
+            "text": str(params["text"]),
+        }
+        if params.get("reply_markup"):
+            message["reply_markup"] = checked_markup(params)
+        self._messages[(chat_id, message_id)] = message
+        self._formats[(chat_id, message_id)] = params.get("parse_mode")
+        self._tell("message", _shown(message, params))
+        return message
+
+    def _edit_message_text(self, params: dict[str, Any]) -> dict[str, Any]:
+        key = (int(params["chat_id"]), int(params["message_id"]))
+        if key not in self._messages:
+            raise BotApiError(400, "Bad Request: message to edit not found")
+        check_text(params)
+        old = self._messages[key]
+        new = dict(old, text=str(params["text"]))
+        new.pop("reply_markup", None)
+        if params.get("reply_markup"):
+            new["reply_markup"] = checked_markup(params)
+        if new == old:
+            raise BotApiError(400, NOT_MODIFIED)
+        new["edit_date"] = int(time.time())
+        self._messages[key] = new
+        self._formats[key] = params.get("parse_mode")
+        self._tell("message", _shown(new, params))
+        return new
+
+
+def _shown(message: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """The message with how its text is formatted, for a client that shows it."""
+    return dict(message, parse_mode=params.get("parse_mode"))
+
+
+def _window(times: deque[float], now: float) -> deque[float]:
+    """The times of the last second, older ones dropped."""
+    while times and times[0] <= now - 1:
+        times.popleft()
+    return times

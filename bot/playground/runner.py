@@ -1,0 +1,161 @@
+"""Running the playground: the real bot against the local Bot API, and the web chat.
+
+Everything runs in one event loop: the ASGI server (web chat and Bot API on one port),
+the bot's own Application (handlers, services, dispatcher, pacer) polling that Bot API
+over HTTP exactly as it polls Telegram, and a watcher that shows the outbox on the page.
+"""
+
+import asyncio
+import contextlib
+import ipaddress
+import socket
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import uvicorn
+from starlette.applications import Starlette
+from telegram import Update
+
+from bot import migrate
+from bot.database import create_engine
+from bot.playground import sample_shop
+from bot.playground.local_bot_api import FloodLimits, LocalBotApi
+from bot.playground.web_chat import WebChat
+from bot.services import build_services
+from bot.telegram import texts
+from bot.telegram.application import build_application
+from bot.telegram.context import BotApplication
+
+# The local Bot API knows this token only; it is no secret and opens nothing on Telegram.
+PLAYGROUND_TOKEN = "1000000001:playground-token-for-the-local-bot-api"  # noqa: S105
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
+STARTUP_TIMEOUT_SECONDS = 10.0
+
+
+class PlaygroundError(Exception):
+    """A reason the playground cannot start; one line for the terminal."""
+
+
+@dataclass
+class Playground:
+    url: str
+    web_chat: WebChat
+    application: BotApplication
+
+
+def listening_socket(host: str, port: int, allow_remote: bool) -> socket.socket:
+    """The page's socket, bound now so a taken port is reported before anything starts."""
+    if not allow_remote and not _is_loopback(host):
+        raise PlaygroundError(
+            f"{host} can be reached from other machines: pass --allow-remote to listen there"
+        )
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise PlaygroundError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def page_url(sock: socket.socket, for_the_bot: bool = False) -> str:
+    host, port = sock.getsockname()[:2]
+    # Listening on every interface: the bot reaches it on the loopback one.
+    if for_the_bot and host in ("0.0.0.0", "::"):  # noqa: S104
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+@asynccontextmanager
+async def running_playground(
+    database_url: str,
+    sock: socket.socket,
+    admin_ids: frozenset[int] = frozenset(),
+    messages_per_second: float = 29.0,
+) -> AsyncIterator[Playground]:
+    """The playground on this database and socket, until the block ends."""
+    engine = create_engine(database_url)
+    async with engine.begin() as connection:
+        await migrate.upgrade_on(connection)
+    services = build_services(engine, admin_ids | {sample_shop.STAFF.id}, texts.back_in_stock)
+    await sample_shop.stock_if_empty(engine, services)
+    web_chat = WebChat(PLAYGROUND_TOKEN, LocalBotApi(limits=FloodLimits()), engine, services)
+    server = _QuietServer(
+        uvicorn.Config(
+            Starlette(routes=web_chat.routes()),
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=2,
+        )
+    )
+    serving = asyncio.create_task(server.serve(sockets=[sock]), name="playground-server")
+    watching = asyncio.create_task(web_chat.watch_outbox(), name="playground-outbox")
+    try:
+        await _until_listening(server, serving)
+        application = build_application(
+            PLAYGROUND_TOKEN,
+            services,
+            messages_per_second=messages_per_second,
+            base_url=page_url(sock, for_the_bot=True) + "/bot",
+        )
+        async with _bot_running(application):
+            yield Playground(page_url(sock), web_chat, application)
+    finally:
+        watching.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watching
+        web_chat.close()
+        server.should_exit = True
+        with contextlib.suppress(SystemExit):
+            await serving
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def _bot_running(application: BotApplication) -> AsyncIterator[None]:
+    """Started and stopped as run_polling does it, inside our own event loop."""
+    assert application.post_init is not None
+    assert application.post_stop is not None
+    assert application.updater is not None
+    async with application:
+        await application.post_init(application)
+        await application.start()
+        await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+        try:
+            yield
+        finally:
+            await application.updater.stop()
+            await application.stop()
+            await application.post_stop(application)
+
+
+async def _until_listening(server: uvicorn.Server, serving: asyncio.Task[None]) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while not server.started:
+        if serving.done() or time.monotonic() > deadline:
+            raise PlaygroundError("the playground's web server did not start")
+        await asyncio.sleep(0.02)
+
+
+class _QuietServer(uvicorn.Server):
+    """Leaves Ctrl+C to the playground, which stops the bot before the server."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,204 @@
+// The playground's web chat: plain JavaScript, no build step.
+"use strict";
+
+const ALLOWED_TAGS = new Set(["B", "STRONG", "I", "EM", "U", "INS", "S", "STRIKE", "DEL",
+  "CODE", "PRE", "A"]);
+const state = { personas: [], active: null, names: {}, messages: {} };
+const $ = (id) => document.getElementById(id);
+
+function element(tag, properties = {}, children = []) {
+  const node = Object.assign(document.createElement(tag), properties);
+  for (const child of children) node.append(child);
+  return node;
+}
+
+// The bot's HTML (Telegram's small subset), rebuilt node by node: only allowed tags survive,
+// every text goes in as text, links only to http(s) or tg: addresses.
+function safeHtml(source) {
+  const parsed = new DOMParser().parseFromString(`<body>${source}</body>`, "text/html");
+  const copy = (from, into) => {
+    for (const node of from.childNodes) {
+      if (node.nodeType === Node.TEXT_NODE) {
+        into.append(node.textContent);
+      } else if (node.nodeType === Node.ELEMENT_NODE) {
+        if (!ALLOWED_TAGS.has(node.tagName)) { copy(node, into); continue; }
+        const clean = document.createElement(node.tagName.toLowerCase());
+        const href = node.getAttribute("href") || "";
+        if (node.tagName === "A" && /^(https?:|tg:)/i.test(href)) {
+          clean.href = href; clean.rel = "noopener noreferrer"; clean.target = "_blank";
+        }
+        copy(node, clean);
+        into.append(clean);
+      }
+    }
+  };
+  const fragment = document.createDocumentFragment();
+  copy(parsed.body, fragment);
+  return fragment;
+}
+
+async function post(path, body) {
+  const response = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body) });
+  if (!response.ok) {
+    const answer = await response.json().catch(() => ({ error: response.statusText }));
+    toast(state.active, answer.error || "refused");
+  }
+}
+
+function conversation(chatId) {
+  let box = $(`chat-${chatId}`);
+  if (!box) {
+    box = element("div", { id: `chat-${chatId}`, className: "conversation", role: "log" });
+    box.setAttribute("aria-label", `Chat of ${state.names[chatId] || chatId}`);
+    box.hidden = chatId !== state.active;
+    $("chats").append(box);
+  }
+  return box;
+}
+
+function drawMessage(chatId, message) {
+  const box = conversation(chatId);
+  const node = element("div", { className: message.from_bot ? "message" : "message mine" });
+  node.dataset.id = message.id;
+  const body = element("div", { className: "text" });
+  body.append(message.html ? safeHtml(message.text) : message.text);
+  node.append(body);
+  if (message.edited) node.append(element("span", { className: "edited", textContent: "edited" }));
+  if (message.buttons.length) {
+    const keyboard = element("div", { className: "keyboard" });
+    for (const row of message.buttons) {
+      keyboard.append(element("div", { className: "row" }, row.map((button) => element("button", {
+        type: "button", textContent: button.text,
+        onclick: () => post("/api/press", { persona: chatId, message_id: message.id, data: button.data }),
+      }))));
+    }
+    node.append(keyboard);
+  }
+  const existing = box.querySelector(`.message[data-id="${message.id}"]`);
+  if (existing) existing.replaceWith(node); // an edit: in place, as Telegram shows it
+  else { box.append(node); if (chatId !== state.active) markUnread(chatId); }
+  if (chatId === state.active) $("chats").scrollTop = $("chats").scrollHeight;
+}
+
+function toast(chatId, text) {
+  if (!text || chatId == null) return;
+  const note = element("div", { className: "toast", role: "status", textContent: text });
+  conversation(chatId).append(note);
+  setTimeout(() => note.remove(), 6000);
+}
+
+function markUnread(chatId) {
+  const badge = document.querySelector(`nav button[data-persona="${chatId}"] .badge`);
+  badge.hidden = false;
+  badge.textContent = String(Number(badge.textContent || 0) + 1);
+}
+
+function choose(personaId) {
+  state.active = personaId;
+  for (const button of $("personas").children) {
+    const chosen = Number(button.dataset.persona) === personaId;
+    button.setAttribute("aria-pressed", String(chosen));
+    if (chosen) { const badge = button.querySelector(".badge"); badge.hidden = true; badge.textContent = ""; }
+  }
+  for (const box of $("chats").children) box.hidden = box.id !== `chat-${personaId}`;
+  conversation(personaId);
+  const persona = state.personas.find((p) => p.id === personaId);
+  $("staff-hint").hidden = persona.role !== "staff";
+  $("chats").scrollTop = $("chats").scrollHeight;
+}
+
+function drawCall(call) {
+  const who = call.chat_id == null ? "" : ` → ${state.names[call.chat_id] || call.chat_id}`;
+  const line = element("li", { className: call.ok ? "" : "refused" }, [
+    element("span", { className: "method", textContent: call.method }),
+    `${who}: ${call.detail}`,
+  ]);
+  $("calls").prepend(line);
+  while ($("calls").children.length > 200) $("calls").lastChild.remove();
+}
+
+function drawOutbox(outbox) {
+  const counts = outbox.counts;
+  $("outbox-counts").textContent =
+    `pending ${counts.pending || 0} · sent ${counts.sent || 0} · failed ${counts.failed || 0}`;
+  $("outbox-rows").replaceChildren(...outbox.latest.map((row) => element("li", {}, [
+    `#${row.id} to ${state.names[row.chat_id] || row.chat_id}: `,
+    element("span", { className: `status-${row.status}`, textContent: row.status }),
+    row.attempts ? ` (${row.attempts} attempts)` : "",
+    row.last_error ? ` ${row.last_error}` : "",
+  ])));
+}
+
+function drawMenu(commands) {
+  $("menu").replaceChildren(...commands.map((command) => element("button", {
+    type: "button", role: "menuitem",
+    onclick: () => { closeMenu(); $("text").value = `/${command.command} `; $("text").focus(); },
+  }, [element("b", { textContent: `/${command.command}` }), ` ${command.description}`])));
+  $("menu-button").hidden = commands.length === 0;
+}
+
+function closeMenu() { $("menu").hidden = true; $("menu-button").setAttribute("aria-expanded", "false"); }
+
+async function load() {
+  const current = await (await fetch("/api/state")).json();
+  state.personas = current.personas;
+  for (const persona of current.personas) state.names[persona.id] = persona.name;
+  $("personas").replaceChildren(...current.personas.map((persona) => {
+    const button = element("button", { type: "button", onclick: () => choose(persona.id) },
+      [`${persona.name} (${persona.role})`, element("span", { className: "badge", hidden: true })]);
+    button.dataset.persona = persona.id;
+    return button;
+  }));
+  $("chats").replaceChildren();
+  choose(state.active ?? current.personas[0].id);
+  for (const [chatId, messages] of Object.entries(current.chats)) {
+    for (const message of messages) drawMessage(Number(chatId), message);
+  }
+  for (const persona of current.personas) {
+    const badge = document.querySelector(`nav button[data-persona="${persona.id}"] .badge`);
+    badge.hidden = true; badge.textContent = "";
+  }
+  $("calls").replaceChildren();
+  current.calls.forEach(drawCall);
+  drawOutbox(current.outbox);
+  drawMenu(current.commands);
+}
+
+function listen() {
+  const events = new EventSource("/api/events");
+  events.onmessage = (event) => {
+    const data = JSON.parse(event.data);
+    if (data.kind === "message") drawMessage(data.chat_id, data.message);
+    else if (data.kind === "call") {
+      drawCall(data.call);
+      if (data.call.method === "answerCallbackQuery") toast(data.call.chat_id, data.call.text);
+      if (data.call.method === "setMyCommands") load();
+    } else if (data.kind === "outbox") drawOutbox(data.outbox);
+    else if (data.kind === "reset") load();
+  };
+  events.onopen = () => { document.body.dataset.live = "true"; };
+}
+
+$("composer").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const text = $("text").value;
+  if (!text.trim()) return;
+  $("text").value = "";
+  post("/api/send", { persona: state.active, text });
+});
+$("menu-button").addEventListener("click", () => {
+  const open = $("menu").hidden;
+  $("menu").hidden = !open;
+  $("menu-button").setAttribute("aria-expanded", String(open));
+  if (open) $("menu").querySelector("button")?.focus();
+});
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && !$("menu").hidden) { closeMenu(); $("menu-button").focus(); }
+});
+$("reset").addEventListener("click", () => {
+  if (confirm("Forget every chat and load the sample catalog again?")) post("/api/reset", {});
+});
+
+listen();
+load();

@@ -1,0 +1,225 @@
+"""The playground's web chat: the page, what its personas do, and what the bot did, live."""
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from bot.playground import sample_shop
+from bot.playground.bot_api_server import bot_api_route
+from bot.playground.local_bot_api import LocalBotApi, SentRequest
+from bot.playground.outbox_view import outbox_summary
+from bot.playground.updates import UpdateQueue, callback_update, message_update
+from bot.services import Services
+
+STATIC = Path(__file__).parent / "static"
+PERSONAS = {persona.id: persona for persona in sample_shop.PERSONAS}
+KEEPALIVE_SECONDS = 15.0
+OUTBOX_REFRESH_SECONDS = 0.5
+LATEST_CALLS = 60
+MAX_TEXT_LENGTH = 4096
+
+
+class BadAction(Exception):
+    """A request from the page that a Telegram client could not have sent."""
+
+
+class WebChat:
+    """The chats of the playground's personas with the bot, and a live feed of events."""
+
+    def __init__(
+        self, token: str, api: LocalBotApi, engine: AsyncEngine, services: Services
+    ) -> None:
+        self.token = token
+        self.api = api
+        self.updates = UpdateQueue()
+        self._engine = engine
+        self._services = services
+        self._listeners: set[asyncio.Queue[dict[str, Any] | None]] = set()
+        # callback query id -> the chat whose button it was, to show the bot's answer there
+        self._query_chats: dict[str, int] = {}
+        self._outbox: dict[str, Any] = {"counts": {}, "latest": []}
+        api.listeners.append(self._on_bot_api_event)
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/", self._page),
+            Route("/api/state", self._state),
+            Route("/api/send", self._send, methods=["POST"]),
+            Route("/api/press", self._press, methods=["POST"]),
+            Route("/api/reset", self._reset, methods=["POST"]),
+            Route("/api/events", self._events),
+            Mount("/static", StaticFiles(directory=STATIC)),
+            bot_api_route(self.token, self.api, self.updates),
+        ]
+
+    def close(self) -> None:
+        """End every live feed and long poll, so the server can stop at once."""
+        self.updates.close()
+        for listener in self._listeners:
+            listener.put_nowait(None)
+
+    async def watch_outbox(self) -> None:
+        """Tell the page whenever the outbox changes (the dispatcher works on its own)."""
+        while True:
+            summary = await outbox_summary(self._engine)
+            if summary != self._outbox:
+                self._outbox = summary
+                self._publish({"kind": "outbox", "outbox": summary})
+            await asyncio.sleep(OUTBOX_REFRESH_SECONDS)
+
+    # What the page asks for
+
+    async def _page(self, _: Request) -> Response:
+        return FileResponse(STATIC / "index.html")
+
+    async def _state(self, _: Request) -> Response:
+        return JSONResponse(
+            {
+                "personas": [
+                    {"id": p.id, "name": p.first_name, "role": p.role} for p in PERSONAS.values()
+                ],
+                "commands": self.api.commands,
+                "chats": {
+                    str(persona): [_shown(m) for m in self.api.messages_in(persona)]
+                    for persona in PERSONAS
+                },
+                "calls": [self._call(r) for r in self.api.requests[-LATEST_CALLS:]],
+                "outbox": self._outbox,
+            }
+        )
+
+    async def _send(self, request: Request) -> Response:
+        try:
+            body = await _json(request)
+            persona = _persona(body)
+            text = body.get("text")
+            if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT_LENGTH:
+                raise BadAction("a message is 1 to 4096 characters")
+        except BadAction as error:
+            return JSONResponse({"error": str(error)}, status_code=400)
+        message = self.api.receive(persona.as_user(), text)
+        self.updates.push(message_update(self.updates.next_id(), message))
+        return JSONResponse({"ok": True})
+
+    async def _press(self, request: Request) -> Response:
+        try:
+            body = await _json(request)
+            persona = _persona(body)
+            message_id, data = body.get("message_id"), body.get("data")
+            try:
+                message = self.api.message(persona.id, int(str(message_id)))
+            except (KeyError, ValueError):
+                raise BadAction("no such message in this chat") from None
+            buttons = message.get("reply_markup", {}).get("inline_keyboard", [])
+            pressable = {button.get("callback_data") for row in buttons for button in row}
+            if not isinstance(data, str) or data not in pressable:
+                raise BadAction("the message has no such button (any more)")
+        except BadAction as error:
+            return JSONResponse({"error": str(error)}, status_code=400)
+        update = callback_update(self.updates.next_id(), persona.as_user(), str(data), message)
+        self._query_chats[update["callback_query"]["id"]] = persona.id
+        self.updates.push(update)
+        return JSONResponse({"ok": True})
+
+    async def _reset(self, _: Request) -> Response:
+        await sample_shop.start_over(self._engine, self._services)
+        self.api.forget()
+        self._query_chats.clear()
+        self._publish({"kind": "reset"})
+        return JSONResponse({"ok": True})
+
+    async def _events(self, _: Request) -> Response:
+        return StreamingResponse(self._stream(), media_type="text/event-stream")
+
+    async def _stream(self) -> AsyncIterator[str]:
+        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self._listeners.add(queue)
+        try:
+            yield ": connected\n\n"
+            while True:
+                try:
+                    event = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
+                except TimeoutError:
+                    yield ": keepalive\n\n"
+                    continue
+                if event is None:
+                    return
+                yield f"data: {json.dumps(event)}\n\n"
+        finally:
+            self._listeners.discard(queue)
+
+    # What the bot did
+
+    def _on_bot_api_event(self, kind: str, subject: Any) -> None:
+        if kind == "message":
+            chat_id = subject["chat"]["id"]
+            self._publish({"kind": "message", "chat_id": chat_id, "message": _shown(subject)})
+        elif kind == "call":
+            self._publish({"kind": "call", "call": self._call(subject)})
+
+    def _call(self, request: SentRequest) -> dict[str, Any]:
+        chat_id = request.chat_id
+        if request.method == "answerCallbackQuery":
+            chat_id = self._query_chats.get(str(request.params.get("callback_query_id")))
+        if request.error_code is not None:
+            detail = request.description
+        elif isinstance(request.result, dict) and "message_id" in request.result:
+            detail = f"message {request.result['message_id']}"
+        else:
+            detail = "ok"
+        return {
+            "method": request.method,
+            "chat_id": chat_id,
+            "ok": request.error_code is None,
+            "detail": detail,
+            "text": str(request.params.get("text", ""))
+            if request.method == "answerCallbackQuery"
+            else "",
+        }
+
+    def _publish(self, event: dict[str, Any]) -> None:
+        for listener in self._listeners:
+            with contextlib.suppress(asyncio.QueueFull):
+                listener.put_nowait(event)
+
+
+def _shown(message: dict[str, Any]) -> dict[str, Any]:
+    """A message as the page draws it: the bot's HTML, its buttons, whether edited."""
+    rows = message.get("reply_markup", {}).get("inline_keyboard", [])
+    return {
+        "id": message["message_id"],
+        "from_bot": bool(message["from"].get("is_bot")),
+        "text": message.get("text", ""),
+        "html": message.get("parse_mode") == "HTML",
+        "edited": "edit_date" in message,
+        "buttons": [
+            [{"text": b["text"], "data": b.get("callback_data", "")} for b in row] for row in rows
+        ],
+    }
+
+
+async def _json(request: Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise BadAction("the body must be JSON") from None
+    if not isinstance(body, dict):
+        raise BadAction("the body must be a JSON object")
+    return body
+
+
+def _persona(body: dict[str, Any]) -> sample_shop.Persona:
+    chosen = body.get("persona")
+    persona = PERSONAS.get(chosen) if isinstance(chosen, int) else None
+    if persona is None:
+        raise BadAction("no such persona")
+    return persona

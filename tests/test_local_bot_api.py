@@ -1,0 +1,147 @@
+"""The package's local Bot API refuses what Telegram refuses, and limits as Telegram does."""
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+
+from bot.playground.local_bot_api import FloodLimits, LocalBotApi
+from bot.playground.updates import UpdateQueue, message_update
+from bot.playground.web_chat import WebChat
+from bot.services import Services
+
+TOKEN = "1000000001:playground-token-for-the-local-bot-api"
+ALICE = {"id": 1001, "is_bot": False, "first_name": "Alice"}
+
+
+def send(api: LocalBotApi, text: str, **params: Any) -> tuple[int, dict[str, Any]]:
+    return api.answer("sendMessage", {"chat_id": 1001, "text": text, **params})
+
+
+@pytest.mark.parametrize(
+    ("text", "refusal"),
+    [
+        ("<script>x</script>", "unsupported tag script"),
+        ("<b>bold</i>", "unmatched </i>"),
+        ("<b>never closed", "unclosed tag"),
+        ("fish & chips", "unescaped character"),
+        ("<b> </b>", "message text is empty"),
+        ("😀" * 2048 + "!", "message is too long"),
+    ],
+)
+def test_html_and_lengths_are_checked_as_telegram_does(text: str, refusal: str) -> None:
+    status, body = send(LocalBotApi(), text, parse_mode="HTML")
+    assert status == 400
+    assert refusal in body["description"]
+
+
+def test_4096_utf16_units_after_parsing_are_accepted() -> None:
+    status, _ = send(LocalBotApi(), "<b>" + "😀" * 2048 + "</b>", parse_mode="HTML")
+    assert status == 200
+
+
+def test_button_data_is_1_to_64_bytes() -> None:
+    def keyboard(data: str) -> str:
+        return json.dumps({"inline_keyboard": [[{"text": "b", "callback_data": data}]]})
+
+    api = LocalBotApi()
+    assert send(api, "ok", reply_markup=keyboard("é" * 32))[0] == 200
+    status, body = send(api, "no", reply_markup=keyboard("é" * 32 + "x"))
+    assert (status, body["description"]) == (400, "Bad Request: BUTTON_DATA_INVALID")
+
+
+def test_an_edit_that_changes_nothing_is_refused_and_a_real_one_is_kept_in_place() -> None:
+    api = LocalBotApi()
+    _, sent = send(api, "one")
+    edit = {"chat_id": 1001, "message_id": sent["result"]["message_id"], "text": "one"}
+    status, body = api.answer("editMessageText", edit)
+    assert status == 400
+    assert "message is not modified" in body["description"]
+    assert api.answer("editMessageText", dict(edit, text="two"))[0] == 200
+    assert [message["text"] for message in api.messages_in(1001)] == ["two"]
+
+
+def test_a_callback_query_is_answered_once() -> None:
+    api = LocalBotApi()
+    assert api.answer("answerCallbackQuery", {"callback_query_id": "7", "text": "hi"})[0] == 200
+    status, body = api.answer("answerCallbackQuery", {"callback_query_id": "7"})
+    assert status == 400
+    assert "query ID is invalid" in body["description"]
+    too_long = {"callback_query_id": "8", "text": "x" * 201}
+    assert api.answer("answerCallbackQuery", too_long)[0] == 400
+
+
+def test_flood_limits_answer_429_with_retry_after() -> None:
+    api = LocalBotApi(limits=FloodLimits(per_second=3, per_chat_per_second=1))
+    assert send(api, "first")[0] == 200
+    status, body = send(api, "second, same chat, same second")
+    assert (status, body["parameters"]) == (429, {"retry_after": 1})
+    for chat in (2, 3):
+        assert api.answer("sendMessage", {"chat_id": chat, "text": "x"})[0] == 200
+    assert api.answer("sendMessage", {"chat_id": 4, "text": "fourth"})[0] == 429
+
+
+def test_command_menu_users_messages_and_unknown_methods() -> None:
+    api = LocalBotApi()
+    menu = json.dumps([{"command": "books", "description": "the catalog"}])
+    assert api.answer("setMyCommands", {"commands": menu})[0] == 200
+    assert api.commands == [{"command": "books", "description": "the catalog"}]
+    api.receive(ALICE, "/books")
+    send(api, "the answer")
+    assert [message["text"] for message in api.messages_in(1001)] == ["/books", "the answer"]
+    assert api.answer("sendSticker", {"chat_id": 1001})[0] == 404
+
+
+async def test_get_updates_waits_for_an_update_and_its_offset_confirms_it() -> None:
+    queue = UpdateQueue()
+    polling = asyncio.create_task(queue.get_updates({"timeout": 5}))
+    await asyncio.sleep(0.05)
+    assert not polling.done()
+    queue.push(message_update(queue.next_id(), {"message_id": 1, "text": "/start"}))
+    [update] = await asyncio.wait_for(polling, 1)
+    assert update["message"]["entities"][0]["type"] == "bot_command"
+    assert await queue.get_updates({"offset": update["update_id"] + 1}) == []
+
+
+async def test_the_web_chat_refuses_what_no_telegram_client_could_send(
+    engine: AsyncEngine, services: Services
+) -> None:
+    api = LocalBotApi()
+    web_chat = WebChat(TOKEN, api, engine, services)
+    transport = httpx.ASGITransport(app=Starlette(routes=web_chat.routes()))
+    async with httpx.AsyncClient(transport=transport, base_url="http://playground") as client:
+        assert (await client.post("/botWRONG:token/getMe")).status_code == 401
+        assert (await client.post(f"/bot{TOKEN}/getMe")).json()["result"]["is_bot"] is True
+        _, sent = send(
+            api,
+            "catalog",
+            reply_markup={"inline_keyboard": [[{"text": "Reserve", "callback_data": "r:1"}]]},
+        )
+        message_id = sent["result"]["message_id"]
+        refused = [
+            await client.post("/api/send", json={"persona": 42, "text": "hi"}),
+            await client.post("/api/send", json={"persona": 1001, "text": "  "}),
+            await client.post("/api/send", content=b"\xff"),
+            await client.post(
+                "/api/press", json={"persona": 1002, "message_id": message_id, "data": "r:1"}
+            ),
+            await client.post(
+                "/api/press", json={"persona": 1001, "message_id": message_id, "data": "r:2"}
+            ),
+        ]
+        refused += [
+            await client.post("/api/send", json={"persona": [1001], "text": "hi"}),
+            await client.post(
+                "/api/press", json={"persona": 1001, "message_id": message_id, "data": ["r:1"]}
+            ),
+        ]
+        assert [answer.status_code for answer in refused] == [400] * 7
+        assert await web_chat.updates.get_updates({}) == []
+        pressed = {"persona": 1001, "message_id": message_id, "data": "r:1"}
+        assert (await client.post("/api/press", json=pressed)).status_code == 200
+        [update] = await web_chat.updates.get_updates({})
+        assert update["callback_query"]["message"]["text"] == "catalog"

@@ -1,0 +1,158 @@
+"""The playground's page in a real browser: Debian's headless Chromium, driven by Playwright.
+
+Each step's screenshot is saved in test-output/playground/ (docs/playground.png is one).
+"""
+
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Locator, Page, async_playwright, expect
+
+from bot.playground.runner import Playground
+from tests.playground import playground_on
+
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = ROOT / "test-output" / "playground"
+CHROMIUM_NAMES = ("chromium", "chromium-browser")
+# Playwright's own waits; a paced bot on a busy machine answers within seconds.
+WAIT_MS = 15_000
+expect.set_options(timeout=WAIT_MS)
+
+
+def chromium_path() -> str:
+    """Debian's chromium; its absence fails the test, saying what to install."""
+    for name in CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    pytest.fail(
+        "Chromium is missing: the browser tests need Debian's chromium package "
+        "(apt-get install -y chromium; python3 dev.py test installs it when run as root)"
+    )
+
+
+@pytest.fixture
+async def playground(server_url: str) -> AsyncIterator[Playground]:
+    async with playground_on(server_url) as running:
+        yield running
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    executable = chromium_path()
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=executable, headless=True)
+        yield launched
+        await launched.close()
+
+
+async def open_page(browser: Browser, url: str, width: int = 1200) -> Page:
+    page = await browser.new_page(viewport={"width": width, "height": 760})
+    page.set_default_timeout(WAIT_MS)
+    await page.goto(url)
+    await expect(page.locator("body[data-live=true]")).to_be_attached()
+    await expect(page.locator("#menu-button")).to_be_visible()  # setMyCommands arrived
+    return page
+
+
+async def say(page: Page, text: str) -> None:
+    await page.locator("#text").fill(text)
+    await page.locator("#text").press("Enter")
+
+
+def bot_message(page: Page, persona: int, containing: str) -> Locator:
+    return page.locator(f"#chat-{persona} .message:not(.mine)", has_text=containing)
+
+
+async def shot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=SCREENSHOTS / f"{name}.png")
+
+
+ALICE, BEN, DANA = 1001, 1002, 9001
+
+
+async def test_reserve_restock_back_in_stock_and_cancel_in_the_browser(
+    browser: Browser, playground: Playground
+) -> None:
+    page = await open_page(browser, playground.url)
+    await page.evaluate("window.sameLoad = true")  # gone if the page ever reloads
+
+    # A reader opens the catalog and reserves a sold-out book.
+    await say(page, "/books")
+    catalog = bot_message(page, ALICE, "Catalog")
+    await expect(catalog).to_be_visible()
+    await expect(catalog.locator("b", has_text="Dune")).to_be_visible()  # HTML rendered
+    await shot(page, "1-catalog")
+    await catalog.get_by_role("button", name="Reserve #1 Dune").click()
+    await expect(bot_message(page, ALICE, "Reserved Dune by Frank Herbert")).to_be_visible()
+    await shot(page, "2-reserved")
+
+    # The staff member restocks it.
+    await page.locator(f'nav button[data-persona="{DANA}"]').click()
+    await say(page, "/restock 1 3")
+    await expect(bot_message(page, DANA, "Notified 1 waiting reader")).to_be_visible()
+    await shot(page, "3-restocked")
+
+    # The reader's chat shows the message without a reload; the outbox shows it sent.
+    badge = page.locator(f'nav button[data-persona="{ALICE}"] .badge')
+    await expect(badge).to_have_text("1")
+    await page.locator(f'nav button[data-persona="{ALICE}"]').click()
+    await expect(bot_message(page, ALICE, "Good news: Dune")).to_be_visible()
+    await expect(page.locator("#outbox-counts")).to_contain_text("sent 1")
+    assert await page.evaluate("window.sameLoad") is True
+    await shot(page, "4-back-in-stock")
+
+    # A Cancel button edits its own message in place.
+    await say(page, "/reserve 4")
+    await expect(bot_message(page, ALICE, "Reserved War and Peace")).to_be_visible()
+    await say(page, "/myreservations")
+    reservations = bot_message(page, ALICE, "Your reservations")
+    await expect(reservations.get_by_role("button", name="Cancel")).to_be_visible()
+    message_id = await reservations.get_attribute("data-id")
+    count = await page.locator(f"#chat-{ALICE} .message").count()
+    await reservations.get_by_role("button", name="Cancel").click()
+    await expect(page.locator(f"#chat-{ALICE} .toast")).to_have_text("Reservation cancelled")
+    edited = page.locator(f'#chat-{ALICE} .message[data-id="{message_id}"]')
+    await expect(edited).to_contain_text("cancelled on")
+    await expect(edited.locator(".edited")).to_be_visible()
+    assert await page.locator(f"#chat-{ALICE} .message").count() == count
+    await shot(page, "5-cancelled-in-place")
+
+
+async def test_phone_sized_and_by_keyboard(browser: Browser, playground: Playground) -> None:
+    page = await open_page(browser, playground.url, width=390)
+    # The command menu from setMyCommands, opened and used without a mouse.
+    await page.locator("#menu-button").focus()
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("menuitem", name="/books")).to_be_focused()
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#text")).to_be_focused()
+    await expect(page.locator("#text")).to_have_value("/books ")
+    await page.keyboard.press("Enter")
+    await expect(bot_message(page, ALICE, "Catalog")).to_be_in_viewport()
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+    await shot(page, "6-phone")
+
+
+async def test_the_bots_html_is_shown_never_run(browser: Browser, playground: Playground) -> None:
+    page = await open_page(browser, playground.url)
+    await page.locator(f'nav button[data-persona="{DANA}"]').click()
+    await say(page, '/addbook <img src=x onerror="window.ran=1"> | <b>Eve</b> | 1')
+    added = bot_message(page, DANA, "Added #13")
+    await expect(added).to_contain_text('<img src=x onerror="window.ran=1">')
+    assert await added.locator("img").count() == 0
+    assert await page.evaluate("window.ran") is None
+
+
+async def test_reset_starts_over(browser: Browser, playground: Playground) -> None:
+    page = await open_page(browser, playground.url)
+    await say(page, "/reserve 1")
+    await expect(bot_message(page, ALICE, "Reserved Dune")).to_be_visible()
+    page.once("dialog", lambda dialog: dialog.accept())
+    await page.locator("#reset").click()
+    await expect(page.locator(f"#chat-{ALICE} .message")).to_have_count(0)
+    await say(page, "/myreservations")
+    await expect(bot_message(page, ALICE, "no reservations")).to_be_visible()
