@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.books.service import BackInStockText, BookService
+from bot.cards.service import CardService
 from bot.database import create_session_factory
 from bot.notifications.outbox import Outbox
 from bot.notifications.service import NotificationService
@@ -20,6 +21,7 @@ class Services:
     reservations: ReservationService
     notifications: NotificationService
     outbox: Outbox
+    cards: CardService
 
 
 def build_services(
@@ -33,4 +35,5 @@ def build_services(
         reservations=ReservationService(sessions),
         notifications=NotificationService(sessions, admins),
         outbox=Outbox(sessions),
+        cards=CardService(sessions),
     )

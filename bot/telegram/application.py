@@ -21,7 +21,7 @@ from bot.telegram.command_menu import CommandMenu
 from bot.telegram.context import DISPATCHER, SERVICES, BotApplication, BotContext
 from bot.telegram.dispatcher import Dispatcher, DispatcherTuning
 from bot.telegram.error_handler import on_error
-from bot.telegram.handlers import admin, buttons, membership, readers
+from bot.telegram.handlers import admin, buttons, cards, membership, readers
 from bot.telegram.pacing import DEFAULT_MESSAGES_PER_SECOND, PacedRateLimiter, Pacer
 from bot.telegram.update_processor import PerReaderUpdateProcessor
 
@@ -69,6 +69,7 @@ def build_application(
 
 
 def add_handlers(application: BotApplication) -> None:
+    cards.add_handlers(application)
     commands = {
         "start": readers.start,
         "help": readers.help_command,

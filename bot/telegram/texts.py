@@ -16,6 +16,7 @@ from bot.books.errors import (
 )
 from bot.books.schemas import BookPage, BookView, ImportReport
 from bot.books.service import Restock
+from bot.cards.schemas import BookCard, BookInLine, NoReservation, Notified, ReaderStatus, Waiting
 from bot.errors import DomainError
 from bot.notifications.schemas import DeliveryReport
 from bot.reservations.errors import (
@@ -42,6 +43,7 @@ READER_COMMANDS = {
     "myreservations": "see your reservations",
     "cancel": "cancel a reservation: /cancel <reservation id>",
     "help": "show this list",
+    "book": "a book's card, to reserve or share it: /book <book id>",
 }
 ADMIN_COMMANDS = {
     "restock": "set a book's stock: /restock <book id> <quantity>",
@@ -54,6 +56,7 @@ USAGE = {
     "cancel": "/cancel &lt;reservation id&gt;, for example /cancel 7",
     "restock": "/restock &lt;book id&gt; &lt;quantity&gt;, for example /restock 12 5",
     "deliveries": "/deliveries &lt;book id&gt;, for example /deliveries 12",
+    "book": "/book &lt;book id&gt;, for example /book 12",
     "addbook": "/addbook &lt;title&gt; | &lt;author&gt; | &lt;quantity&gt;, "
     "for example /addbook Dune | Frank Herbert | 0",
 }
@@ -153,8 +156,8 @@ def book_page(page: BookPage) -> str:
 
 
 def catalog_entry(book: BookView, units: int | None = None) -> str:
-    availability = f"✅ in stock: {book.stock_quantity}" if book.in_stock else "❌ sold out"
-    return f"#{book.id} {book_name(book.title, book.author, units)}\n    {availability}"
+    name = book_name(book.title, book.author, units)
+    return f"#{book.id} {name}\n    {availability(book)} · {card_command(book.id)}"
 
 
 def reserve_button(book: BookView) -> str:
@@ -336,3 +339,83 @@ def something_went_wrong() -> str:
 
 def temporarily_unavailable() -> str:
     return "The bookstore's system is temporarily unavailable. Please try again in a minute."
+
+
+# Book cards, deep links and inline search
+
+
+def book_card(card: BookCard, link: str) -> str:
+    book = card.book
+    lines = [
+        f"#{book.id} {book_name(book.title, book.author)}",
+        f"{availability(book)} · {readers_waiting(card.readers_waiting)}",
+        card_status(card.status),
+        "",
+        f"Share this book: {escape(link)}",
+    ]
+    return "\n".join(lines)
+
+
+def availability(book: BookView) -> str:
+    return f"✅ in stock: {book.stock_quantity}" if book.in_stock else "❌ sold out"
+
+
+def readers_waiting(count: int) -> str:
+    if count == 0:
+        return "nobody waiting"
+    return f"{count} reader{'' if count == 1 else 's'} waiting"
+
+
+def card_status(status: ReaderStatus) -> str:
+    match status:
+        case Waiting(place=place, since=since):
+            ahead = "first in line" if place == 1 else f"number {place} in line"
+            return f"⏳ You are {ahead} (since {moment(since)})."
+        case Notified(at=at):
+            return f"📬 I told you it is back on {moment(at)}: come by the shop."
+        case NoReservation():
+            return "You are not waiting for this book."
+
+
+def card_reserve_button() -> str:
+    return "Reserve: tell me when it's back"
+
+
+def card_cancel_button() -> str:
+    return "Cancel my reservation"
+
+
+def card_command(book_id: int) -> str:
+    """The command link under each catalog entry that opens the book's card."""
+    return f"/book_{book_id}"
+
+
+def book_link_line(link: str) -> str:
+    """Under /addbook's reply: the link to share or print."""
+    return f"Share this book: {escape(link)}"
+
+
+def inline_title(book: BookView) -> str:
+    return shortened(book.title, 200)
+
+
+def inline_description(item: BookInLine) -> str:
+    return shortened(
+        f"{item.book.author} · {as_plain(availability(item.book))} · "
+        f"{readers_waiting(item.readers_waiting)}",
+        200,
+    )
+
+
+def inline_card(item: BookInLine) -> str:
+    """The message an inline result puts in the chat."""
+    book = item.book
+    return (
+        f"{book_name(book.title, book.author)}\n{availability(book)} · "
+        f"{readers_waiting(item.readers_waiting)}\n"
+        "Reserve it in the bookstore's bot and be told when it's back."
+    )
+
+
+def inline_reserve_button() -> str:
+    return "Reserve in the bot"
