@@ -10,7 +10,6 @@ from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
-from telegram import Update
 from telegram.error import InvalidToken
 
 from bot import migrate
@@ -21,7 +20,7 @@ from bot.embedded_postgres import EmbeddedPostgresUnavailable, start_embedded_po
 from bot.logging_setup import configure_logging
 from bot.services import build_services
 from bot.telegram import texts
-from bot.telegram.application import build_application
+from bot.telegram.application import ALLOWED_UPDATES, build_application
 from bot.telegram.context import BotApplication
 from bot.telegram.dispatcher import DispatcherTuning
 
@@ -101,7 +100,7 @@ def run(settings: Settings, database_url: str) -> None:
     try:
         # bootstrap_retries=-1: when Telegram is unreachable at start, keep trying.
         application.run_polling(
-            allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER],
+            allowed_updates=ALLOWED_UPDATES,
             bootstrap_retries=-1,
         )
     except InvalidToken:

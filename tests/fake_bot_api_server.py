@@ -16,7 +16,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
 
-from tests.chat import Person, callback_update, message_update, my_chat_member_update
+from tests.chat import (
+    Person,
+    callback_update,
+    inline_query_update,
+    message_update,
+    my_chat_member_update,
+)
 from tests.fake_telegram import DropConnection, FakeBotApi, SentRequest
 
 # Parameters sent as plain strings; everything else in a form body is JSON.
@@ -82,6 +88,10 @@ class FakeBotApiServer:
         else:
             self.api.failing_chats.pop(person.id, None)
         self._push(lambda update_id: my_chat_member_update(update_id, person, old, new))
+
+    def inline_query(self, person: Person, query: str, offset: str = "") -> None:
+        """The person types `@bot <query>` in some chat."""
+        self._push(lambda update_id: inline_query_update(update_id, person, query, offset))
 
     def _push(self, make: Callable[[int], dict[str, Any]]) -> None:
         with self._changed:

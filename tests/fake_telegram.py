@@ -217,6 +217,8 @@ class FakeBotApi:
                 return True
             case "getUpdates":
                 return []
+            case "answerInlineQuery":
+                return _answer_inline_query(params)
         raise BotApiError(404, "Not Found")
 
     def _send_message(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -264,6 +266,28 @@ class FakeBotApi:
         new["edit_date"] = int(time.time())
         self._messages[key] = new
         return new
+
+
+def _answer_inline_query(params: dict[str, Any]) -> bool:
+    """What Telegram checks of an inline answer: at most 50 results with distinct ids of
+    1-64 bytes, each text a valid message, an offset of at most 64 bytes."""
+    results = params.get("results", [])
+    results = json.loads(results) if isinstance(results, str) else results
+    if len(results) > 50:
+        raise BotApiError(400, "Bad Request: RESULTS_TOO_MUCH")
+    ids = [str(result.get("id", "")) for result in results]
+    if len(set(ids)) != len(ids) or not all(1 <= len(id_.encode()) <= 64 for id_ in ids):
+        raise BotApiError(400, "Bad Request: RESULT_ID_INVALID")
+    for result in results:
+        if not str(result.get("title", "")).strip():
+            raise BotApiError(400, "Bad Request: RESULT_TITLE_EMPTY")
+        content = result.get("input_message_content") or {}
+        _check_text({"text": content.get("message_text", ""), **content})
+        if result.get("reply_markup"):
+            _markup({"reply_markup": result["reply_markup"]})
+    if len(str(params.get("next_offset", "")).encode()) > 64:
+        raise BotApiError(400, "Bad Request: NEXT_OFFSET_INVALID")
+    return True
 
 
 def _window(times: deque[float], now: float) -> deque[float]:

@@ -68,7 +68,7 @@ class CardRepository:
             .where(PreBooking.status == ReservationStatus.WAITING)
             .group_by(PreBooking.book_id)
         )
-        return {book_id: count for book_id, count in rows.tuples()}
+        return {book_id: count for book_id, count in rows}
 
     async def longest_lines(self, limit: int) -> list[BookInLine]:
         """The books most readers wait for, longest line first."""
@@ -81,7 +81,7 @@ class CardRepository:
             .order_by(waiting.desc(), Book.id)
             .limit(limit)
         )
-        return [BookInLine(book_view(book), count) for book, count in rows.tuples()]
+        return [BookInLine(book_view(book), count) for book, count in rows]
 
     async def books_for_tags(self, sold_out_only: bool) -> list[BookView]:
         """The catalog in title order (only sold-out books when asked), for shelf tags."""

@@ -2,7 +2,7 @@
 
 import logging
 
-from telegram import BotCommand
+from telegram import BotCommand, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     ApplicationBuilder,
@@ -21,7 +21,7 @@ from bot.telegram.command_menu import CommandMenu
 from bot.telegram.context import DISPATCHER, SERVICES, BotApplication, BotContext
 from bot.telegram.dispatcher import Dispatcher, DispatcherTuning
 from bot.telegram.error_handler import on_error
-from bot.telegram.handlers import admin, buttons, cards, membership, readers
+from bot.telegram.handlers import admin, buttons, cards, inline, membership, readers
 from bot.telegram.pacing import DEFAULT_MESSAGES_PER_SECOND, PacedRateLimiter, Pacer
 from bot.telegram.update_processor import PerReaderUpdateProcessor
 
@@ -31,6 +31,14 @@ COMMAND_MENU = "command_menu"
 
 # Commands act on new messages only: editing an old "/reserve 3" must not reserve again.
 NEW_MESSAGES = filters.UpdateType.MESSAGE
+
+# The updates the bot asks Telegram for (polling or webhook); anything else is never sent.
+ALLOWED_UPDATES = [
+    Update.MESSAGE,
+    Update.CALLBACK_QUERY,
+    Update.MY_CHAT_MEMBER,
+    Update.INLINE_QUERY,
+]
 
 
 def build_application(
@@ -70,6 +78,7 @@ def build_application(
 
 def add_handlers(application: BotApplication) -> None:
     cards.add_handlers(application)
+    inline.add_handlers(application)
     commands = {
         "start": readers.start,
         "help": readers.help_command,
