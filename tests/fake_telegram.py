@@ -213,6 +213,8 @@ class FakeBotApi:
                     raise BotApiError(400, QUERY_INVALID)
                 self._answered_queries.add(query_id)
                 return True
+            case "setMyCommands" if menu_chat(params) in self.failing_chats:
+                raise BotApiError(400, "Bad Request: chat not found")
             case "setMyCommands" | "deleteWebhook" | "deleteMyCommands" | "close":
                 return True
             case "getUpdates":
@@ -266,6 +268,17 @@ class FakeBotApi:
         new["edit_date"] = int(time.time())
         self._messages[key] = new
         return new
+
+
+def menu_scope(params: dict[str, Any]) -> dict[str, Any]:
+    """The scope a setMyCommands call names (the default scope when none)."""
+    scope = params.get("scope") or {"type": "default"}
+    return dict(json.loads(scope) if isinstance(scope, str) else scope)
+
+
+def menu_chat(params: dict[str, Any]) -> int | None:
+    chat_id = menu_scope(params).get("chat_id")
+    return None if chat_id is None else int(chat_id)
 
 
 def _answer_inline_query(params: dict[str, Any]) -> bool:

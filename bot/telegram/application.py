@@ -2,7 +2,7 @@
 
 import logging
 
-from telegram import BotCommand, Update
+from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     ApplicationBuilder,
@@ -16,8 +16,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.services import Services
-from bot.telegram import texts
-from bot.telegram.command_menu import CommandMenu
+from bot.telegram.command_menu import CommandMenu, menus_by_role
 from bot.telegram.context import DISPATCHER, SERVICES, BotApplication, BotContext
 from bot.telegram.dispatcher import Dispatcher, DispatcherTuning
 from bot.telegram.error_handler import on_error
@@ -71,7 +70,9 @@ def build_application(
     application: BotApplication = builder.build()
     application.bot_data[SERVICES] = services
     application.bot_data[DISPATCHER] = Dispatcher(application.bot, services.outbox, pacer, tuning)
-    application.bot_data[COMMAND_MENU] = CommandMenu(application.bot, reader_commands())
+    application.bot_data[COMMAND_MENU] = CommandMenu(
+        application.bot, menus_by_role(services.users.staff_ids())
+    )
     add_handlers(application)
     return application
 
@@ -124,8 +125,3 @@ def dispatcher(application: BotApplication) -> Dispatcher:
 def command_menu(application: BotApplication) -> CommandMenu:
     found: CommandMenu = application.bot_data[COMMAND_MENU]
     return found
-
-
-def reader_commands() -> list[BotCommand]:
-    """Telegram's command menu: readers' commands (staff see theirs in /help)."""
-    return [BotCommand(name, what[:256]) for name, what in texts.READER_COMMANDS.items()]
