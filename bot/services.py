@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.books.service import BackInStockText, BookService
 from bot.cards.service import CardService
 from bot.database import create_session_factory
+from bot.demand.service import DemandService
 from bot.notifications.outbox import Outbox
 from bot.notifications.service import NotificationService
 from bot.reservations.service import ReservationService
@@ -22,6 +23,7 @@ class Services:
     notifications: NotificationService
     outbox: Outbox
     cards: CardService
+    demand: DemandService
 
 
 def build_services(
@@ -36,4 +38,5 @@ def build_services(
         notifications=NotificationService(sessions, admins),
         outbox=Outbox(sessions),
         cards=CardService(sessions),
+        demand=DemandService(sessions, admins),
     )

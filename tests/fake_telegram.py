@@ -66,6 +66,25 @@ class SentRequest:
         ]
 
 
+@dataclass(frozen=True)
+class UploadedFile:
+    """A file the bot uploaded (multipart/form-data), as the fake received it."""
+
+    filename: str
+    content: bytes
+    mime_type: str
+
+
+def uploaded_files(request_data: RequestData) -> dict[str, UploadedFile]:
+    """The files of a multipart request, by parameter name."""
+    files = {}
+    for name, field_tuple in request_data.multipart_data.items():
+        filename, content, mime_type = (*field_tuple, "application/octet-stream")[:3]
+        data = content if isinstance(content, bytes) else content.read()
+        files[name] = UploadedFile(str(filename), data, str(mime_type))
+    return files
+
+
 class DropConnection(Exception):
     """Injected network failure: the transport hangs up without answering."""
 
@@ -221,6 +240,8 @@ class FakeBotApi:
                 return []
             case "answerInlineQuery":
                 return _answer_inline_query(params)
+            case "sendPhoto" | "sendDocument":
+                return self._send_file(method, params)
         raise BotApiError(404, "Not Found")
 
     def _send_message(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -245,6 +266,48 @@ class FakeBotApi:
         }
         if params.get("reply_markup"):
             message["reply_markup"] = _markup(params)
+        self._messages[(chat_id, message_id)] = message
+        return message
+
+    def _send_file(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        """sendPhoto and sendDocument with the file uploaded (multipart), as Telegram
+        takes them: a photo must be a PNG or JPEG of at most 10 MB, a document at most
+        50 MB, a caption at most 1024 characters."""
+        chat_id = int(params["chat_id"])
+        if chat_id in self.failing_chats:
+            code = self.failing_chats[chat_id]
+            raise BotApiError(code, FAILURE_DESCRIPTIONS.get(code, "Internal Server Error"))
+        kind = "photo" if method == "sendPhoto" else "document"
+        upload = params.get(kind)
+        if not isinstance(upload, UploadedFile) or not upload.content:
+            raise BotApiError(400, f"Bad Request: there is no {kind} in the request")
+        if kind == "photo":
+            if not upload.content.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")):
+                raise BotApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+            if len(upload.content) > 10 * 1024 * 1024:
+                raise BotApiError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
+        elif len(upload.content) > 50 * 1024 * 1024:
+            raise BotApiError(413, "Request Entity Too Large")
+        caption = str(params.get("caption", ""))
+        if params.get("parse_mode") == "HTML":
+            _check_html(caption)
+            caption = html.unescape(TAG.sub("", caption))
+        if utf16_length(caption) > 1024:
+            raise BotApiError(400, "Bad Request: message caption is too long")
+        message_id = next(self._message_ids)
+        file = {"file_id": f"file-{message_id}", "file_unique_id": f"unique-{message_id}"}
+        message: dict[str, Any] = {
+            "message_id": message_id,
+            "from": BOT_USER,
+            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
+            "date": int(time.time()),
+        }
+        if kind == "photo":
+            message["photo"] = [dict(file, width=1, height=1)]
+        else:
+            message["document"] = dict(file, file_name=upload.filename)
+        if params.get("caption"):
+            message["caption"] = str(params["caption"])
         self._messages[(chat_id, message_id)] = message
         return message
 
@@ -384,7 +447,9 @@ class FakeRequest(BaseRequest):
         pool_timeout: Any = None,
     ) -> tuple[int, bytes]:
         api_method = url.rsplit("/", 1)[-1]
-        params = dict(request_data.parameters) if request_data is not None else {}
+        params: dict[str, Any] = dict(request_data.parameters) if request_data is not None else {}
+        if request_data is not None and request_data.contains_files:
+            params.update(uploaded_files(request_data))
         if api_method == "sendMessage" and self.api.send_delay:
             await asyncio.sleep(self.api.send_delay)
         try:

@@ -20,7 +20,7 @@ from bot.telegram.command_menu import CommandMenu, menus_by_role
 from bot.telegram.context import DISPATCHER, SERVICES, BotApplication, BotContext
 from bot.telegram.dispatcher import Dispatcher, DispatcherTuning
 from bot.telegram.error_handler import on_error
-from bot.telegram.handlers import admin, buttons, cards, inline, membership, readers
+from bot.telegram.handlers import admin, buttons, cards, demand, inline, membership, readers
 from bot.telegram.pacing import DEFAULT_MESSAGES_PER_SECOND, PacedRateLimiter, Pacer
 from bot.telegram.update_processor import PerReaderUpdateProcessor
 
@@ -91,6 +91,7 @@ def add_handlers(application: BotApplication) -> None:
         "restock": admin.restock,
         "addbook": admin.add_book,
         "deliveries": admin.deliveries,
+        "demand": demand.demand,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=NEW_MESSAGES))

@@ -17,6 +17,7 @@ from bot.books.errors import (
 from bot.books.schemas import BookPage, BookView, ImportReport
 from bot.books.service import Restock
 from bot.cards.schemas import BookCard, BookInLine, NoReservation, Notified, ReaderStatus, Waiting
+from bot.demand.schemas import BookDemand, DemandReport
 from bot.errors import DomainError
 from bot.notifications.schemas import DeliveryReport
 from bot.reservations.errors import (
@@ -49,6 +50,7 @@ ADMIN_COMMANDS = {
     "restock": "set a book's stock: /restock <book id> <quantity>",
     "addbook": "add a book: /addbook <title> | <author> | <quantity>",
     "deliveries": "how a book's back-in-stock messages are going: /deliveries <book id>",
+    "demand": "which books readers wait for most, with a chart and a CSV",
 }
 USAGE = {
     "search": "/search &lt;part of a title or author&gt;, for example /search tolstoy",
@@ -419,3 +421,83 @@ def inline_card(item: BookInLine) -> str:
 
 def inline_reserve_button() -> str:
     return "Reserve in the bot"
+
+
+# Demand report (staff)
+
+DEMAND_OUTCOME_LABELS = {"told": "told it's back", "cancelled": "cancelled"}
+DEMAND_LISTED = 10
+DEMAND_CHARTED = 15
+
+
+def demand_outcome(name: str) -> str:
+    return DEMAND_OUTCOME_LABELS.get(name, name)
+
+
+def demand_report(report: DemandReport) -> str:
+    if not report.books:
+        return (
+            f"Nobody is waiting for any book, and no reservation ended in the last "
+            f"{report.days} days."
+        )
+    waiting = sum(1 for book in report.books if book.waiting)
+    heading = (
+        f"<b>Demand</b> on {moment(report.generated_at)}: {report.readers_waiting:,} "
+        f"reader{'' if report.readers_waiting == 1 else 's'} waiting for {waiting:,} "
+        f"book{'' if waiting == 1 else 's'}."
+    )
+    listed = report.books[:DEMAND_LISTED]
+
+    def render(units: int | None) -> str:
+        lines = [heading, f"Top {len(listed)}; the chart shows {DEMAND_CHARTED}, the CSV all:", ""]
+        for place, demand in enumerate(listed, 1):
+            lines.append(f"{place}. {demand_entry(demand, report, units)}")
+        return "\n".join(lines)
+
+    return fitted(render, len(listed))
+
+
+def demand_entry(demand: BookDemand, report: DemandReport, units: int | None = None) -> str:
+    book = demand.book
+    since = (
+        "" if demand.oldest_wait is None else f", the longest since {moment(demand.oldest_wait)}"
+    )
+    recent = " · ".join(
+        f"{demand_outcome(name)} {count}"
+        for name, count in zip(report.outcomes, demand.recent, strict=True)
+    )
+    return (
+        f"#{book.id} {book_name(book.title, book.author, units)}: "
+        f"{demand.waiting} waiting{since}\n"
+        f"    last {report.days} days: {recent}"
+    )
+
+
+def demand_chart_title(report: DemandReport) -> str:
+    return f"Readers waiting: top {DEMAND_CHARTED}, {moment(report.generated_at)}"
+
+
+def demand_chart_axis() -> str:
+    return "readers waiting"
+
+
+def demand_chart_label(demand: BookDemand) -> str:
+    """Plain text: a chart is no HTML."""
+    return f"#{demand.book.id} {demand.book.title}"
+
+
+def demand_csv_header(report: DemandReport) -> list[str]:
+    recent = [f"{demand_outcome(name)} (last {report.days} days)" for name in report.outcomes]
+    return [
+        "book id",
+        "title",
+        "author",
+        "in stock",
+        "readers waiting",
+        "oldest wait (UTC)",
+        *recent,
+    ]
+
+
+def demand_csv_name(report: DemandReport) -> str:
+    return f"demand-{report.generated_at.astimezone(UTC):%Y-%m-%d}.csv"
