@@ -6,7 +6,7 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.books.models import Book
-from bot.books.repository import book_view
+from bot.books.schemas import BookView
 from bot.demand.schemas import BookDemand
 from bot.reservations.models import PreBooking, ReservationStatus
 
@@ -47,13 +47,13 @@ class DemandRepository:
             .subquery()
         )
         rows = await self._session.execute(
-            select(Book, counted)
+            select(Book.id, Book.title, Book.author, Book.stock_quantity, counted)
             .join(counted, counted.c.book_id == Book.id)
             .order_by(counted.c.waiting.desc(), counted.c.oldest, Book.id)
         )
         return tuple(outcomes), [
             BookDemand(
-                book_view(row.Book),
+                BookView(row.id, row.title, row.author, row.stock_quantity),
                 row.waiting,
                 row.oldest,
                 tuple(int(getattr(row, name)) for name in outcomes),
