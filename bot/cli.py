@@ -19,6 +19,7 @@ from bot.database import create_engine
 from bot.embedded_postgres import EmbeddedPostgresUnavailable, start_embedded_postgres
 from bot.logging_setup import configure_logging
 from bot.services import build_services
+from bot.shelf_tags.command import ShelfTagsError, bot_username, write_shelf_tags
 from bot.telegram import texts
 from bot.telegram.application import ALLOWED_UPDATES, build_application
 from bot.telegram.context import BotApplication
@@ -40,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("migrate", help="bring the database schema up to date")
     importer = commands.add_parser("import-books", help="add the books listed in a CSV file")
     importer.add_argument("file", type=Path, help="CSV with the header title,author,quantity")
+    tags = commands.add_parser("shelf-tags", help="print tags whose QR codes open each book")
+    tags.add_argument("--output", type=Path, required=True, help="the PDF to write")
+    tags.add_argument("--sold-out", action="store_true", help="only books out of stock")
+    tags.add_argument("--bot-username", help="the bot's username (default: getMe, with BOT_TOKEN)")
     options = parser.parse_args(argv)
     # PTB 22's opt-in to the coming timedelta durations, which silences its deprecation warning.
     os.environ.setdefault("PTB_TIMEDELTA", "1")
@@ -56,9 +61,17 @@ def main(argv: list[str] | None = None) -> int:
                     print("Database is up to date.")
                 case "import-books":
                     print(import_books(database_url, options.file))
+                case "shelf-tags":
+                    print(shelf_tags(settings, database_url, options))
                 case _:
                     run(settings, database_url)
-    except (SettingsError, CommandError, CatalogFileError, EmbeddedPostgresUnavailable) as error:
+    except (
+        SettingsError,
+        CommandError,
+        CatalogFileError,
+        EmbeddedPostgresUnavailable,
+        ShelfTagsError,
+    ) as error:
         print(f"bookstore-bot: error: {error}", file=sys.stderr)
         return 2
     return 0
@@ -122,3 +135,10 @@ def import_books(database_url: str, path: Path) -> str:
         return texts.import_report(report)
 
     return asyncio.run(load())
+
+
+def shelf_tags(settings: Settings, database_url: str, options: argparse.Namespace) -> str:
+    token = settings.bot_token.get_secret_value() if settings.bot_token else None
+    username = options.bot_username or bot_username(token, settings.telegram_base_url)
+    migrate.upgrade(database_url)
+    return write_shelf_tags(database_url, options.output, username, options.sold_out)

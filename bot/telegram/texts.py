@@ -501,3 +501,15 @@ def demand_csv_header(report: DemandReport) -> list[str]:
 
 def demand_csv_name(report: DemandReport) -> str:
     return f"demand-{report.generated_at.astimezone(UTC):%Y-%m-%d}.csv"
+
+
+# Shelf tags (printed, and the terminal's answer)
+
+
+def shelf_tag_call_to_scan() -> str:
+    return "Scan to be told when it's back"
+
+
+def shelf_tags_written(count: int, path: str) -> str:
+    """Plain text for the terminal."""
+    return f"Wrote {count} shelf tag{'' if count == 1 else 's'} to {path}."
