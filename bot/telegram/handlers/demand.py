@@ -17,11 +17,16 @@ async def demand(update: Update, context: BotContext) -> None:
     context.services.users.require_admin(sender_id(update))
     report = await context.services.demand.report(sender_id(update))
     message = message_of(update)
-    await message.reply_text(texts.demand_report(report))
     if not report.books:
+        await message.reply_text(texts.demand_report(report))
         return
-    # Drawing takes a tenth of a second of CPU: off the event loop, other readers go on.
-    chart, table = await asyncio.to_thread(files, report)
+    # Drawing takes a tenth of a second of CPU or more: in a thread, so other readers go
+    # on, and while the text is on its way.
+    drawing = asyncio.ensure_future(asyncio.to_thread(files, report))
+    try:
+        await message.reply_text(texts.demand_report(report))
+    finally:
+        chart, table = await drawing
     await message.reply_photo(chart)
     await message.reply_document(table, filename=texts.demand_csv_name(report))
 
