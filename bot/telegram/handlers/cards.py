@@ -16,13 +16,18 @@ async def start_with_payload(update: Update, context: BotContext) -> None:
     """A t.me link with a payload: the book's card, or a welcome for anything else."""
     reader = reader_of(update)
     book_id = deep_links.book_id_from_start(context.args)
-    card = None if book_id is None else await context.services.cards.find_card(reader, book_id)
-    if card is None:
-        # A stale shelf tag or a mistyped link: greet, never scold.
+    if book_id is None:
         registration = await context.services.users.register(reader)
         await message_of(update).reply_text(
             texts.welcome(reader.first_name, registration.is_admin)
         )
+        return
+    # find_card remembers the reader, as /start does, whether or not the book exists.
+    card = await context.services.cards.find_card(reader, book_id)
+    if card is None:
+        # A stale shelf tag or a mistyped link: greet, never scold.
+        is_admin = context.services.users.is_admin(reader.telegram_id)
+        await message_of(update).reply_text(texts.welcome(reader.first_name, is_admin))
         return
     await reply_with_card(update, context, card)
 
