@@ -10,7 +10,6 @@ from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
-from telegram import Update
 from telegram.error import InvalidToken
 
 from bot import migrate
@@ -25,8 +24,9 @@ from bot.logging_setup import configure_logging
 from bot.playground import command as playground
 from bot.playground.runner import PlaygroundError
 from bot.services import build_services
+from bot.shelf_tags.command import ShelfTagsError, bot_username, write_shelf_tags
 from bot.telegram import texts
-from bot.telegram.application import build_application
+from bot.telegram.application import ALLOWED_UPDATES, build_application
 from bot.telegram.context import BotApplication
 from bot.telegram.dispatcher import DispatcherTuning
 from bot.telegram.hold_messages import TelegramHoldMessages
@@ -67,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     trial.add_argument(
         "--allow-remote", action="store_true", help="allow a --host other machines can reach"
     )
+    tags = commands.add_parser("shelf-tags", help="print tags whose QR codes open each book")
+    tags.add_argument("--output", type=Path, required=True, help="the PDF to write")
+    tags.add_argument("--sold-out", action="store_true", help="only books out of stock")
+    tags.add_argument("--bot-username", help="the bot's username (default: getMe, with BOT_TOKEN)")
     options = parser.parse_args(argv)
     if options.command == "check":
         return check()
@@ -95,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(backup(database_url, options.file))
                 case "restore":
                     print(restore(database_url, options.file, options.force))
+                case "shelf-tags":
+                    print(shelf_tags(settings, database_url, options))
                 case _:
                     run(settings, database_url)
     except (
@@ -104,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         EmbeddedPostgresUnavailable,
         BackupError,
         PlaygroundError,
+        ShelfTagsError,
     ) as error:
         print(f"bookstore-bot: error: {error}", file=sys.stderr)
         return 2
@@ -176,7 +183,7 @@ def run(settings: Settings, database_url: str) -> None:
     try:
         # bootstrap_retries=-1: when Telegram is unreachable at start, keep trying.
         application.run_polling(
-            allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER],
+            allowed_updates=ALLOWED_UPDATES,
             bootstrap_retries=-1,
         )
     except InvalidToken:
@@ -207,3 +214,10 @@ def import_books(database_url: str, path: Path) -> str:
         return texts.import_report(report)
 
     return asyncio.run(load())
+
+
+def shelf_tags(settings: Settings, database_url: str, options: argparse.Namespace) -> str:
+    token = settings.bot_token.get_secret_value() if settings.bot_token else None
+    username = options.bot_username or bot_username(token, settings.telegram_base_url)
+    migrate.upgrade(database_url)
+    return write_shelf_tags(database_url, options.output, username, options.sold_out)

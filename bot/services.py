@@ -5,7 +5,9 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.books.service import BackInStockText, BookService
+from bot.cards.service import CardService
 from bot.database import create_session_factory
+from bot.demand.service import DemandService
 from bot.holds.expiry import HoldSweeper
 from bot.holds.policy import HoldMessages, HoldPolicy
 from bot.holds.service import HoldService
@@ -27,6 +29,8 @@ class Services:
     # were given, so no holds (nor their expiry loop) under this process.
     holds: HoldService
     hold_sweeper: HoldSweeper | None
+    cards: CardService
+    demand: DemandService
 
 
 def build_services(
@@ -50,4 +54,6 @@ def build_services(
         hold_sweeper=(
             None if hold_messages is None else HoldSweeper(sessions, policy, hold_messages)
         ),
+        cards=CardService(sessions),
+        demand=DemandService(sessions, admins),
     )

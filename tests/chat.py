@@ -195,3 +195,19 @@ class Chat:
     async def deliveries_done(self) -> None:
         """Wait for the dispatcher to deliver every notification that is due."""
         await dispatcher(self.application).wait_until_idle()
+
+
+def inline_query_update(
+    update_id: int, person: Person, query: str, offset: str = ""
+) -> dict[str, Any]:
+    """Someone typing `@bot <query>` in any chat, as Telegram reports it."""
+    return {
+        "update_id": update_id,
+        "inline_query": {
+            "id": f"inline-{update_id}",
+            "from": person.as_user(),
+            "query": query,
+            "offset": offset,
+            "chat_type": "sender",
+        },
+    }

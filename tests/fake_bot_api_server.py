@@ -17,7 +17,13 @@ from typing import Any
 
 from bot.playground.bot_api_server import parse_parameters
 from bot.playground.updates import NOT_SENT_UNLESS_ASKED
-from tests.chat import Person, callback_update, message_update, my_chat_member_update
+from tests.chat import (
+    Person,
+    callback_update,
+    inline_query_update,
+    message_update,
+    my_chat_member_update,
+)
 from tests.fake_telegram import DropConnection, FakeBotApi, SentRequest
 
 
@@ -78,6 +84,10 @@ class FakeBotApiServer:
         else:
             self.api.failing_chats.pop(person.id, None)
         self._push(lambda update_id: my_chat_member_update(update_id, person, old, new))
+
+    def inline_query(self, person: Person, query: str, offset: str = "") -> None:
+        """The person types `@bot <query>` in some chat."""
+        self._push(lambda update_id: inline_query_update(update_id, person, query, offset))
 
     def _push(self, make: Callable[[int], dict[str, Any]]) -> None:
         with self._changed:

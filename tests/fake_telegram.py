@@ -14,6 +14,7 @@ from typing import Any, Literal
 from telegram.error import NetworkError
 from telegram.request import BaseRequest, RequestData
 
+from bot.playground.files_and_inline import UploadedFile, menu_chat, menu_scope
 from bot.playground.local_bot_api import (
     BOT_USER,
     MESSAGE_METHODS,
@@ -49,10 +50,13 @@ __all__ = [
     "FakeRequest",
     "FloodLimits",
     "SentRequest",
+    "UploadedFile",
     "_check_html",
     "_check_text",
     "_markup",
     "_window",
+    "menu_chat",
+    "menu_scope",
     "utf16_length",
 ]
 
@@ -89,6 +93,8 @@ class FakeBotApi(LocalBotApi):
         if self.down == "drop":
             self.requests[-1].error_code = -1
             raise DropConnection()
+        if method == "setMyCommands" and menu_chat(params) in self.failing_chats:
+            raise BotApiError(400, "Bad Request: chat not found")
         if method != "sendMessage":
             return
         chat_id = int(params["chat_id"])
@@ -137,7 +143,9 @@ class FakeRequest(BaseRequest):
         pool_timeout: Any = None,
     ) -> tuple[int, bytes]:
         api_method = url.rsplit("/", 1)[-1]
-        params = dict(request_data.parameters) if request_data is not None else {}
+        params: dict[str, Any] = dict(request_data.parameters) if request_data is not None else {}
+        if request_data is not None and request_data.contains_files:
+            params.update(uploaded_files(request_data))
         if api_method == "sendMessage" and self.api.send_delay:
             await asyncio.sleep(self.api.send_delay)
         try:
@@ -145,3 +153,13 @@ class FakeRequest(BaseRequest):
         except DropConnection:
             raise NetworkError("injected: connection dropped") from None
         return status, json.dumps(body).encode()
+
+
+def uploaded_files(request_data: RequestData) -> dict[str, UploadedFile]:
+    """The files of a multipart request, by parameter name."""
+    files = {}
+    for name, field_tuple in request_data.multipart_data.items():
+        filename, content, mime_type = (*field_tuple, "application/octet-stream")[:3]
+        data = content if isinstance(content, bytes) else content.read()
+        files[name] = UploadedFile(str(filename), data, str(mime_type))
+    return files

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from bot.playground.files_and_inline import UploadedFile, multipart_fields
 from bot.playground.local_bot_api import LocalBotApi
 from bot.playground.updates import UpdateQueue
 
@@ -19,6 +20,9 @@ STRING_PARAMETERS = {
     "url",
     "description",
     "secret_token",
+    "caption",
+    "query",
+    "next_offset",
 }
 
 
@@ -29,9 +33,13 @@ def parse_parameters(content_type: str, body: bytes) -> dict[str, Any]:
     if content_type.startswith("application/json"):
         parsed: dict[str, Any] = json.loads(body)
         return parsed
+    if content_type.startswith("multipart/form-data"):
+        fields = multipart_fields(content_type, body)
+    else:
+        fields = dict(parse_qsl(body.decode(), keep_blank_values=True))
     params: dict[str, Any] = {}
-    for name, value in parse_qsl(body.decode(), keep_blank_values=True):
-        if name in STRING_PARAMETERS:
+    for name, value in fields.items():
+        if isinstance(value, UploadedFile) or name in STRING_PARAMETERS:
             params[name] = value
         else:
             try:

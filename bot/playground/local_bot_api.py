@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.playground.files_and_inline import check_inline_answer, checked_upload, menu_scope
 from bot.playground.telegram_rules import (
     NOT_MODIFIED,
     QUERY_INVALID,
@@ -31,7 +32,7 @@ BOT_USER = {
     "username": "bookstore_test_bot",
 }
 # Methods that count as messages for the flood limits.
-MESSAGE_METHODS = frozenset({"sendMessage", "editMessageText"})
+MESSAGE_METHODS = frozenset({"sendMessage", "editMessageText", "sendPhoto", "sendDocument"})
 # Methods answered True with nothing to check or keep.
 ACCEPTED_METHODS = frozenset(
     {"deleteWebhook", "setWebhook", "deleteMyCommands", "close", "logOut"}
@@ -227,9 +228,16 @@ class LocalBotApi:
                 self._answered_queries.add(query_id)
                 return True
             case "setMyCommands":
-                commands = params.get("commands") or []
-                self.commands = json.loads(commands) if isinstance(commands, str) else commands
+                # The menu everyone sees; staff chats' and other languages' are recorded only.
+                if menu_scope(params)["type"] == "default" and not params.get("language_code"):
+                    commands = params.get("commands") or []
+                    self.commands = json.loads(commands) if isinstance(commands, str) else commands
                 return True
+            case "answerInlineQuery":
+                check_inline_answer(params)
+                return True
+            case "sendPhoto" | "sendDocument":
+                return self._send_file(method, params)
             case "getUpdates":
                 return []
             case _ if method in ACCEPTED_METHODS:
@@ -253,6 +261,29 @@ class LocalBotApi:
         self._messages[(chat_id, message_id)] = message
         self._formats[(chat_id, message_id)] = params.get("parse_mode")
         self._tell("message", _shown(message, params))
+        return message
+
+    def _send_file(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = int(params["chat_id"])
+        self._refuse_send(chat_id)
+        kind, upload = checked_upload(method, params)
+        message_id = next(self._message_ids)
+        file = {"file_id": f"file-{message_id}", "file_unique_id": f"unique-{message_id}"}
+        message: dict[str, Any] = {
+            "message_id": message_id,
+            "from": BOT_USER,
+            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
+            "date": int(time.time()),
+        }
+        if kind == "photo":
+            message["photo"] = [dict(file, width=1, height=1)]
+        else:
+            message["document"] = dict(file, file_name=upload.filename)
+        if params.get("caption"):
+            message["caption"] = str(params["caption"])
+        self._messages[(chat_id, message_id)] = message
+        # A chat client shows a file as a line naming it.
+        self._tell("message", dict(message, text=f"📎 {upload.filename}", parse_mode=None))
         return message
 
     def _edit_message_text(self, params: dict[str, Any]) -> dict[str, Any]:

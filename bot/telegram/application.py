@@ -2,7 +2,7 @@
 
 import logging
 
-from telegram import BotCommand
+from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     ApplicationBuilder,
@@ -17,12 +17,11 @@ from telegram.request import BaseRequest
 
 from bot.holds.expiry import HoldExpiry
 from bot.services import Services
-from bot.telegram import texts
-from bot.telegram.command_menu import CommandMenu
+from bot.telegram.command_menu import CommandMenu, menus_by_role
 from bot.telegram.context import DISPATCHER, SERVICES, BotApplication, BotContext
 from bot.telegram.dispatcher import Dispatcher, DispatcherTuning
 from bot.telegram.error_handler import on_error
-from bot.telegram.handlers import admin, buttons, membership, readers
+from bot.telegram.handlers import admin, buttons, cards, demand, inline, membership, readers
 from bot.telegram.log_names import name_handlers_in_logs
 from bot.telegram.pacing import DEFAULT_MESSAGES_PER_SECOND, PacedRateLimiter, Pacer
 from bot.telegram.update_processor import PerReaderUpdateProcessor
@@ -34,6 +33,14 @@ HOLD_EXPIRY = "hold_expiry"
 
 # Commands act on new messages only: editing an old "/reserve 3" must not reserve again.
 NEW_MESSAGES = filters.UpdateType.MESSAGE
+
+# The updates the bot asks Telegram for (polling or webhook); anything else is never sent.
+ALLOWED_UPDATES = [
+    Update.MESSAGE,
+    Update.CALLBACK_QUERY,
+    Update.MY_CHAT_MEMBER,
+    Update.INLINE_QUERY,
+]
 
 
 def build_application(
@@ -67,18 +74,22 @@ def build_application(
     application: BotApplication = builder.build()
     application.bot_data[SERVICES] = services
     application.bot_data[DISPATCHER] = Dispatcher(application.bot, services.outbox, pacer, tuning)
-    application.bot_data[COMMAND_MENU] = CommandMenu(application.bot, reader_commands())
     if services.hold_sweeper is not None:
         notifications = application.bot_data[DISPATCHER]
         application.bot_data[HOLD_EXPIRY] = HoldExpiry(
             services.hold_sweeper, notifications.wake, hold_poll_interval
         )
+    application.bot_data[COMMAND_MENU] = CommandMenu(
+        application.bot, menus_by_role(services.users.staff_ids())
+    )
     add_handlers(application)
     name_handlers_in_logs(application)
     return application
 
 
 def add_handlers(application: BotApplication) -> None:
+    cards.add_handlers(application)
+    inline.add_handlers(application)
     commands = {
         "start": readers.start,
         "help": readers.help_command,
@@ -92,6 +103,7 @@ def add_handlers(application: BotApplication) -> None:
         "deliveries": admin.deliveries,
         "collected": admin.collected,
         "holds": admin.holds,
+        "demand": demand.demand,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=NEW_MESSAGES))
@@ -130,8 +142,3 @@ def dispatcher(application: BotApplication) -> Dispatcher:
 def command_menu(application: BotApplication) -> CommandMenu:
     found: CommandMenu = application.bot_data[COMMAND_MENU]
     return found
-
-
-def reader_commands() -> list[BotCommand]:
-    """Telegram's command menu: readers' commands (staff see theirs in /help)."""
-    return [BotCommand(name, what[:256]) for name, what in texts.READER_COMMANDS.items()]

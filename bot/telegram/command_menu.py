@@ -1,16 +1,32 @@
-"""Telegram's command menu, published in the background.
+"""Telegram's command menus, published in the background.
 
-The menu is a convenience: the bot answers without it. So a refusal at start-up (Telegram
-unreachable, a 429) costs one warning line and a later retry, never the bot itself.
+Readers see their commands everywhere (the default scope); each staff member also sees
+the staff commands in their own chat (BotCommandScopeChat). A menu may have a language
+(`language_code`) for readers whose Telegram speaks it.
+
+Menus are a convenience: the bot answers without them. So a refusal at start-up (Telegram
+unreachable, a 429) costs one warning line and a later retry, never the bot itself, and a
+menu Telegram refuses outright (a staff member who never opened the bot: "chat not
+found") holds up no other.
 """
 
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
-from telegram import Bot, BotCommand
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScope,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+)
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
 
+from bot.telegram import texts
+from bot.telegram.lengths import COMMAND_DESCRIPTION_LIMIT, truncated
 from bot.telegram.pacing import retry_after_seconds
 
 logger = logging.getLogger(__name__)
@@ -19,17 +35,31 @@ FIRST_RETRY_SECONDS = 1.0
 MAX_RETRY_SECONDS = 300.0
 
 
+@dataclass(frozen=True)
+class Menu:
+    """The commands one audience sees: a scope, and a language (None: any other)."""
+
+    commands: tuple[BotCommand, ...]
+    scope: BotCommandScope = field(default_factory=BotCommandScopeDefault)
+    language_code: str | None = None
+
+
 class CommandMenu:
-    def __init__(self, bot: Bot, commands: list[BotCommand]) -> None:
+    def __init__(self, bot: Bot, menus: list[Menu]) -> None:
         self._bot = bot
-        self._commands = commands
+        self._menus = menus
         self._task: asyncio.Task[None] | None = None
 
     async def publish(self) -> None:
-        """Publish now; if Telegram refuses, retry in the background until it takes it."""
-        wait = await self._attempt(FIRST_RETRY_SECONDS)
-        if wait is not None:
-            self._task = asyncio.create_task(self._retry(wait), name="command-menu")
+        """Publish every menu now; those Telegram refuses for now are retried in the
+        background until it takes them."""
+        pending = []
+        for menu in self._menus:
+            wait = await self._attempt(menu, FIRST_RETRY_SECONDS)
+            if wait is not None:
+                pending.append((menu, wait))
+        if pending:
+            self._task = asyncio.create_task(self._retry(pending), name="command-menu")
 
     async def stop(self) -> None:
         if self._task is None:
@@ -39,28 +69,68 @@ class CommandMenu:
             await self._task
         self._task = None
 
-    async def _retry(self, first_wait: float) -> None:
-        wait: float | None = first_wait
-        while wait is not None:
-            await asyncio.sleep(wait)
-            wait = await self._attempt(min(2 * wait, MAX_RETRY_SECONDS))
+    async def _retry(self, pending: list[tuple[Menu, float]]) -> None:
+        while pending:
+            await asyncio.sleep(min(wait for _, wait in pending))
+            still = []
+            for menu, wait in pending:
+                next_wait = await self._attempt(menu, min(2 * wait, MAX_RETRY_SECONDS))
+                if next_wait is not None:
+                    still.append((menu, next_wait))
+            pending = still
 
-    async def _attempt(self, backoff: float) -> float | None:
+    async def _attempt(self, menu: Menu, backoff: float) -> float | None:
         """Seconds to wait before the next attempt, or None when there is none to make."""
         try:
-            await self._bot.set_my_commands(self._commands)
+            await self._bot.set_my_commands(
+                menu.commands, scope=menu.scope, language_code=menu.language_code
+            )
             return None
         except RetryAfter as error:
             wait, reason = retry_after_seconds(error), error.message
         except (BadRequest, Forbidden, InvalidToken) as error:
             # Asking again gets the same answer.
-            logger.warning("Telegram refused the command menu: %s", error.message)
+            logger.warning(
+                "Telegram refused the command menu for %s: %s", audience(menu), error.message
+            )
             return None
         except TelegramError as error:
             wait, reason = backoff, error.message
         logger.warning(
-            "Command menu not published (%s); the bot runs without it, retrying in %.0f s",
+            "Command menu for %s not published (%s); the bot runs without it, retrying in %.0f s",
+            audience(menu),
             reason,
             wait,
         )
         return wait
+
+
+def audience(menu: Menu) -> str:
+    """Who sees the menu, for the log (a chat id, never a name)."""
+    who = getattr(menu.scope, "chat_id", None)
+    where = "everyone" if who is None else f"staff chat {who}"
+    return where if menu.language_code is None else f"{where} ({menu.language_code})"
+
+
+# Languages with menus of their own, None being every other; a language is one more entry.
+MENU_LANGUAGES: tuple[str | None, ...] = (None,)
+
+
+def menus_by_role(staff_ids: Iterable[int]) -> list[Menu]:
+    """Readers' commands for everyone; readers' and staff commands in each staff chat."""
+    menus = []
+    for language in MENU_LANGUAGES:
+        readers = commands(texts.READER_COMMANDS)
+        staff = readers + commands(texts.ADMIN_COMMANDS)
+        menus.append(Menu(readers, language_code=language))
+        menus += [
+            Menu(staff, BotCommandScopeChat(staff_id), language) for staff_id in sorted(staff_ids)
+        ]
+    return menus
+
+
+def commands(described: dict[str, str]) -> tuple[BotCommand, ...]:
+    return tuple(
+        BotCommand(name, truncated(what, COMMAND_DESCRIPTION_LIMIT))
+        for name, what in described.items()
+    )

@@ -5,6 +5,7 @@ from collections.abc import Callable, Iterable
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.books.schemas import BookPage
+from bot.cards.schemas import BookCard, NoReservation, Waiting
 from bot.reservations.models import ReservationStatus
 from bot.reservations.schemas import ReservationPage
 from bot.telegram import callback_data, texts
@@ -75,3 +76,18 @@ def _markup(rows: Iterable[list[tuple[str, Button]]]) -> InlineKeyboardMarkup | 
         if buttons:
             keyboard.append(buttons)
     return InlineKeyboardMarkup(keyboard) if keyboard else None
+
+
+def card_keyboard(card: BookCard) -> InlineKeyboardMarkup | None:
+    """The one button that fits the reader's state: Reserve a sold-out book, Cancel a wait."""
+    match card.status:
+        case Waiting(reservation_id=reservation_id):
+            return _markup([[(texts.card_cancel_button(), CancelButton(reservation_id, 1))]])
+        case NoReservation() if not card.book.in_stock:
+            return _markup([[(texts.card_reserve_button(), ReserveButton(card.book.id))]])
+    return None
+
+
+def inline_result_keyboard(link: str) -> InlineKeyboardMarkup:
+    """Under an inline result, in someone else's chat: a link into the bot."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton(texts.inline_reserve_button(), url=link)]])

@@ -16,6 +16,8 @@ from bot.books.errors import (
 )
 from bot.books.schemas import BookPage, BookView, ImportReport
 from bot.books.service import Restock
+from bot.cards.schemas import BookCard, BookInLine, NoReservation, Notified, ReaderStatus, Waiting
+from bot.demand.schemas import BookDemand, DemandReport
 from bot.errors import DomainError
 from bot.holds.errors import NotOnHold, StockBelowHolds
 from bot.holds.schemas import Collection, HoldsReport, LineRestock
@@ -44,6 +46,7 @@ READER_COMMANDS = {
     "myreservations": "see your reservations",
     "cancel": "cancel a reservation: /cancel <reservation id>",
     "help": "show this list",
+    "book": "a book's card, to reserve or share it: /book <book id>",
 }
 ADMIN_COMMANDS = {
     "restock": "set a book's stock: /restock <book id> <quantity>",
@@ -51,6 +54,7 @@ ADMIN_COMMANDS = {
     "deliveries": "how a book's back-in-stock messages are going: /deliveries <book id>",
     "collected": "a reader took their held copy: /collected <reservation id>",
     "holds": "a book's copies on hold and its line: /holds <book id>",
+    "demand": "which books readers wait for most, with a chart and a CSV",
 }
 USAGE = {
     "search": "/search &lt;part of a title or author&gt;, for example /search tolstoy",
@@ -58,6 +62,7 @@ USAGE = {
     "cancel": "/cancel &lt;reservation id&gt;, for example /cancel 7",
     "restock": "/restock &lt;book id&gt; &lt;quantity&gt;, for example /restock 12 5",
     "deliveries": "/deliveries &lt;book id&gt;, for example /deliveries 12",
+    "book": "/book &lt;book id&gt;, for example /book 12",
     "addbook": "/addbook &lt;title&gt; | &lt;author&gt; | &lt;quantity&gt;, "
     "for example /addbook Dune | Frank Herbert | 0",
     "collected": "/collected &lt;reservation id&gt;, for example /collected 7",
@@ -165,8 +170,8 @@ def book_page(page: BookPage) -> str:
 
 
 def catalog_entry(book: BookView, units: int | None = None) -> str:
-    availability = f"✅ in stock: {book.stock_quantity}" if book.in_stock else "❌ sold out"
-    return f"#{book.id} {book_name(book.title, book.author, units)}\n    {availability}"
+    name = book_name(book.title, book.author, units)
+    return f"#{book.id} {name}\n    {availability(book)} · {card_command(book.id)}"
 
 
 def reserve_button(book: BookView) -> str:
@@ -499,3 +504,175 @@ def hold_refusal(error: NotOnHold | StockBelowHolds) -> str:
                 "can't go below that. Collect or release them first (/collected, /holds)."
             )
     return "Sorry, I can't do that."
+
+
+# Book cards, deep links and inline search
+
+
+def book_card(card: BookCard, link: str) -> str:
+    book = card.book
+    lines = [
+        f"#{book.id} {book_name(book.title, book.author)}",
+        f"{availability(book)} · {readers_waiting(card.readers_waiting)}",
+        card_status(card.status),
+        "",
+        f"Share this book: {escape(link)}",
+    ]
+    return "\n".join(lines)
+
+
+def availability(book: BookView) -> str:
+    return f"✅ in stock: {book.stock_quantity}" if book.in_stock else "❌ sold out"
+
+
+def readers_waiting(count: int) -> str:
+    if count == 0:
+        return "nobody waiting"
+    return f"{count} reader{'' if count == 1 else 's'} waiting"
+
+
+def card_status(status: ReaderStatus) -> str:
+    match status:
+        case Waiting(place=place, since=since):
+            ahead = "first in line" if place == 1 else f"number {place} in line"
+            return f"⏳ You are {ahead} (since {moment(since)})."
+        case Notified(at=at):
+            return f"📬 I told you it is back on {moment(at)}: come by the shop."
+        case NoReservation():
+            return "You are not waiting for this book."
+
+
+def card_reserve_button() -> str:
+    return "Reserve: tell me when it's back"
+
+
+def card_cancel_button() -> str:
+    return "Cancel my reservation"
+
+
+def card_command(book_id: int) -> str:
+    """The command link under each catalog entry that opens the book's card."""
+    return f"/book_{book_id}"
+
+
+def book_link_line(link: str) -> str:
+    """Under /addbook's reply: the link to share or print."""
+    return f"Share this book: {escape(link)}"
+
+
+def inline_title(book: BookView) -> str:
+    return shortened(book.title, 200)
+
+
+def inline_description(item: BookInLine) -> str:
+    return shortened(
+        f"{item.book.author} · {as_plain(availability(item.book))} · "
+        f"{readers_waiting(item.readers_waiting)}",
+        200,
+    )
+
+
+def inline_card(item: BookInLine) -> str:
+    """The message an inline result puts in the chat."""
+    book = item.book
+    return (
+        f"{book_name(book.title, book.author)}\n{availability(book)} · "
+        f"{readers_waiting(item.readers_waiting)}\n"
+        "Reserve it in the bookstore's bot and be told when it's back."
+    )
+
+
+def inline_reserve_button() -> str:
+    return "Reserve in the bot"
+
+
+# Demand report (staff)
+
+DEMAND_OUTCOME_LABELS = {"told": "told it's back", "cancelled": "cancelled"}
+DEMAND_LISTED = 10
+DEMAND_CHARTED = 15
+
+
+def demand_outcome(name: str) -> str:
+    return DEMAND_OUTCOME_LABELS.get(name, name)
+
+
+def demand_report(report: DemandReport) -> str:
+    if not report.books:
+        return (
+            f"Nobody is waiting for any book, and no reservation ended in the last "
+            f"{report.days} days."
+        )
+    waiting = sum(1 for book in report.books if book.waiting)
+    heading = (
+        f"<b>Demand</b> on {moment(report.generated_at)}: {report.readers_waiting:,} "
+        f"reader{'' if report.readers_waiting == 1 else 's'} waiting for {waiting:,} "
+        f"book{'' if waiting == 1 else 's'}."
+    )
+    listed = report.books[:DEMAND_LISTED]
+
+    def render(units: int | None) -> str:
+        lines = [heading, f"Top {len(listed)}; the chart shows {DEMAND_CHARTED}, the CSV all:", ""]
+        for place, demand in enumerate(listed, 1):
+            lines.append(f"{place}. {demand_entry(demand, report, units)}")
+        return "\n".join(lines)
+
+    return fitted(render, len(listed))
+
+
+def demand_entry(demand: BookDemand, report: DemandReport, units: int | None = None) -> str:
+    book = demand.book
+    since = (
+        "" if demand.oldest_wait is None else f", the longest since {moment(demand.oldest_wait)}"
+    )
+    recent = " · ".join(
+        f"{demand_outcome(name)} {count}"
+        for name, count in zip(report.outcomes, demand.recent, strict=True)
+    )
+    return (
+        f"#{book.id} {book_name(book.title, book.author, units)}: "
+        f"{demand.waiting} waiting{since}\n"
+        f"    last {report.days} days: {recent}"
+    )
+
+
+def demand_chart_title(report: DemandReport) -> str:
+    return f"Readers waiting: top {DEMAND_CHARTED}, {moment(report.generated_at)}"
+
+
+def demand_chart_axis() -> str:
+    return "readers waiting"
+
+
+def demand_chart_label(demand: BookDemand) -> str:
+    """Plain text: a chart is no HTML."""
+    return f"#{demand.book.id} {demand.book.title}"
+
+
+def demand_csv_header(report: DemandReport) -> list[str]:
+    recent = [f"{demand_outcome(name)} (last {report.days} days)" for name in report.outcomes]
+    return [
+        "book id",
+        "title",
+        "author",
+        "in stock",
+        "readers waiting",
+        "oldest wait (UTC)",
+        *recent,
+    ]
+
+
+def demand_csv_name(report: DemandReport) -> str:
+    return f"demand-{report.generated_at.astimezone(UTC):%Y-%m-%d}.csv"
+
+
+# Shelf tags (printed, and the terminal's answer)
+
+
+def shelf_tag_call_to_scan() -> str:
+    return "Scan to be told when it's back"
+
+
+def shelf_tags_written(count: int, path: str) -> str:
+    """Plain text for the terminal."""
+    return f"Wrote {count} shelf tag{'' if count == 1 else 's'} to {path}."

@@ -43,3 +43,7 @@ class UserService:
     def require_admin(self, telegram_id: int) -> None:
         """Raise NotAnAdmin unless the user is staff; needs no database."""
         self._admins.require(telegram_id)
+
+    def staff_ids(self) -> frozenset[int]:
+        """Telegram ids of the staff (ADMIN_IDS), for their command menus."""
+        return self._admins.telegram_ids

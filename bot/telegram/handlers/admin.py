@@ -2,7 +2,7 @@
 
 from telegram import Update
 
-from bot.telegram import arguments, texts
+from bot.telegram import arguments, deep_links, texts
 from bot.telegram.context import BotContext
 from bot.telegram.handlers.senders import message_of, sender_id
 
@@ -26,7 +26,10 @@ async def add_book(update: Update, context: BotContext) -> None:
         "addbook", arguments.text_after_command(message_of(update).text)
     )
     book = await context.services.books.add_book(sender_id(update), title, author, quantity)
-    await message_of(update).reply_text(texts.book_added(book))
+    link = deep_links.book_link(context.bot.username, book.id)
+    await message_of(update).reply_text(
+        texts.book_added(book) + "\n\n" + texts.book_link_line(link)
+    )
 
 
 async def deliveries(update: Update, context: BotContext) -> None:

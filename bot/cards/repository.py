@@ -1,0 +1,91 @@
+"""Reads for book cards: a reader's reservation of a book, and the lines of readers."""
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.books.models import Book
+from bot.books.repository import book_view
+from bot.books.schemas import BookView
+from bot.cards.schemas import BookInLine, NoReservation, Notified, ReaderStatus, Waiting
+from bot.database import is_valid_id
+from bot.reservations.models import PreBooking, ReservationStatus
+
+
+class CardRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def book(self, book_id: int) -> BookView | None:
+        if not is_valid_id(book_id):
+            return None
+        book = await self._session.get(Book, book_id)
+        return None if book is None else book_view(book)
+
+    async def reader_status(self, user_id: int, book: BookView) -> ReaderStatus:
+        """The reader's latest reservation of the book that still means something."""
+        latest = (
+            await self._session.execute(
+                select(PreBooking.id, PreBooking.status, PreBooking.created_at)
+                .add_columns(PreBooking.notified_at)
+                .where(PreBooking.user_id == user_id, PreBooking.book_id == book.id)
+                .where(PreBooking.status != ReservationStatus.CANCELLED)
+                .order_by(PreBooking.id.desc())
+                .limit(1)
+            )
+        ).one_or_none()
+        if latest is None:
+            return NoReservation()
+        if latest.status is ReservationStatus.WAITING:
+            place = await self._session.scalar(
+                select(func.count())
+                .select_from(PreBooking)
+                .where(PreBooking.book_id == book.id)
+                .where(PreBooking.status == ReservationStatus.WAITING)
+                .where(PreBooking.id <= latest.id)
+            )
+            return Waiting(latest.id, int(place or 0), latest.created_at)
+        # Told it was back: worth saying while it is; once sold out again, they may
+        # reserve anew.
+        if latest.status is ReservationStatus.NOTIFIED and book.in_stock:
+            return Notified(latest.id, latest.notified_at or latest.created_at)
+        return NoReservation()
+
+    async def readers_waiting(self, book_id: int) -> int:
+        count = await self._session.scalar(
+            select(func.count())
+            .select_from(PreBooking)
+            .where(PreBooking.book_id == book_id)
+            .where(PreBooking.status == ReservationStatus.WAITING)
+        )
+        return int(count or 0)
+
+    async def waiting_counts(self, book_ids: Sequence[int]) -> dict[int, int]:
+        rows = await self._session.execute(
+            select(PreBooking.book_id, func.count())
+            .where(PreBooking.book_id.in_(book_ids))
+            .where(PreBooking.status == ReservationStatus.WAITING)
+            .group_by(PreBooking.book_id)
+        )
+        return {book_id: count for book_id, count in rows}
+
+    async def longest_lines(self, limit: int) -> list[BookInLine]:
+        """The books most readers wait for, longest line first."""
+        waiting = func.count().label("waiting")
+        rows = await self._session.execute(
+            select(Book, waiting)
+            .join(PreBooking, PreBooking.book_id == Book.id)
+            .where(PreBooking.status == ReservationStatus.WAITING)
+            .group_by(Book.id)
+            .order_by(waiting.desc(), Book.id)
+            .limit(limit)
+        )
+        return [BookInLine(book_view(book), count) for book, count in rows]
+
+    async def books_for_tags(self, sold_out_only: bool) -> list[BookView]:
+        """The catalog in title order (only sold-out books when asked), for shelf tags."""
+        statement = select(Book).order_by(Book.title_key, Book.id)
+        if sold_out_only:
+            statement = statement.where(Book.stock_quantity == 0)
+        return [book_view(book) for book in await self._session.scalars(statement)]

@@ -1,0 +1,78 @@
+"""Book cards (what /book, deep links and shelf tags open) and inline search."""
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.books import rules
+from bot.books.errors import BookNotFound
+from bot.books.repository import BookRepository
+from bot.books.schemas import BookView
+from bot.cards.repository import CardRepository
+from bot.cards.schemas import BookCard, BookInLine, InlinePage
+from bot.pagination import PageRequest
+from bot.users.repository import UserRepository
+from bot.users.schemas import Reader
+
+# Telegram shows at most 50 inline results a page.
+INLINE_PAGE_SIZE = 50
+# Pages counted ahead of the reader, as in the catalog: the count stays cheap.
+INLINE_COUNTED_PAGES = 2
+# What an empty inline query offers: a few of the books most readers wait for.
+LONGEST_LINES_SHOWN = 5
+# No inline page past this: Telegram's offsets come back from clients, so they are bounded.
+MAX_INLINE_PAGE = 1000
+
+
+class CardService:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def card(self, reader: Reader, book_id: int) -> BookCard:
+        """The book as the reader sees it; BookNotFound when there is no such book."""
+        card = await self.find_card(reader, book_id)
+        if card is None:
+            raise BookNotFound(book_id)
+        return card
+
+    async def find_card(self, reader: Reader, book_id: int) -> BookCard | None:
+        """The book's card, or None for a book that does not exist (deep links carry
+        anything); remembers the reader, as /start does."""
+        async with self._sessions.begin() as session:
+            user_id = await UserRepository(session).save(reader)
+            cards = CardRepository(session)
+            book = await cards.book(book_id)
+            if book is None:
+                return None
+            return BookCard(
+                book,
+                await cards.reader_status(user_id, book),
+                await cards.readers_waiting(book.id),
+            )
+
+    async def inline_page(self, query: str, page: int) -> InlinePage:
+        """Books matching query, one page of them; for an empty query, the longest lines.
+        Any text and any page number get an answer: a long query is searched by its
+        beginning, a page out of range is empty."""
+        words = rules.checked_search(query[: rules.SEARCH_MAX_LENGTH])
+        async with self._sessions.begin() as session:
+            cards = CardRepository(session)
+            if words is None:
+                if page != 1:
+                    return InlinePage((), None)
+                return InlinePage(tuple(await cards.longest_lines(LONGEST_LINES_SHOWN)), None)
+            if not 1 <= page <= MAX_INLINE_PAGE:
+                return InlinePage((), None)
+            books, total, more, request = await BookRepository(session).page(
+                words, PageRequest(page, INLINE_PAGE_SIZE), INLINE_COUNTED_PAGES
+            )
+            if request.number != page:  # past the last page
+                return InlinePage((), None)
+            waiting = await cards.waiting_counts([book.id for book in books])
+        last = request.offset + len(books) >= total and not more
+        return InlinePage(
+            tuple(BookInLine(book, waiting.get(book.id, 0)) for book in books),
+            None if last or page >= MAX_INLINE_PAGE else page + 1,
+        )
+
+    async def books_for_tags(self, sold_out_only: bool) -> list[BookView]:
+        async with self._sessions.begin() as session:
+            return await CardRepository(session).books_for_tags(sold_out_only)

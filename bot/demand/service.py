@@ -1,0 +1,27 @@
+"""The buyer's view: which books readers are waiting for, and what became of waits lately."""
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.demand.repository import DemandRepository
+from bot.demand.schemas import DemandReport
+from bot.users.admins import Admins
+
+RECENT_DAYS = 30
+
+
+class DemandService:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], admins: Admins) -> None:
+        self._sessions = sessions
+        self._admins = admins
+
+    async def report(self, actor_id: int) -> DemandReport:
+        """Every book in demand, most readers waiting first (staff only)."""
+        self._admins.require(actor_id)
+        now = datetime.now(UTC)
+        async with self._sessions.begin() as session:
+            outcomes, books = await DemandRepository(session).books_in_demand(
+                now - timedelta(days=RECENT_DAYS)
+            )
+        return DemandReport(tuple(books), outcomes, RECENT_DAYS, now)

@@ -1,0 +1,55 @@
+"""/demand: the books readers wait for most, as text, a bar chart and a CSV table."""
+
+import asyncio
+
+from telegram import Update
+
+from bot.demand.chart import horizontal_bar_chart
+from bot.demand.schemas import DemandReport
+from bot.demand.table import csv_file
+from bot.telegram import texts
+from bot.telegram.context import BotContext
+from bot.telegram.handlers.senders import message_of, sender_id
+
+
+async def demand(update: Update, context: BotContext) -> None:
+    """Send the demand report: text, then the chart of the top books, then the full CSV."""
+    context.services.users.require_admin(sender_id(update))
+    report = await context.services.demand.report(sender_id(update))
+    message = message_of(update)
+    if not report.books:
+        await message.reply_text(texts.demand_report(report))
+        return
+    # Drawing takes a tenth of a second of CPU or more: in a thread, so other readers go
+    # on, and while the text is on its way.
+    drawing = asyncio.ensure_future(asyncio.to_thread(files, report))
+    try:
+        await message.reply_text(texts.demand_report(report))
+    finally:
+        chart, table = await drawing
+    await message.reply_photo(chart)
+    await message.reply_document(table, filename=texts.demand_csv_name(report))
+
+
+def files(report: DemandReport) -> tuple[bytes, bytes]:
+    """The chart (PNG) of the books most waited for, and the table (CSV) of them all."""
+    charted = [book for book in report.books if book.waiting][: texts.DEMAND_CHARTED]
+    chart = horizontal_bar_chart(
+        [texts.demand_chart_label(book) for book in charted],
+        [book.waiting for book in charted],
+        texts.demand_chart_title(report),
+        texts.demand_chart_axis(),
+    )
+    rows = [
+        [
+            demand.book.id,
+            demand.book.title,
+            demand.book.author,
+            demand.book.stock_quantity,
+            demand.waiting,
+            "" if demand.oldest_wait is None else demand.oldest_wait.isoformat(timespec="seconds"),
+            *demand.recent,
+        ]
+        for demand in report.books
+    ]
+    return chart, csv_file(texts.demand_csv_header(report), rows)

@@ -1,0 +1,57 @@
+"""Menus by role: readers' commands for everyone, staff commands in each staff chat."""
+
+import asyncio
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.services import Services, build_services
+from bot.telegram import texts
+from tests.chat import ADMIN, BOB, Chat, Person
+from tests.conftest import bot_application, running
+from tests.fake_telegram import FakeBotApi, menu_scope
+
+OTHER_STAFF = Person(9002, "Eli")
+READERS = list(texts.READER_COMMANDS)
+STAFF = READERS + list(texts.ADMIN_COMMANDS)
+
+
+def menus(api: FakeBotApi) -> dict[tuple[Any, ...], list[str]]:
+    """What each accepted setMyCommands call set: (scope type, chat, language) → commands."""
+    published = {}
+    for request in api.sent("setMyCommands"):
+        if request.error_code is None:
+            scope = menu_scope(request.params)
+            key = (scope["type"], scope.get("chat_id"), request.params.get("language_code"))
+            published[key] = [command["command"] for command in request.params["commands"]]
+    return published
+
+
+async def test_readers_and_each_staff_member_get_their_menu(
+    services: Services, engine: AsyncEngine
+) -> None:
+    api = FakeBotApi()
+    staffed = build_services(engine, frozenset({ADMIN.id, OTHER_STAFF.id}), texts.back_in_stock)
+    async with running(bot_application(staffed, api)):
+        pass
+    assert menus(api) == {
+        ("default", None, None): READERS,
+        ("chat", ADMIN.id, None): STAFF,
+        ("chat", OTHER_STAFF.id, None): STAFF,
+    }
+    assert "restock" not in READERS
+
+
+async def test_a_staff_chat_telegram_refuses_holds_up_no_other_menu(
+    services: Services, engine: AsyncEngine
+) -> None:
+    """A staff member who never opened the bot: Telegram answers "chat not found"."""
+    api = FakeBotApi(failing_chats={OTHER_STAFF.id: 400})
+    staffed = build_services(engine, frozenset({ADMIN.id, OTHER_STAFF.id}), texts.back_in_stock)
+    async with running(bot_application(staffed, api)) as application:
+        replies = await Chat(application, api).send(BOB, "/help")
+        assert [reply.method for reply in replies] == ["sendMessage"]
+        await asyncio.sleep(0.1)
+    assert menus(api) == {("default", None, None): READERS, ("chat", ADMIN.id, None): STAFF}
+    refused = [r for r in api.sent("setMyCommands") if r.error_code is not None]
+    assert len(refused) == 1, "a refusal for good is not retried"
