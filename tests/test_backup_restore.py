@@ -114,6 +114,15 @@ async def test_a_restored_backup_holds_everything_and_the_bot_delivers_what_was_
             assert len(await everything(target)) == len(before)
             assert (await everything(target))["books"][-1][1] == "Ulysses"
 
+            # A forced restore that fails midway changes nothing.
+            (tmp_path / "cut.dump").write_bytes(dump.read_bytes()[: dump.stat().st_size * 3 // 4])
+            cut = await bookstore_bot(
+                tmp_path, "restore", "--force", "cut.dump", DATABASE_URL=plain_url(target_url)
+            )
+            assert cut.returncode == 2
+            assert cut.stderr.startswith("bookstore-bot: error: ")
+            assert (await everything(target))["books"][-1][1] == "Ulysses"
+
             forced = await bookstore_bot(
                 tmp_path, "restore", "--force", str(dump), DATABASE_URL=plain_url(target_url)
             )
