@@ -17,10 +17,12 @@ from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot import migrate
 from bot.database import create_engine
 from bot.embedded_postgres import SUPPORTED_VERSION, binaries
+from bot.health_check import one_line
 
 # pg_dump 17+ writes it; servers before 17 refuse it, and it changes nothing on a restore.
 NEWER_SERVERS_ONLY = b"SET transaction_timeout = 0;\n"
@@ -60,7 +62,10 @@ def restore(database_url: str, path: Path, force: bool) -> str:
     uri, env = libpq_connection(database_url)
     restore_tool = tool("pg_restore")
     run([restore_tool, "--list", str(path)], env, what=f"{path} is not a backup made by pg_dump")
-    tables, server_version = asyncio.run(inspect_target(database_url))
+    try:
+        tables, server_version = asyncio.run(inspect_target(database_url))
+    except (OSError, SQLAlchemyError) as error:
+        raise BackupError(f"could not reach the database: {one_line(error)}") from None
     if tables and not force:
         raise BackupError(
             f"the database is not empty ({tables} tables): restore into an empty database, "

@@ -80,6 +80,12 @@ async def test_a_restored_backup_holds_everything_and_the_bot_delivers_what_was_
             assert made.stdout.startswith(f"Backed up the database to {dump} (")
             # It holds readers' data: for its owner's eyes only.
             assert dump.stat().st_mode & 0o777 == 0o600
+            unreachable = await bookstore_bot(
+                tmp_path, "restore", str(dump), DATABASE_URL="postgresql://nobody@127.0.0.1:1/x"
+            )
+            assert unreachable.returncode == 2
+            assert unreachable.stderr.startswith("bookstore-bot: error: could not reach the")
+            assert unreachable.stderr.count("\n") == 1
         finally:
             await source.dispose()
 
