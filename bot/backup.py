@@ -17,14 +17,21 @@ from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot import migrate
 from bot.database import create_engine
 from bot.embedded_postgres import SUPPORTED_VERSION, binaries
+from bot.health_check import one_line
 
 # pg_dump 17+ writes it; servers before 17 refuse it, and it changes nothing on a restore.
 NEWER_SERVERS_ONLY = b"SET transaction_timeout = 0;\n"
 TIMEOUT_SECONDS = 3600
+# Everything the bot keeps lives in schema public. A running bot holds locks: fail rather
+# than wait for it forever.
+REPLACE_EVERYTHING = (
+    b"SET lock_timeout = '10s';\nDROP SCHEMA public CASCADE;\nCREATE SCHEMA public;\n"
+)
 
 
 class BackupError(Exception):
@@ -55,23 +62,39 @@ def restore(database_url: str, path: Path, force: bool) -> str:
     uri, env = libpq_connection(database_url)
     restore_tool = tool("pg_restore")
     run([restore_tool, "--list", str(path)], env, what=f"{path} is not a backup made by pg_dump")
-    tables, server_version = asyncio.run(inspect_target(database_url))
+    try:
+        tables, server_version = asyncio.run(inspect_target(database_url))
+    except (OSError, SQLAlchemyError) as error:
+        raise BackupError(f"could not reach the database: {one_line(error)}") from None
     if tables and not force:
         raise BackupError(
             f"the database is not empty ({tables} tables): restore into an empty database, "
             "or add --force to replace everything in it (stop the bot first)"
         )
-    if tables:
-        asyncio.run(empty_database(database_url))
-    replay(restore_tool, uri, env, path, drop_newer_settings=server_version < 170000)
+    replay(
+        restore_tool,
+        uri,
+        env,
+        path,
+        replace=tables > 0,
+        drop_newer_settings=server_version < 170000,
+    )
     migrate.upgrade(database_url)
     return f"Restored {path} and brought the schema up to date."
 
 
 def replay(
-    restore_tool: str, uri: str, env: dict[str, str], path: Path, *, drop_newer_settings: bool
+    restore_tool: str,
+    uri: str,
+    env: dict[str, str],
+    path: Path,
+    *,
+    replace: bool,
+    drop_newer_settings: bool,
 ) -> None:
-    """pg_restore's SQL, as the connecting user (no owners, no grants), into psql."""
+    """pg_restore's SQL, as the connecting user (no owners, no grants), into psql in one
+    transaction; with replace, what the database held is dropped in that transaction too,
+    so a failed restore leaves it as it was."""
     script = subprocess.Popen(
         [restore_tool, "--no-owner", "--no-privileges", "--file=-", str(path)],
         stdout=subprocess.PIPE,
@@ -96,6 +119,8 @@ def replay(
         assert script.stdout is not None
         assert loader.stdin is not None
         try:
+            if replace:
+                loader.stdin.write(REPLACE_EVERYTHING)
             for line in script.stdout:
                 if not (drop_newer_settings and line == NEWER_SERVERS_ONLY):
                     loader.stdin.write(line)
@@ -130,19 +155,6 @@ async def inspect_target(database_url: str) -> tuple[int, int]:
     finally:
         await engine.dispose()
     return int(tables or 0), int(version or 0)
-
-
-async def empty_database(database_url: str) -> None:
-    """Drop everything the bot keeps (all of it lives in schema public)."""
-    engine = create_engine(database_url)
-    try:
-        async with engine.begin() as connection:
-            # A running bot holds locks: fail rather than wait for it forever.
-            await connection.execute(text("SET LOCAL lock_timeout = '10s'"))
-            await connection.execute(text("DROP SCHEMA public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
-    finally:
-        await engine.dispose()
 
 
 def tool(name: str) -> str:

@@ -80,6 +80,12 @@ async def test_a_restored_backup_holds_everything_and_the_bot_delivers_what_was_
             assert made.stdout.startswith(f"Backed up the database to {dump} (")
             # It holds readers' data: for its owner's eyes only.
             assert dump.stat().st_mode & 0o777 == 0o600
+            unreachable = await bookstore_bot(
+                tmp_path, "restore", str(dump), DATABASE_URL="postgresql://nobody@127.0.0.1:1/x"
+            )
+            assert unreachable.returncode == 2
+            assert unreachable.stderr.startswith("bookstore-bot: error: could not reach the")
+            assert unreachable.stderr.count("\n") == 1
         finally:
             await source.dispose()
 
@@ -114,10 +120,22 @@ async def test_a_restored_backup_holds_everything_and_the_bot_delivers_what_was_
             assert len(await everything(target)) == len(before)
             assert (await everything(target))["books"][-1][1] == "Ulysses"
 
+            # A forced restore that fails midway changes nothing.
+            (tmp_path / "cut.dump").write_bytes(dump.read_bytes()[: dump.stat().st_size * 3 // 4])
+            cut = await bookstore_bot(
+                tmp_path, "restore", "--force", "cut.dump", DATABASE_URL=plain_url(target_url)
+            )
+            assert cut.returncode == 2
+            assert cut.stderr.startswith("bookstore-bot: error: ")
+            assert (await everything(target))["books"][-1][1] == "Ulysses"
+
             forced = await bookstore_bot(
                 tmp_path, "restore", "--force", str(dump), DATABASE_URL=plain_url(target_url)
             )
             assert forced.returncode == 0, forced.stderr
+            # New tables under the old names: connections that cached plans for the old
+            # ones are done with (as a bot's would be: it is stopped for a forced restore).
+            await target.dispose()
             assert await everything(target) == before
         finally:
             await target.dispose()
