@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
-from telegram import Update
+from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.error import InvalidToken
 
 from bot import migrate
@@ -21,9 +21,10 @@ from bot.embedded_postgres import EmbeddedPostgresUnavailable, start_embedded_po
 from bot.logging_setup import configure_logging
 from bot.services import build_services
 from bot.telegram import texts
-from bot.telegram.application import build_application
+from bot.telegram.application import ALLOWED_UPDATES, build_application
 from bot.telegram.context import BotApplication
 from bot.telegram.dispatcher import DispatcherTuning
+from bot.web.run import Webhook, run_webhook, serve_beside_polling
 
 logger = logging.getLogger("bot")
 
@@ -47,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
         secrets = [settings.bot_token.get_secret_value()] if settings.bot_token else []
+        if settings.webhook_secret is not None:
+            secrets.append(settings.webhook_secret.get_secret_value())
         configure_logging(settings.log_level, secrets)
         if options.command in (None, "run") and settings.bot_token is None:
             raise CommandError("BOT_TOKEN is not set: get a token from @BotFather and set it")
@@ -91,21 +94,60 @@ def run(settings: Settings, database_url: str) -> None:
             max_age=settings.notification_max_age,
         ),
         base_url=settings.telegram_base_url,
+        polling=settings.webhook_url is None,
     )
 
     async def dispose_engine(_: BotApplication) -> None:
         await engine.dispose()
 
     application.post_shutdown = dispose_engine
+    if settings.webhook_url is not None:
+        run_webhook_mode(settings, application, engine)
+        return
+    if settings.http_port is not None:
+        with cannot_listen(settings.webhook_listen, settings.http_port):
+            serve_beside_polling(application, engine, settings.webhook_listen, settings.http_port)
     logger.info("Connecting to Telegram (retrying until it answers); Ctrl+C stops the bot")
     try:
         # bootstrap_retries=-1: when Telegram is unreachable at start, keep trying.
         application.run_polling(
-            allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER],
+            allowed_updates=ALLOWED_UPDATES,
             bootstrap_retries=-1,
         )
     except InvalidToken:
         raise CommandError("Telegram refused BOT_TOKEN: check it with @BotFather") from None
+
+
+def run_webhook_mode(settings: Settings, application: BotApplication, engine: AsyncEngine) -> None:
+    """Telegram posts updates to WEBHOOK_URL; bot/web/ takes them (README: Running in
+    production)."""
+    assert settings.webhook_url is not None
+    assert settings.webhook_secret is not None
+    webhook = Webhook(settings.webhook_url, settings.webhook_secret.get_secret_value())
+    logger.info("Webhook mode; SIGINT or SIGTERM stops the bot")
+    try:
+        with cannot_listen(settings.webhook_listen, settings.webhook_port):
+            asyncio.run(
+                run_webhook(
+                    application,
+                    engine,
+                    webhook,
+                    ALLOWED_UPDATES,
+                    settings.webhook_listen,
+                    settings.webhook_port,
+                )
+            )
+    except InvalidToken:
+        raise CommandError("Telegram refused BOT_TOKEN: check it with @BotFather") from None
+
+
+@contextmanager
+def cannot_listen(host: str, port: int) -> Iterator[None]:
+    """A port taken or not ours is one line, not a traceback."""
+    try:
+        yield
+    except OSError as error:
+        raise CommandError(f"cannot listen on {host}:{port}: {error.strerror}") from None
 
 
 def import_books(database_url: str, path: Path) -> str:

@@ -20,7 +20,14 @@ from tests.chat import Person, callback_update, message_update, my_chat_member_u
 from tests.fake_telegram import DropConnection, FakeBotApi, SentRequest
 
 # Parameters sent as plain strings; everything else in a form body is JSON.
-STRING_PARAMETERS = {"text", "parse_mode", "callback_query_id", "url", "description"}
+STRING_PARAMETERS = {
+    "text",
+    "parse_mode",
+    "callback_query_id",
+    "url",
+    "description",
+    "secret_token",
+}
 # What Telegram leaves out of getUpdates until a bot asks for them by allowed_updates.
 NOT_SENT_UNLESS_ASKED = {"chat_member", "message_reaction", "message_reaction_count"}
 

@@ -213,7 +213,7 @@ class FakeBotApi:
                     raise BotApiError(400, QUERY_INVALID)
                 self._answered_queries.add(query_id)
                 return True
-            case "setMyCommands" | "deleteWebhook" | "deleteMyCommands" | "close":
+            case "setMyCommands" | "deleteWebhook" | "deleteMyCommands" | "close" | "setWebhook":
                 return True
             case "getUpdates":
                 return []

@@ -19,6 +19,7 @@ from tests.chat import ADMIN
 from tests.conftest import temporary_database
 
 TABLES = {"alembic_version", "books", "notifications", "pre_bookings", "restocks", "users"}
+TABLES |= {"webhook_updates"}
 ENUMS = ["notification_status", "pre_booking_status"]
 
 

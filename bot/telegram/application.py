@@ -2,7 +2,7 @@
 
 import logging
 
-from telegram import BotCommand
+from telegram import BotCommand, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     ApplicationBuilder,
@@ -15,6 +15,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.metrics.telegram import MeasuredRateLimiter, MeasuredUpdateProcessor
 from bot.services import Services
 from bot.telegram import texts
 from bot.telegram.command_menu import CommandMenu
@@ -23,11 +24,13 @@ from bot.telegram.dispatcher import Dispatcher, DispatcherTuning
 from bot.telegram.error_handler import on_error
 from bot.telegram.handlers import admin, buttons, membership, readers
 from bot.telegram.pacing import DEFAULT_MESSAGES_PER_SECOND, PacedRateLimiter, Pacer
-from bot.telegram.update_processor import PerReaderUpdateProcessor
 
 logger = logging.getLogger(__name__)
 
 COMMAND_MENU = "command_menu"
+
+# The update types the handlers handle: asked for by polling and by setWebhook alike.
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
 
 # Commands act on new messages only: editing an old "/reserve 3" must not reserve again.
 NEW_MESSAGES = filters.UpdateType.MESSAGE
@@ -42,6 +45,7 @@ def build_application(
     base_url: str | None = None,
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
+    polling: bool = True,
 ) -> BotApplication:
     pacer = Pacer(messages_per_second)
     builder = (
@@ -49,8 +53,8 @@ def build_application(
         .token(token)
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         .context_types(ContextTypes(context=BotContext))
-        .rate_limiter(PacedRateLimiter(pacer))
-        .concurrent_updates(PerReaderUpdateProcessor())
+        .rate_limiter(MeasuredRateLimiter(PacedRateLimiter(pacer)))
+        .concurrent_updates(MeasuredUpdateProcessor())
         .post_init(on_connected)
         .post_stop(on_stopping)
     )
@@ -60,6 +64,9 @@ def build_application(
         builder = builder.request(request)
     if get_updates_request is not None:
         builder = builder.get_updates_request(get_updates_request)
+    if not polling:
+        # Webhook mode (bot/web/): updates arrive through application.update_queue.
+        builder = builder.updater(None)
     application: BotApplication = builder.build()
     application.bot_data[SERVICES] = services
     application.bot_data[DISPATCHER] = Dispatcher(application.bot, services.outbox, pacer, tuning)
