@@ -2,8 +2,10 @@
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -24,7 +26,7 @@ from bot.web.server import WebServer, web_app
 from tests.chat import ADMIN, ALICE, BOB, CAROL, message_update
 from tests.conftest import TOKEN, bot_application, running
 from tests.db import add_books, outbox_settled
-from tests.fake_telegram import FakeBotApi
+from tests.fake_telegram import FakeBotApi, SentRequest
 
 SECRET = "s3cret_Token-for-tests"
 WEBHOOK = Webhook("https://bot.example.com/telegram/hook", SECRET)
@@ -266,3 +268,39 @@ async def test_metrics_count_updates_messages_refusals_and_the_outbox(
     assert "bot_holds_expiring 0.0" in response.text
     assert "bot_update_handling_seconds_bucket" in response.text
     assert TOKEN not in response.text
+
+
+@dataclass
+class RefusingWebhook(FakeBotApi):
+    """Telegram answering the first setWebhook with a 429 (retry after one second)."""
+
+    refused: int = 0
+
+    def answer(
+        self, method: str, params: dict[str, Any], via: str = ""
+    ) -> tuple[int, dict[str, Any]]:
+        if method != "setWebhook" or self.refused:
+            return super().answer(method, params, via)
+        self.refused += 1
+        self.requests.append(SentRequest(method, params, None, 429, time.monotonic(), via))
+        body = {
+            "ok": False,
+            "error_code": 429,
+            "description": "Too Many Requests: retry after 1",
+            "parameters": {"retry_after": 1},
+        }
+        return 429, body
+
+
+async def test_a_refused_webhook_registration_is_retried_in_the_background(
+    services: Services,
+) -> None:
+    api = RefusingWebhook()
+    application: BotApplication = bot_application(services, api)
+    async with application:
+        registration = WebhookRegistration(application.bot, WEBHOOK.url, SECRET, ALLOWED_UPDATES)
+        await registration.register()  # returns at once: the bot goes on serving
+        assert [call.error_code for call in api.sent("setWebhook")] == [429]
+        await eventually(lambda: len(api.sent("setWebhook")) == 2, within=5)
+        await registration.stop()
+    assert [call.error_code for call in api.sent("setWebhook")] == [429, None]

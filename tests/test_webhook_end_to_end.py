@@ -188,3 +188,32 @@ async def test_a_port_in_use_is_one_line(server_url: str, tmp_path: Path) -> Non
     assert result.returncode == 2, result.stderr
     last_line = result.stderr.splitlines()[-1]
     assert last_line.startswith(f"bookstore-bot: error: cannot listen on 127.0.0.1:{port}")
+
+
+async def test_a_polling_bot_serves_health_and_metrics_on_http_port(
+    server_url: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    async with temporary_database(server_url) as url:
+        with running_fake_bot_api() as telegram:
+            bot = start_bot(
+                tmp_path,
+                telegram,
+                DATABASE_URL=plain_url(url),
+                HTTP_PORT=str(port),
+                WEBHOOK_LISTEN="127.0.0.1",
+            )
+            try:
+                async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+                    await wait_until_healthy(client, bot)
+                    telegram.send_text(ALICE, "/start")
+                    await asyncio.to_thread(telegram.wait_for, reply_to(ALICE.id, "Hello"), 30)
+                    metrics = (await client.get("/metrics")).text
+                    webhook = await client.post(PATH, json=message_update(9, ALICE, "/start"))
+            finally:
+                output = await stop_with(bot, signal.SIGINT)
+    assert bot.returncode == 0, output
+    assert 'bot_updates_handled_total{kind="message"} 1.0' in metrics
+    assert 'bot_messages_sent_total{kind="reply"} 1.0' in metrics
+    assert webhook.status_code == 404  # polling: no webhook to post to
+    assert TOKEN not in output + metrics
