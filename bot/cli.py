@@ -24,7 +24,8 @@ from bot.telegram import texts
 from bot.telegram.application import ALLOWED_UPDATES, build_application
 from bot.telegram.context import BotApplication
 from bot.telegram.dispatcher import DispatcherTuning
-from bot.web.run import Webhook, run_webhook, serve_beside_polling
+from bot.web.registration import WebhookRegistration
+from bot.web.run import Webhook, run_webhook, serve_beside_polling, webhook_server
 
 logger = logging.getLogger("bot")
 
@@ -124,19 +125,15 @@ def run_webhook_mode(settings: Settings, application: BotApplication, engine: As
     assert settings.webhook_url is not None
     assert settings.webhook_secret is not None
     webhook = Webhook(settings.webhook_url, settings.webhook_secret.get_secret_value())
+    host, port = settings.webhook_listen, settings.webhook_port
+    with cannot_listen(host, port):
+        server = webhook_server(application, engine, webhook, host, port)
+    registration = WebhookRegistration(
+        application.bot, webhook.url, webhook.secret, ALLOWED_UPDATES
+    )
     logger.info("Webhook mode; SIGINT or SIGTERM stops the bot")
     try:
-        with cannot_listen(settings.webhook_listen, settings.webhook_port):
-            asyncio.run(
-                run_webhook(
-                    application,
-                    engine,
-                    webhook,
-                    ALLOWED_UPDATES,
-                    settings.webhook_listen,
-                    settings.webhook_port,
-                )
-            )
+        asyncio.run(run_webhook(application, engine, server, registration))
     except InvalidToken:
         raise CommandError("Telegram refused BOT_TOKEN: check it with @BotFather") from None
 

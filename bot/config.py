@@ -108,6 +108,8 @@ class Settings(BaseSettings):
     def secret_with_webhook(
         cls, secret: SecretStr | None, info: ValidationInfo
     ) -> SecretStr | None:
+        if secret is not None and not secret.get_secret_value():
+            secret = None  # WEBHOOK_SECRET= (blank) is unset
         # Telegram's rule for secret_token; the message must not echo the value.
         if secret is not None and not WEBHOOK_SECRET_SHAPE.fullmatch(secret.get_secret_value()):
             raise ValueError("must be 1-256 characters of A-Z a-z 0-9 _ -")

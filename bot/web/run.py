@@ -4,7 +4,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -43,20 +42,15 @@ def webhook_server(
 async def run_webhook(
     application: BotApplication,
     engine: AsyncEngine,
-    webhook: Webhook,
-    allowed_updates: Sequence[str],
-    host: str,
-    port: int,
+    server: WebServer,
+    registration: WebhookRegistration,
 ) -> None:
-    """Serve Telegram's posts until SIGINT or SIGTERM, as run_polling polls."""
+    """Serve Telegram's posts (server from webhook_server) until SIGINT or SIGTERM, as
+    run_polling polls."""
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopping.set)
-    server = webhook_server(application, engine, webhook, host, port)
-    registration = WebhookRegistration(
-        application.bot, webhook.url, webhook.secret, allowed_updates
-    )
     if not await initialize(application, stopping):
         return
     assert application.post_init is not None
@@ -66,7 +60,7 @@ async def run_webhook(
         await application.post_init(application)
         await application.start()
         await server.start()
-        logger.info("Taking Telegram's updates on %s:%d", host, server.port)
+        logger.info("Taking Telegram's updates on port %d", server.port)
         await registration.register()
         await stopping.wait()
     finally:
