@@ -70,6 +70,7 @@ async def test_metrics_count_updates_messages_refusals_and_the_outbox(
         "timed": sample("bot_update_handling_seconds_count", kind="message"),
         "refused": sample("bot_webhook_requests_refused_total", reason="secret"),
     }
+    handled = before["messages"] + 2
     async with webhook_bot(services, api, engine) as client:
         api.flood_once[ALICE.id] = 1  # Alice's reply meets a 429, waits, and goes out
         await client.post(PATH, json=message_update(1, ALICE, "/start"), headers=RIGHT)
@@ -78,6 +79,8 @@ async def test_metrics_count_updates_messages_refusals_and_the_outbox(
         await eventually(lambda: api.received(BOB.id, "Good news") == 1)
         await eventually(lambda: api.received(ALICE.id, "Hello") == 1)
         await outbox_settled(engine)
+        # An update is counted when its handler ends, a moment after its reply went out.
+        await eventually(lambda: sample("bot_updates_handled_total", kind="message") >= handled)
         response = await client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
