@@ -3,6 +3,7 @@
 `python3 dev.py bench burst [--readers N] [--runs N] [--before COMMIT]` for the burst;
 `python3 dev.py bench outage [--readers N] [--minutes M]` for an outage (bench/outage.py);
 `python3 dev.py bench holds [--waiting N] [--runs N] [--holds N]` for holds (bench/holds.py).
+`python3 dev.py bench webhook [--updates N]` for webhook mode's own cost (bench/webhook.py).
 
 Prints a Markdown report (medians, with every run) for docs/benchmarks.md.
 """
@@ -16,7 +17,7 @@ import statistics
 import sys
 from dataclasses import fields
 
-from bench import burst, holds, outage
+from bench import burst, holds, outage, webhook
 from bench.broadcast import VARIANTS, BroadcastResult, run_broadcast
 from bench.restock import time_restocks
 from bench.search import search_report
@@ -108,5 +109,7 @@ if __name__ == "__main__":
         asyncio.run(burst.main(sys.argv[2:]))
     elif sys.argv[1:2] == ["holds"]:
         asyncio.run(holds.main(sys.argv[2:]))
+    elif sys.argv[1:2] == ["webhook"]:
+        asyncio.run(webhook.main(sys.argv[2:]))
     else:
         asyncio.run(main())

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.error import InvalidToken
 
 from bot import migrate
@@ -30,6 +31,8 @@ from bot.telegram.application import ALLOWED_UPDATES, build_application
 from bot.telegram.context import BotApplication
 from bot.telegram.dispatcher import DispatcherTuning
 from bot.telegram.hold_messages import TelegramHoldMessages
+from bot.web.registration import WebhookRegistration
+from bot.web.run import Webhook, run_webhook, serve_beside_polling, webhook_server
 
 logger = logging.getLogger("bot")
 
@@ -79,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
         secrets = [settings.bot_token.get_secret_value()] if settings.bot_token else []
+        if settings.webhook_secret is not None:
+            secrets.append(settings.webhook_secret.get_secret_value())
         configure_logging(settings.log_level, secrets, settings.log_format)
         if options.command == "playground":
             port = settings.playground_port if options.port is None else options.port
@@ -173,12 +178,19 @@ def run(settings: Settings, database_url: str) -> None:
             max_age=settings.notification_max_age,
         ),
         base_url=settings.telegram_base_url,
+        polling=settings.webhook_url is None,
     )
 
     async def dispose_engine(_: BotApplication) -> None:
         await engine.dispose()
 
     application.post_shutdown = dispose_engine
+    if settings.webhook_url is not None:
+        run_webhook_mode(settings, application, engine)
+        return
+    if settings.http_port is not None:
+        with cannot_listen(settings.webhook_listen, settings.http_port):
+            serve_beside_polling(application, engine, settings.webhook_listen, settings.http_port)
     logger.info("Connecting to Telegram (retrying until it answers); Ctrl+C stops the bot")
     try:
         # bootstrap_retries=-1: when Telegram is unreachable at start, keep trying.
@@ -197,6 +209,34 @@ def hold_policy(settings: Settings) -> HoldPolicy:
         pickup_reminder=settings.pickup_reminder,
         zone=settings.shop_zone,
     )
+
+
+def run_webhook_mode(settings: Settings, application: BotApplication, engine: AsyncEngine) -> None:
+    """Telegram posts updates to WEBHOOK_URL; bot/web/ takes them (README: Running in
+    production)."""
+    assert settings.webhook_url is not None
+    assert settings.webhook_secret is not None
+    webhook = Webhook(settings.webhook_url, settings.webhook_secret.get_secret_value())
+    host, port = settings.webhook_listen, settings.webhook_port
+    with cannot_listen(host, port):
+        server = webhook_server(application, engine, webhook, host, port)
+    registration = WebhookRegistration(
+        application.bot, webhook.url, webhook.secret, ALLOWED_UPDATES
+    )
+    logger.info("Webhook mode; SIGINT or SIGTERM stops the bot")
+    try:
+        asyncio.run(run_webhook(application, engine, server, registration))
+    except InvalidToken:
+        raise CommandError("Telegram refused BOT_TOKEN: check it with @BotFather") from None
+
+
+@contextmanager
+def cannot_listen(host: str, port: int) -> Iterator[None]:
+    """A port taken or not ours is one line, not a traceback."""
+    try:
+        yield
+    except OSError as error:
+        raise CommandError(f"cannot listen on {host}:{port}: {error.strerror}") from None
 
 
 def import_books(database_url: str, path: Path) -> str:

@@ -4,15 +4,24 @@ import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.exc import ArgumentError
 
 from bot.database import async_database_url
 
 TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
+WEBHOOK_SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,256}")
+# Served beside the webhook on the same port (bot/web/).
+RESERVED_PATHS = frozenset({"/healthz", "/metrics"})
+
+
+def webhook_path(url: str) -> str:
+    """The path Telegram posts to: the webhook URL's."""
+    return urlsplit(url).path or "/"
 
 
 def default_data_dir() -> Path:
@@ -50,6 +59,15 @@ class Settings(BaseSettings):
     log_format: str = "text"
     # The playground's port (`bookstore-bot playground`, or `run` without BOT_TOKEN).
     playground_port: int = Field(default=8080, ge=0, le=65535)
+    # Webhook mode (bot/web/): Telegram posts updates to this public URL instead of the
+    # bot polling; the path served is the URL's path. The secret is then required: only
+    # requests carrying it in X-Telegram-Bot-Api-Secret-Token are taken.
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = Field(default=None, validate_default=True)
+    webhook_listen: str = "0.0.0.0"  # noqa: S104 (a webhook is for the outside to reach)
+    webhook_port: int = Field(default=8080, ge=1, le=65535)
+    # In polling mode, /healthz and /metrics are served on this port when it is set.
+    http_port: int | None = Field(default=None, ge=1, le=65535)
 
     @field_validator("bot_token")
     @classmethod
@@ -85,6 +103,32 @@ class Settings(BaseSettings):
                 raise ValueError(f"{part!r} is not a Telegram user id")
             ids.add(int(part))
         return frozenset(ids)
+
+    @field_validator("webhook_url")
+    @classmethod
+    def public_url(cls, url: str | None) -> str | None:
+        if not url:
+            return None
+        parts = urlsplit(url)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError("is not a URL (https://host/path)")
+        if webhook_path(url) in RESERVED_PATHS:
+            raise ValueError(f"must not end in {' or '.join(sorted(RESERVED_PATHS))}")
+        return url
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def secret_with_webhook(
+        cls, secret: SecretStr | None, info: ValidationInfo
+    ) -> SecretStr | None:
+        if secret is not None and not secret.get_secret_value():
+            secret = None  # WEBHOOK_SECRET= (blank) is unset
+        # Telegram's rule for secret_token; the message must not echo the value.
+        if secret is not None and not WEBHOOK_SECRET_SHAPE.fullmatch(secret.get_secret_value()):
+            raise ValueError("must be 1-256 characters of A-Z a-z 0-9 _ -")
+        if secret is None and info.data.get("webhook_url"):
+            raise ValueError("is required when WEBHOOK_URL is set")
+        return secret
 
     @field_validator("log_level")
     @classmethod

@@ -5,6 +5,7 @@ from bot.database import Base
 from bot.notifications.models import Notification, NotificationStatus
 from bot.reservations.models import PreBooking, ReservationStatus
 from bot.users.models import User
+from bot.web.models import ReceivedUpdate
 
 __all__ = [
     "Base",
@@ -12,6 +13,7 @@ __all__ = [
     "Notification",
     "NotificationStatus",
     "PreBooking",
+    "ReceivedUpdate",
     "ReservationStatus",
     "RestockEvent",
     "User",

@@ -18,7 +18,15 @@ from bot.telegram import texts
 from tests.chat import ADMIN
 from tests.conftest import temporary_database
 
-TABLES = {"alembic_version", "books", "notifications", "pre_bookings", "restocks", "users"}
+TABLES = {
+    "alembic_version",
+    "books",
+    "notifications",
+    "pre_bookings",
+    "restocks",
+    "users",
+    "webhook_updates",
+}
 ENUMS = ["notification_status", "pre_booking_status"]
 
 

@@ -16,6 +16,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.holds.expiry import HoldExpiry
+from bot.metrics.telegram import MeasuredRateLimiter, MeasuredUpdateProcessor
 from bot.services import Services
 from bot.telegram.command_menu import CommandMenu, menus_by_role
 from bot.telegram.context import DISPATCHER, SERVICES, BotApplication, BotContext
@@ -24,7 +25,6 @@ from bot.telegram.error_handler import on_error
 from bot.telegram.handlers import admin, buttons, cards, demand, inline, membership, readers
 from bot.telegram.log_names import name_handlers_in_logs
 from bot.telegram.pacing import DEFAULT_MESSAGES_PER_SECOND, PacedRateLimiter, Pacer
-from bot.telegram.update_processor import PerReaderUpdateProcessor
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +34,8 @@ HOLD_EXPIRY = "hold_expiry"
 # Commands act on new messages only: editing an old "/reserve 3" must not reserve again.
 NEW_MESSAGES = filters.UpdateType.MESSAGE
 
-# The updates the bot asks Telegram for (polling or webhook); anything else is never sent.
+# The updates the handlers handle, asked for by polling and by setWebhook alike;
+# anything else is never sent.
 ALLOWED_UPDATES = [
     Update.MESSAGE,
     Update.CALLBACK_QUERY,
@@ -53,6 +54,7 @@ def build_application(
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
     hold_poll_interval: float = 1.0,
+    polling: bool = True,
 ) -> BotApplication:
     pacer = Pacer(messages_per_second)
     builder = (
@@ -60,8 +62,8 @@ def build_application(
         .token(token)
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         .context_types(ContextTypes(context=BotContext))
-        .rate_limiter(PacedRateLimiter(pacer))
-        .concurrent_updates(PerReaderUpdateProcessor())
+        .rate_limiter(MeasuredRateLimiter(PacedRateLimiter(pacer)))
+        .concurrent_updates(MeasuredUpdateProcessor())
         .post_init(on_connected)
         .post_stop(on_stopping)
     )
@@ -71,6 +73,9 @@ def build_application(
         builder = builder.request(request)
     if get_updates_request is not None:
         builder = builder.get_updates_request(get_updates_request)
+    if not polling:
+        # Webhook mode (bot/web/): updates arrive through application.update_queue.
+        builder = builder.updater(None)
     application: BotApplication = builder.build()
     application.bot_data[SERVICES] = services
     application.bot_data[DISPATCHER] = Dispatcher(application.bot, services.outbox, pacer, tuning)

@@ -10,7 +10,7 @@ The statuses come as a new enum type swapped in for the old one, not ALTER TYPE 
 VALUE: a value added that way may not be used in the transaction that added it (the
 new unique index names on_hold), and migrations run in one transaction.
 
-Revision ID: 0005_holds
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-25
 """
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0005_holds"
+revision: str = "0005"
 down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,0 +1,83 @@
+"""The bot's HTTP server: the webhook (in webhook mode), /healthz and /metrics.
+
+Starlette routes the requests and uvicorn serves them: the pair python-telegram-bot's
+custom-webhook example uses, both maintained, small, and asyncio-native, so they run in
+the bot's own event loop beside the Application. PTB's built-in webhook server (tornado)
+could not serve /healthz and /metrics nor refuse a bad body our way.
+"""
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import Awaitable, Callable, Iterator
+
+import uvicorn
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from bot.web.health import HealthEndpoint, MetricsEndpoint
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+# In-flight requests get this long to finish when the bot stops.
+GRACEFUL_STOP_SECONDS = 5
+
+
+def web_app(engine: AsyncEngine, webhook: tuple[str, Endpoint] | None = None) -> Starlette:
+    """/healthz and /metrics; with webhook, (path, endpoint) taking Telegram's posts."""
+    routes = [
+        Route("/healthz", HealthEndpoint(engine).answer, methods=["GET"]),
+        Route("/metrics", MetricsEndpoint(engine).answer, methods=["GET"]),
+    ]
+    if webhook is not None:
+        path, endpoint = webhook
+        routes.append(Route(path, endpoint, methods=["POST"]))
+    return Starlette(routes=routes)
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # Signals belong to the bot (run_polling's handlers, or run_webhook's), which
+        # stops this server as part of stopping.
+        yield
+
+
+class WebServer:
+    """uvicorn serving app inside the running event loop, started and stopped by the bot."""
+
+    def __init__(self, app: Starlette, host: str, port: int) -> None:
+        # Bound here, so a port in use is a clear error before anything starts.
+        self._socket = socket.create_server((host, port), reuse_port=False)
+        config = uvicorn.Config(
+            app,
+            log_config=None,  # the bot's logging, which keeps the token out
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=GRACEFUL_STOP_SECONDS,
+        )
+        self._server = _Server(config)
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def port(self) -> int:
+        port: int = self._socket.getsockname()[1]
+        return port
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._server.serve([self._socket]), name="web-server")
+        while not self._server.started:
+            if self._task.done():
+                await self._task
+                raise RuntimeError("the web server did not start")
+            await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        self._server.should_exit = True
+        if self._task is not None:
+            await self._task
+            self._task = None
+        self._socket.close()
