@@ -15,15 +15,14 @@ from prometheus_client import Gauge
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.metrics.registry import OUTBOX_MESSAGES
+from bot.metrics.registry import HOLDS_EXPIRING, OUTBOX_MESSAGES
 
 logger = logging.getLogger(__name__)
 
 MIN_INTERVAL = 5.0
 TIMEOUT_SECONDS = 2.0
 
-# Each gauge beside the count that sets it; a feature with a figure to show adds a line
-# (the holds' expiring count goes here once holds exist; until then it reads 0).
+# Each gauge beside the count that sets it; a feature with a figure to show adds a line.
 READINGS: list[tuple[Gauge, str]] = [
     # The partial index of due rows (status = 'pending') answers this one.
     (
@@ -33,6 +32,12 @@ READINGS: list[tuple[Gauge, str]] = [
     (
         OUTBOX_MESSAGES.labels("failed"),
         "SELECT count(*) FROM notifications WHERE status = 'failed'",
+    ),
+    # The index of holds by deadline answers this one.
+    (
+        HOLDS_EXPIRING,
+        "SELECT count(*) FROM pre_bookings WHERE status = 'on_hold'"
+        " AND hold_expires_at < now() + interval '1 day'",
     ),
 ]
 
