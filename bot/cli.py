@@ -18,6 +18,7 @@ from bot.books.catalog_file import CatalogFileError, read_catalog
 from bot.config import Settings, SettingsError, load_settings
 from bot.database import create_engine
 from bot.embedded_postgres import EmbeddedPostgresUnavailable, start_embedded_postgres
+from bot.flood_budget.ledger import SharedFloodBudget
 from bot.logging_setup import configure_logging
 from bot.services import build_services
 from bot.telegram import texts
@@ -91,6 +92,7 @@ def run(settings: Settings, database_url: str) -> None:
             max_age=settings.notification_max_age,
         ),
         base_url=settings.telegram_base_url,
+        budget=SharedFloodBudget(engine, settings.messages_per_second),
     )
 
     async def dispose_engine(_: BotApplication) -> None:

@@ -51,7 +51,8 @@ class Notification(Base):
     # One message per reservation, however often a restock is retried.
     pre_booking_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     chat_id: Mapped[int] = mapped_column(BigInteger)
-    text: Mapped[str] = mapped_column(Text)
+    # NULL: the restock's message (restocks.message), stored once for all its readers.
+    text: Mapped[str | None] = mapped_column(Text)
     status: Mapped[NotificationStatus] = mapped_column(
         status_enum(NotificationStatus, "notification_status"),
         server_default=NotificationStatus.PENDING.value,

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.books.models import RestockEvent
 from bot.notifications.models import Notification, NotificationStatus
 from bot.notifications.reachability import skip_unreachable
 from bot.notifications.schemas import Delivery
@@ -54,10 +55,19 @@ class Outbox:
                     claim_token=token,
                 )
                 .returning(
-                    Notification.id, Notification.chat_id, Notification.text, Notification.attempts
+                    Notification.id,
+                    Notification.chat_id,
+                    Notification.text,
+                    Notification.restock_id,
+                    Notification.attempts,
                 )
             )
-            deliveries = [Delivery(*row, claim=token) for row in rows]
+            claimed = rows.all()
+            messages = await _restock_messages(session, {row.restock_id for row in claimed})
+            deliveries = [
+                Delivery(id, chat_id, text or messages.get(restock_id, ""), attempts, token)
+                for id, chat_id, text, restock_id, attempts in claimed
+            ]
             deliveries = await skip_unreachable(session, deliveries)
         return sorted(deliveries, key=lambda delivery: delivery.id)
 
@@ -113,6 +123,16 @@ class Outbox:
     async def _update_owned(self, deliveries: Sequence[Delivery], **values: Any) -> None:
         async with self._sessions.begin() as session:
             await session.execute(update(Notification).where(_owned(deliveries)).values(**values))
+
+
+async def _restock_messages(session: AsyncSession, restock_ids: set[int]) -> dict[int, str]:
+    """The messages of these restocks, for outbox rows that don't carry their own text."""
+    if not restock_ids:
+        return {}
+    rows = await session.execute(
+        select(RestockEvent.id, RestockEvent.message).where(RestockEvent.id.in_(restock_ids))
+    )
+    return {id: message or "" for id, message in rows}
 
 
 def _owned(deliveries: Sequence[Delivery]) -> ColumnElement[bool]:

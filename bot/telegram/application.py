@@ -15,6 +15,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.flood_budget.ledger import SharedFloodBudget
 from bot.services import Services
 from bot.telegram import texts
 from bot.telegram.command_menu import CommandMenu
@@ -42,8 +43,9 @@ def build_application(
     base_url: str | None = None,
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
+    budget: SharedFloodBudget | None = None,
 ) -> BotApplication:
-    pacer = Pacer(messages_per_second)
+    pacer = Pacer(messages_per_second, budget)
     builder = (
         ApplicationBuilder()
         .token(token)

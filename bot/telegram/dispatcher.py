@@ -27,7 +27,9 @@ from bot.notifications.schemas import Delivery
 from bot.telegram.pacing import (
     BACKGROUND,
     PER_CHAT_INTERVAL,
+    ChatBusy,
     Pacer,
+    Turn,
     loop_time,
     retry_after_seconds,
 )
@@ -195,23 +197,33 @@ class Dispatcher:
 
     async def _send(self, delivery: Delivery, claim: Claim, probing: bool = False) -> None:
         try:
-            turn = await self._unless_stopped(self._pacer.background_turn(deadline=claim.send_by))
+            try:
+                turn = await self._unless_stopped(
+                    self._pacer.background_turn(claim.send_by, delivery.chat_id)
+                )
+            except ChatBusy as busy:
+                # Another process just sent this chat a message: one a second per chat.
+                await self._give_back([delivery], claim, min(busy.wait, PER_CHAT_INTERVAL))
+                return
             if not turn or not self._may_send(claim, probing):
                 # Paused past send_by, stopping, or Telegram away: give it back rather
                 # than risk the lease running out mid-send and another process sending
                 # it too.
                 await self._give_back([delivery], claim)
                 return
-            await self._send_now(delivery, claim)
+            await self._send_now(delivery, claim, turn)
         finally:
             self._chat_free_at[delivery.chat_id] = loop_time() + PER_CHAT_INTERVAL
 
-    async def _send_now(self, delivery: Delivery, claim: Claim) -> None:
+    async def _send_now(self, delivery: Delivery, claim: Claim, turn: Turn) -> None:
         outbox = self._outbox
         try:
-            await self._bot.send_message(
-                delivery.chat_id, delivery.text, rate_limit_args=BACKGROUND
-            )
+            try:
+                await self._bot.send_message(
+                    delivery.chat_id, delivery.text, rate_limit_args=BACKGROUND
+                )
+            finally:
+                turn.done()
         except RetryAfter as error:
             self.reachability.answered()
             delay = retry_after_seconds(error)

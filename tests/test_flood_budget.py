@@ -1,0 +1,106 @@
+"""Several bot processes, one bot: together within Telegram's flood limits."""
+
+import asyncio
+import itertools
+import time
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import timedelta
+
+from telegram import Update
+
+from bot import migrate
+from bot.database import create_engine
+from bot.flood_budget.ledger import SharedFloodBudget
+from bot.services import Services, build_services
+from bot.telegram import texts
+from bot.telegram.application import build_application
+from bot.telegram.context import BotApplication
+from bot.telegram.dispatcher import DispatcherTuning
+from bot.users.schemas import Reader
+from tests.chat import ADMIN, Person, message_update
+from tests.conftest import TOKEN, running, temporary_database
+from tests.db import add_books
+from tests.fake_telegram import FakeBotApi, FakeRequest, FloodLimits
+
+GOOD_NEWS = "Good news"
+PROCESSES = 3
+TUNING = DispatcherTuning(poll_interval=0.05, lease=timedelta(seconds=4))
+
+
+@asynccontextmanager
+async def bot_processes(url: str, api: FakeBotApi) -> AsyncIterator[list[BotApplication]]:
+    """Three bots as three processes would run them: each its own engine, services and
+    pacer, at the full rate, sharing only the database and the token."""
+    async with AsyncExitStack() as stack:
+        applications = []
+        for number in range(PROCESSES):
+            engine = create_engine(url)
+            stack.push_async_callback(engine.dispose)
+            application = build_application(
+                TOKEN,
+                build_services(engine, frozenset({ADMIN.id}), texts.back_in_stock),
+                messages_per_second=29,
+                tuning=TUNING,
+                request=FakeRequest(api, f"process {number}"),
+                budget=SharedFloodBudget(engine, 29),
+            )
+            applications.append(await stack.enter_async_context(running(application)))
+        yield applications
+
+
+async def migrated_with_waiting_readers(url: str, count: int) -> list[Person]:
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await migrate.upgrade_on(connection)
+        services: Services = build_services(engine, frozenset({ADMIN.id}), texts.back_in_stock)
+        await add_books(services, ("Dune", "Frank Herbert", 0))
+        readers = [Person(5000 + n, f"Reader {n}") for n in range(count)]
+        for person in readers:
+            await services.reservations.reserve(Reader(person.id, person.id), 1)
+    finally:
+        await engine.dispose()
+    return readers
+
+
+async def test_three_processes_share_the_budget_replies_first(server_url: str) -> None:
+    """A broadcast to 60 readers while 5 readers chat with all three processes in turn
+    (the test is the round-robin balancer): no 429, none lost or repeated, replies quick."""
+    api = FakeBotApi(limits=FloodLimits(per_second=30, per_chat_per_second=1))
+    chatters = [Person(8000 + n, f"Chatter {n}") for n in range(5)]
+    update_ids = itertools.count(1)
+    async with temporary_database(server_url) as url:
+        readers = await migrated_with_waiting_readers(url, 60)
+        async with bot_processes(url, api) as processes:
+            balancer = itertools.cycle(processes)
+            latencies: list[float] = []
+
+            async def feed(person: Person, text: str) -> None:
+                application = next(balancer)
+                data = message_update(next(update_ids), person, text)
+                await application.process_update(Update.de_json(data, application.bot))
+
+            async def chat_along(person: Person) -> None:
+                for _ in range(4):
+                    asked = time.monotonic()
+                    answered = len(api.texts_to(person.id))
+                    await feed(person, "/help")
+                    async with asyncio.timeout(5):
+                        while len(api.texts_to(person.id)) == answered:
+                            await asyncio.sleep(0.005)
+                    reply = api.sent("sendMessage", person.id)[-1]
+                    latencies.append(reply.at - asked)
+                    await asyncio.sleep(1.1)  # one message a second to a chat
+
+            await feed(ADMIN, "/restock 1 3")
+            await asyncio.gather(*(chat_along(person) for person in chatters))
+            async with asyncio.timeout(30):
+                while sum(api.received(p.id, GOOD_NEWS) > 0 for p in readers) < len(readers):
+                    await asyncio.sleep(0.05)
+    assert [r for r in api.requests if r.error_code == 429] == []
+    assert [api.received(person.id, GOOD_NEWS) for person in readers] == [1] * len(readers)
+    senders = {r.via for r in api.sent("sendMessage") if GOOD_NEWS in r.text}
+    assert senders == {f"process {n}" for n in range(PROCESSES)}, "the broadcast was shared"
+    assert len(latencies) == 20
+    assert max(latencies) < 0.5, sorted(latencies)
