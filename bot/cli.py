@@ -90,6 +90,8 @@ def run(settings: Settings, database_url: str) -> None:
         tuning=DispatcherTuning(
             lease=timedelta(seconds=settings.notification_lease_seconds),
             max_age=settings.notification_max_age,
+            paid_broadcast=settings.paid_broadcast,
+            paid_messages_per_second=settings.paid_messages_per_second,
         ),
         base_url=settings.telegram_base_url,
         budget=SharedFloodBudget(engine, settings.messages_per_second),

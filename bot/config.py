@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     notification_lease_seconds: float = Field(default=30.0, ge=1, le=3600)
     # A back-in-stock message not delivered by then (Telegram away that long) is given up.
     notification_max_age: timedelta = Field(default=timedelta(days=3), gt=timedelta(0))
+    # Back-in-stock and hold messages sent as paid broadcasts (allow_paid_broadcast), up
+    # to paid_messages_per_second per process: Telegram charges 0.1 Star per message
+    # beyond the free limit. Replies are unaffected.
+    paid_broadcast: bool = False
+    paid_messages_per_second: float = Field(default=1000.0, gt=0, le=1000)
 
     @field_validator("bot_token")
     @classmethod

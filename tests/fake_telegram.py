@@ -76,6 +76,8 @@ class FloodLimits:
 
     per_second: int = 30
     per_chat_per_second: int = 1
+    # Messages sent with allow_paid_broadcast: counted on their own, up to this many.
+    paid_per_second: int = 1000
 
 
 FAILURE_DESCRIPTIONS = {
@@ -115,6 +117,7 @@ class FakeBotApi:
     # seconds each sendMessage takes before Telegram answers (FakeRequest only)
     send_delay: float = 0.0
     _accepted: deque[float] = field(default_factory=deque)
+    _accepted_paid: deque[float] = field(default_factory=deque)
     _accepted_by_chat: dict[int, deque[float]] = field(default_factory=dict)
     _message_ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     _messages: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
@@ -159,10 +162,11 @@ class FakeBotApi:
         if self.limits is None or method not in MESSAGE_METHODS:
             return
         chat_id = int(params["chat_id"])
-        overall = _window(self._accepted, now)
+        paid = bool(params.get("allow_paid_broadcast"))
+        overall = _window(self._accepted_paid if paid else self._accepted, now)
         in_chat = _window(self._accepted_by_chat.setdefault(chat_id, deque()), now)
         for times, limit in (
-            (overall, self.limits.per_second),
+            (overall, self.limits.paid_per_second if paid else self.limits.per_second),
             (in_chat, self.limits.per_chat_per_second),
         ):
             if len(times) >= limit:

@@ -71,8 +71,8 @@ class Outbox:
             deliveries = await skip_unreachable(session, deliveries)
         return sorted(deliveries, key=lambda delivery: delivery.id)
 
-    async def mark_sent(self, delivery: Delivery) -> None:
-        await self._update_owned([delivery], status=NotificationStatus.SENT, sent_at=func.now())
+    async def mark_sent(self, *deliveries: Delivery) -> None:
+        await self._update_owned(deliveries, status=NotificationStatus.SENT, sent_at=func.now())
 
     async def mark_failed(self, delivery: Delivery, error: str, unreachable: bool) -> None:
         """No further tries; with unreachable, the reader is marked as such."""
