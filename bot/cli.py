@@ -24,6 +24,7 @@ from bot.services import build_services
 from bot.telegram import texts
 from bot.telegram.application import build_application
 from bot.telegram.context import BotApplication
+from bot.telegram.delivery_only import deliver_only
 from bot.telegram.dispatcher import DispatcherTuning
 
 logger = logging.getLogger("bot")
@@ -101,6 +102,9 @@ def run(settings: Settings, database_url: str) -> None:
         await engine.dispose()
 
     application.post_shutdown = dispose_engine
+    if not settings.poll_updates:
+        asyncio.run(deliver_only(application))
+        return
     logger.info("Connecting to Telegram (retrying until it answers); Ctrl+C stops the bot")
     try:
         # bootstrap_retries=-1: when Telegram is unreachable at start, keep trying.

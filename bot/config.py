@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # beyond the free limit. Replies are unaffected.
     paid_broadcast: bool = False
     paid_messages_per_second: float = Field(default=1000.0, gt=0, le=1000)
+    # false: this process only delivers notifications; another one polls for updates
+    # (Telegram gives a bot's updates to one getUpdates caller at a time).
+    poll_updates: bool = True
 
     @field_validator("bot_token")
     @classmethod

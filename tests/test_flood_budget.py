@@ -6,6 +6,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 
 from telegram import Update
 
@@ -21,7 +22,10 @@ from bot.users.schemas import Reader
 from tests.chat import ADMIN, Person, message_update
 from tests.conftest import TOKEN, running, temporary_database
 from tests.db import add_books
+from tests.fake_bot_api_server import running_fake_bot_api
 from tests.fake_telegram import FakeBotApi, FakeRequest, FloodLimits
+from tests.test_command_line import plain_url
+from tests.test_polling_end_to_end import reply_to, start_bot, stop_bot
 
 GOOD_NEWS = "Good news"
 PROCESSES = 3
@@ -104,3 +108,50 @@ async def test_three_processes_share_the_budget_replies_first(server_url: str) -
     assert senders == {f"process {n}" for n in range(PROCESSES)}, "the broadcast was shared"
     assert len(latencies) == 20
     assert max(latencies) < 0.5, sorted(latencies)
+
+
+async def test_three_real_processes_and_one_killed_mid_broadcast(
+    server_url: str, tmp_path: Path
+) -> None:
+    """One process polls, two only deliver (POLL_UPDATES=false), all at the full rate.
+    A reader chats meanwhile. One deliverer is SIGKILLed mid-broadcast: the others take
+    over its rows when their lease ends; nobody is left out, no 429."""
+    readers_count = 90
+    chatter = Person(8000, "Chatter")
+    async with temporary_database(server_url) as url:
+        readers = await migrated_with_waiting_readers(url, readers_count)
+
+        def arrived() -> int:
+            return sum(telegram.api.received(person.id, GOOD_NEWS) for person in readers)
+
+        settings = {"DATABASE_URL": plain_url(url), "NOTIFICATION_LEASE_SECONDS": "4"}
+        with running_fake_bot_api() as telegram:
+            telegram.api.limits = FloodLimits(per_second=30, per_chat_per_second=1)
+            processes = [
+                start_bot(tmp_path, telegram, **settings),
+                *(start_bot(tmp_path, telegram, POLL_UPDATES="false", **settings) for _ in "ab"),
+            ]
+            try:
+                wait = asyncio.to_thread
+                await wait(telegram.wait_for, lambda r: len(telegram.api.sent("getMe")) >= 3, 30)
+                await wait(telegram.wait_for_polling)
+                telegram.send_text(ADMIN, "/restock 1 3")
+                await wait(telegram.wait_for, lambda _: arrived() >= 30, 30)
+                telegram.send_text(chatter, "/help")
+                processes[2].kill()
+                await wait(processes[2].communicate, timeout=30)
+                cut_off_at = arrived()
+                await wait(telegram.wait_for, reply_to(chatter.id, "/reserve"), 10)
+                await wait(
+                    telegram.wait_for,
+                    lambda _: all(telegram.api.received(p.id, GOOD_NEWS) for p in readers),
+                    60,
+                )
+            finally:
+                outputs = [await stop_bot(process) for process in processes[:2]]
+                processes[2].kill()
+    assert cut_off_at < readers_count, "the kill came too late to test anything"
+    repeated = arrived() - readers_count
+    assert 0 <= repeated <= 8, f"{repeated} messages sent twice (at most 8 are in flight)"
+    assert [r for r in telegram.api.requests if r.error_code == 429] == []
+    assert all(TOKEN not in output for output in outputs)
