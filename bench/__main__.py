@@ -1,7 +1,8 @@
 """Run the benchmarks: `python3 dev.py bench [--readers N] [--runs N] [--waiting N]
 [--books N] [--search-runs N]`;
 `python3 dev.py bench burst [--readers N] [--runs N] [--before COMMIT]` for the burst;
-`python3 dev.py bench outage [--readers N] [--minutes M]` for an outage (bench/outage.py).
+`python3 dev.py bench outage [--readers N] [--minutes M]` for an outage (bench/outage.py);
+`python3 dev.py bench scale …` for several processes, paid broadcasts, the restock's cost.
 
 Prints a Markdown report (medians, with every run) for docs/benchmarks.md.
 """
@@ -15,7 +16,7 @@ import statistics
 import sys
 from dataclasses import fields
 
-from bench import burst, outage
+from bench import burst, outage, scale
 from bench.broadcast import VARIANTS, BroadcastResult, run_broadcast
 from bench.restock import time_restocks
 from bench.search import search_report
@@ -105,5 +106,7 @@ def _number(value: float) -> str:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["burst"]:
         asyncio.run(burst.main(sys.argv[2:]))
+    elif sys.argv[1:2] == ["scale"]:
+        asyncio.run(scale.main(sys.argv[2:]))
     else:
         asyncio.run(main())

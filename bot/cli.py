@@ -17,6 +17,7 @@ from bot import migrate
 from bot.books.catalog_file import CatalogFileError, read_catalog
 from bot.config import Settings, SettingsError, load_settings
 from bot.database import create_engine
+from bot.database_url import parse_database_url
 from bot.embedded_postgres import EmbeddedPostgresUnavailable, start_embedded_postgres
 from bot.flood_budget.ledger import SharedFloodBudget
 from bot.logging_setup import configure_logging
@@ -84,6 +85,10 @@ def run(settings: Settings, database_url: str) -> None:
     assert settings.bot_token is not None  # checked before the database was started
     migrate.upgrade(database_url)
     engine = create_engine(database_url)
+    # One flood budget with the bot's other processes, if any (bot/flood_budget/).
+    budget = SharedFloodBudget(
+        parse_database_url(database_url).connect, settings.messages_per_second
+    )
     application = build_application(
         settings.bot_token.get_secret_value(),
         build_services(engine, settings.admin_ids, texts.back_in_stock),
@@ -95,10 +100,11 @@ def run(settings: Settings, database_url: str) -> None:
             paid_messages_per_second=settings.paid_messages_per_second,
         ),
         base_url=settings.telegram_base_url,
-        budget=SharedFloodBudget(engine, settings.messages_per_second),
+        budget=budget,
     )
 
     async def dispose_engine(_: BotApplication) -> None:
+        await budget.close()
         await engine.dispose()
 
     application.post_shutdown = dispose_engine

@@ -12,6 +12,7 @@ from telegram import Update
 
 from bot import migrate
 from bot.database import create_engine
+from bot.database_url import parse_database_url
 from bot.flood_budget.ledger import SharedFloodBudget
 from bot.services import Services, build_services
 from bot.telegram import texts
@@ -41,13 +42,15 @@ async def bot_processes(url: str, api: FakeBotApi) -> AsyncIterator[list[BotAppl
         for number in range(PROCESSES):
             engine = create_engine(url)
             stack.push_async_callback(engine.dispose)
+            budget = SharedFloodBudget(parse_database_url(url).connect, 29)
+            stack.push_async_callback(budget.close)
             application = build_application(
                 TOKEN,
                 build_services(engine, frozenset({ADMIN.id}), texts.back_in_stock),
                 messages_per_second=29,
                 tuning=TUNING,
                 request=FakeRequest(api, f"process {number}"),
-                budget=SharedFloodBudget(engine, 29),
+                budget=budget,
             )
             applications.append(await stack.enter_async_context(running(application)))
         yield applications

@@ -12,6 +12,8 @@ class MessageSlot(Base):
     ones are booked (take_message_slot, migration 0005)."""
 
     __tablename__ = "message_slots"
+    # No WAL: the rows are seconds old and worthless after a crash (migration 0005).
+    __table_args__ = {"prefixes": ["UNLOGGED"]}  # noqa: RUF012
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -21,7 +21,8 @@ async def deliver_only(application: BotApplication) -> None:
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(stop_signal, stop.set)
     async with application:
-        assert application.post_init is not None and application.post_stop is not None
+        assert application.post_init is not None
+        assert application.post_stop is not None
         await application.post_init(application)
         await application.start()
         logger.info("Delivering notifications only (POLL_UPDATES=false)")
