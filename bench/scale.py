@@ -93,7 +93,8 @@ def measure(
     done = threading.Event()
 
     def chat_along() -> None:
-        chatters = [Person(FIRST_CHATTER_ID + n, f"Chatter {n}") for n in range(CHATTERS)]
+        count = int(os.environ.get("BENCH_CHATTERS", CHATTERS))
+        chatters = [Person(FIRST_CHATTER_ID + n, f"Chatter {n}") for n in range(count)]
         while not done.is_set():
             for person in chatters:
                 asked.setdefault(person.id, []).append(time.monotonic())
@@ -135,8 +136,8 @@ def measure(
         last_message_seconds=last - started,
         replies=len(latencies),
         floor_seconds=floor,
-        reply_p50=statistics.median(latencies) if latencies else float("nan"),
-        reply_p99=latencies[int(0.99 * (len(latencies) - 1))] if latencies else float("nan"),
+        reply_p50=statistics.median(latencies) if latencies else 0.0,
+        reply_p99=latencies[int(0.99 * (len(latencies) - 1))] if latencies else 0.0,
         responses_429=len([r for r in requests if r.error_code == 429]),
         lost=len([count for count in counts.values() if count == 0]),
         duplicated=sum(count - 1 for count in counts.values() if count > 1),

@@ -80,7 +80,6 @@ class SentBatch:
     """Paid messages sent, waiting to be recorded together."""
 
     sent: list[tuple[Delivery, Claim]] = field(default_factory=list)
-    recording: "asyncio.Task[None] | None" = None
 
 
 class Dispatcher:
@@ -117,6 +116,7 @@ class Dispatcher:
         self._chat_free_at: dict[int, float] = {}
         self._outcomes_failing = False
         self._open_batch: SentBatch | None = None
+        self._recording: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
         self._stop_requested.clear()
@@ -133,11 +133,14 @@ class Dispatcher:
             async with asyncio.timeout(grace_seconds):
                 await asyncio.shield(self._task)
                 await asyncio.gather(*self._sending, return_exceptions=True)
+                await asyncio.gather(*self._recording, return_exceptions=True)
         except TimeoutError:
             # Like a crash: what was claimed returns to the outbox when its lease ends.
-            for task in (self._task, *self._sending):
+            for task in (self._task, *self._sending, *self._recording):
                 task.cancel()
-            await asyncio.gather(self._task, *self._sending, return_exceptions=True)
+            await asyncio.gather(
+                self._task, *self._sending, *self._recording, return_exceptions=True
+            )
         self._task = None
 
     def wake(self) -> None:
@@ -147,7 +150,7 @@ class Dispatcher:
     async def wait_until_idle(self, limit_seconds: float = 30.0) -> None:
         """Return once every notification is sent or failed (for tests and benchmarks)."""
         async with asyncio.timeout(limit_seconds):
-            while await self._outbox.pending_count() or self._sending:
+            while await self._outbox.pending_count() or self._sending or self._recording:
                 self._wakeup.set()
                 await asyncio.sleep(0.01)
 
@@ -288,22 +291,19 @@ class Dispatcher:
             self.reachability.answered()
             if self._paid:
                 self.paid_sent += 1
-                await self._record_sent_together(delivery, claim)
+                self._record_sent_together(delivery, claim)
             else:
                 await self._record(lambda: outbox.mark_sent(delivery), claim)
 
-    async def _record_sent_together(self, delivery: Delivery, claim: Claim) -> None:
+    def _record_sent_together(self, delivery: Delivery, claim: Claim) -> None:
         """Record a paid message sent along with the others sent within
-        PAID_RECORD_SECONDS; return once it is recorded."""
+        PAID_RECORD_SECONDS, while the next sends go on."""
         if self._open_batch is None:
             self._open_batch = SentBatch()
-            self._open_batch.recording = asyncio.create_task(
-                self._record_sent_batch(self._open_batch)
-            )
-        batch = self._open_batch
-        batch.sent.append((delivery, claim))
-        assert batch.recording is not None
-        await asyncio.shield(batch.recording)
+            task = asyncio.create_task(self._record_sent_batch(self._open_batch))
+            self._recording.add(task)
+            task.add_done_callback(self._recording.discard)
+        self._open_batch.sent.append((delivery, claim))
 
     async def _record_sent_batch(self, batch: "SentBatch") -> None:
         await asyncio.sleep(PAID_RECORD_SECONDS)
