@@ -110,7 +110,9 @@ async def test_three_processes_share_the_budget_replies_first(server_url: str) -
     senders = {r.via for r in api.sent("sendMessage") if GOOD_NEWS in r.text}
     assert senders == {f"process {n}" for n in range(PROCESSES)}, "the broadcast was shared"
     assert len(latencies) == 20
-    assert max(latencies) < 0.5, sorted(latencies)
+    # Within a few slots of 1/29 s each (a quiet machine: all under 0.3 s); a broadcast
+    # taking the replies' slots would make them wait seconds.
+    assert max(latencies) < 1.0, sorted(latencies)
 
 
 async def test_three_real_processes_and_one_killed_mid_broadcast(

@@ -41,8 +41,9 @@ async def test_paid_broadcast_goes_past_the_free_limit_and_is_logged(
     news = [r for r in api.sent("sendMessage") if GOOD_NEWS in r.text]
     assert all(r.params.get("allow_paid_broadcast") is True for r in news)
     assert "allow_paid_broadcast" not in reply.params
-    # 300 at the free limit would take 10 s; the 429's pause takes 1.
-    assert took < 5, took
+    # At the free limit 300 would take 10 s (and the 429's pause 1 more); a quiet
+    # machine takes about 2, a loaded one up to 7.
+    assert took < 10, took
     assert [r.chat_id for r in api.requests if r.error_code == 429] == [readers[10].id]
     logged = re.findall(r"Sent (\d+) notifications as paid broadcasts", caplog.text)
     assert sum(int(count) for count in logged) == len(readers)
