@@ -4,6 +4,7 @@
 `python3 dev.py bench outage [--readers N] [--minutes M]` for an outage (bench/outage.py);
 `python3 dev.py bench holds [--waiting N] [--runs N] [--holds N]` for holds (bench/holds.py).
 `python3 dev.py bench webhook [--updates N]` for webhook mode's own cost (bench/webhook.py).
+`python3 dev.py bench scale …` for several processes, paid broadcasts, the restock's cost.
 
 Prints a Markdown report (medians, with every run) for docs/benchmarks.md.
 """
@@ -17,7 +18,7 @@ import statistics
 import sys
 from dataclasses import fields
 
-from bench import burst, holds, outage, webhook
+from bench import burst, holds, outage, scale, webhook
 from bench.broadcast import VARIANTS, BroadcastResult, run_broadcast
 from bench.restock import time_restocks
 from bench.search import search_report
@@ -111,5 +112,7 @@ if __name__ == "__main__":
         asyncio.run(holds.main(sys.argv[2:]))
     elif sys.argv[1:2] == ["webhook"]:
         asyncio.run(webhook.main(sys.argv[2:]))
+    elif sys.argv[1:2] == ["scale"]:
+        asyncio.run(scale.main(sys.argv[2:]))
     else:
         asyncio.run(main())

@@ -18,7 +18,9 @@ from bot.backup import BackupError, backup, restore
 from bot.books.catalog_file import CatalogFileError, read_catalog
 from bot.config import Settings, SettingsError, load_settings
 from bot.database import create_engine
+from bot.database_url import parse_database_url
 from bot.embedded_postgres import EmbeddedPostgresUnavailable, start_embedded_postgres
+from bot.flood_budget.ledger import SharedFloodBudget
 from bot.health_check import Finding, check_database
 from bot.holds.policy import HoldPolicy
 from bot.logging_setup import configure_logging
@@ -29,6 +31,7 @@ from bot.shelf_tags.command import ShelfTagsError, bot_username, write_shelf_tag
 from bot.telegram import texts
 from bot.telegram.application import ALLOWED_UPDATES, build_application
 from bot.telegram.context import BotApplication
+from bot.telegram.delivery_only import deliver_only
 from bot.telegram.dispatcher import DispatcherTuning
 from bot.telegram.hold_messages import TelegramHoldMessages
 from bot.web.registration import WebhookRegistration
@@ -163,6 +166,10 @@ def run(settings: Settings, database_url: str) -> None:
     assert settings.bot_token is not None  # checked before the database was started
     migrate.upgrade(database_url)
     engine = create_engine(database_url)
+    # One flood budget with the bot's other processes, if any (bot/flood_budget/).
+    budget = SharedFloodBudget(
+        parse_database_url(database_url).connect, settings.messages_per_second
+    )
     application = build_application(
         settings.bot_token.get_secret_value(),
         build_services(
@@ -176,12 +183,16 @@ def run(settings: Settings, database_url: str) -> None:
         tuning=DispatcherTuning(
             lease=timedelta(seconds=settings.notification_lease_seconds),
             max_age=settings.notification_max_age,
+            paid_broadcast=settings.paid_broadcast,
+            paid_messages_per_second=settings.paid_messages_per_second,
         ),
         base_url=settings.telegram_base_url,
         polling=settings.webhook_url is None,
+        budget=budget,
     )
 
     async def dispose_engine(_: BotApplication) -> None:
+        await budget.close()
         await engine.dispose()
 
     application.post_shutdown = dispose_engine
@@ -191,6 +202,9 @@ def run(settings: Settings, database_url: str) -> None:
     if settings.http_port is not None:
         with cannot_listen(settings.webhook_listen, settings.http_port):
             serve_beside_polling(application, engine, settings.webhook_listen, settings.http_port)
+    if not settings.poll_updates:
+        asyncio.run(deliver_only(application))
+        return
     logger.info("Connecting to Telegram (retrying until it answers); Ctrl+C stops the bot")
     try:
         # bootstrap_retries=-1: when Telegram is unreachable at start, keep trying.

@@ -68,6 +68,14 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8080, ge=1, le=65535)
     # In polling mode, /healthz and /metrics are served on this port when it is set.
     http_port: int | None = Field(default=None, ge=1, le=65535)
+    # Back-in-stock and hold messages sent as paid broadcasts (allow_paid_broadcast), up
+    # to paid_messages_per_second per process: Telegram charges 0.1 Star per message
+    # beyond the free limit. Replies are unaffected.
+    paid_broadcast: bool = False
+    paid_messages_per_second: float = Field(default=1000.0, gt=0, le=1000)
+    # false: this process only delivers notifications; another one polls for updates
+    # (Telegram gives a bot's updates to one getUpdates caller at a time).
+    poll_updates: bool = True
 
     @field_validator("bot_token")
     @classmethod

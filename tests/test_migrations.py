@@ -1,5 +1,7 @@
 """The schema comes from the hand-written migration, and it matches the models."""
 
+from datetime import timedelta
+
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -21,6 +23,7 @@ from tests.conftest import temporary_database
 TABLES = {
     "alembic_version",
     "books",
+    "message_slots",
     "notifications",
     "pre_bookings",
     "restocks",
@@ -237,5 +240,58 @@ async def test_upgrade_keeps_books_that_only_the_new_folding_finds_the_same(
                 await downgrade_to(connection, "0002")
             async with engine.begin() as connection:
                 await migrate.upgrade_on(connection)
+        finally:
+            await engine.dispose()
+
+
+OLD_OUTBOX = """
+    INSERT INTO restocks (book_id, old_stock, new_stock, admin_telegram_id)
+        VALUES (1, 0, 5, 1), (1, 5, 0, 1), (1, 0, 2, 1);
+    INSERT INTO notifications (restock_id, pre_booking_id, chat_id, text, status) VALUES
+        (1, 1, 11, 'Dune is back', 'pending'), (1, 2, 12, 'Dune is back', 'sent'),
+        (1, 3, 13, 'Dune is back', 'failed'), (3, 4, 11, 'Dune again', 'pending')"""
+TEXTS = """
+    SELECT n.pre_booking_id, n.text, r.message FROM notifications n
+    JOIN restocks r ON r.id = n.restock_id ORDER BY n.pre_booking_id"""
+
+
+async def test_flood_budget_revision_keeps_each_restock_message_once(server_url: str) -> None:
+    """Rows queued before the revision lose their copy of the text to their restock, and
+    a claim still sends each its own; downgrading puts the copies back."""
+    async with temporary_database(server_url) as url:
+        engine = create_engine(url)
+        try:
+            async with engine.begin() as connection:
+                await migrate.upgrade_on(connection, "0002")
+                await connection.execute(
+                    text("INSERT INTO books (title, author) VALUES ('Dune', 'Herbert')")
+                )
+            async with engine.begin() as connection:
+                await migrate.upgrade_on(connection, "0004")
+                for statement in OLD_OUTBOX.split(";"):
+                    await connection.execute(text(statement))
+            async with engine.begin() as connection:
+                await migrate.upgrade_on(connection)
+                assert [tuple(row) for row in await connection.execute(text(TEXTS))] == [
+                    (1, None, "Dune is back"),
+                    (2, None, "Dune is back"),
+                    (3, None, "Dune is back"),
+                    (4, None, "Dune again"),
+                ]
+            outbox = build_services(engine, frozenset(), texts.back_in_stock).outbox
+            claimed = await outbox.claim_due(10, timedelta(seconds=30))
+            assert [(d.chat_id, d.text) for d in claimed] == [
+                (11, "Dune is back"),
+                (11, "Dune again"),
+            ]
+            async with engine.begin() as connection:
+                await downgrade_to(connection, "0004")
+                copies = "SELECT pre_booking_id, text FROM notifications ORDER BY pre_booking_id"
+                assert [tuple(row) for row in await connection.execute(text(copies))] == [
+                    (1, "Dune is back"),
+                    (2, "Dune is back"),
+                    (3, "Dune is back"),
+                    (4, "Dune again"),
+                ]
         finally:
             await engine.dispose()

@@ -63,6 +63,9 @@ class RestockEvent(Base):
     old_stock: Mapped[int] = mapped_column(Integer)
     new_stock: Mapped[int] = mapped_column(Integer)
     admin_telegram_id: Mapped[int] = mapped_column(BigInteger)
+    # The back-in-stock message of a restock that notified readers: stored once here,
+    # not in each of its outbox rows (their text is NULL).
+    message: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )

@@ -78,7 +78,8 @@ class Notification(Base):
     # Inline buttons under the message, as the Bot API's reply_markup JSON.
     reply_markup: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     chat_id: Mapped[int] = mapped_column(BigInteger)
-    text: Mapped[str] = mapped_column(Text)
+    # NULL: the restock's message (restocks.message), stored once for all its readers.
+    text: Mapped[str | None] = mapped_column(Text)
     status: Mapped[NotificationStatus] = mapped_column(
         status_enum(NotificationStatus, "notification_status"),
         server_default=NotificationStatus.PENDING.value,

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.books.models import RestockEvent
 from bot.notifications.models import Notification, NotificationStatus
 from bot.notifications.reachability import skip_unreachable
 from bot.notifications.schemas import Delivery
@@ -57,19 +58,29 @@ class Outbox:
                     Notification.id,
                     Notification.chat_id,
                     Notification.text,
+                    Notification.restock_id,
                     Notification.attempts,
                     Notification.reply_markup,
                 )
             )
+            claimed = rows.all()
+            messages = await _restock_messages(session, {row.restock_id for row in claimed})
             deliveries = [
-                Delivery(row.id, row.chat_id, row.text, row.attempts, token, row.reply_markup)
-                for row in rows
+                Delivery(
+                    row.id,
+                    row.chat_id,
+                    row.text or messages.get(row.restock_id, ""),
+                    row.attempts,
+                    token,
+                    row.reply_markup,
+                )
+                for row in claimed
             ]
             deliveries = await skip_unreachable(session, deliveries)
         return sorted(deliveries, key=lambda delivery: delivery.id)
 
-    async def mark_sent(self, delivery: Delivery) -> None:
-        await self._update_owned([delivery], status=NotificationStatus.SENT, sent_at=func.now())
+    async def mark_sent(self, *deliveries: Delivery) -> None:
+        await self._update_owned(deliveries, status=NotificationStatus.SENT, sent_at=func.now())
 
     async def mark_failed(self, delivery: Delivery, error: str, unreachable: bool) -> None:
         """No further tries; with unreachable, the reader is marked as such."""
@@ -120,6 +131,16 @@ class Outbox:
     async def _update_owned(self, deliveries: Sequence[Delivery], **values: Any) -> None:
         async with self._sessions.begin() as session:
             await session.execute(update(Notification).where(_owned(deliveries)).values(**values))
+
+
+async def _restock_messages(session: AsyncSession, restock_ids: set[int]) -> dict[int, str]:
+    """The messages of these restocks, for outbox rows that don't carry their own text."""
+    if not restock_ids:
+        return {}
+    rows = await session.execute(
+        select(RestockEvent.id, RestockEvent.message).where(RestockEvent.id.in_(restock_ids))
+    )
+    return {id: message or "" for id, message in rows}
 
 
 def _owned(deliveries: Sequence[Delivery]) -> ColumnElement[bool]:

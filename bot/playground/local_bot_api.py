@@ -85,6 +85,8 @@ class FloodLimits:
 
     per_second: int = 30
     per_chat_per_second: int = 1
+    # Messages sent with allow_paid_broadcast: counted on their own, up to this many.
+    paid_per_second: int = 1000
 
 
 @dataclass
@@ -99,6 +101,7 @@ class LocalBotApi:
     commands: list[dict[str, str]] = field(default_factory=list)
     listeners: list[Listener] = field(default_factory=list)
     _accepted: deque[float] = field(default_factory=deque)
+    _accepted_paid: deque[float] = field(default_factory=deque)
     _accepted_by_chat: dict[int, deque[float]] = field(default_factory=dict)
     _message_ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     _messages: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
@@ -199,10 +202,11 @@ class LocalBotApi:
         if self.limits is None or method not in MESSAGE_METHODS:
             return
         chat_id = int(params["chat_id"])
-        overall = _window(self._accepted, now)
+        paid = bool(params.get("allow_paid_broadcast"))
+        overall = _window(self._accepted_paid if paid else self._accepted, now)
         in_chat = _window(self._accepted_by_chat.setdefault(chat_id, deque()), now)
         for times, limit in (
-            (overall, self.limits.per_second),
+            (overall, self.limits.paid_per_second if paid else self.limits.per_second),
             (in_chat, self.limits.per_chat_per_second),
         ):
             if len(times) >= limit:

@@ -1,11 +1,11 @@
 from typing import Any
 
-from sqlalchemy import BigInteger, Text, case, func, insert, literal, select, update
+from sqlalchemy import BigInteger, case, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bot.books.models import Book
+from bot.books.models import Book, RestockEvent
 from bot.books.schemas import BookView
 from bot.database import is_valid_id
 from bot.notifications.models import Notification
@@ -155,7 +155,11 @@ class ReservationRepository:
         self, book_id: int, restock_id: int, message: str
     ) -> list[NotifiedReader]:
         """Mark every waiting reservation of the book notified and queue each reader's
-        message in the outbox: one statement, so both happen or neither does."""
+        message in the outbox: one statement, so both happen or neither does. The text
+        is kept once, on the restock; the outbox rows point to it (their text is NULL)."""
+        await self._session.execute(
+            update(RestockEvent).where(RestockEvent.id == restock_id).values(message=message)
+        )
         notified = (
             update(PreBooking)
             .where(PreBooking.book_id == book_id)
@@ -168,13 +172,8 @@ class ReservationRepository:
         queued = (
             insert(Notification)
             .from_select(
-                ["restock_id", "pre_booking_id", "chat_id", "text"],
-                select(
-                    literal(restock_id, BigInteger),
-                    notified.c.id,
-                    notified.c.chat_id,
-                    literal(message, Text),
-                ),
+                ["restock_id", "pre_booking_id", "chat_id"],
+                select(literal(restock_id, BigInteger), notified.c.id, notified.c.chat_id),
             )
             .cte("queued")
         )

@@ -15,6 +15,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.flood_budget.ledger import SharedFloodBudget
 from bot.holds.expiry import HoldExpiry
 from bot.metrics.telegram import MeasuredRateLimiter, MeasuredUpdateProcessor
 from bot.services import Services
@@ -55,8 +56,9 @@ def build_application(
     get_updates_request: BaseRequest | None = None,
     hold_poll_interval: float = 1.0,
     polling: bool = True,
+    budget: SharedFloodBudget | None = None,
 ) -> BotApplication:
-    pacer = Pacer(messages_per_second)
+    pacer = Pacer(messages_per_second, budget)
     builder = (
         ApplicationBuilder()
         .token(token)

@@ -15,7 +15,7 @@ import contextlib
 import logging
 import math
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -28,7 +28,9 @@ from bot.notifications.schemas import Delivery
 from bot.telegram.pacing import (
     BACKGROUND,
     PER_CHAT_INTERVAL,
+    ChatBusy,
     Pacer,
+    Turn,
     loop_time,
     retry_after_seconds,
 )
@@ -38,6 +40,9 @@ logger = logging.getLogger(__name__)
 
 # Margin kept before a lease ends: past it, a claimed row is no longer ours to send.
 LEASE_MARGIN_SECONDS = 1.0
+# Paid broadcasts record their sent messages together, this often: one write a message
+# can't keep up with 1000 a second. A crash may then repeat this long's messages.
+PAID_RECORD_SECONDS = 0.1
 # How often to look for messages older than max_age.
 EXPIRY_CHECK_SECONDS = 60.0
 T = TypeVar("T")
@@ -55,6 +60,12 @@ class DispatcherTuning:
     # Under a minute, so that delivery resumes within a minute of Telegram's return.
     max_probe_delay: float = 50.0
     max_age: timedelta = timedelta(days=3)
+    # Paid broadcasts (allow_paid_broadcast): Telegram lets a bot send up to 1000
+    # messages a second, charging Stars for those beyond the free limit.
+    paid_broadcast: bool = False
+    paid_messages_per_second: float = 1000.0
+    # Enough sends under way to keep up the paid rate while each waits for its answer.
+    paid_max_in_flight: int = 100
 
 
 @dataclass(frozen=True)
@@ -63,6 +74,13 @@ class Claim:
 
     send_by: float  # a send not started by then is given back
     record_by: float  # an outcome not written by then is left to the lease's end
+
+
+@dataclass
+class SentBatch:
+    """Paid messages sent, waiting to be recorded together."""
+
+    sent: list[tuple[Delivery, Claim]] = field(default_factory=list)
 
 
 class Dispatcher:
@@ -76,23 +94,30 @@ class Dispatcher:
         tuning = tuning or DispatcherTuning()
         self._bot = bot
         self._outbox = outbox
-        self._pacer = pacer
+        self._paid = tuning.paid_broadcast
+        # Paid messages don't count against the free limit that replies use: they have
+        # a pacer of their own (one per process).
+        self._pacer = Pacer(tuning.paid_messages_per_second) if self._paid else pacer
+        self.paid_sent = 0  # messages sent as paid broadcasts since the last log line
+        in_flight = tuning.paid_max_in_flight if self._paid else tuning.max_in_flight
         self._poll_interval = tuning.poll_interval
         self._lease = tuning.lease
         # Claim about two seconds of sending (less with a short lease): little to hand
         # over if we stop, and long done before the lease ends and others may take it.
         seconds_per_batch = min(2.0, self._lease.total_seconds() / 4)
-        self._batch_size = max(1, math.floor(seconds_per_batch / pacer.interval))
+        self._batch_size = max(1, math.floor(seconds_per_batch / self._pacer.interval))
         self._max_age = tuning.max_age
         self.reachability = Reachability(tuning.first_probe_delay, tuning.max_probe_delay)
         self._next_expiry_check = 0.0
-        self._slots = asyncio.Semaphore(tuning.max_in_flight)
+        self._slots = asyncio.Semaphore(in_flight)
         self._wakeup = asyncio.Event()
         self._stop_requested = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._sending: set[asyncio.Task[None]] = set()
         self._chat_free_at: dict[int, float] = {}
         self._outcomes_failing = False
+        self._open_batch: SentBatch | None = None
+        self._recording: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
         self._stop_requested.clear()
@@ -109,11 +134,14 @@ class Dispatcher:
             async with asyncio.timeout(grace_seconds):
                 await asyncio.shield(self._task)
                 await asyncio.gather(*self._sending, return_exceptions=True)
+                await asyncio.gather(*self._recording, return_exceptions=True)
         except TimeoutError:
             # Like a crash: what was claimed returns to the outbox when its lease ends.
-            for task in (self._task, *self._sending):
+            for task in (self._task, *self._sending, *self._recording):
                 task.cancel()
-            await asyncio.gather(self._task, *self._sending, return_exceptions=True)
+            await asyncio.gather(
+                self._task, *self._sending, *self._recording, return_exceptions=True
+            )
         self._task = None
 
     def wake(self) -> None:
@@ -123,7 +151,7 @@ class Dispatcher:
     async def wait_until_idle(self, limit_seconds: float = 30.0) -> None:
         """Return once every notification is sent or failed (for tests and benchmarks)."""
         async with asyncio.timeout(limit_seconds):
-            while await self._outbox.pending_count() or self._sending:
+            while await self._outbox.pending_count() or self._sending or self._recording:
                 self._wakeup.set()
                 await asyncio.sleep(0.01)
 
@@ -170,7 +198,17 @@ class Dispatcher:
                 logger.exception("Delivering notifications failed; retrying shortly")
                 claimed = 0
             if claimed == 0:
+                self._log_paid()
                 await self._sleep(self._wakeup, self._poll_interval)
+
+    def _log_paid(self) -> None:
+        """Once a paid broadcast is done: how many messages it sent, for the Stars bill."""
+        if self.paid_sent and not self._sending:
+            logger.info(
+                "Sent %d notifications as paid broadcasts (0.1 Star each beyond the free limit)",
+                self.paid_sent,
+            )
+            self.paid_sent = 0
 
     async def _probe(self) -> None:
         """While Telegram is unreachable: send one due message, which tells whether it is
@@ -196,26 +234,37 @@ class Dispatcher:
 
     async def _send(self, delivery: Delivery, claim: Claim, probing: bool = False) -> None:
         try:
-            turn = await self._unless_stopped(self._pacer.background_turn(deadline=claim.send_by))
+            try:
+                turn = await self._unless_stopped(
+                    self._pacer.background_turn(claim.send_by, delivery.chat_id)
+                )
+            except ChatBusy as busy:
+                # Another process just sent this chat a message: one a second per chat.
+                await self._give_back([delivery], claim, min(busy.wait, PER_CHAT_INTERVAL))
+                return
             if not turn or not self._may_send(claim, probing):
                 # Paused past send_by, stopping, or Telegram away: give it back rather
                 # than risk the lease running out mid-send and another process sending
                 # it too.
                 await self._give_back([delivery], claim)
                 return
-            await self._send_now(delivery, claim)
+            await self._send_now(delivery, claim, turn)
         finally:
             self._chat_free_at[delivery.chat_id] = loop_time() + PER_CHAT_INTERVAL
 
-    async def _send_now(self, delivery: Delivery, claim: Claim) -> None:
+    async def _send_now(self, delivery: Delivery, claim: Claim, turn: Turn) -> None:
         outbox = self._outbox
         try:
-            await self._bot.send_message(
-                delivery.chat_id,
-                delivery.text,
-                reply_markup=_markup(delivery.reply_markup),
-                rate_limit_args=BACKGROUND,
-            )
+            try:
+                await self._bot.send_message(
+                    delivery.chat_id,
+                    delivery.text,
+                    reply_markup=_markup(delivery.reply_markup),
+                    rate_limit_args=BACKGROUND,
+                    allow_paid_broadcast=True if self._paid else None,
+                )
+            finally:
+                turn.done()
         except RetryAfter as error:
             self.reachability.answered()
             delay = retry_after_seconds(error)
@@ -242,7 +291,28 @@ class Dispatcher:
             await self._give_back([delivery], claim, self.reachability.probe_delay)
         else:
             self.reachability.answered()
-            await self._record(lambda: outbox.mark_sent(delivery), claim)
+            if self._paid:
+                self.paid_sent += 1
+                self._record_sent_together(delivery, claim)
+            else:
+                await self._record(lambda: outbox.mark_sent(delivery), claim)
+
+    def _record_sent_together(self, delivery: Delivery, claim: Claim) -> None:
+        """Record a paid message sent along with the others sent within
+        PAID_RECORD_SECONDS, while the next sends go on."""
+        if self._open_batch is None:
+            self._open_batch = SentBatch()
+            task = asyncio.create_task(self._record_sent_batch(self._open_batch))
+            self._recording.add(task)
+            task.add_done_callback(self._recording.discard)
+        self._open_batch.sent.append((delivery, claim))
+
+    async def _record_sent_batch(self, batch: "SentBatch") -> None:
+        await asyncio.sleep(PAID_RECORD_SECONDS)
+        self._open_batch = None  # later sends start the next batch
+        deliveries = [delivery for delivery, _ in batch.sent]
+        earliest = min((claim for _, claim in batch.sent), key=lambda claim: claim.record_by)
+        await self._record(lambda: self._outbox.mark_sent(*deliveries), earliest)
 
     def _claim(self) -> Claim:
         lease = self._lease.total_seconds()

@@ -7,6 +7,8 @@ wants, so a broadcast never slows the chat down. A 429 pauses only the broadcast
 """
 
 import asyncio
+import functools
+import heapq
 import logging
 import math
 import warnings
@@ -17,6 +19,8 @@ from typing import Any
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
+
+from bot.flood_budget.ledger import Booking, SharedFloodBudget
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +36,9 @@ DEFAULT_MESSAGES_PER_SECOND = 29.0
 PER_CHAT_INTERVAL = 1.0
 # Telegram counts the messages in any one second.
 WINDOW_SECONDS = 1.0
+# At a paid broadcast's 1000 a second, timers fire later than the 1 ms interval: the
+# cadence catches up on slots missed within this long (never past the rate in a second).
+CATCH_UP_SECONDS = 0.02
 # Unpaced Bot API requests (spinner answers, mostly) under way at once. httpx's pool
 # looks over every connection and every queued request each time a request ends, so a
 # burst of 500 spinner answers let through at once spent most of the bot's CPU there;
@@ -45,12 +52,24 @@ class Turn:
     Telegram has answered it (it may arrive any time before that), or for a broadcast
     turn, from when it was let go."""
 
-    def __init__(self, at: float) -> None:
+    def __init__(self, at: float, on_done: Callable[[], None] | None = None) -> None:
         self.at = at
+        self._on_done = on_done
 
     def done(self) -> None:
         """The send is over (answered or failed): Telegram has counted it by now."""
         self.at = min(self.at, loop_time())
+        if self._on_done is not None:
+            self._on_done()
+            self._on_done = None
+
+
+class ChatBusy(Exception):
+    """The chat has had a message within the second (from any process of the bot)."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"chat busy for {wait:.2f} s")
+        self.wait = wait
 
 
 class Pacer:
@@ -59,7 +78,14 @@ class Pacer:
     process sends a little late, never more than the rate in any one second, counting a
     reply until Telegram has answered it."""
 
-    def __init__(self, messages_per_second: float = DEFAULT_MESSAGES_PER_SECOND) -> None:
+    def __init__(
+        self,
+        messages_per_second: float = DEFAULT_MESSAGES_PER_SECOND,
+        budget: SharedFloodBudget | None = None,
+    ) -> None:
+        # With a shared budget, every turn is also booked there, against the messages of
+        # the bot's other processes (bot/flood_budget/).
+        self.budget = budget
         self.interval = 1 / messages_per_second
         self._next_slot = 0.0
         self._background_resumes = 0.0
@@ -68,7 +94,7 @@ class Pacer:
         self._recent: list[Turn] = []
         self._replies_waiting = 0
 
-    async def reply_turn(self) -> Turn:
+    async def reply_turn(self, chat_id: int | None = None) -> Turn:
         """Wait for the next free slot (at most one interval when a broadcast runs);
         call the turn's done() once the send is over."""
         self._replies_waiting += 1
@@ -78,33 +104,52 @@ class Pacer:
             self._next_slot = slot + self.interval
             if slot > now:
                 await asyncio.sleep(slot - now)
+            booking = None
+            if self.budget is not None:
+                booking = await self.budget.book_reply(chat_id)
+                await asyncio.sleep(booking.wait)
             while True:
                 now = loop_time()
                 opens = self._window_opens(now)
                 if opens <= now:
                     break
                 await asyncio.sleep(opens - now)
-            return self._take(math.inf)
+            return self._take(math.inf, booking)
         finally:
             self._replies_waiting -= 1
 
-    async def background_turn(self, deadline: float = math.inf) -> bool:
-        """Wait for a slot that no reply has taken and for any 429 pause to end; False,
-        without a slot, if none comes by deadline (event-loop time)."""
+    async def background_turn(
+        self, deadline: float = math.inf, chat_id: int | None = None
+    ) -> Turn | None:
+        """Wait for a slot that no reply has taken and for any 429 pause to end; None,
+        without a slot, if none comes by deadline (event-loop time). Raises ChatBusy
+        when the shared budget finds the chat had a message within the second."""
         async with self._background_turns:
             while True:
                 now = loop_time()
                 planned = max(self._next_slot, self._background_resumes, self._window_opens(now))
                 if planned <= now and not self._replies_waiting:
+                    booking = None
+                    if self.budget is not None and chat_id is not None:
+                        booking = await self.budget.book_broadcast(chat_id)
+                        if booking.chat_busy:
+                            raise ChatBusy(booking.wait)
+                        if not booking.granted:
+                            # Another process's message or a reply booked ahead.
+                            if loop_time() + booking.wait > deadline:
+                                return None
+                            await asyncio.sleep(booking.wait)
+                            continue
+                        now = loop_time()
                     # Keep the cadence from the planned slot, so that timers firing a
                     # little late don't add up over a long broadcast; after a pause,
                     # start afresh from now.
-                    start = planned if now - planned < self.interval else now
+                    late = now - planned
+                    start = planned if late < max(self.interval, CATCH_UP_SECONDS) else now
                     self._next_slot = start + self.interval
-                    self._take(now)
-                    return True
+                    return self._take(now, booking)
                 if planned > deadline:
-                    return False
+                    return None
                 # A reply may take this slot while we sleep: look again on waking. (A
                 # reply whose slot has come is let run first.)
                 await asyncio.sleep(max(0.0, planned - now))
@@ -112,8 +157,11 @@ class Pacer:
     def pause_background(self, seconds: float) -> None:
         self._background_resumes = max(self._background_resumes, loop_time() + seconds)
 
-    def _take(self, at: float) -> Turn:
-        turn = Turn(at)
+    def _take(self, at: float, booking: Booking | None = None) -> Turn:
+        on_done = None
+        if self.budget is not None and booking is not None and booking.slot_id is not None:
+            on_done = functools.partial(self.budget.done, booking.slot_id)
+        turn = Turn(at, on_done)
         self._recent.append(turn)
         return turn
 
@@ -124,7 +172,7 @@ class Pacer:
         excess = len(self._recent) - self._per_window
         if excess < 0:
             return -math.inf
-        oldest = sorted(turn.at for turn in self._recent)[excess]
+        oldest = heapq.nsmallest(excess + 1, (turn.at for turn in self._recent))[-1]
         return oldest + WINDOW_SECONDS if oldest < math.inf else now + self.interval
 
     def background_paused_for(self) -> float:
@@ -160,8 +208,9 @@ class PacedRateLimiter(BaseRateLimiter[str]):
             # The dispatcher took its turn (Pacer.background_turn) before calling, and
             # handles its own 429s: it knows what to give back.
             return await callback(*args, **kwargs)
+        chat = chat_of(data)
         try:
-            return await self._paced(callback, args, kwargs)
+            return await self._paced(callback, args, kwargs, chat)
         except RetryAfter as error:
             delay = retry_after_seconds(error)
             self.pacer.pause_background(delay)
@@ -169,19 +218,28 @@ class PacedRateLimiter(BaseRateLimiter[str]):
                 raise
             logger.warning("Flood control on a reply: waiting %.1f s", delay)
             await asyncio.sleep(delay)
-            return await self._paced(callback, args, kwargs)
+            return await self._paced(callback, args, kwargs, chat)
 
     async def _paced(
         self,
         callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
         args: Any,
         kwargs: dict[str, Any],
+        chat_id: int | None = None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        turn = await self.pacer.reply_turn()
+        turn = await self.pacer.reply_turn(chat_id)
         try:
             return await callback(*args, **kwargs)
         finally:
             turn.done()
+
+
+def chat_of(data: dict[str, Any]) -> int | None:
+    """The chat a request goes to, if named by id (not "@channel", not inline)."""
+    try:
+        return int(data["chat_id"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def retry_after_seconds(error: RetryAfter) -> float:

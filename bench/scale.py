@@ -1,0 +1,282 @@
+"""Several bot processes under one flood budget, paid broadcasts, and the restock's cost:
+`python3 dev.py bench scale [--readers N] [--paid-readers N] [--runs N] [--waiting N]
+[--before COMMIT]`.
+
+Broadcasts run the bot as deployed (`bookstore-bot run`), against the fake Bot API over
+HTTP enforcing 30 messages/s overall and 1/s per chat per token (1000/s for paid ones).
+"""
+
+import argparse
+import asyncio
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from bench.broadcast import ADMIN_ID, TOKEN, VARIANTS, _is_good_news
+from bench.burst import ROOT, checkout
+from bench.setup import database_server, fresh_database, seed_waiting_readers
+from bot.database_url import parse_database_url
+from bot.flood_budget.ledger import SharedFloodBudget
+from tests.chat import Person
+from tests.fake_bot_api_server import FakeBotApiServer, running_fake_bot_api
+from tests.fake_telegram import FloodLimits
+
+CHATTERS = 30  # readers chatting during the broadcast, each every CHAT_SECONDS
+CHAT_SECONDS = 3.0
+FIRST_CHATTER_ID = 900
+
+
+@dataclass(frozen=True)
+class ScaleResult:
+    processes: int
+    paid: bool
+    readers: int
+    last_message_seconds: float
+    replies: int
+    floor_seconds: float  # (readers + replies sent meanwhile) / 30, or readers / 1000 paid
+    reply_p50: float
+    reply_p99: float
+    responses_429: int
+    lost: int
+    duplicated: int
+
+
+async def run_scale(server_url: str, processes: int, readers: int, paid: bool) -> ScaleResult:
+    async with fresh_database(server_url) as (url, engine):
+        chat_ids = await seed_waiting_readers(engine, readers)
+        with running_fake_bot_api() as telegram:
+            telegram.api.limits = FloodLimits(per_second=30, per_chat_per_second=1)
+            bots = [start(url, telegram, polling=n == 0, paid=paid) for n in range(processes)]
+            try:
+                return await asyncio.to_thread(measure, telegram, chat_ids, processes, paid)
+            finally:
+                for bot in bots:
+                    bot.send_signal(signal.SIGINT)
+                for bot in bots:
+                    await asyncio.to_thread(bot.wait, 30)
+
+
+def start(
+    url: str, telegram: FakeBotApiServer, polling: bool, paid: bool
+) -> subprocess.Popen[bytes]:
+    environment = dict(os.environ)
+    environment.update(
+        BOT_TOKEN=TOKEN,
+        DATABASE_URL=make_url(url).set(drivername="postgresql").render_as_string(False),
+        ADMIN_IDS=str(ADMIN_ID),
+        TELEGRAM_BASE_URL=telegram.base_url,
+        LOG_LEVEL="WARNING",
+        POLL_UPDATES=str(polling).lower(),
+        PAID_BROADCAST=str(paid).lower(),
+    )
+    return subprocess.Popen(
+        VARIANTS["outbox"], env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+def measure(
+    telegram: FakeBotApiServer, chat_ids: list[int], processes: int, paid: bool
+) -> ScaleResult:
+    telegram.wait_for(lambda _: len(telegram.api.sent("getMe")) >= processes, 60)
+    telegram.wait_for_polling()
+    time.sleep(1)  # the delivering processes' dispatchers start after their getMe
+    asked: dict[int, list[float]] = {}
+    done = threading.Event()
+
+    def chat_along() -> None:
+        count = int(os.environ.get("BENCH_CHATTERS", CHATTERS))
+        chatters = [Person(FIRST_CHATTER_ID + n, f"Chatter {n}") for n in range(count)]
+        while not done.is_set():
+            for person in chatters:
+                asked.setdefault(person.id, []).append(time.monotonic())
+                telegram.send_text(person, "/help")
+            done.wait(CHAT_SECONDS)
+
+    started = time.monotonic()
+    telegram.send_text(Person(ADMIN_ID, "Staff"), "/restock 1 5")
+    chatting = threading.Thread(target=chat_along)
+    chatting.start()
+    wanted = set(chat_ids)
+    deadline = started + len(chat_ids) / 10 + 60
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        delivered = {r.chat_id for r in list(telegram.api.requests) if _is_good_news(r)}
+        if delivered >= wanted:
+            break
+    done.set()
+    chatting.join()
+    time.sleep(1.5)  # the last replies
+    requests = list(telegram.api.requests)
+    arrivals = [r for r in requests if _is_good_news(r)]
+    last = max((r.at for r in arrivals), default=started)
+    latencies: list[float] = []
+    replies_meanwhile = 0
+    for chat_id, times in asked.items():
+        answers = [r.at for r in requests if r.chat_id == chat_id and r.error_code is None]
+        latencies += [answer - ask for ask, answer in zip(times, answers, strict=False)]
+        replies_meanwhile += len([at for at in answers if at <= last])
+    counts = dict.fromkeys(chat_ids, 0)
+    for request in arrivals:
+        counts[int(request.chat_id or 0)] += 1
+    latencies.sort()
+    floor = len(chat_ids) / 1000 if paid else (len(chat_ids) + replies_meanwhile) / 30
+    return ScaleResult(
+        processes=processes,
+        paid=paid,
+        readers=len(chat_ids),
+        last_message_seconds=last - started,
+        replies=len(latencies),
+        floor_seconds=floor,
+        reply_p50=statistics.median(latencies) if latencies else 0.0,
+        reply_p99=latencies[int(0.99 * (len(latencies) - 1))] if latencies else 0.0,
+        responses_429=len([r for r in requests if r.error_code == 429]),
+        lost=len([count for count in counts.values() if count == 0]),
+        duplicated=sum(count - 1 for count in counts.values() if count > 1),
+    )
+
+
+async def booking_cost(server_url: str, count: int = 300) -> list[float]:
+    """Milliseconds per booking in the shared ledger, one process, nothing else running."""
+    async with fresh_database(server_url) as (url, _):
+        # At 1000 a second and a chat each, a booking never waits: the round trip alone.
+        budget = SharedFloodBudget(parse_database_url(url).connect, 1000)
+        timings = []
+        for n in range(count):
+            started = time.perf_counter()
+            await budget.book_reply(n + 1)
+            timings.append((time.perf_counter() - started) * 1000)
+        await budget.close()
+    return timings
+
+
+def restock_seconds(source: Path, server_url: str, waiting: int, runs: int) -> list[float]:
+    """bench/restock.py's timing, run from a source tree (this one, or an older commit's)."""
+    script = (
+        "import asyncio, json, sys\n"
+        "from bench.setup import fresh_database\n"
+        "from bench.restock import time_restocks\n"
+        "async def main():\n"
+        "    async with fresh_database(sys.argv[1]) as (_, engine):\n"
+        "        timings = await time_restocks(engine, int(sys.argv[2]), int(sys.argv[3]))\n"
+        "        print(json.dumps(timings))\n"
+        "asyncio.run(main())\n"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", script, server_url, str(waiting), str(runs)],
+        cwd=source,
+        env=dict(os.environ, PYTHONPATH=str(source)),
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return [float(value) for value in output.strip().splitlines()[-1].strip("[]").split(",")]
+
+
+async def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python3 dev.py bench scale")
+    parser.add_argument("--readers", type=int, default=1000)
+    parser.add_argument("--paid-readers", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--waiting", type=int, default=100_000)
+    parser.add_argument("--before", default="b36fb7e", help="commit for the restock's before")
+    parser.add_argument("--only", choices=["processes", "paid", "restock"], default=None)
+    options = parser.parse_args(argv)
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
+    results: dict[str, list[ScaleResult]] = {}
+    restocks: dict[str, list[float]] = {"before": [], "after": []}
+    with database_server() as server_url:
+        booking = await booking_cost(server_url)
+        for run in range(options.runs):
+            variants = []
+            if options.only in (None, "processes"):
+                variants += [("1 process", 1, options.readers, False)]
+                variants += [("3 processes", 3, options.readers, False)]
+            if options.only in (None, "paid"):
+                variants += [("paid, 1 process", 1, options.paid_readers, True)]
+            for name, processes, readers, paid in variants:
+                result = await run_scale(server_url, processes, readers, paid)
+                results.setdefault(name, []).append(result)
+                print(f"run {run + 1} {name}: {result}", flush=True)
+        if options.only in (None, "restock"):
+            with checkout(options.before) as folder:
+                for _ in range(options.runs):  # alternate, so drift hits both alike
+                    for side, source in (("before", folder), ("after", ROOT)):
+                        timings = await asyncio.to_thread(
+                            restock_seconds, source, server_url, options.waiting, 3
+                        )
+                        restocks[side] += timings
+                        print(f"restock {side}: {timings}", flush=True)
+    print()
+    print(report(options, results, restocks, booking))
+
+
+def report(
+    options: argparse.Namespace,
+    results: dict[str, list[ScaleResult]],
+    restocks: dict[str, list[float]],
+    booking: list[float],
+) -> str:
+    booking.sort()
+    lines = [
+        f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python "
+        f"{platform.python_version()}. Command: `python3 dev.py bench scale --readers "
+        f"{options.readers} --paid-readers {options.paid_readers} --runs {options.runs} "
+        f"--waiting {options.waiting} --before {options.before}`.",
+        "",
+        f"Booking a slot in the shared ledger: median {statistics.median(booking):.2f} ms, "
+        f"p99 {booking[int(0.99 * (len(booking) - 1))]:.2f} ms ({len(booking)} bookings).",
+        "",
+    ]
+    if results:
+        names = list(results)
+        lines += ["| | " + " | ".join(names) + " |", "| --- |" + " --- |" * len(names)]
+        labels = {
+            "readers": "waiting readers",
+            "last_message_seconds": "last message after (s)",
+            "floor_seconds": "floor (s)",
+            "replies": "chat replies measured",
+            "reply_p50": "reply p50 (s)",
+            "reply_p99": "reply p99 (s)",
+            "responses_429": "429 responses",
+            "lost": "readers never messaged",
+            "duplicated": "messages sent twice",
+        }
+        for field, label in labels.items():
+            cells = []
+            for name in names:
+                values = [float(getattr(result, field)) for result in results[name]]
+                runs = ", ".join(f"{value:.2f}" for value in values)
+                cells.append(f"**{statistics.median(values):.2f}** ({runs})")
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        ratios = []
+        for name in names:
+            ratio = statistics.median(
+                r.last_message_seconds / r.floor_seconds for r in results[name]
+            )
+            ratios.append(f"{name}: {ratio:.2f} x floor")
+        lines += ["", "Last message against the floor (median): " + "; ".join(ratios) + "."]
+    if restocks["after"]:
+        lines += [
+            "",
+            f"Restock 0 → 5 with {options.waiting:,} waiting (bench/restock.py), alternating:",
+            "",
+            "| | median | runs |",
+            "| --- | --- | --- |",
+        ]
+        for side in ("before", "after"):
+            timings = restocks[side]
+            label = f"before ({options.before})" if side == "before" else "after"
+            lines.append(
+                f"| {label} | **{statistics.median(timings):.2f} s** | "
+                f"{', '.join(f'{t:.2f}' for t in timings)} |"
+            )
+    return "\n".join(lines)

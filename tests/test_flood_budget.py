@@ -1,0 +1,162 @@
+"""Several bot processes, one bot: together within Telegram's flood limits."""
+
+import asyncio
+import itertools
+import time
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+
+from telegram import Update
+
+from bot import migrate
+from bot.database import create_engine
+from bot.database_url import parse_database_url
+from bot.flood_budget.ledger import SharedFloodBudget
+from bot.services import Services, build_services
+from bot.telegram import texts
+from bot.telegram.application import build_application
+from bot.telegram.context import BotApplication
+from bot.telegram.dispatcher import DispatcherTuning
+from bot.users.schemas import Reader
+from tests.chat import ADMIN, Person, message_update
+from tests.conftest import TOKEN, running, temporary_database
+from tests.db import add_books
+from tests.fake_bot_api_server import running_fake_bot_api
+from tests.fake_telegram import FakeBotApi, FakeRequest, FloodLimits
+from tests.test_command_line import plain_url
+from tests.test_polling_end_to_end import reply_to, start_bot, stop_bot
+
+GOOD_NEWS = "Good news"
+PROCESSES = 3
+TUNING = DispatcherTuning(poll_interval=0.05, lease=timedelta(seconds=4))
+
+
+@asynccontextmanager
+async def bot_processes(url: str, api: FakeBotApi) -> AsyncIterator[list[BotApplication]]:
+    """Three bots as three processes would run them: each its own engine, services and
+    pacer, at the full rate, sharing only the database and the token."""
+    async with AsyncExitStack() as stack:
+        applications = []
+        for number in range(PROCESSES):
+            engine = create_engine(url)
+            stack.push_async_callback(engine.dispose)
+            budget = SharedFloodBudget(parse_database_url(url).connect, 29)
+            stack.push_async_callback(budget.close)
+            application = build_application(
+                TOKEN,
+                build_services(engine, frozenset({ADMIN.id}), texts.back_in_stock),
+                messages_per_second=29,
+                tuning=TUNING,
+                request=FakeRequest(api, f"process {number}"),
+                budget=budget,
+            )
+            applications.append(await stack.enter_async_context(running(application)))
+        yield applications
+
+
+async def migrated_with_waiting_readers(url: str, count: int) -> list[Person]:
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await migrate.upgrade_on(connection)
+        services: Services = build_services(engine, frozenset({ADMIN.id}), texts.back_in_stock)
+        await add_books(services, ("Dune", "Frank Herbert", 0))
+        readers = [Person(5000 + n, f"Reader {n}") for n in range(count)]
+        for person in readers:
+            await services.reservations.reserve(Reader(person.id, person.id), 1)
+    finally:
+        await engine.dispose()
+    return readers
+
+
+async def test_three_processes_share_the_budget_replies_first(server_url: str) -> None:
+    """A broadcast to 60 readers while 5 readers chat with all three processes in turn
+    (the test is the round-robin balancer): no 429, none lost or repeated, replies quick."""
+    api = FakeBotApi(limits=FloodLimits(per_second=30, per_chat_per_second=1))
+    chatters = [Person(8000 + n, f"Chatter {n}") for n in range(5)]
+    update_ids = itertools.count(1)
+    async with temporary_database(server_url) as url:
+        readers = await migrated_with_waiting_readers(url, 60)
+        async with bot_processes(url, api) as processes:
+            balancer = itertools.cycle(processes)
+            latencies: list[float] = []
+
+            async def feed(person: Person, text: str) -> None:
+                application = next(balancer)
+                data = message_update(next(update_ids), person, text)
+                await application.process_update(Update.de_json(data, application.bot))
+
+            async def chat_along(person: Person) -> None:
+                for _ in range(4):
+                    asked = time.monotonic()
+                    answered = len(api.texts_to(person.id))
+                    await feed(person, "/help")
+                    async with asyncio.timeout(5):
+                        while len(api.texts_to(person.id)) == answered:
+                            await asyncio.sleep(0.005)
+                    reply = api.sent("sendMessage", person.id)[-1]
+                    latencies.append(reply.at - asked)
+                    await asyncio.sleep(1.1)  # one message a second to a chat
+
+            await feed(ADMIN, "/restock 1 3")
+            await asyncio.gather(*(chat_along(person) for person in chatters))
+            async with asyncio.timeout(30):
+                while sum(api.received(p.id, GOOD_NEWS) > 0 for p in readers) < len(readers):
+                    await asyncio.sleep(0.05)
+    assert [r for r in api.requests if r.error_code == 429] == []
+    assert [api.received(person.id, GOOD_NEWS) for person in readers] == [1] * len(readers)
+    senders = {r.via for r in api.sent("sendMessage") if GOOD_NEWS in r.text}
+    assert senders == {f"process {n}" for n in range(PROCESSES)}, "the broadcast was shared"
+    assert len(latencies) == 20
+    # Within a few slots of 1/29 s each (a quiet machine: all under 0.3 s); a broadcast
+    # taking the replies' slots would make them wait seconds.
+    assert max(latencies) < 1.0, sorted(latencies)
+
+
+async def test_three_real_processes_and_one_killed_mid_broadcast(
+    server_url: str, tmp_path: Path
+) -> None:
+    """One process polls, two only deliver (POLL_UPDATES=false), all at the full rate.
+    A reader chats meanwhile. One deliverer is SIGKILLed mid-broadcast: the others take
+    over its rows when their lease ends; nobody is left out, no 429."""
+    readers_count = 90
+    chatter = Person(8000, "Chatter")
+    async with temporary_database(server_url) as url:
+        readers = await migrated_with_waiting_readers(url, readers_count)
+
+        def arrived() -> int:
+            return sum(telegram.api.received(person.id, GOOD_NEWS) for person in readers)
+
+        settings = {"DATABASE_URL": plain_url(url), "NOTIFICATION_LEASE_SECONDS": "4"}
+        with running_fake_bot_api() as telegram:
+            telegram.api.limits = FloodLimits(per_second=30, per_chat_per_second=1)
+            processes = [
+                start_bot(tmp_path, telegram, **settings),
+                *(start_bot(tmp_path, telegram, POLL_UPDATES="false", **settings) for _ in "ab"),
+            ]
+            try:
+                wait = asyncio.to_thread
+                await wait(telegram.wait_for, lambda r: len(telegram.api.sent("getMe")) >= 3, 30)
+                await wait(telegram.wait_for_polling)
+                telegram.send_text(ADMIN, "/restock 1 3")
+                await wait(telegram.wait_for, lambda _: arrived() >= 30, 30)
+                telegram.send_text(chatter, "/help")
+                processes[2].kill()
+                await wait(processes[2].communicate, timeout=30)
+                cut_off_at = arrived()
+                await wait(telegram.wait_for, reply_to(chatter.id, "/reserve"), 10)
+                await wait(
+                    telegram.wait_for,
+                    lambda _: all(telegram.api.received(p.id, GOOD_NEWS) for p in readers),
+                    60,
+                )
+            finally:
+                outputs = [await stop_bot(process) for process in processes[:2]]
+                processes[2].kill()
+    assert cut_off_at < readers_count, "the kill came too late to test anything"
+    repeated = arrived() - readers_count
+    assert 0 <= repeated <= 8, f"{repeated} messages sent twice (at most 8 are in flight)"
+    assert [r for r in telegram.api.requests if r.error_code == 429] == []
+    assert all(TOKEN not in output for output in outputs)
