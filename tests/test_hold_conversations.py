@@ -184,3 +184,19 @@ async def test_shop_time_zone_under_notify_all(
         restock = await chat.send_one(ADMIN, "/restock 1 1")
     assert " EST" in listing.text or " EDT" in listing.text
     assert "Notified 1 waiting reader" in restock.text
+
+
+async def test_a_book_whose_copies_are_all_held_can_be_reserved_from_the_catalog(
+    hold_chat: Chat, hold_services: Services
+) -> None:
+    await add_books(hold_services, ("Dune", "Frank Herbert", 0), ("Emma", "Jane Austen", 3))
+    await hold_chat.send_one(ALICE, "/reserve 1")
+    await hold_chat.send_one(ADMIN, "/restock 1 1")
+    await hold_chat.deliveries_done()
+
+    catalog = await hold_chat.send_one(BOB, "/books")
+
+    # Dune's one copy is Alice's: none free, so Bob may join the line; Emma is in stock.
+    assert [label for label, _ in hold_chat.current_buttons(catalog)] == ["Reserve #1 Dune"]
+    pressed = await hold_chat.press(BOB, "Reserve #1", catalog)
+    assert any("you are first in line" in request.text for request in pressed)
