@@ -71,7 +71,7 @@ class HoldRepository:
             .where(PreBooking.book_id.in_(book_ids), PreBooking.status == ON_HOLD)
             .group_by(PreBooking.book_id)
         )
-        return {book_id: count for book_id, count in rows.tuples()}
+        return {book_id: count for book_id, count in rows}
 
     async def waiting_count(self, book_id: int, up_to: int) -> int:
         """How many wait for the book, counted up to up_to (the line's index, in order)."""
