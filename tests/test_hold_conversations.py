@@ -28,6 +28,13 @@ def offers_to(chat: Chat, person_id: int) -> list[SentRequest]:
     ]
 
 
+async def staff_restock(chat: Chat, command: str) -> SentRequest:
+    """The staff's reply to a restock; the offers it queued may go out meanwhile."""
+    replies = await chat.send(ADMIN, command)
+    [reply] = [request for request in replies if request.chat_id == ADMIN.id]
+    return reply
+
+
 async def until_sent(chat: Chat, person_id: int, start: str) -> str:
     """The first message to the person starting with start, waiting up to 10 s for it."""
     async with asyncio.timeout(10):
@@ -45,7 +52,7 @@ async def test_restock_sets_aside_copies_in_line_order(
     for reader in (ALICE, BOB, CAROL):
         await hold_chat.send_one(reader, "/reserve 1")
 
-    reply = await hold_chat.send_one(ADMIN, "/restock 1 2")
+    reply = await staff_restock(hold_chat, "/restock 1 2")
     await hold_chat.deliveries_done()
 
     assert reply.text == (
@@ -74,7 +81,7 @@ async def test_dont_need_it_passes_the_copy_to_the_next_in_line(
     await add_books(hold_services, ("Dune", "Frank Herbert", 0))
     for reader in (ALICE, BOB, CAROL):
         await hold_chat.send_one(reader, "/reserve 1")
-    await hold_chat.send_one(ADMIN, "/restock 1 1")
+    await staff_restock(hold_chat, "/restock 1 1")
     await hold_chat.deliveries_done()
     [offer] = offers_to(hold_chat, ALICE.id)
 
@@ -105,7 +112,7 @@ async def test_staff_see_holds_collect_and_cannot_go_below_them(
     await add_books(hold_services, ("Dune", "Frank Herbert", 0))
     for reader in (ALICE, BOB, CAROL):
         await hold_chat.send_one(reader, "/reserve 1")
-    await hold_chat.send_one(ADMIN, "/restock 1 2")
+    await staff_restock(hold_chat, "/restock 1 2")
     await hold_chat.deliveries_done()
 
     report = await hold_chat.send_one(ADMIN, "/holds 1")
@@ -115,7 +122,7 @@ async def test_staff_see_holds_collect_and_cannot_go_below_them(
     assert "#1 @alice until" in report.text
     assert "#2 @bob until" in report.text
 
-    refused = await hold_chat.send_one(ADMIN, "/restock 1 1")
+    refused = await staff_restock(hold_chat, "/restock 1 1")
     assert "has 2 copies on hold (#1, #2)" in refused.text
     assert "Collect or release them first" in refused.text
     assert await rows(engine, "SELECT stock_quantity FROM books") == [(2,)]
@@ -146,7 +153,7 @@ async def test_an_uncollected_copy_expires_and_goes_to_the_next_reader(
     await add_books(hold_services, ("Dune", "Frank Herbert", 0))
     for reader in (ALICE, BOB):
         await hold_chat.send_one(reader, "/reserve 1")
-    await hold_chat.send_one(ADMIN, "/restock 1 1")
+    await staff_restock(hold_chat, "/restock 1 1")
     async with engine.begin() as connection:
         await connection.execute(
             text("UPDATE pre_bookings SET hold_expires_at = now() WHERE id = 1")
@@ -181,6 +188,22 @@ async def test_shop_time_zone_under_notify_all(
         chat = Chat(application, api)
         await chat.send_one(ALICE, "/reserve 1")
         listing = await chat.send_one(ALICE, "/myreservations")
-        restock = await chat.send_one(ADMIN, "/restock 1 1")
+        restock = await staff_restock(chat, "/restock 1 1")
     assert " EST" in listing.text or " EDT" in listing.text
     assert "Notified 1 waiting reader" in restock.text
+
+
+async def test_a_book_whose_copies_are_all_held_can_be_reserved_from_the_catalog(
+    hold_chat: Chat, hold_services: Services
+) -> None:
+    await add_books(hold_services, ("Dune", "Frank Herbert", 0), ("Emma", "Jane Austen", 3))
+    await hold_chat.send_one(ALICE, "/reserve 1")
+    await staff_restock(hold_chat, "/restock 1 1")
+    await hold_chat.deliveries_done()
+
+    catalog = await hold_chat.send_one(BOB, "/books")
+
+    # Dune's one copy is Alice's: none free, so Bob may join the line; Emma is in stock.
+    assert [label for label, _ in hold_chat.current_buttons(catalog)] == ["Reserve #1 Dune"]
+    pressed = await hold_chat.press(BOB, "Reserve #1", catalog)
+    assert any("you are first in line" in request.text for request in pressed)

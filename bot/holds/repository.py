@@ -64,6 +64,15 @@ class HoldRepository:
         )
         return count or 0
 
+    async def on_hold_counts(self, book_ids: Sequence[int]) -> dict[int, int]:
+        """Copies on hold of each of the books that has any."""
+        rows = await self._session.execute(
+            select(PreBooking.book_id, func.count())
+            .where(PreBooking.book_id.in_(book_ids), PreBooking.status == ON_HOLD)
+            .group_by(PreBooking.book_id)
+        )
+        return {book_id: count for book_id, count in rows}
+
     async def waiting_count(self, book_id: int, up_to: int) -> int:
         """How many wait for the book, counted up to up_to (the line's index, in order)."""
         line = (

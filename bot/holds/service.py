@@ -8,6 +8,7 @@ from bot.books import rules
 from bot.books.errors import BookNotFound
 from bot.books.models import Book
 from bot.books.repository import BookRepository, book_view
+from bot.books.schemas import BookPage
 from bot.books.service import BookService, Restock
 from bot.database import is_valid_id
 from bot.holds.errors import NotOnHold, StockBelowHolds
@@ -78,6 +79,20 @@ class HoldService:
                 min(waiting, LINE_COUNTED_UP_TO),
                 line_longer=waiting > LINE_COUNTED_UP_TO,
             )
+
+    async def list_books(self, page: int = 1, query: str | None = None) -> BookPage:
+        """The catalog as readers see it. Under hold_in_line a held copy is spoken for,
+        so a book shows its free copies: with all of them held, readers may join its line."""
+        books = await self._books.list_books(page, query)
+        if not self._policy.hold_in_line or not books.books:
+            return books
+        async with self._sessions.begin() as session:
+            held = await HoldRepository(session).on_hold_counts([book.id for book in books.books])
+        free = tuple(
+            replace(book, stock_quantity=book.stock_quantity - held.get(book.id, 0))
+            for book in books.books
+        )
+        return replace(books, books=free)
 
     async def collect(self, actor_id: int, reservation_id: int) -> Collection:
         """The reader took their held copy at the counter: one copy fewer in the shop."""

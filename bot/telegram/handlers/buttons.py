@@ -60,7 +60,7 @@ async def button(update: Update, context: BotContext) -> None:
             )
         case BooksPageButton(page, search):
             book_page = await spinner.stopped_by_deadline(
-                context.services.books.list_books(page, search)
+                context.services.holds.list_books(page, search)
             )
             await spinner.stop()
             await _show(query, texts.book_page(book_page), keyboards.books_keyboard(book_page))

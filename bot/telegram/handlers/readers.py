@@ -26,7 +26,7 @@ async def books(update: Update, context: BotContext) -> None:
     """Show the catalog's first page, or the books matching the text after the command."""
     require_private_chat(update)
     query = arguments.text_after_command(message_of(update).text) or None
-    page = await context.services.books.list_books(1, query)
+    page = await context.services.holds.list_books(1, query)
     await reply_with_book_page(message_of(update), page)
 
 
@@ -36,7 +36,7 @@ async def search(update: Update, context: BotContext) -> None:
     query = arguments.text_after_command(message_of(update).text)
     if not query:
         raise UsageError("search")
-    page = await context.services.books.list_books(1, query)
+    page = await context.services.holds.list_books(1, query)
     await reply_with_book_page(message_of(update), page)
 
 
