@@ -58,6 +58,13 @@ KEPT = {
     "notifications": "id, restock_id, pre_booking_id, chat_id, text, status, attempts",
 }
 
+# Since 0007 a restock's message is kept once, on the restock (a row's own text is NULL).
+MESSAGES_KEPT_ON_THE_RESTOCK = (
+    "SELECT n.id, n.restock_id, n.pre_booking_id, n.chat_id, coalesce(n.text, r.message), "
+    "n.status, n.attempts FROM notifications n LEFT JOIN restocks r ON r.id = n.restock_id "
+    "ORDER BY n.id"
+)
+
 
 async def columns(connection: AsyncConnection, table: str) -> set[str]:
     def read(sync_connection: Connection) -> set[str]:
@@ -142,7 +149,10 @@ async def read_back(connection: AsyncConnection) -> dict[str, list[tuple[Any, ..
     rows = {}
     for table, kept in KEPT.items():
         if await columns(connection, table):
-            result = await connection.execute(text(f"SELECT {kept} FROM {table} ORDER BY id"))  # noqa: S608
+            query = f"SELECT {kept} FROM {table} ORDER BY id"  # noqa: S608
+            if table == "notifications" and "message" in await columns(connection, "restocks"):
+                query = MESSAGES_KEPT_ON_THE_RESTOCK
+            result = await connection.execute(text(query))
             rows[table] = [tuple(row) for row in result]
     return rows
 
