@@ -28,7 +28,7 @@ from tests.conftest import TOKEN, temporary_database
 from tests.test_command_line import SETTINGS, plain_url
 
 ROOT = Path(__file__).resolve().parent.parent
-BOT_IMAGE_SERVICES = ("migrate", "bot")
+BOT_IMAGE_SERVICES = ("migrate", "bot", "bot-webhook")
 # Variables of compose.yaml's own, not the bot's.
 COMPOSE_ONLY = {"POSTGRES_PASSWORD"}
 VARIABLE = re.compile(r"^#?\s*([A-Z][A-Z0-9_]*)=", re.MULTILINE)
@@ -71,6 +71,11 @@ def test_compose_sets_only_settings_the_bot_has_and_all_it_needs() -> None:
     assert bot["restart"] == "unless-stopped"
     assert services["postgres"]["image"] == "postgres:16"
     assert "pg_isready" in services["postgres"]["healthcheck"]["test"]
+    # Webhook mode only when asked for, never beside the polling bot by default.
+    webhook = services["bot-webhook"]
+    assert webhook["profiles"] == ["webhook"]
+    assert webhook["deploy"]["replicas"] == 2
+    assert webhook["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
 
 
 def test_env_example_lists_every_setting_with_a_comment() -> None:
