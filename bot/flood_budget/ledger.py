@@ -10,7 +10,8 @@ from, come first.
 
 A booking is one statement on a connection of the ledger's own (the pool's checkout,
 pre-ping and isolation switch cost ten times the statement). If the database doesn't
-answer, a process falls back to its own pacer alone rather than stop replying.
+answer, a process falls back to its own pacer alone for replies rather than stop
+replying, while broadcasts wait for the ledger.
 """
 
 import asyncio
@@ -29,6 +30,8 @@ TAKE = "SELECT slot_id, wait, chat_busy FROM take_message_slot($1, $2, $3, $4, $
 DONE = "UPDATE message_slots SET done_at = clock_timestamp() WHERE id = $1"
 # Let go of a connection that stopped answering, and don't hold a reply longer.
 STATEMENT_TIMEOUT_SECONDS = 2.0
+# How soon a broadcast looks again when the ledger did not answer.
+UNAVAILABLE_RETRY_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,12 @@ class SharedFloodBudget:
         try:
             row = await self._run(lambda c: c.fetchrow(TAKE, *arguments))
         except Exception:
-            logger.warning("The shared flood budget is unavailable; pacing this process alone")
+            if not reply:
+                # A broadcast can wait: sent unbooked, it would take slots the other
+                # processes count as free (a 429), so it looks again in a while.
+                logger.warning("The shared flood budget is unavailable; the broadcast waits")
+                return Booking(False, UNAVAILABLE_RETRY_SECONDS)
+            logger.warning("The shared flood budget is unavailable; pacing this reply alone")
             return Booking(True, 0.0)
         return Booking(
             row["slot_id"] is not None, max(0.0, row["wait"]), row["chat_busy"], row["slot_id"]
