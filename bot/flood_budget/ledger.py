@@ -99,7 +99,7 @@ class SharedFloodBudget:
         try:
             await self._run(lambda c: c.execute(DONE, slot_id))
         except Exception:
-            # The slot then counts as in flight until the ledger forgets it (5 s).
+            # The slot then counts as in flight until the ledger forgets it (20 s).
             logger.warning("Could not mark a message slot done")
 
     async def _run(self, statement: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:

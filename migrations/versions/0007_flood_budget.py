@@ -41,15 +41,16 @@ DECLARE
 BEGIN
     PERFORM pg_advisory_xact_lock(7413250810);
     now_at := clock_timestamp();
-    DELETE FROM message_slots WHERE at < now_at - interval '10 seconds';
-    -- A message still under way counts as sent now; one whose process died is
-    -- forgotten after 5 s.
+    DELETE FROM message_slots WHERE at < now_at - interval '30 seconds';
+    -- A message still under way counts as sent now, for as long as a slow request may
+    -- still reach Telegram (PTB's timeouts add up to about 16 s); one whose process
+    -- died is forgotten after 20 s.
     SELECT max(greatest(s.at, coalesce(s.done_at, now_at))) + make_interval(secs => chat_gap)
         INTO chat_free_at
-        FROM message_slots s WHERE s.chat_id = chat AND s.at > now_at - interval '5 seconds';
+        FROM message_slots s WHERE s.chat_id = chat AND s.at > now_at - interval '20 seconds';
     SELECT w.counted + interval '1 second' INTO window_opens FROM (
         SELECT greatest(s.at, coalesce(s.done_at, now_at)) AS counted FROM message_slots s
-        WHERE s.at > now_at - interval '5 seconds'
+        WHERE s.at > now_at - interval '20 seconds'
         ORDER BY counted DESC OFFSET per_window - 1 LIMIT 1
     ) w;
     slot_at := greatest(now_at, window_opens);
