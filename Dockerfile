@@ -3,7 +3,7 @@ FROM python:3.11-slim
 # An unprivileged user: as root, the embedded PostgreSQL adds a system user to run it.
 RUN useradd --create-home bookstore
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md setup.py ./
 COPY bot ./bot
 COPY migrations ./migrations
 RUN pip install --no-cache-dir .

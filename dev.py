@@ -5,6 +5,7 @@
     python3 dev.py test    # create .venv, install the bot and its test tools, run the tests
     python3 dev.py lint    # ruff (lint and format check) and mypy
     python3 dev.py bench   # the benchmarks in bench/ (figures in docs/benchmarks.md)
+    python3 dev.py translations  # extract texts, update each language's .po, compile them
 
 Arguments after the command go to the tool it runs (bookstore-bot, pytest).
 """
@@ -42,8 +43,49 @@ def main() -> int:
     if command == "bench":
         ensure_environment(extras="[dev]")
         return call([str(PYTHON), "-m", "bench", *rest])
+    if command == "translations":
+        ensure_environment(extras="[dev]")
+        return update_translations()
     print(__doc__)
     return 0 if command == "help" else 2
+
+
+LOCALES = ROOT / "bot" / "i18n" / "locales"
+# English is the source language: its catalog stays empty unless a text needs rewording.
+LANGUAGES = ("en", "ru", "es")
+
+
+def update_translations() -> int:
+    """Texts marked in bot/ into the template, new ones into every language's catalog
+    (for translators to fill in), and each catalog compiled for this checkout."""
+    pybabel = str(BIN / "pybabel")
+    template = str(LOCALES / "bot.pot")
+    extract = [pybabel, "extract", "--mapping-file", "babel.cfg", "--keywords", "N_"]
+    extract += ["--add-comments", "TRANSLATORS:"]
+    steps = [[*extract, "--no-location", "--sort-output", "--output-file", template, "bot"]]
+    for language in LANGUAGES:
+        catalog = [template, "--output-dir", str(LOCALES), "--domain", "bot", "--locale"]
+        if (LOCALES / language / "LC_MESSAGES" / "bot.po").exists():
+            steps.append(
+                [
+                    pybabel,
+                    "update",
+                    "--input-file",
+                    *catalog,
+                    language,
+                    "--no-fuzzy-matching",
+                    "--ignore-obsolete",
+                ]
+            )
+        else:
+            steps.append([pybabel, "init", "--input-file", *catalog, language])
+    steps.append(
+        [pybabel, "compile", "--directory", str(LOCALES), "--domain", "bot", "--statistics"]
+    )
+    for step in steps:
+        if call(step) != 0:
+            return 1
+    return 0
 
 
 def ensure_environment(extras: str) -> None:

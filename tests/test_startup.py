@@ -69,7 +69,10 @@ async def test_a_refused_command_menu_does_not_stop_the_bot(
         async with asyncio.timeout(10):
             while not api.menu_published():
                 await asyncio.sleep(0.05)
-    assert [request.error_code for request in api.sent("setMyCommands")] == [refusal, None]
+    everyones = [
+        request for request in api.sent("setMyCommands") if "language_code" not in request.params
+    ]
+    assert [request.error_code for request in everyones] == [refusal, None]
 
 
 async def test_the_installed_bot_keeps_running_through_a_429_on_the_command_menu(

@@ -15,13 +15,14 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.i18n import catalogs, languages
 from bot.services import Services
 from bot.telegram import texts
-from bot.telegram.command_menu import CommandMenu
+from bot.telegram.command_menu import CommandMenu, commands_for
 from bot.telegram.context import DISPATCHER, SERVICES, BotApplication, BotContext
 from bot.telegram.dispatcher import Dispatcher, DispatcherTuning
 from bot.telegram.error_handler import on_error
-from bot.telegram.handlers import admin, buttons, membership, readers
+from bot.telegram.handlers import admin, buttons, language, membership, readers
 from bot.telegram.pacing import DEFAULT_MESSAGES_PER_SECOND, PacedRateLimiter, Pacer
 from bot.telegram.update_processor import PerReaderUpdateProcessor
 
@@ -43,6 +44,8 @@ def build_application(
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
 ) -> BotApplication:
+    # A catalog missing from the install fails here, not at a reader's first message.
+    catalogs.check_catalogs()
     pacer = Pacer(messages_per_second)
     builder = (
         ApplicationBuilder()
@@ -63,7 +66,9 @@ def build_application(
     application: BotApplication = builder.build()
     application.bot_data[SERVICES] = services
     application.bot_data[DISPATCHER] = Dispatcher(application.bot, services.outbox, pacer, tuning)
-    application.bot_data[COMMAND_MENU] = CommandMenu(application.bot, reader_commands())
+    application.bot_data[COMMAND_MENU] = CommandMenu(
+        application.bot, reader_commands(), reader_commands_by_language()
+    )
     add_handlers(application)
     return application
 
@@ -80,6 +85,7 @@ def add_handlers(application: BotApplication) -> None:
         "restock": admin.restock,
         "addbook": admin.add_book,
         "deliveries": admin.deliveries,
+        "language": language.language_command,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=NEW_MESSAGES))
@@ -89,6 +95,7 @@ def add_handlers(application: BotApplication) -> None:
     application.add_handler(MessageHandler(private & filters.COMMAND, readers.unknown_command))
     application.add_handler(MessageHandler(private, readers.not_a_command))
     membership.add_handlers(application)
+    language.add_handlers(application)
     application.add_error_handler(on_error)
 
 
@@ -118,4 +125,10 @@ def command_menu(application: BotApplication) -> CommandMenu:
 
 def reader_commands() -> list[BotCommand]:
     """Telegram's command menu: readers' commands (staff see theirs in /help)."""
-    return [BotCommand(name, what[:256]) for name, what in texts.READER_COMMANDS.items()]
+    return commands_for(texts.READER_COMMANDS)
+
+
+def reader_commands_by_language() -> dict[str, list[BotCommand]]:
+    """The readers' menu for each app language but the default (that one is everyone's)."""
+    menus = languages.in_each_language(reader_commands)
+    return {code: menu for code, menu in menus.items() if code != languages.DEFAULT}

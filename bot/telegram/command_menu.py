@@ -7,10 +7,12 @@ unreachable, a 429) costs one warning line and a later retry, never the bot itse
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping
 
 from telegram import Bot, BotCommand
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
 
+from bot.i18n.catalogs import _
 from bot.telegram.pacing import retry_after_seconds
 
 logger = logging.getLogger(__name__)
@@ -20,9 +22,16 @@ MAX_RETRY_SECONDS = 300.0
 
 
 class CommandMenu:
-    def __init__(self, bot: Bot, commands: list[BotCommand]) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        commands: list[BotCommand],
+        by_language: Mapping[str, list[BotCommand]] | None = None,
+    ) -> None:
+        """commands for everyone; by_language for the readers whose app is set to one."""
         self._bot = bot
         self._commands = commands
+        self._by_language = by_language or {}
         self._task: asyncio.Task[None] | None = None
 
     async def publish(self) -> None:
@@ -49,6 +58,8 @@ class CommandMenu:
         """Seconds to wait before the next attempt, or None when there is none to make."""
         try:
             await self._bot.set_my_commands(self._commands)
+            for language, commands in self._by_language.items():
+                await self._bot.set_my_commands(commands, language_code=language)
             return None
         except RetryAfter as error:
             wait, reason = retry_after_seconds(error), error.message
@@ -64,3 +75,9 @@ class CommandMenu:
             wait,
         )
         return wait
+
+
+def commands_for(*described: Mapping[str, str]) -> list[BotCommand]:
+    """Menu entries for commands described by texts' marked (untranslated) descriptions,
+    in the active language."""
+    return [BotCommand(name, _(what)[:256]) for each in described for name, what in each.items()]

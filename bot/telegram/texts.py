@@ -2,7 +2,7 @@
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from html import escape, unescape
 
 from bot.books.errors import (
@@ -17,6 +17,8 @@ from bot.books.errors import (
 from bot.books.schemas import BookPage, BookView, ImportReport
 from bot.books.service import Restock
 from bot.errors import DomainError
+from bot.i18n import catalogs
+from bot.i18n.catalogs import N_, _, ngettext
 from bot.notifications.schemas import DeliveryReport
 from bot.reservations.errors import (
     AlreadyWaiting,
@@ -36,37 +38,40 @@ from bot.telegram.lengths import CALLBACK_ANSWER_LIMIT, MESSAGE_LIMIT, truncated
 from bot.users.errors import NotAnAdmin
 
 READER_COMMANDS = {
-    "books": "browse the catalog (or /books <text> to search)",
-    "search": "find books by title or author",
-    "reserve": "wait for an out-of-stock book: /reserve <book id>",
-    "myreservations": "see your reservations",
-    "cancel": "cancel a reservation: /cancel <reservation id>",
-    "help": "show this list",
+    "books": N_("browse the catalog (or /books <text> to search)"),
+    "search": N_("find books by title or author"),
+    "reserve": N_("wait for an out-of-stock book: /reserve <book id>"),
+    "myreservations": N_("see your reservations"),
+    "cancel": N_("cancel a reservation: /cancel <reservation id>"),
+    "help": N_("show this list"),
+    "language": N_("choose the language I speak with you"),
 }
 ADMIN_COMMANDS = {
-    "restock": "set a book's stock: /restock <book id> <quantity>",
-    "addbook": "add a book: /addbook <title> | <author> | <quantity>",
-    "deliveries": "how a book's back-in-stock messages are going: /deliveries <book id>",
+    "restock": N_("set a book's stock: /restock <book id> <quantity>"),
+    "addbook": N_("add a book: /addbook <title> | <author> | <quantity>"),
+    "deliveries": N_("how a book's back-in-stock messages are going: /deliveries <book id>"),
 }
 USAGE = {
-    "search": "/search &lt;part of a title or author&gt;, for example /search tolstoy",
-    "reserve": "/reserve &lt;book id&gt;, for example /reserve 12",
-    "cancel": "/cancel &lt;reservation id&gt;, for example /cancel 7",
-    "restock": "/restock &lt;book id&gt; &lt;quantity&gt;, for example /restock 12 5",
-    "deliveries": "/deliveries &lt;book id&gt;, for example /deliveries 12",
-    "addbook": "/addbook &lt;title&gt; | &lt;author&gt; | &lt;quantity&gt;, "
-    "for example /addbook Dune | Frank Herbert | 0",
+    "search": N_("/search &lt;part of a title or author&gt;, for example /search tolstoy"),
+    "reserve": N_("/reserve &lt;book id&gt;, for example /reserve 12"),
+    "cancel": N_("/cancel &lt;reservation id&gt;, for example /cancel 7"),
+    "restock": N_("/restock &lt;book id&gt; &lt;quantity&gt;, for example /restock 12 5"),
+    "deliveries": N_("/deliveries &lt;book id&gt;, for example /deliveries 12"),
+    "addbook": N_(
+        "/addbook &lt;title&gt; | &lt;author&gt; | &lt;quantity&gt;, "
+        "for example /addbook Dune | Frank Herbert | 0"
+    ),
 }
 STATUS_LABELS = {
-    ReservationStatus.WAITING: "⏳ waiting since",
-    ReservationStatus.NOTIFIED: "📬 back in stock, told you on",
-    ReservationStatus.CANCELLED: "✖️ cancelled on",
+    ReservationStatus.WAITING: N_("⏳ waiting since"),
+    ReservationStatus.NOTIFIED: N_("📬 back in stock, told you on"),
+    ReservationStatus.CANCELLED: N_("✖️ cancelled on"),
 }
 BUTTON_LABEL_LENGTH = 40
 
 
 def moment(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%d %b %Y, %H:%M UTC")
+    return _("%(moment)s UTC") % {"moment": catalogs.moment(when)}
 
 
 def book_name(title: str, author: str, units: int | None = None) -> str:
@@ -75,7 +80,7 @@ def book_name(title: str, author: str, units: int | None = None) -> str:
     if units is not None:
         author_units = min(utf16_length(author), max(units - utf16_length(title), units // 3))
         title, author = truncated(title, units - author_units), truncated(author, author_units)
-    return f"<b>{escape(title)}</b> by {escape(author)}"
+    return _("<b>%(title)s</b> by %(author)s") % {"title": escape(title), "author": escape(author)}
 
 
 def shortened(text: str, limit: int = BUTTON_LABEL_LENGTH) -> str:
@@ -107,28 +112,49 @@ def fitted(render: Callable[[int | None], str], entries: int) -> str:
 
 
 def welcome(first_name: str | None, is_admin: bool) -> str:
-    greeting = f"Hello, {escape(first_name)}!" if first_name else "Hello!"
+    greeting = _("Hello, %(name)s!") % {"name": escape(first_name)} if first_name else _("Hello!")
     return (
-        f"{greeting} I keep your place in line for books that are sold out, and I message "
-        "you the moment one is back on the shelf.\n\n" + help_text(is_admin)
+        greeting
+        + " "
+        + _(
+            "I keep your place in line for books that are sold out, and I message "
+            "you the moment one is back on the shelf."
+        )
+        + "\n\n"
+        + help_text(is_admin)
     )
 
 
 def help_text(is_admin: bool) -> str:
-    lines = ["<b>What I can do</b>"]
-    lines += [f"/{name} — {escape(what)}" for name, what in READER_COMMANDS.items()]
+    lines = [_("<b>What I can do</b>")]
+    lines += [f"/{name} — {escape(_(what))}" for name, what in READER_COMMANDS.items()]
     if is_admin:
-        lines += ["", "<b>For staff</b>"]
-        lines += [f"/{name} — {escape(what)}" for name, what in ADMIN_COMMANDS.items()]
+        lines += ["", _("<b>For staff</b>")]
+        lines += [f"/{name} — {escape(_(what))}" for name, what in ADMIN_COMMANDS.items()]
     return "\n".join(lines)
 
 
+def language_prompt() -> str:
+    return _("Which language shall I speak with you?")
+
+
+def language_chosen() -> str:
+    """Said in the language just chosen."""
+    # TRANSLATORS: say the name of the language you translate into, not "English".
+    return _("From now on I speak English with you. Send /language to change it.")
+
+
+def language_chosen_short() -> str:
+    # TRANSLATORS: the name of the language you translate into, not "English".
+    return _("Language: English")
+
+
 def unknown_command() -> str:
-    return "I don't know that command. Send /help to see what I can do."
+    return _("I don't know that command. Send /help to see what I can do.")
 
 
 def not_a_command() -> str:
-    return "I understand commands only. Send /books to browse, or /help for the list."
+    return _("I understand commands only. Send /books to browse, or /help for the list.")
 
 
 # Catalog
@@ -137,34 +163,51 @@ def not_a_command() -> str:
 def book_page(page: BookPage) -> str:
     if page.total == 0:
         if page.query:
-            return f"No books match “{escape(page.query)}”. Try /books for the whole catalog."
-        return "The catalog is empty for now."
-    heading = f"<b>Books matching “{escape(page.query)}”</b>" if page.query else "<b>Catalog</b>"
+            return _("No books match “%(query)s”. Try /books for the whole catalog.") % {
+                "query": escape(page.query)
+            }
+        return _("The catalog is empty for now.")
+    heading = (
+        _("<b>Books matching “%(query)s”</b>") % {"query": escape(page.query)}
+        if page.query
+        else _("<b>Catalog</b>")
+    )
 
     def render(units: int | None) -> str:
         of = f"{page.page_count}+" if page.more else f"{page.page_count}"
-        lines = [f"{heading} (page {page.number} of {of})", ""]
+        lines = [
+            _("%(heading)s (page %(number)s of %(of)s)")
+            % {"heading": heading, "number": page.number, "of": of},
+            "",
+        ]
         lines += [catalog_entry(book, units) for book in page.books]
         if any(not book.in_stock for book in page.books):
-            lines += ["", "Tap Reserve to be told when a sold-out book is back."]
+            lines += ["", _("Tap Reserve to be told when a sold-out book is back.")]
         return "\n".join(lines)
 
     return fitted(render, len(page.books))
 
 
 def catalog_entry(book: BookView, units: int | None = None) -> str:
-    availability = f"✅ in stock: {book.stock_quantity}" if book.in_stock else "❌ sold out"
+    availability = (
+        _("✅ in stock: %(count)s") % {"count": book.stock_quantity}
+        if book.in_stock
+        else _("❌ sold out")
+    )
     return f"#{book.id} {book_name(book.title, book.author, units)}\n    {availability}"
 
 
 def reserve_button(book: BookView) -> str:
-    return shortened(f"Reserve #{book.id} {book.title}")
+    return shortened(_("Reserve #%(id)s %(title)s") % {"id": book.id, "title": book.title})
 
 
 def search_unpaged(page: BookPage) -> str:
     """Shown under a search too long to carry in the page buttons."""
-    total = f"more than {page.total}" if page.more else f"{page.total}"
-    return f"Showing the first {len(page.books)} of {total}: narrow your search to see the rest."
+    total = _("more than %(count)s") % {"count": page.total} if page.more else f"{page.total}"
+    return _("Showing the first %(shown)s of %(total)s: narrow your search to see the rest.") % {
+        "shown": len(page.books),
+        "total": total,
+    }
 
 
 # Reservations
@@ -173,29 +216,41 @@ def search_unpaged(page: BookPage) -> str:
 def reserved(confirmation: Confirmation) -> str:
     book = confirmation.book
     place = confirmation.queue_position
-    ahead = "you are first in line" if place == 1 else f"you are number {place} in line"
-    return (
-        f"Reserved {book_name(book.title, book.author)} "
-        f"(reservation #{confirmation.reservation_id}); {ahead}. "
-        "I'll message you as soon as it is back in stock."
+    ahead = (
+        _("you are first in line")
+        if place == 1
+        else _("you are number %(place)s in line") % {"place": place}
     )
+    return _(
+        "Reserved %(book)s (reservation #%(id)s); %(ahead)s. "
+        "I'll message you as soon as it is back in stock."
+    ) % {
+        "book": book_name(book.title, book.author),
+        "id": confirmation.reservation_id,
+        "ahead": ahead,
+    }
 
 
 def reserved_short(confirmation: Confirmation) -> str:
     return truncated(
-        f"Reserved: number {confirmation.queue_position} in line", CALLBACK_ANSWER_LIMIT
+        _("Reserved: number %(place)s in line") % {"place": confirmation.queue_position},
+        CALLBACK_ANSWER_LIMIT,
     )
 
 
 def reservation_page(page: ReservationPage) -> str:
     if page.total == 0:
-        return (
+        return _(
             "You have no reservations yet. Find a sold-out book with /books "
             "and tap Reserve, or send /reserve &lt;book id&gt;."
         )
 
     def render(units: int | None) -> str:
-        lines = [f"<b>Your reservations</b> (page {page.number} of {page.page_count})", ""]
+        lines = [
+            _("<b>Your reservations</b> (page %(number)s of %(of)s)")
+            % {"number": page.number, "of": page.page_count},
+            "",
+        ]
         lines += [reservation_entry(reservation, units) for reservation in page.reservations]
         return "\n".join(lines)
 
@@ -203,7 +258,7 @@ def reservation_page(page: ReservationPage) -> str:
 
 
 def reservation_entry(reservation: ReservationView, units: int | None = None) -> str:
-    label = STATUS_LABELS[reservation.status]
+    label = _(STATUS_LABELS[reservation.status])
     return (
         f"#{reservation.id} {book_name(reservation.title, reservation.author, units)}\n"
         f"    {label} {moment(reservation.status_since)}"
@@ -211,19 +266,21 @@ def reservation_entry(reservation: ReservationView, units: int | None = None) ->
 
 
 def cancel_button(reservation: ReservationView) -> str:
-    return shortened(f"Cancel #{reservation.id} {reservation.title}")
+    return shortened(
+        _("Cancel #%(id)s %(title)s") % {"id": reservation.id, "title": reservation.title}
+    )
 
 
 def cancelled(cancellation: Cancellation) -> str:
     reservation = cancellation.reservation
-    return (
-        f"Cancelled reservation #{reservation.id} for "
-        f"{book_name(reservation.title, reservation.author)}."
-    )
+    return _("Cancelled reservation #%(id)s for %(book)s.") % {
+        "id": reservation.id,
+        "book": book_name(reservation.title, reservation.author),
+    }
 
 
 def cancelled_short() -> str:
-    return "Reservation cancelled"
+    return _("Reservation cancelled")
 
 
 # Staff
@@ -231,52 +288,76 @@ def cancelled_short() -> str:
 
 def restocked(restock: Restock) -> str:
     book = restock.book
-    text = (
-        f"Stock of #{book.id} {book_name(book.title, book.author)}: "
-        f"{restock.old_stock} → {restock.new_stock}."
-    )
+    text = _("Stock of #%(id)s %(book)s: %(old)s → %(new)s.") % {
+        "id": book.id,
+        "book": book_name(book.title, book.author),
+        "old": restock.old_stock,
+        "new": restock.new_stock,
+    }
     count = len(restock.notified)
     if restock.old_stock == 0 and restock.new_stock > 0:
-        readers = f"{count} waiting reader{'' if count == 1 else 's'}"
-        text += f" Notified {readers}: {count} message{'' if count == 1 else 's'} queued."
+        text += " " + ngettext(
+            "Notified %(count)s waiting reader: %(count)s message queued.",
+            "Notified %(count)s waiting readers: %(count)s messages queued.",
+            count,
+        ) % {"count": count}
         if count:
-            text += f" Follow them with /deliveries {book.id}."
+            text += " " + _("Follow them with /deliveries %(id)s.") % {"id": book.id}
     else:
-        text += " Nobody to notify: the book was not going from sold out to in stock."
+        text += " " + _("Nobody to notify: the book was not going from sold out to in stock.")
     return text
 
 
 def book_added(book: BookView) -> str:
     name = book_name(book.title, book.author)
-    return f"Added #{book.id} {name} with {book.stock_quantity} in stock."
+    return _("Added #%(id)s %(book)s with %(count)s in stock.") % {
+        "id": book.id,
+        "book": name,
+        "count": book.stock_quantity,
+    }
 
 
 def back_in_stock(book: BookView) -> str:
-    return (
-        f"📚 Good news: {book_name(book.title, book.author)} is back in stock! "
-        "Come by the shop soon, copies go fast."
-    )
+    return _("📚 Good news: %(book)s is back in stock! Come by the shop soon, copies go fast.") % {
+        "book": book_name(book.title, book.author)
+    }
 
 
 def delivery_report(report: DeliveryReport, paused_since: datetime | None = None) -> str:
     name = f"#{report.book_id} {book_name(report.title, report.author)}"
     if report.restocked_at is None:
-        return f"No restock of {name} has notified anyone yet."
-    text = (
-        f"Back-in-stock messages for {name}, restocked {moment(report.restocked_at)}:\n"
-        f"✅ sent: {report.sent}\n⏳ pending: {report.pending}\n❌ failed: {report.failed}"
-    )
+        return _("No restock of %(book)s has notified anyone yet.") % {"book": name}
+    text = _(
+        "Back-in-stock messages for %(book)s, restocked %(moment)s:\n"
+        "✅ sent: %(sent)s\n⏳ pending: %(pending)s\n❌ failed: %(failed)s"
+    ) % {
+        "book": name,
+        "moment": moment(report.restocked_at),
+        "sent": report.sent,
+        "pending": report.pending,
+        "failed": report.failed,
+    }
     if paused_since is not None:
-        text += f"\n⏸ paused: Telegram unreachable since {moment(paused_since)}"
+        text += "\n" + _("⏸ paused: Telegram unreachable since %(moment)s") % {
+            "moment": moment(paused_since)
+        }
     return text
 
 
 def import_report(report: ImportReport) -> str:
     """Plain text for the terminal."""
-    lines = [f"Imported {report.imported} book{'' if report.imported == 1 else 's'}."]
+    lines = [
+        ngettext("Imported %(count)s book.", "Imported %(count)s books.", report.imported)
+        % {"count": report.imported}
+    ]
     if report.rejected:
-        lines.append(f"Rejected {len(report.rejected)}:")
-        lines += [f"  line {row.line}: {as_plain(refusal(row.error))}" for row in report.rejected]
+        lines.append(_("Rejected %(count)s:") % {"count": len(report.rejected)})
+        lines += [
+            "  "
+            + _("line %(line)s: %(reason)s")
+            % {"line": row.line, "reason": as_plain(refusal(row.error))}
+            for row in report.rejected
+        ]
     return "\n".join(lines)
 
 
@@ -287,52 +368,69 @@ def refusal(error: DomainError | BadInput) -> str:
     """What the reader is told when a rule or a parser refuses their request."""
     match error:
         case BookNotFound(book_id=book_id):
-            return f"There is no book #{book_id}. Send /books to see the catalog."
+            return _("There is no book #%(id)s. Send /books to see the catalog.") % {"id": book_id}
         case BookInStock(book=book):
-            return (
-                f"{book_name(book.title, book.author)} is in stock "
-                f"({book.stock_quantity}): you can buy it now, no need to wait."
-            )
+            return _("%(book)s is in stock (%(count)s): you can buy it now, no need to wait.") % {
+                "book": book_name(book.title, book.author),
+                "count": book.stock_quantity,
+            }
         case AlreadyWaiting(book=book):
-            return (
-                f"You are already waiting for {book_name(book.title, book.author)}. "
-                "See /myreservations."
-            )
+            return _("You are already waiting for %(book)s. See /myreservations.") % {
+                "book": book_name(book.title, book.author)
+            }
         case ReservationNotFound(reservation_id=reservation_id):
-            return f"You have no reservation #{reservation_id}. Send /myreservations to see yours."
+            return _("You have no reservation #%(id)s. Send /myreservations to see yours.") % {
+                "id": reservation_id
+            }
         case NotCancellable(reservation=reservation):
-            state = (
-                "already cancelled"
-                if reservation.status is ReservationStatus.CANCELLED
-                else "already fulfilled: the book is back in stock"
-            )
-            return f"Reservation #{reservation.id} can't be cancelled: it is {state}."
+            if reservation.status is ReservationStatus.CANCELLED:
+                return _("Reservation #%(id)s can't be cancelled: it is already cancelled.") % {
+                    "id": reservation.id
+                }
+            return _(
+                "Reservation #%(id)s can't be cancelled: it is already fulfilled: "
+                "the book is back in stock."
+            ) % {"id": reservation.id}
         case NotAnAdmin():
-            return "Sorry, only the bookstore's staff can do that."
+            return _("Sorry, only the bookstore's staff can do that.")
         case QuantityOutOfRange(maximum=maximum):
-            return f"The quantity must be a whole number from 0 to {maximum:,}."
+            return _("The quantity must be a whole number from 0 to %(maximum)s.") % {
+                "maximum": catalogs.number(maximum)
+            }
         case BookFieldInvalid(field=field, limit=limit):
-            return f"The {field} must be between 1 and {limit} characters."
+            return (
+                _("The title must be between 1 and %(limit)s characters.")
+                if field == "title"
+                else _("The author must be between 1 and %(limit)s characters.")
+            ) % {"limit": limit}
         case DuplicateBook(book_id=book_id, title=title, author=author):
-            return f"That book is already in the catalog as #{book_id} {book_name(title, author)}."
+            return _("That book is already in the catalog as #%(id)s %(book)s.") % {
+                "id": book_id,
+                "book": book_name(title, author),
+            }
         case RepeatedInFile(first_line=first_line):
-            return f"The same title and author are already on line {first_line}."
+            return _("The same title and author are already on line %(line)s.") % {
+                "line": first_line
+            }
         case MalformedRow(field_count=field_count):
-            return f"Expected 3 fields (title, author, quantity), found {field_count}."
+            return _("Expected 3 fields (title, author, quantity), found %(count)s.") % {
+                "count": field_count
+            }
         case SearchTooLong(limit=limit):
-            return f"Please search with at most {limit} characters."
+            return _("Please search with at most %(limit)s characters.") % {"limit": limit}
         case UsageError(command=command):
-            return f"Usage: {USAGE.get(command, '/' + command)}"
+            usage = _(USAGE[command]) if command in USAGE else "/" + command
+            return _("Usage: %(usage)s") % {"usage": usage}
         case NotPrivateChat():
-            return "Reservations are personal: please talk to me in a private chat."
+            return _("Reservations are personal: please talk to me in a private chat.")
         case InvalidButton():
-            return "That button is out of date. Send /books or /myreservations for fresh ones."
-    return "Sorry, I can't do that."
+            return _("That button is out of date. Send /books or /myreservations for fresh ones.")
+    return _("Sorry, I can't do that.")
 
 
 def something_went_wrong() -> str:
-    return "Sorry, something went wrong on my side. Please try again in a moment."
+    return _("Sorry, something went wrong on my side. Please try again in a moment.")
 
 
 def temporarily_unavailable() -> str:
-    return "The bookstore's system is temporarily unavailable. Please try again in a minute."
+    return _("The bookstore's system is temporarily unavailable. Please try again in a minute.")
