@@ -2,9 +2,11 @@
 """Readers in their own language: from their Telegram app's, or chosen with /language,
 for replies, back-in-stock messages and the command menu, through a block and a restart."""
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.services import Services
+from bot.telegram.handlers import language
 from tests.chat import ADMIN, Chat, Person
 from tests.conftest import bot_application, running
 from tests.db import add_books, rows
@@ -130,3 +132,19 @@ async def test_language_and_menu_survive_a_block_an_unblock_and_a_restart(
     assert await rows(
         engine, "SELECT language, language_chosen FROM users WHERE telegram_id = 2004"
     ) == [("es", True)]
+
+
+async def test_a_choice_made_through_another_process_is_followed(
+    services: Services, api: FakeBotApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with (
+        running(bot_application(services, api, name="one")) as one,
+        running(bot_application(services, api, name="two")) as two,
+    ):
+        first, second = Chat(one, api), Chat(two, api)
+        assert (await first.send_one(OLGA, "/help")).text.startswith("<b>What I can do</b>")
+        await choose(second, OLGA, "Русский")
+        # Within the minute the first process trusts what it read; then it reads again.
+        assert (await first.send_one(OLGA, "/help")).text.startswith("<b>What I can do</b>")
+        monkeypatch.setattr(language, "CHOICE_KEPT_SECONDS", 0.0)
+        assert (await first.send_one(OLGA, "/help")).text.startswith("<b>Что я умею</b>")

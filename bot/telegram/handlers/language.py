@@ -2,10 +2,11 @@
 
 Every update is answered in the language the reader chose with /language, else the one
 their Telegram app is set to. The choice lives in the users table (so a block, an
-unblock or a restart keeps it) and, once read, in the process's user_data.
+unblock or a restart keeps it) and, once read, for a minute in the process's user_data.
 """
 
 import logging
+import time
 
 from telegram import BotCommandScopeChat, Update
 from telegram.error import TelegramError
@@ -22,6 +23,9 @@ logger = logging.getLogger(__name__)
 # Before the commands (group 0), so every answer, a refusal included, is in the language.
 GROUP = -1
 CHOSEN = "chosen_language"
+# How long a process trusts the choice it read: the reader may have chosen again through
+# another process (several bot processes share the database).
+CHOICE_KEPT_SECONDS = 60.0
 
 
 def add_handlers(application: BotApplication) -> None:
@@ -39,9 +43,11 @@ async def speak_their_language(update: Update, context: BotContext) -> None:
 
 
 async def chosen_language(telegram_id: int, context: BotContext) -> str | None:
-    if context.user_data is not None and CHOSEN in context.user_data:
-        chosen: str | None = context.user_data[CHOSEN]
-        return chosen
+    cached: tuple[str | None, float] | None = (
+        None if context.user_data is None else context.user_data.get(CHOSEN)
+    )
+    if cached is not None and time.monotonic() - cached[1] < CHOICE_KEPT_SECONDS:
+        return cached[0]
     try:
         chosen = await context.services.users.chosen_language(telegram_id)
     except Exception:
@@ -49,7 +55,7 @@ async def chosen_language(telegram_id: int, context: BotContext) -> str | None:
         logger.warning("Could not read user %s's language", telegram_id, exc_info=True)
         return None
     if context.user_data is not None:
-        context.user_data[CHOSEN] = chosen
+        context.user_data[CHOSEN] = (chosen, time.monotonic())
     return chosen
 
 
@@ -64,7 +70,7 @@ async def language_command(update: Update, context: BotContext) -> None:
 def remember(context: BotContext, language: str) -> None:
     """The reader's choice, stored by the service: speak it from this answer on."""
     if context.user_data is not None:
-        context.user_data[CHOSEN] = language
+        context.user_data[CHOSEN] = (language, time.monotonic())
     languages.use(language)
 
 
