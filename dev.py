@@ -97,12 +97,26 @@ def ensure_environment(extras: str) -> None:
     ).hexdigest()
     stamp = VENV / f".installed{extras}"
     if stamp.exists() and stamp.read_text() == fingerprint:
+        compile_changed_translations()
         return
     print("Installing the bot and what it needs …", flush=True)
     pip = [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     check([*pip, "--upgrade", "pip"])
     check([*pip, "--editable", f"{ROOT}{extras}"])
     stamp.write_text(fingerprint)
+
+
+def compile_changed_translations() -> None:
+    """The editable install compiled the catalogs once; a .po changed since (a pull, a
+    merge) is compiled again, so the bot never runs with words older than its sources."""
+    changed = [
+        po
+        for po in LOCALES.glob("*/LC_MESSAGES/*.po")
+        if not po.with_suffix(".mo").exists()
+        or po.with_suffix(".mo").stat().st_mtime < po.stat().st_mtime
+    ]
+    if changed:
+        check([str(BIN / "pybabel"), "compile", "--directory", str(LOCALES), "--domain", "bot"])
 
 
 def has_pip() -> bool:

@@ -1,7 +1,8 @@
 """Run the benchmarks: `python3 dev.py bench [--readers N] [--runs N] [--waiting N]
 [--books N] [--search-runs N]`;
 `python3 dev.py bench burst [--readers N] [--runs N] [--before COMMIT]` for the burst;
-`python3 dev.py bench outage [--readers N] [--minutes M]` for an outage (bench/outage.py).
+`python3 dev.py bench outage [--readers N] [--minutes M]` for an outage (bench/outage.py);
+`python3 dev.py bench languages [--waiting N] [--runs N]` for a restock in three languages.
 
 Prints a Markdown report (medians, with every run) for docs/benchmarks.md.
 """
@@ -15,7 +16,7 @@ import statistics
 import sys
 from dataclasses import fields
 
-from bench import burst, outage
+from bench import burst, languages, outage
 from bench.broadcast import VARIANTS, BroadcastResult, run_broadcast
 from bench.restock import time_restocks
 from bench.search import search_report
@@ -25,6 +26,9 @@ from bench.setup import database_server, fresh_database
 async def main() -> None:
     if sys.argv[1:2] == ["outage"]:
         await outage.main(sys.argv[2:])
+        return
+    if sys.argv[1:2] == ["languages"]:
+        await languages.main(sys.argv[2:])
         return
     parser = argparse.ArgumentParser(prog="python3 dev.py bench")
     parser.add_argument("--readers", type=int, default=1000, help="readers in the broadcast")
