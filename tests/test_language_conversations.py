@@ -5,6 +5,7 @@ for replies, back-in-stock messages and the command menu, through a block and a 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.i18n import languages
 from bot.services import Services
 from bot.telegram.handlers import language
 from tests.chat import ADMIN, Chat, Person
@@ -16,6 +17,28 @@ IVAN = Person(2001, "Иван", "ivan", language_code="ru")
 LUCIA = Person(2002, "Lucía", "lucia", language_code="es-419")
 HANS = Person(2003, "Hans", language_code="de")
 OLGA = Person(2004, "Olga", language_code="en")
+
+
+@pytest.mark.parametrize(
+    ("language_code", "language"),
+    [
+        ("ru", "ru"),
+        ("ru-RU", "ru"),
+        ("RU", "ru"),
+        ("es", "es"),
+        ("es-419", "es"),
+        ("es_MX", "es"),
+        ("en-GB", "en"),
+        ("uk", "en"),
+        ("pt-br", "en"),
+        ("", "en"),
+        (None, "en"),
+        ("r", "en"),
+        ("rus", "en"),
+    ],
+)
+def test_the_telegram_app_language_picks_ours(language_code: str | None, language: str) -> None:
+    assert languages.from_telegram(language_code) == language
 
 
 async def choose(chat: Chat, person: Person, label: str) -> list[SentRequest]:
