@@ -54,12 +54,17 @@ class UserRepository:
         )
 
     async def chosen_language(self, telegram_id: int) -> str | None:
-        """The language the reader chose with /language, if they did."""
-        return await self._session.scalar(
+        """The language the reader chose with /language, if they did: one statement in
+        autocommit (read at a reader's first update), with no transaction around it."""
+        connection = await self._session.connection(
+            execution_options={"isolation_level": "AUTOCOMMIT"}
+        )
+        chosen: str | None = await connection.scalar(
             select(User.language)
             .where(User.telegram_id == telegram_id)
             .where(User.language_chosen)
         )
+        return chosen
 
     async def mark_unreachable(self, telegram_id: int) -> None:
         """Our messages don't reach them (since the first time we knew); unknown ids: nothing."""
