@@ -4,6 +4,7 @@
 `python3 dev.py bench outage [--readers N] [--minutes M]` for an outage (bench/outage.py);
 `python3 dev.py bench holds [--waiting N] [--runs N] [--holds N]` for holds (bench/holds.py).
 `python3 dev.py bench webhook [--updates N]` for webhook mode's own cost (bench/webhook.py).
+`python3 dev.py bench languages [--waiting N] [--runs N]` for a restock in three languages.
 
 Prints a Markdown report (medians, with every run) for docs/benchmarks.md.
 """
@@ -17,7 +18,7 @@ import statistics
 import sys
 from dataclasses import fields
 
-from bench import burst, holds, outage, webhook
+from bench import burst, holds, languages, outage, webhook
 from bench.broadcast import VARIANTS, BroadcastResult, run_broadcast
 from bench.restock import time_restocks
 from bench.search import search_report
@@ -27,6 +28,9 @@ from bench.setup import database_server, fresh_database
 async def main() -> None:
     if sys.argv[1:2] == ["outage"]:
         await outage.main(sys.argv[2:])
+        return
+    if sys.argv[1:2] == ["languages"]:
+        await languages.main(sys.argv[2:])
         return
     parser = argparse.ArgumentParser(prog="python3 dev.py bench")
     parser.add_argument("--readers", type=int, default=1000, help="readers in the broadcast")

@@ -186,7 +186,12 @@ async def test_the_webhook_is_registered_with_the_secret_and_the_update_types(
     [call] = api.sent("setWebhook")
     assert call.params["url"] == WEBHOOK.url
     assert call.params["secret_token"] == SECRET
-    assert set(call.params["allowed_updates"]) == {"message", "callback_query", "my_chat_member"}
+    assert set(call.params["allowed_updates"]) == {
+        "message",
+        "callback_query",
+        "my_chat_member",
+        "inline_query",
+    }
 
 
 @dataclass

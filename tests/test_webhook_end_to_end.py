@@ -107,6 +107,7 @@ async def test_the_installed_bot_takes_updates_through_its_webhook(
         "message",
         "callback_query",
         "my_chat_member",
+        "inline_query",
     }
     assert telegram.polls == 0, "a webhook bot must not poll"
     assert 'bot_updates_handled_total{kind="message"} 1.0' in metrics

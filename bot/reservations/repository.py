@@ -1,3 +1,4 @@
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import BigInteger, Text, case, func, insert, literal, select, update
@@ -8,6 +9,7 @@ from sqlalchemy.orm import aliased
 from bot.books.models import Book
 from bot.books.schemas import BookView
 from bot.database import is_valid_id
+from bot.i18n import languages
 from bot.notifications.models import Notification
 from bot.pagination import PageRequest
 from bot.reservations.errors import AlreadyWaiting
@@ -152,17 +154,18 @@ class ReservationRepository:
         )
 
     async def notify_waiting(
-        self, book_id: int, restock_id: int, message: str
+        self, book_id: int, restock_id: int, messages: Mapping[str, str]
     ) -> list[NotifiedReader]:
         """Mark every waiting reservation of the book notified and queue each reader's
-        message in the outbox: one statement, so both happen or neither does."""
+        message, in their language (messages by language), in the outbox: one
+        statement, so both happen or neither does."""
         notified = (
             update(PreBooking)
             .where(PreBooking.book_id == book_id)
             .where(PreBooking.status == ReservationStatus.WAITING)
             .where(PreBooking.user_id == User.id)
             .values(status=ReservationStatus.NOTIFIED, notified_at=func.now())
-            .returning(PreBooking.id, User.telegram_id, User.chat_id)
+            .returning(PreBooking.id, User.telegram_id, User.chat_id, User.language)
             .cte("notified")
         )
         queued = (
@@ -173,7 +176,11 @@ class ReservationRepository:
                     literal(restock_id, BigInteger),
                     notified.c.id,
                     notified.c.chat_id,
-                    literal(message, Text),
+                    case(
+                        {code: literal(text, Text) for code, text in messages.items()},
+                        value=notified.c.language,
+                        else_=literal(messages[languages.DEFAULT], Text),
+                    ),
                 ),
             )
             .cte("queued")
