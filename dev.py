@@ -10,6 +10,7 @@
 
 Every command installs exactly the versions in requirements.txt (run) or
 requirements-dev.txt (test, lint, bench), checked against their hashes.
+    python3 dev.py translations  # extract texts, update each language's .po, compile them
 
 Arguments after the command go to the tool it runs (bookstore-bot, pytest).
 """
@@ -57,8 +58,49 @@ def main() -> int:
     if command == "lock":
         ensure_environment(extras="[dev]", lock_must_be_fresh=False)
         return lock(rest)
+    if command == "translations":
+        ensure_environment(extras="[dev]")
+        return update_translations()
     print(__doc__)
     return 0 if command == "help" else 2
+
+
+LOCALES = ROOT / "bot" / "i18n" / "locales"
+# English is the source language: its catalog stays empty unless a text needs rewording.
+LANGUAGES = ("en", "ru", "es")
+
+
+def update_translations() -> int:
+    """Texts marked in bot/ into the template, new ones into every language's catalog
+    (for translators to fill in), and each catalog compiled for this checkout."""
+    pybabel = str(BIN / "pybabel")
+    template = str(LOCALES / "bot.pot")
+    extract = [pybabel, "extract", "--mapping-file", "babel.cfg", "--keywords", "N_"]
+    extract += ["--add-comments", "TRANSLATORS:"]
+    steps = [[*extract, "--no-location", "--sort-output", "--output-file", template, "bot"]]
+    for language in LANGUAGES:
+        catalog = [template, "--output-dir", str(LOCALES), "--domain", "bot", "--locale"]
+        if (LOCALES / language / "LC_MESSAGES" / "bot.po").exists():
+            steps.append(
+                [
+                    pybabel,
+                    "update",
+                    "--input-file",
+                    *catalog,
+                    language,
+                    "--no-fuzzy-matching",
+                    "--ignore-obsolete",
+                ]
+            )
+        else:
+            steps.append([pybabel, "init", "--input-file", *catalog, language])
+    steps.append(
+        [pybabel, "compile", "--directory", str(LOCALES), "--domain", "bot", "--statistics"]
+    )
+    for step in steps:
+        if call(step) != 0:
+            return 1
+    return 0
 
 
 def ensure_environment(extras: str, lock_must_be_fresh: bool = True) -> None:
@@ -76,6 +118,7 @@ def ensure_environment(extras: str, lock_must_be_fresh: bool = True) -> None:
     ).hexdigest()
     stamp = VENV / f".installed{extras}"
     if stamp.exists() and stamp.read_text() == fingerprint:
+        compile_changed_translations()
         return
     print("Installing the bot and what it needs …", flush=True)
     pip = [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
@@ -154,6 +197,19 @@ def ensure_browser() -> None:
     if apt_get_says("install", "-y", "-q", *packages) != 0:
         apt_get_says("update", "-q")
         apt_get_says("install", "-y", "-q", *packages)
+
+
+def compile_changed_translations() -> None:
+    """The editable install compiled the catalogs once; a .po changed since (a pull, a
+    merge) is compiled again, so the bot never runs with words older than its sources."""
+    changed = [
+        po
+        for po in LOCALES.glob("*/LC_MESSAGES/*.po")
+        if not po.with_suffix(".mo").exists()
+        or po.with_suffix(".mo").stat().st_mtime < po.stat().st_mtime
+    ]
+    if changed:
+        check([str(BIN / "pybabel"), "compile", "--directory", str(LOCALES), "--domain", "bot"])
 
 
 def has_pip() -> bool:

@@ -48,12 +48,12 @@ def build_services(
         users=UserService(sessions, admins),
         books=books,
         reservations=ReservationService(sessions, policy, hold_messages),
-        notifications=NotificationService(sessions, admins),
+        notifications=NotificationService(sessions, admins, policy.zone),
         outbox=Outbox(sessions),
         holds=HoldService(sessions, admins, books, policy, hold_messages),
         hold_sweeper=(
             None if hold_messages is None else HoldSweeper(sessions, policy, hold_messages)
         ),
-        cards=CardService(sessions),
-        demand=DemandService(sessions, admins),
+        cards=CardService(sessions, policy.zone),
+        demand=DemandService(sessions, admins, policy.zone),
     )

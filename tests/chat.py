@@ -1,6 +1,7 @@
 """Talking to the real Application the way Telegram does: real Update objects in,
 recorded Bot API calls out."""
 
+import asyncio
 import itertools
 import time
 from dataclasses import dataclass
@@ -18,11 +19,15 @@ class Person:
     id: int
     first_name: str
     username: str | None = None
+    # The IETF tag of the language their Telegram app is set to ("ru", "es-419").
+    language_code: str | None = None
 
     def as_user(self) -> dict[str, Any]:
         user: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name}
         if self.username:
             user["username"] = self.username
+        if self.language_code:
+            user["language_code"] = self.language_code
         return user
 
     def private_chat(self) -> dict[str, Any]:
@@ -134,7 +139,10 @@ class Chat:
         """Process one update; return the calls made meanwhile (all of them, when several
         updates are fed at once: then look at the api by chat instead)."""
         start = len(self.api.requests)
-        await self.application.process_update(Update.de_json(data, self.application.bot))
+        update = Update.de_json(data, self.application.bot)
+        # In a task of its own, as the Application runs each update: what one update
+        # sets in its context (the language it speaks) stays there.
+        await asyncio.create_task(self.application.process_update(update))
         return self.api.requests[start:]
 
     async def send(

@@ -117,6 +117,25 @@ async def test_add_book(chat: Chat, engine: AsyncEngine) -> None:
 async def test_command_menu_is_published(services: Services, api: FakeBotApi) -> None:
     async with running(bot_application(services, api)):
         pass
-    [request] = [r for r in api.sent("setMyCommands") if menu_scope(r.params)["type"] == "default"]
-    names = [command["command"] for command in request.params["commands"]]
-    assert names == ["books", "search", "reserve", "myreservations", "cancel", "help", "book"]
+    # One menu for everyone (English), one for each other language's app.
+    menus = {
+        request.params.get("language_code"): request.params["commands"]
+        for request in api.sent("setMyCommands")
+        if menu_scope(request.params)["type"] == "default"
+    }
+    assert set(menus) == {None, "ru", "es"}
+    for commands in menus.values():
+        names = [command["command"] for command in commands]
+        assert names == [
+            "books",
+            "search",
+            "reserve",
+            "myreservations",
+            "cancel",
+            "help",
+            "book",
+            "language",
+        ]
+    assert menus[None][0]["description"].startswith("browse the catalog")
+    assert menus["ru"][0]["description"].startswith("каталог")
+    assert menus["es"][0]["description"].startswith("ver el catálogo")

@@ -34,10 +34,15 @@ async def test_readers_and_each_staff_member_get_their_menu(
     staffed = build_services(engine, frozenset({ADMIN.id, OTHER_STAFF.id}), texts.back_in_stock)
     async with running(bot_application(staffed, api)):
         pass
+    # Each menu in every app language: English for any, one for each other language.
     assert menus(api) == {
-        ("default", None, None): READERS,
-        ("chat", ADMIN.id, None): STAFF,
-        ("chat", OTHER_STAFF.id, None): STAFF,
+        (scope, chat, language): commands
+        for language in (None, "ru", "es")
+        for scope, chat, commands in [
+            ("default", None, READERS),
+            ("chat", ADMIN.id, STAFF),
+            ("chat", OTHER_STAFF.id, STAFF),
+        ]
     }
     assert "restock" not in READERS
 
@@ -52,6 +57,10 @@ async def test_a_staff_chat_telegram_refuses_holds_up_no_other_menu(
         replies = await Chat(application, api).send(BOB, "/help")
         assert [reply.method for reply in replies] == ["sendMessage"]
         await asyncio.sleep(0.1)
-    assert menus(api) == {("default", None, None): READERS, ("chat", ADMIN.id, None): STAFF}
+    assert menus(api) == {
+        (scope, chat, language): commands
+        for language in (None, "ru", "es")
+        for scope, chat, commands in [("default", None, READERS), ("chat", ADMIN.id, STAFF)]
+    }
     refused = [r for r in api.sent("setMyCommands") if r.error_code is not None]
-    assert len(refused) == 1, "a refusal for good is not retried"
+    assert len(refused) == 3, "a refusal for good is not retried (one for each language)"

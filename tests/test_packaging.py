@@ -43,7 +43,7 @@ async def test_installed_wheel_migrates_from_another_folder(
     source = tmp_path / "source"
     for part in ("bot", "migrations"):
         shutil.copytree(ROOT / part, source / part, ignore=shutil.ignore_patterns("__pycache__"))
-    for part in ("pyproject.toml", "README.md"):
+    for part in ("pyproject.toml", "README.md", "setup.py"):
         shutil.copy(ROOT / part, source / part)
     built = await asyncio.to_thread(
         run,
@@ -79,6 +79,16 @@ async def test_installed_wheel_migrates_from_another_folder(
         run, sys.executable, "-c", "import bot.migrations; print(bot.migrations.__file__)", **site
     )
     assert located.stdout.startswith(str(tmp_path / "site" / "bot" / "migrations")), located
+    # The translations were compiled while the wheel was built: the bot speaks Russian.
+    spoken = await asyncio.to_thread(
+        run,
+        sys.executable,
+        "-c",
+        "from bot.i18n.languages import speaking; from bot.telegram import texts\n"
+        "with speaking('ru'): print(texts.unknown_command())",
+        **site,
+    )
+    assert spoken.stdout.startswith("Я не знаю такой команды"), spoken.stderr
     async with temporary_database(server_url) as url:
         migrated = await asyncio.to_thread(
             run, sys.executable, "-m", "bot", "migrate", DATABASE_URL=plain_url(url), **site

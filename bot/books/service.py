@@ -15,6 +15,7 @@ from bot.books.folding import folded
 from bot.books.repository import BookRepository, book_view
 from bot.books.schemas import BookPage, BookView, ImportReport, NewBook, RejectedRow
 from bot.errors import DomainError
+from bot.i18n import languages
 from bot.pagination import PageRequest, page_count
 from bot.reservations.repository import ReservationRepository
 from bot.reservations.schemas import NotifiedReader
@@ -37,8 +38,9 @@ class Restock:
     notified: tuple[NotifiedReader, ...]
 
 
-# Renders the back-in-stock message; the Telegram layer supplies it, so the outbox
-# holds the final text while this service stays free of Telegram's formatting.
+# Renders the back-in-stock message in the active language; the Telegram layer supplies
+# it, so the outbox holds the final text, in each reader's language, while this service
+# stays free of Telegram's formatting.
 BackInStockText = Callable[[BookView], str]
 
 
@@ -101,7 +103,9 @@ class BookService:
             notified: list[NotifiedReader] = []
             if old_stock == 0 and quantity > 0:
                 notified = await ReservationRepository(session).notify_waiting(
-                    book_id, restock_id, self._back_in_stock_text(view)
+                    book_id,
+                    restock_id,
+                    languages.in_each_language(lambda: self._back_in_stock_text(view)),
                 )
             return Restock(view, old_stock, quantity, tuple(notified))
 

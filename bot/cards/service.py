@@ -1,5 +1,8 @@
 """Book cards (what /book, deep links and shelf tags open) and inline search."""
 
+from dataclasses import replace
+from datetime import UTC, tzinfo
+
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.books import rules
@@ -7,7 +10,7 @@ from bot.books.errors import BookNotFound
 from bot.books.repository import BookRepository
 from bot.books.schemas import BookView
 from bot.cards.repository import CardRepository
-from bot.cards.schemas import BookCard, BookInLine, InlinePage
+from bot.cards.schemas import BookCard, BookInLine, InlinePage, Notified, ReaderStatus, Waiting
 from bot.pagination import PageRequest
 from bot.users.repository import UserRepository
 from bot.users.schemas import Reader
@@ -23,8 +26,9 @@ MAX_INLINE_PAGE = 1000
 
 
 class CardService:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], zone: tzinfo = UTC) -> None:
         self._sessions = sessions
+        self._zone = zone  # the shop's (TIMEZONE): a card's times are in it
 
     async def card(self, reader: Reader, book_id: int) -> BookCard:
         """The book as the reader sees it; BookNotFound when there is no such book."""
@@ -44,9 +48,17 @@ class CardService:
                 return None
             return BookCard(
                 book,
-                await cards.reader_status(user_id, book),
+                self._in_zone(await cards.reader_status(user_id, book)),
                 await cards.readers_waiting(book.id),
             )
+
+    def _in_zone(self, status: ReaderStatus) -> ReaderStatus:
+        match status:
+            case Waiting(since=since):
+                return replace(status, since=since.astimezone(self._zone))
+            case Notified(at=at):
+                return replace(status, at=at.astimezone(self._zone))
+        return status
 
     async def inline_page(self, query: str, page: int) -> InlinePage:
         """Books matching query, one page of them; for an empty query, the longest lines.

@@ -1,6 +1,7 @@
 """The buyer's view: which books readers are waiting for, and what became of waits lately."""
 
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -12,16 +13,23 @@ RECENT_DAYS = 30
 
 
 class DemandService:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], admins: Admins) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], admins: Admins, zone: tzinfo = UTC
+    ) -> None:
         self._sessions = sessions
         self._admins = admins
+        self._zone = zone  # the shop's (TIMEZONE): the report's times are in it
 
     async def report(self, actor_id: int) -> DemandReport:
         """Every book in demand, most readers waiting first (staff only)."""
         self._admins.require(actor_id)
-        now = datetime.now(UTC)
+        now = datetime.now(self._zone)
         async with self._sessions.begin() as session:
             outcomes, books = await DemandRepository(session).books_in_demand(
                 now - timedelta(days=RECENT_DAYS)
             )
-        return DemandReport(tuple(books), outcomes, RECENT_DAYS, now)
+        in_zone = (
+            replace(book, oldest_wait=book.oldest_wait and book.oldest_wait.astimezone(self._zone))
+            for book in books
+        )
+        return DemandReport(tuple(in_zone), outcomes, RECENT_DAYS, now)

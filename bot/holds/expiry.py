@@ -93,7 +93,11 @@ class HoldSweeper:
 
     def _held(self, hold: EndedHold) -> HeldCopy:
         return HeldCopy(
-            hold.reservation_id, hold.title, hold.author, hold.until.astimezone(self._policy.zone)
+            hold.reservation_id,
+            hold.title,
+            hold.author,
+            hold.until.astimezone(self._policy.zone),
+            hold.language,
         )
 
 

@@ -37,6 +37,7 @@ async def pass_on_free_copies(
                         by_id[reader.book_id].title,
                         by_id[reader.book_id].author,
                         reader.until.astimezone(policy.zone),
+                        reader.language,
                     )
                 ),
                 restock_id,

@@ -24,6 +24,8 @@ class HeldCopy:
     title: str
     author: str
     until: datetime  # in the shop's time zone
+    # The reader's language (users.language), for their messages; None: the default.
+    language: str | None = None
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ class LineReader:
     book_id: int
     chat_id: int
     until: datetime
+    language: str | None = None  # the reader's (users.language); None: the default
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class EndedHold:
     title: str
     author: str
     until: datetime
+    language: str | None = None  # the reader's (users.language); None: the default
 
 
 @dataclass(frozen=True)
@@ -234,7 +236,8 @@ HOLD_FIRST_IN_LINE = text(
            WHERE books.id = ANY(CAST(:book_ids AS bigint[]))))
        RETURNING pre_bookings.id, pre_bookings.book_id,
                  (SELECT users.chat_id FROM users WHERE users.id = pre_bookings.user_id),
-                 pre_bookings.hold_expires_at"""
+                 pre_bookings.hold_expires_at,
+                 (SELECT users.language FROM users WHERE users.id = pre_bookings.user_id)"""
 )
 
 
@@ -245,4 +248,5 @@ _ENDED_HOLD: tuple[Any, ...] = (
     Book.title,
     Book.author,
     PreBooking.hold_expires_at,
+    User.language,
 )

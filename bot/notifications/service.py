@@ -1,3 +1,5 @@
+from datetime import UTC, tzinfo
+
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.books.errors import BookNotFound
@@ -9,9 +11,12 @@ from bot.users.admins import Admins
 
 
 class NotificationService:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], admins: Admins) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], admins: Admins, zone: tzinfo = UTC
+    ) -> None:
         self._sessions = sessions
         self._admins = admins
+        self._zone = zone  # the shop's (TIMEZONE): the report's times are in it
 
     async def deliveries(self, actor_id: int, book_id: int) -> DeliveryReport:
         """Sent, pending and failed messages of the book's latest restock that notified anyone."""
@@ -27,7 +32,7 @@ class NotificationService:
             book.id,
             book.title,
             book.author,
-            None if restock is None else restock.created_at,
+            None if restock is None else restock.created_at.astimezone(self._zone),
             counts.get(NotificationStatus.SENT, 0),
             counts.get(NotificationStatus.PENDING, 0),
             counts.get(NotificationStatus.FAILED, 0),

@@ -2,7 +2,7 @@
 
 import logging
 
-from telegram import Update
+from telegram import BotCommand, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     ApplicationBuilder,
@@ -17,13 +17,24 @@ from telegram.request import BaseRequest
 
 from bot.flood_budget.ledger import SharedFloodBudget
 from bot.holds.expiry import HoldExpiry
+from bot.i18n import catalogs
 from bot.metrics.telegram import MeasuredRateLimiter, MeasuredUpdateProcessor
 from bot.services import Services
-from bot.telegram.command_menu import CommandMenu, menus_by_role
+from bot.telegram import texts
+from bot.telegram.command_menu import CommandMenu, commands_for, menus_by_role
 from bot.telegram.context import DISPATCHER, SERVICES, BotApplication, BotContext
 from bot.telegram.dispatcher import Dispatcher, DispatcherTuning
 from bot.telegram.error_handler import on_error
-from bot.telegram.handlers import admin, buttons, cards, demand, inline, membership, readers
+from bot.telegram.handlers import (
+    admin,
+    buttons,
+    cards,
+    demand,
+    inline,
+    language,
+    membership,
+    readers,
+)
 from bot.telegram.log_names import name_handlers_in_logs
 from bot.telegram.pacing import DEFAULT_MESSAGES_PER_SECOND, PacedRateLimiter, Pacer
 
@@ -58,6 +69,8 @@ def build_application(
     polling: bool = True,
     budget: SharedFloodBudget | None = None,
 ) -> BotApplication:
+    # A catalog missing from the install fails here, not at a reader's first message.
+    catalogs.check_catalogs()
     pacer = Pacer(messages_per_second, budget)
     builder = (
         ApplicationBuilder()
@@ -111,6 +124,7 @@ def add_handlers(application: BotApplication) -> None:
         "collected": admin.collected,
         "holds": admin.holds,
         "demand": demand.demand,
+        "language": language.language_command,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=NEW_MESSAGES))
@@ -120,13 +134,16 @@ def add_handlers(application: BotApplication) -> None:
     application.add_handler(MessageHandler(private & filters.COMMAND, readers.unknown_command))
     application.add_handler(MessageHandler(private, readers.not_a_command))
     membership.add_handlers(application)
+    language.add_handlers(application)
     application.add_error_handler(on_error)
 
 
 async def on_connected(application: BotApplication) -> None:
     """Runs once Telegram has answered (under run_polling only). An exception here stops
     the bot, so nothing optional may raise."""
-    await command_menu(application).publish()
+    services: Services = application.bot_data[SERVICES]
+    menus = menus_by_role(services.users.staff_ids(), await staff_languages(services))
+    await command_menu(application).publish(menus)
     dispatcher(application).start()
     if (expiry := application.bot_data.get(HOLD_EXPIRY)) is not None:
         expiry.start()
@@ -149,3 +166,23 @@ def dispatcher(application: BotApplication) -> Dispatcher:
 def command_menu(application: BotApplication) -> CommandMenu:
     found: CommandMenu = application.bot_data[COMMAND_MENU]
     return found
+
+
+def reader_commands() -> tuple[BotCommand, ...]:
+    """Readers' commands in the active language (the menu everyone sees)."""
+    return commands_for(texts.READER_COMMANDS)
+
+
+async def staff_languages(services: Services) -> dict[int, str]:
+    """The languages staff members chose with /language, for their menus; a failure to
+    read them costs the choice (their app's language is used), never the start."""
+    chosen = {}
+    for staff_id in services.users.staff_ids():
+        try:
+            language = await services.users.chosen_language(staff_id)
+        except Exception:
+            logger.warning("Could not read staff %s's language", staff_id, exc_info=True)
+            continue
+        if language is not None:
+            chosen[staff_id] = language
+    return chosen

@@ -1,13 +1,15 @@
 """The tiny text format inside inline buttons, written and parsed in one place.
 
 Formats: `r:<book_id>` reserve, `c:<reservation_id>:<page>` cancel,
-`b:<page>[:<search>]` catalog page, `m:<page>` my reservations page.
+`b:<page>[:<search>]` catalog page, `m:<page>` my reservations page,
+`l:<language>` the reader's language.
 Clients can send any bytes back, so decoding checks everything.
 """
 
 from dataclasses import dataclass
 
 from bot.database import is_valid_id
+from bot.i18n import languages
 from bot.telegram.bad_input import InvalidButton
 
 # Telegram's limit for callback_data.
@@ -37,7 +39,12 @@ class ReservationsPageButton:
     page: int
 
 
-Button = ReserveButton | CancelButton | BooksPageButton | ReservationsPageButton
+@dataclass(frozen=True)
+class LanguageButton:
+    language: str
+
+
+Button = ReserveButton | CancelButton | BooksPageButton | ReservationsPageButton | LanguageButton
 
 
 def encode(button: Button) -> str | None:
@@ -51,6 +58,8 @@ def encode(button: Button) -> str | None:
             data = f"b:{page}" if query is None else f"b:{page}:{query}"
         case ReservationsPageButton(page):
             data = f"m:{page}"
+        case LanguageButton(language):
+            data = f"l:{language}"
     return data if len(data.encode()) <= MAX_BYTES else None
 
 
@@ -70,6 +79,8 @@ def decode(data: object) -> Button:
             return BooksPageButton(_page(page), query if separator and query else None)
         case "m":
             return ReservationsPageButton(_page(rest))
+        case "l" if languages.is_supported(rest):
+            return LanguageButton(rest)
     raise InvalidButton()
 
 

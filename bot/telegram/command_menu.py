@@ -13,7 +13,7 @@ found") holds up no other.
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from telegram import (
@@ -25,6 +25,8 @@ from telegram import (
 )
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
 
+from bot.i18n import languages
+from bot.i18n.catalogs import _
 from bot.telegram import texts
 from bot.telegram.lengths import COMMAND_DESCRIPTION_LIMIT, truncated
 from bot.telegram.pacing import retry_after_seconds
@@ -50,9 +52,11 @@ class CommandMenu:
         self._menus = menus
         self._task: asyncio.Task[None] | None = None
 
-    async def publish(self) -> None:
-        """Publish every menu now; those Telegram refuses for now are retried in the
-        background until it takes them."""
+    async def publish(self, menus: list[Menu] | None = None) -> None:
+        """Publish every menu now (these menus, when given, in place of the first ones);
+        those Telegram refuses for now are retried in the background until it takes them."""
+        if menus is not None:
+            self._menus = menus
         pending = []
         for menu in self._menus:
             wait = await self._attempt(menu, FIRST_RETRY_SECONDS)
@@ -112,25 +116,45 @@ def audience(menu: Menu) -> str:
     return where if menu.language_code is None else f"{where} ({menu.language_code})"
 
 
-# Languages with menus of their own, None being every other; a language is one more entry.
-MENU_LANGUAGES: tuple[str | None, ...] = (None,)
+# The app languages with menus of their own, None being every other (the default
+# language's menu); a language the bot speaks is one more entry.
+MENU_LANGUAGES: tuple[str | None, ...] = (
+    None,
+    *(code for code in languages.SUPPORTED if code != languages.DEFAULT),
+)
 
 
-def menus_by_role(staff_ids: Iterable[int]) -> list[Menu]:
-    """Readers' commands for everyone; readers' and staff commands in each staff chat."""
+def menus_by_role(staff_ids: Iterable[int], chosen: Mapping[int, str] | None = None) -> list[Menu]:
+    """Readers' commands for everyone, in each app language; readers' and staff commands
+    in each staff chat, in each app language, or in every one the language the staff
+    member chose with /language (chosen: by Telegram id)."""
+    chosen = chosen or {}
     menus = []
     for language in MENU_LANGUAGES:
-        readers = commands(texts.READER_COMMANDS)
-        staff = readers + commands(texts.ADMIN_COMMANDS)
-        menus.append(Menu(readers, language_code=language))
-        menus += [
-            Menu(staff, BotCommandScopeChat(staff_id), language) for staff_id in sorted(staff_ids)
-        ]
+        with languages.speaking(language or languages.DEFAULT):
+            menus.append(Menu(commands_for(texts.READER_COMMANDS), language_code=language))
+        for staff_id in sorted(staff_ids):
+            with languages.speaking(chosen.get(staff_id, language or languages.DEFAULT)):
+                staff = commands_for(texts.READER_COMMANDS, texts.ADMIN_COMMANDS)
+            menus.append(Menu(staff, BotCommandScopeChat(staff_id), language))
     return menus
 
 
-def commands(described: dict[str, str]) -> tuple[BotCommand, ...]:
+def chat_menus(chat_id: int, language: str, is_admin: bool) -> list[Menu]:
+    """A chat's own menu in the language its reader chose, whatever their app's language
+    (Telegram prefers a chat's menu for the app's language to its menu for any)."""
+    with languages.speaking(language):
+        entries = commands_for(texts.READER_COMMANDS, texts.ADMIN_COMMANDS if is_admin else {})
+    # Staff chats have a menu for each app language (menus_by_role): all are replaced.
+    codes = MENU_LANGUAGES if is_admin else (None,)
+    return [Menu(entries, BotCommandScopeChat(chat_id), code) for code in codes]
+
+
+def commands_for(*described: Mapping[str, str]) -> tuple[BotCommand, ...]:
+    """Menu entries for commands described by texts' marked (untranslated) descriptions,
+    in the active language."""
     return tuple(
-        BotCommand(name, truncated(what, COMMAND_DESCRIPTION_LIMIT))
-        for name, what in described.items()
+        BotCommand(name, truncated(_(what), COMMAND_DESCRIPTION_LIMIT))
+        for each in described
+        for name, what in each.items()
     )

@@ -31,6 +31,11 @@ def book_id_from_start(args: list[str] | None) -> int | None:
     return book_id if is_valid_id(book_id) else None
 
 
+def command_link(book_id: int) -> str:
+    """The command link under each catalog entry that opens the book's card."""
+    return f"/book_{book_id}"
+
+
 def book_id_from_command(text: str | None) -> int | None:
     """The id in a `/book_<id>` command link (as the catalog lists them)."""
     match = re.fullmatch(r"/book_([0-9]{1,19})(@\w+)?", (text or "").strip())

@@ -5,25 +5,30 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.holds.policy import HeldCopy, OutgoingMessage
+from bot.i18n import languages
 from bot.telegram import callback_data, texts
 from bot.telegram.callback_data import CancelButton
 
 
 class TelegramHoldMessages:
-    """HoldMessages for the services (bot/holds/policy.py)."""
+    """HoldMessages for the services (bot/holds/policy.py), each in its reader's language
+    (the staff member whose /restock queued it may speak another)."""
 
     def offer(self, hold: HeldCopy) -> OutgoingMessage:
-        text = texts.hold_offer(hold.title, hold.author, hold.reservation_id, hold.until)
-        return OutgoingMessage(text, release_markup(hold.reservation_id))
+        with languages.speaking(hold.language or languages.DEFAULT):
+            text = texts.hold_offer(hold.title, hold.author, hold.reservation_id, hold.until)
+            return OutgoingMessage(text, release_markup(hold.reservation_id))
 
     def reminder(self, hold: HeldCopy) -> OutgoingMessage:
-        text = texts.hold_reminder(hold.title, hold.author, hold.reservation_id, hold.until)
-        return OutgoingMessage(text, release_markup(hold.reservation_id))
+        with languages.speaking(hold.language or languages.DEFAULT):
+            text = texts.hold_reminder(hold.title, hold.author, hold.reservation_id, hold.until)
+            return OutgoingMessage(text, release_markup(hold.reservation_id))
 
     def expired(self, hold: HeldCopy) -> OutgoingMessage:
-        return OutgoingMessage(
-            texts.hold_expired(hold.title, hold.author, hold.reservation_id, hold.until)
-        )
+        with languages.speaking(hold.language or languages.DEFAULT):
+            return OutgoingMessage(
+                texts.hold_expired(hold.title, hold.author, hold.reservation_id, hold.until)
+            )
 
 
 def release_markup(reservation_id: int) -> dict[str, Any]:

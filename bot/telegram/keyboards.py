@@ -6,6 +6,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.books.schemas import BookPage
 from bot.cards.schemas import BookCard, NoReservation, Waiting
+from bot.i18n import languages
+from bot.i18n.catalogs import N_, _
 from bot.reservations.models import ReservationStatus
 from bot.reservations.schemas import ReservationPage
 from bot.telegram import callback_data, texts
@@ -13,12 +15,13 @@ from bot.telegram.callback_data import (
     BooksPageButton,
     Button,
     CancelButton,
+    LanguageButton,
     ReservationsPageButton,
     ReserveButton,
 )
 
-PREVIOUS = "‹ Prev"
-NEXT = "Next ›"
+PREVIOUS = N_("‹ Prev")
+NEXT = N_("Next ›")
 
 
 def books_keyboard(page: BookPage) -> InlineKeyboardMarkup | None:
@@ -47,6 +50,11 @@ def reservations_keyboard(page: ReservationPage) -> InlineKeyboardMarkup | None:
     return _markup(rows)
 
 
+def languages_keyboard() -> InlineKeyboardMarkup | None:
+    """One button per language, each named in its own language."""
+    return _markup([[(name, LanguageButton(code)) for code, name in languages.NAMES.items()]])
+
+
 def search_fits_in_buttons(page: BookPage) -> bool:
     """Whether a search is short enough to ride in the page buttons' 64 bytes."""
     return callback_data.encode(BooksPageButton(page.page_count, page.query)) is not None
@@ -58,9 +66,9 @@ def _navigation(
     """Prev and Next; more means pages follow beyond the page_count counted so far."""
     row = []
     if number > 1:
-        row.append((PREVIOUS, button_for(number - 1)))
+        row.append((_(PREVIOUS), button_for(number - 1)))
     if number < page_count or more:
-        row.append((NEXT, button_for(number + 1)))
+        row.append((_(NEXT), button_for(number + 1)))
     return row
 
 

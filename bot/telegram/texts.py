@@ -2,7 +2,7 @@
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from html import escape, unescape
 
 from bot.books.errors import (
@@ -21,6 +21,8 @@ from bot.demand.schemas import BookDemand, DemandReport
 from bot.errors import DomainError
 from bot.holds.errors import NotOnHold, StockBelowHolds
 from bot.holds.schemas import Collection, HoldsReport, LineRestock
+from bot.i18n import catalogs
+from bot.i18n.catalogs import N_, _, ngettext
 from bot.notifications.schemas import DeliveryReport
 from bot.reservations.errors import (
     AlreadyWaiting,
@@ -35,55 +37,58 @@ from bot.reservations.schemas import (
     ReservationPage,
     ReservationView,
 )
+from bot.telegram import deep_links
 from bot.telegram.bad_input import BadInput, InvalidButton, NotPrivateChat, UsageError
 from bot.telegram.lengths import CALLBACK_ANSWER_LIMIT, MESSAGE_LIMIT, truncated, utf16_length
 from bot.users.errors import NotAnAdmin
 
 READER_COMMANDS = {
-    "books": "browse the catalog (or /books <text> to search)",
-    "search": "find books by title or author",
-    "reserve": "wait for an out-of-stock book: /reserve <book id>",
-    "myreservations": "see your reservations",
-    "cancel": "cancel a reservation: /cancel <reservation id>",
-    "help": "show this list",
-    "book": "a book's card, to reserve or share it: /book <book id>",
+    "books": N_("browse the catalog (or /books <text> to search)"),
+    "search": N_("find books by title or author"),
+    "reserve": N_("wait for an out-of-stock book: /reserve <book id>"),
+    "myreservations": N_("see your reservations"),
+    "cancel": N_("cancel a reservation: /cancel <reservation id>"),
+    "help": N_("show this list"),
+    "book": N_("a book's card, to reserve or share it: /book <book id>"),
+    "language": N_("choose the language I speak with you"),
 }
 ADMIN_COMMANDS = {
-    "restock": "set a book's stock: /restock <book id> <quantity>",
-    "addbook": "add a book: /addbook <title> | <author> | <quantity>",
-    "deliveries": "how a book's back-in-stock messages are going: /deliveries <book id>",
-    "collected": "a reader took their held copy: /collected <reservation id>",
-    "holds": "a book's copies on hold and its line: /holds <book id>",
-    "demand": "which books readers wait for most, with a chart and a CSV",
+    "restock": N_("set a book's stock: /restock <book id> <quantity>"),
+    "addbook": N_("add a book: /addbook <title> | <author> | <quantity>"),
+    "deliveries": N_("how a book's back-in-stock messages are going: /deliveries <book id>"),
+    "collected": N_("a reader took their held copy: /collected <reservation id>"),
+    "holds": N_("a book's copies on hold and its line: /holds <book id>"),
+    "demand": N_("which books readers wait for most, with a chart and a CSV"),
 }
 USAGE = {
-    "search": "/search &lt;part of a title or author&gt;, for example /search tolstoy",
-    "reserve": "/reserve &lt;book id&gt;, for example /reserve 12",
-    "cancel": "/cancel &lt;reservation id&gt;, for example /cancel 7",
-    "restock": "/restock &lt;book id&gt; &lt;quantity&gt;, for example /restock 12 5",
-    "deliveries": "/deliveries &lt;book id&gt;, for example /deliveries 12",
-    "book": "/book &lt;book id&gt;, for example /book 12",
-    "addbook": "/addbook &lt;title&gt; | &lt;author&gt; | &lt;quantity&gt;, "
-    "for example /addbook Dune | Frank Herbert | 0",
-    "collected": "/collected &lt;reservation id&gt;, for example /collected 7",
-    "holds": "/holds &lt;book id&gt;, for example /holds 12",
+    "search": N_("/search &lt;part of a title or author&gt;, for example /search tolstoy"),
+    "reserve": N_("/reserve &lt;book id&gt;, for example /reserve 12"),
+    "cancel": N_("/cancel &lt;reservation id&gt;, for example /cancel 7"),
+    "restock": N_("/restock &lt;book id&gt; &lt;quantity&gt;, for example /restock 12 5"),
+    "deliveries": N_("/deliveries &lt;book id&gt;, for example /deliveries 12"),
+    "book": N_("/book &lt;book id&gt;, for example /book 12"),
+    "addbook": N_(
+        "/addbook &lt;title&gt; | &lt;author&gt; | &lt;quantity&gt;, "
+        "for example /addbook Dune | Frank Herbert | 0"
+    ),
+    "collected": N_("/collected &lt;reservation id&gt;, for example /collected 7"),
+    "holds": N_("/holds &lt;book id&gt;, for example /holds 12"),
 }
 STATUS_LABELS = {
-    ReservationStatus.WAITING: "⏳ waiting since",
-    ReservationStatus.NOTIFIED: "📬 back in stock, told you on",
-    ReservationStatus.CANCELLED: "✖️ cancelled on",
-    ReservationStatus.ON_HOLD: "📦 set aside for you on",
-    ReservationStatus.COLLECTED: "✅ collected on",
-    ReservationStatus.EXPIRED: "⌛ not collected in time, ended on",
+    ReservationStatus.WAITING: N_("⏳ waiting since"),
+    ReservationStatus.NOTIFIED: N_("📬 back in stock, told you on"),
+    ReservationStatus.CANCELLED: N_("✖️ cancelled on"),
+    ReservationStatus.ON_HOLD: N_("📦 set aside for you on"),
+    ReservationStatus.COLLECTED: N_("✅ collected on"),
+    ReservationStatus.EXPIRED: N_("⌛ not collected in time, ended on"),
 }
 BUTTON_LABEL_LENGTH = 40
 
 
 def moment(when: datetime) -> str:
-    """In the time's own zone (services give times in the shop's), UTC when it has none."""
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.strftime("%d %b %Y, %H:%M %Z")
+    """In the time's own zone (services give times in the shop's), UTC when it has none;
+    written as the active language writes dates, with the zone's abbreviation."""
+    return catalogs.moment(when)
 
 
 def book_name(title: str, author: str, units: int | None = None) -> str:
@@ -92,7 +97,7 @@ def book_name(title: str, author: str, units: int | None = None) -> str:
     if units is not None:
         author_units = min(utf16_length(author), max(units - utf16_length(title), units // 3))
         title, author = truncated(title, units - author_units), truncated(author, author_units)
-    return f"<b>{escape(title)}</b> by {escape(author)}"
+    return _("<b>%(title)s</b> by %(author)s") % {"title": escape(title), "author": escape(author)}
 
 
 def shortened(text: str, limit: int = BUTTON_LABEL_LENGTH) -> str:
@@ -124,28 +129,49 @@ def fitted(render: Callable[[int | None], str], entries: int) -> str:
 
 
 def welcome(first_name: str | None, is_admin: bool) -> str:
-    greeting = f"Hello, {escape(first_name)}!" if first_name else "Hello!"
+    greeting = _("Hello, %(name)s!") % {"name": escape(first_name)} if first_name else _("Hello!")
     return (
-        f"{greeting} I keep your place in line for books that are sold out, and I message "
-        "you the moment one is back on the shelf.\n\n" + help_text(is_admin)
+        greeting
+        + " "
+        + _(
+            "I keep your place in line for books that are sold out, and I message "
+            "you the moment one is back on the shelf."
+        )
+        + "\n\n"
+        + help_text(is_admin)
     )
 
 
 def help_text(is_admin: bool) -> str:
-    lines = ["<b>What I can do</b>"]
-    lines += [f"/{name} — {escape(what)}" for name, what in READER_COMMANDS.items()]
+    lines = [_("<b>What I can do</b>")]
+    lines += [f"/{name} — {escape(_(what))}" for name, what in READER_COMMANDS.items()]
     if is_admin:
-        lines += ["", "<b>For staff</b>"]
-        lines += [f"/{name} — {escape(what)}" for name, what in ADMIN_COMMANDS.items()]
+        lines += ["", _("<b>For staff</b>")]
+        lines += [f"/{name} — {escape(_(what))}" for name, what in ADMIN_COMMANDS.items()]
     return "\n".join(lines)
 
 
+def language_prompt() -> str:
+    return _("Which language shall I speak with you?")
+
+
+def language_chosen() -> str:
+    """Said in the language just chosen."""
+    # TRANSLATORS: say the name of the language you translate into, not "English".
+    return _("From now on I speak English with you. Send /language to change it.")
+
+
+def language_chosen_short() -> str:
+    # TRANSLATORS: the name of the language you translate into, not "English".
+    return _("Language: English")
+
+
 def unknown_command() -> str:
-    return "I don't know that command. Send /help to see what I can do."
+    return _("I don't know that command. Send /help to see what I can do.")
 
 
 def not_a_command() -> str:
-    return "I understand commands only. Send /books to browse, or /help for the list."
+    return _("I understand commands only. Send /books to browse, or /help for the list.")
 
 
 # Catalog
@@ -154,16 +180,26 @@ def not_a_command() -> str:
 def book_page(page: BookPage) -> str:
     if page.total == 0:
         if page.query:
-            return f"No books match “{escape(page.query)}”. Try /books for the whole catalog."
-        return "The catalog is empty for now."
-    heading = f"<b>Books matching “{escape(page.query)}”</b>" if page.query else "<b>Catalog</b>"
+            return _("No books match “%(query)s”. Try /books for the whole catalog.") % {
+                "query": escape(page.query)
+            }
+        return _("The catalog is empty for now.")
+    heading = (
+        _("<b>Books matching “%(query)s”</b>") % {"query": escape(page.query)}
+        if page.query
+        else _("<b>Catalog</b>")
+    )
 
     def render(units: int | None) -> str:
         of = f"{page.page_count}+" if page.more else f"{page.page_count}"
-        lines = [f"{heading} (page {page.number} of {of})", ""]
+        lines = [
+            _("%(heading)s (page %(number)s of %(of)s)")
+            % {"heading": heading, "number": page.number, "of": of},
+            "",
+        ]
         lines += [catalog_entry(book, units) for book in page.books]
         if any(not book.in_stock for book in page.books):
-            lines += ["", "Tap Reserve to be told when a sold-out book is back."]
+            lines += ["", _("Tap Reserve to be told when a sold-out book is back.")]
         return "\n".join(lines)
 
     return fitted(render, len(page.books))
@@ -171,17 +207,20 @@ def book_page(page: BookPage) -> str:
 
 def catalog_entry(book: BookView, units: int | None = None) -> str:
     name = book_name(book.title, book.author, units)
-    return f"#{book.id} {name}\n    {availability(book)} · {card_command(book.id)}"
+    return f"#{book.id} {name}\n    {availability(book)} · {deep_links.command_link(book.id)}"
 
 
 def reserve_button(book: BookView) -> str:
-    return shortened(f"Reserve #{book.id} {book.title}")
+    return shortened(_("Reserve #%(id)s %(title)s") % {"id": book.id, "title": book.title})
 
 
 def search_unpaged(page: BookPage) -> str:
     """Shown under a search too long to carry in the page buttons."""
-    total = f"more than {page.total}" if page.more else f"{page.total}"
-    return f"Showing the first {len(page.books)} of {total}: narrow your search to see the rest."
+    total = _("more than %(count)s") % {"count": page.total} if page.more else f"{page.total}"
+    return _("Showing the first %(shown)s of %(total)s: narrow your search to see the rest.") % {
+        "shown": len(page.books),
+        "total": total,
+    }
 
 
 # Reservations
@@ -190,29 +229,41 @@ def search_unpaged(page: BookPage) -> str:
 def reserved(confirmation: Confirmation) -> str:
     book = confirmation.book
     place = confirmation.queue_position
-    ahead = "you are first in line" if place == 1 else f"you are number {place} in line"
-    return (
-        f"Reserved {book_name(book.title, book.author)} "
-        f"(reservation #{confirmation.reservation_id}); {ahead}. "
-        "I'll message you as soon as it is back in stock."
+    ahead = (
+        _("you are first in line")
+        if place == 1
+        else _("you are number %(place)s in line") % {"place": place}
     )
+    return _(
+        "Reserved %(book)s (reservation #%(id)s); %(ahead)s. "
+        "I'll message you as soon as it is back in stock."
+    ) % {
+        "book": book_name(book.title, book.author),
+        "id": confirmation.reservation_id,
+        "ahead": ahead,
+    }
 
 
 def reserved_short(confirmation: Confirmation) -> str:
     return truncated(
-        f"Reserved: number {confirmation.queue_position} in line", CALLBACK_ANSWER_LIMIT
+        _("Reserved: number %(place)s in line") % {"place": confirmation.queue_position},
+        CALLBACK_ANSWER_LIMIT,
     )
 
 
 def reservation_page(page: ReservationPage) -> str:
     if page.total == 0:
-        return (
+        return _(
             "You have no reservations yet. Find a sold-out book with /books "
             "and tap Reserve, or send /reserve &lt;book id&gt;."
         )
 
     def render(units: int | None) -> str:
-        lines = [f"<b>Your reservations</b> (page {page.number} of {page.page_count})", ""]
+        lines = [
+            _("<b>Your reservations</b> (page %(number)s of %(of)s)")
+            % {"number": page.number, "of": page.page_count},
+            "",
+        ]
         lines += [reservation_entry(reservation, units) for reservation in page.reservations]
         return "\n".join(lines)
 
@@ -220,7 +271,7 @@ def reservation_page(page: ReservationPage) -> str:
 
 
 def reservation_entry(reservation: ReservationView, units: int | None = None) -> str:
-    label = STATUS_LABELS[reservation.status]
+    label = _(STATUS_LABELS[reservation.status])
     text = (
         f"#{reservation.id} {book_name(reservation.title, reservation.author, units)}\n"
         f"    {label} {moment(reservation.status_since)}"
@@ -229,19 +280,21 @@ def reservation_entry(reservation: ReservationView, units: int | None = None) ->
 
 
 def cancel_button(reservation: ReservationView) -> str:
-    return shortened(f"Cancel #{reservation.id} {reservation.title}")
+    return shortened(
+        _("Cancel #%(id)s %(title)s") % {"id": reservation.id, "title": reservation.title}
+    )
 
 
 def cancelled(cancellation: Cancellation) -> str:
     reservation = cancellation.reservation
-    return (
-        f"Cancelled reservation #{reservation.id} for "
-        f"{book_name(reservation.title, reservation.author)}."
-    )
+    return _("Cancelled reservation #%(id)s for %(book)s.") % {
+        "id": reservation.id,
+        "book": book_name(reservation.title, reservation.author),
+    }
 
 
 def cancelled_short() -> str:
-    return "Reservation cancelled"
+    return _("Reservation cancelled")
 
 
 # Staff
@@ -249,52 +302,76 @@ def cancelled_short() -> str:
 
 def restocked(restock: Restock) -> str:
     book = restock.book
-    text = (
-        f"Stock of #{book.id} {book_name(book.title, book.author)}: "
-        f"{restock.old_stock} → {restock.new_stock}."
-    )
+    text = _("Stock of #%(id)s %(book)s: %(old)s → %(new)s.") % {
+        "id": book.id,
+        "book": book_name(book.title, book.author),
+        "old": restock.old_stock,
+        "new": restock.new_stock,
+    }
     count = len(restock.notified)
     if restock.old_stock == 0 and restock.new_stock > 0:
-        readers = f"{count} waiting reader{'' if count == 1 else 's'}"
-        text += f" Notified {readers}: {count} message{'' if count == 1 else 's'} queued."
+        text += " " + ngettext(
+            "Notified %(count)s waiting reader: %(count)s message queued.",
+            "Notified %(count)s waiting readers: %(count)s messages queued.",
+            count,
+        ) % {"count": count}
         if count:
-            text += f" Follow them with /deliveries {book.id}."
+            text += " " + _("Follow them with /deliveries %(id)s.") % {"id": book.id}
     else:
-        text += " Nobody to notify: the book was not going from sold out to in stock."
+        text += " " + _("Nobody to notify: the book was not going from sold out to in stock.")
     return text
 
 
 def book_added(book: BookView) -> str:
     name = book_name(book.title, book.author)
-    return f"Added #{book.id} {name} with {book.stock_quantity} in stock."
+    return _("Added #%(id)s %(book)s with %(count)s in stock.") % {
+        "id": book.id,
+        "book": name,
+        "count": book.stock_quantity,
+    }
 
 
 def back_in_stock(book: BookView) -> str:
-    return (
-        f"📚 Good news: {book_name(book.title, book.author)} is back in stock! "
-        "Come by the shop soon, copies go fast."
-    )
+    return _("📚 Good news: %(book)s is back in stock! Come by the shop soon, copies go fast.") % {
+        "book": book_name(book.title, book.author)
+    }
 
 
 def delivery_report(report: DeliveryReport, paused_since: datetime | None = None) -> str:
     name = f"#{report.book_id} {book_name(report.title, report.author)}"
     if report.restocked_at is None:
-        return f"No restock of {name} has notified anyone yet."
-    text = (
-        f"Back-in-stock messages for {name}, restocked {moment(report.restocked_at)}:\n"
-        f"✅ sent: {report.sent}\n⏳ pending: {report.pending}\n❌ failed: {report.failed}"
-    )
+        return _("No restock of %(book)s has notified anyone yet.") % {"book": name}
+    text = _(
+        "Back-in-stock messages for %(book)s, restocked %(moment)s:\n"
+        "✅ sent: %(sent)s\n⏳ pending: %(pending)s\n❌ failed: %(failed)s"
+    ) % {
+        "book": name,
+        "moment": moment(report.restocked_at),
+        "sent": report.sent,
+        "pending": report.pending,
+        "failed": report.failed,
+    }
     if paused_since is not None:
-        text += f"\n⏸ paused: Telegram unreachable since {moment(paused_since)}"
+        text += "\n" + _("⏸ paused: Telegram unreachable since %(moment)s") % {
+            "moment": moment(paused_since)
+        }
     return text
 
 
 def import_report(report: ImportReport) -> str:
     """Plain text for the terminal."""
-    lines = [f"Imported {report.imported} book{'' if report.imported == 1 else 's'}."]
+    lines = [
+        ngettext("Imported %(count)s book.", "Imported %(count)s books.", report.imported)
+        % {"count": report.imported}
+    ]
     if report.rejected:
-        lines.append(f"Rejected {len(report.rejected)}:")
-        lines += [f"  line {row.line}: {as_plain(refusal(row.error))}" for row in report.rejected]
+        lines.append(_("Rejected %(count)s:") % {"count": len(report.rejected)})
+        lines += [
+            "  "
+            + _("line %(line)s: %(reason)s")
+            % {"line": row.line, "reason": as_plain(refusal(row.error))}
+            for row in report.rejected
+        ]
     return "\n".join(lines)
 
 
@@ -305,57 +382,83 @@ def refusal(error: DomainError | BadInput) -> str:
     """What the reader is told when a rule or a parser refuses their request."""
     match error:
         case BookNotFound(book_id=book_id):
-            return f"There is no book #{book_id}. Send /books to see the catalog."
+            return _("There is no book #%(id)s. Send /books to see the catalog.") % {"id": book_id}
         case BookInStock(book=book):
-            return (
-                f"{book_name(book.title, book.author)} is in stock "
-                f"({book.stock_quantity}): you can buy it now, no need to wait."
-            )
+            return _("%(book)s is in stock (%(count)s): you can buy it now, no need to wait.") % {
+                "book": book_name(book.title, book.author),
+                "count": book.stock_quantity,
+            }
         case AlreadyWaiting(book=book):
-            return (
-                f"You are already waiting for {book_name(book.title, book.author)}. "
-                "See /myreservations."
-            )
+            return _("You are already waiting for %(book)s. See /myreservations.") % {
+                "book": book_name(book.title, book.author)
+            }
         case ReservationNotFound(reservation_id=reservation_id):
-            return f"You have no reservation #{reservation_id}. Send /myreservations to see yours."
+            return _("You have no reservation #%(id)s. Send /myreservations to see yours.") % {
+                "id": reservation_id
+            }
         case NotCancellable(reservation=reservation):
-            state = {
-                ReservationStatus.CANCELLED: "already cancelled",
-                ReservationStatus.COLLECTED: "already collected",
-                ReservationStatus.EXPIRED: "over: the copy kept for you was not collected in time",
-            }.get(reservation.status, "already fulfilled: the book is back in stock")
-            return f"Reservation #{reservation.id} can't be cancelled: it is {state}."
+            if reservation.status is ReservationStatus.CANCELLED:
+                return _("Reservation #%(id)s can't be cancelled: it is already cancelled.") % {
+                    "id": reservation.id
+                }
+            if reservation.status is ReservationStatus.COLLECTED:
+                return _("Reservation #%(id)s can't be cancelled: it is already collected.") % {
+                    "id": reservation.id
+                }
+            if reservation.status is ReservationStatus.EXPIRED:
+                return _(
+                    "Reservation #%(id)s can't be cancelled: it is over: "
+                    "the copy kept for you was not collected in time."
+                ) % {"id": reservation.id}
+            return _(
+                "Reservation #%(id)s can't be cancelled: it is already fulfilled: "
+                "the book is back in stock."
+            ) % {"id": reservation.id}
         case NotAnAdmin():
-            return "Sorry, only the bookstore's staff can do that."
+            return _("Sorry, only the bookstore's staff can do that.")
         case NotOnHold() | StockBelowHolds():
             return hold_refusal(error)
         case QuantityOutOfRange(maximum=maximum):
-            return f"The quantity must be a whole number from 0 to {maximum:,}."
+            return _("The quantity must be a whole number from 0 to %(maximum)s.") % {
+                "maximum": catalogs.number(maximum)
+            }
         case BookFieldInvalid(field=field, limit=limit):
-            return f"The {field} must be between 1 and {limit} characters."
+            return (
+                _("The title must be between 1 and %(limit)s characters.")
+                if field == "title"
+                else _("The author must be between 1 and %(limit)s characters.")
+            ) % {"limit": limit}
         case DuplicateBook(book_id=book_id, title=title, author=author):
-            return f"That book is already in the catalog as #{book_id} {book_name(title, author)}."
+            return _("That book is already in the catalog as #%(id)s %(book)s.") % {
+                "id": book_id,
+                "book": book_name(title, author),
+            }
         case RepeatedInFile(first_line=first_line):
-            return f"The same title and author are already on line {first_line}."
+            return _("The same title and author are already on line %(line)s.") % {
+                "line": first_line
+            }
         case MalformedRow(field_count=field_count):
-            return f"Expected 3 fields (title, author, quantity), found {field_count}."
+            return _("Expected 3 fields (title, author, quantity), found %(count)s.") % {
+                "count": field_count
+            }
         case SearchTooLong(limit=limit):
-            return f"Please search with at most {limit} characters."
+            return _("Please search with at most %(limit)s characters.") % {"limit": limit}
         case UsageError(command=command):
-            return f"Usage: {USAGE.get(command, '/' + command)}"
+            usage = _(USAGE[command]) if command in USAGE else "/" + command
+            return _("Usage: %(usage)s") % {"usage": usage}
         case NotPrivateChat():
-            return "Reservations are personal: please talk to me in a private chat."
+            return _("Reservations are personal: please talk to me in a private chat.")
         case InvalidButton():
-            return "That button is out of date. Send /books or /myreservations for fresh ones."
-    return "Sorry, I can't do that."
+            return _("That button is out of date. Send /books or /myreservations for fresh ones.")
+    return _("Sorry, I can't do that.")
 
 
 def something_went_wrong() -> str:
-    return "Sorry, something went wrong on my side. Please try again in a moment."
+    return _("Sorry, something went wrong on my side. Please try again in a moment.")
 
 
 def temporarily_unavailable() -> str:
-    return "The bookstore's system is temporarily unavailable. Please try again in a minute."
+    return _("The bookstore's system is temporarily unavailable. Please try again in a minute.")
 
 
 # Holds (RESTOCK_POLICY=hold_in_line)
@@ -363,13 +466,22 @@ def temporarily_unavailable() -> str:
 
 def deadline(when: datetime) -> str:
     """A hold's deadline, short: Fri 27 Nov, 18:00 (in the time's own zone)."""
-    return when.strftime("%a %d %b, %H:%M")
+    return catalogs.deadline(when)
+
+
+# English ordinals: the suffix depends on the number's last digits (0: "th").
+ORDINAL_IN_LINE = {
+    1: N_("%(place)sst in line"),
+    2: N_("%(place)snd in line"),
+    3: N_("%(place)srd in line"),
+    0: N_("%(place)sth in line"),
+}
 
 
 def place_in_line(place: int) -> str:
     """1st, 2nd, 3rd, 4th … 11th, 12th, 13th … 21st in line."""
-    suffix = "th" if 10 <= place % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(place % 10, "th")
-    return f"{place}{suffix} in line"
+    last = 0 if 10 <= place % 100 <= 20 or place % 10 > 3 else place % 10
+    return _(ORDINAL_IN_LINE[last]) % {"place": place}
 
 
 def hold_detail(reservation: ReservationView) -> str:
@@ -377,34 +489,35 @@ def hold_detail(reservation: ReservationView) -> str:
     if reservation.status is ReservationStatus.WAITING and reservation.place_in_line:
         return f" · {place_in_line(reservation.place_in_line)}"
     if reservation.status is ReservationStatus.ON_HOLD and reservation.hold_expires_at:
-        return f"\n    kept for you until {deadline(reservation.hold_expires_at)}"
+        return "\n    " + _("kept for you until %(deadline)s") % {
+            "deadline": deadline(reservation.hold_expires_at)
+        }
     return ""
 
 
 def release_button(reservation_id: int) -> str:
-    return shortened(f"Don't need it (#{reservation_id})")
+    return shortened(_("Don't need it (#%(id)s)") % {"id": reservation_id})
 
 
 def hold_offer(title: str, author: str, reservation_id: int, until: datetime) -> str:
-    return (
-        f"📦 A copy of {book_name(title, author)} is set aside for you until "
-        f"{deadline(until)}. Show reservation #{reservation_id} at the counter."
-    )
+    return _(
+        "📦 A copy of %(book)s is set aside for you until %(deadline)s. "
+        "Show reservation #%(id)s at the counter."
+    ) % {"book": book_name(title, author), "deadline": deadline(until), "id": reservation_id}
 
 
 def hold_reminder(title: str, author: str, reservation_id: int, until: datetime) -> str:
-    return (
-        f"⏰ A reminder: your copy of {book_name(title, author)} is kept until "
-        f"{deadline(until)}. Show reservation #{reservation_id} at the counter."
-    )
+    return _(
+        "⏰ A reminder: your copy of %(book)s is kept until %(deadline)s. "
+        "Show reservation #%(id)s at the counter."
+    ) % {"book": book_name(title, author), "deadline": deadline(until), "id": reservation_id}
 
 
 def hold_expired(title: str, author: str, reservation_id: int, until: datetime) -> str:
-    return (
-        f"The copy of {book_name(title, author)} kept for you until {deadline(until)} "
-        f"has gone to the next reader (reservation #{reservation_id}). No harm done: "
-        "if you still want it, reserve it again with /books."
-    )
+    return _(
+        "The copy of %(book)s kept for you until %(deadline)s has gone to the next reader "
+        "(reservation #%(id)s). No harm done: if you still want it, reserve it again with /books."
+    ) % {"book": book_name(title, author), "deadline": deadline(until), "id": reservation_id}
 
 
 def restock_report(result: Restock | LineRestock) -> str:
@@ -416,44 +529,57 @@ def restock_report(result: Restock | LineRestock) -> str:
 
 def restocked_in_line(restock: LineRestock) -> str:
     book = restock.book
-    text = (
-        f"Stock of #{book.id} {book_name(book.title, book.author)}: "
-        f"{restock.old_stock} → {restock.new_stock}."
-    )
+    text = _("Stock of #%(id)s %(book)s: %(old)s → %(new)s.") % {
+        "id": book.id,
+        "book": book_name(book.title, book.author),
+        "old": restock.old_stock,
+        "new": restock.new_stock,
+    }
     if restock.set_aside:
-        copies = f"{restock.set_aside} cop{'y' if restock.set_aside == 1 else 'ies'}"
-        line = counted(restock.waiting_before, restock.line_longer)
-        still = counted(restock.still_waiting, restock.line_longer)
-        text += (
-            f" {copies} set aside for the first {restock.set_aside} of "
-            f"{line} reader{'' if line == '1' else 's'} in line; {still} still waiting."
-        )
+        text += " " + ngettext(
+            "%(count)s copy set aside for the first %(count)s of %(line)s in line;",
+            "%(count)s copies set aside for the first %(count)s of %(line)s in line;",
+            restock.set_aside,
+        ) % {
+            "count": restock.set_aside,
+            "line": readers_in_line(restock.waiting_before, restock.line_longer),
+        }
+        text += " " + _("%(still)s still waiting.") % {
+            "still": counted(restock.still_waiting, restock.line_longer)
+        }
     elif restock.waiting_before:
-        text += (
-            f" No free copy: {counted(restock.waiting_before, restock.line_longer)} still waiting."
-        )
+        text += " " + _("No free copy: %(still)s still waiting.") % {
+            "still": counted(restock.waiting_before, restock.line_longer)
+        }
     else:
-        text += " Nobody is waiting for it."
+        text += " " + _("Nobody is waiting for it.")
     return text
+
+
+def readers_in_line(count: int, more: bool) -> str:
+    return ngettext("%(count)s reader", "%(count)s readers", count) % {
+        "count": counted(count, more)
+    }
 
 
 def counted(count: int, more: bool = False) -> str:
     """1,000, or 1,000+ when there were more than were counted."""
-    return f"{count:,}{'+' if more else ''}"
+    return catalogs.number(count) + ("+" if more else "")
 
 
 def reader_name(first_name: str | None, username: str | None) -> str:
     if username:
         return f"@{escape(username)}"
-    return escape(first_name) if first_name else "a reader"
+    return escape(first_name) if first_name else _("a reader")
 
 
 def collected(collection: Collection) -> str:
     book = collection.book
-    return (
-        f"Reservation #{collection.reservation_id} collected: "
-        f"{book_name(book.title, book.author)} now has {book.stock_quantity} in stock."
-    )
+    return _("Reservation #%(id)s collected: %(book)s now has %(count)s in stock.") % {
+        "id": collection.reservation_id,
+        "book": book_name(book.title, book.author),
+        "count": book.stock_quantity,
+    }
 
 
 def holds_report(report: HoldsReport) -> str:
@@ -461,13 +587,25 @@ def holds_report(report: HoldsReport) -> str:
 
     def render(units: int | None) -> str:
         lines = [
-            f"<b>Holds</b> for #{book.id} {book_name(book.title, book.author, units)}: "
-            f"{len(report.holds)} on hold, {report.free} free, "
-            f"{counted(report.waiting, report.line_longer)} waiting.",
+            _(
+                "<b>Holds</b> for #%(id)s %(book)s: %(held)s on hold, %(free)s free, "
+                "%(waiting)s waiting."
+            )
+            % {
+                "id": book.id,
+                "book": book_name(book.title, book.author, units),
+                "held": len(report.holds),
+                "free": report.free,
+                "waiting": counted(report.waiting, report.line_longer),
+            },
         ]
         lines += [
-            f"#{hold.reservation_id} {reader_name(hold.first_name, hold.username)} "
-            f"until {deadline(hold.until)}"
+            _("#%(id)s %(reader)s until %(deadline)s")
+            % {
+                "id": hold.reservation_id,
+                "reader": reader_name(hold.first_name, hold.username),
+                "deadline": deadline(hold.until),
+            }
             for hold in report.holds
         ]
         return "\n".join(lines)
@@ -485,25 +623,41 @@ def truncated_html(render: Callable[[int | None], str]) -> str:
     return "\n".join([*lines, "…"])
 
 
+HOLD_STATES = {
+    ReservationStatus.WAITING: N_("waiting"),
+    ReservationStatus.NOTIFIED: N_("notified"),
+    ReservationStatus.CANCELLED: N_("cancelled"),
+    ReservationStatus.ON_HOLD: N_("on hold"),
+    ReservationStatus.COLLECTED: N_("collected"),
+    ReservationStatus.EXPIRED: N_("expired"),
+}
+
+
 def hold_refusal(error: NotOnHold | StockBelowHolds) -> str:
     match error:
         case NotOnHold(reservation_id=reservation_id, status=None):
-            return f"There is no reservation #{reservation_id}."
+            return _("There is no reservation #%(id)s.") % {"id": reservation_id}
         case NotOnHold(reservation_id=reservation_id, status=status):
             assert status is not None
-            return (
-                f"Reservation #{reservation_id} is not on hold (it is "
-                f"{status.value.replace('_', ' ')}): only a held copy can be collected."
-            )
+            return _(
+                "Reservation #%(id)s is not on hold (it is %(state)s): "
+                "only a held copy can be collected."
+            ) % {"id": reservation_id, "state": _(HOLD_STATES[status])}
         case StockBelowHolds(book=book, holds=holds):
             names = ", ".join(f"#{hold.reservation_id}" for hold in holds[:20])
             more = "…" if len(holds) > 20 else ""
-            return (
-                f"{book_name(book.title, book.author)} has {len(holds)} "
-                f"cop{'y' if len(holds) == 1 else 'ies'} on hold ({names}{more}): the stock "
-                "can't go below that. Collect or release them first (/collected, /holds)."
-            )
-    return "Sorry, I can't do that."
+            return ngettext(
+                "%(book)s has %(count)s copy on hold (%(ids)s): the stock can't go below "
+                "that. Collect or release them first (/collected, /holds).",
+                "%(book)s has %(count)s copies on hold (%(ids)s): the stock can't go below "
+                "that. Collect or release them first (/collected, /holds).",
+                len(holds),
+            ) % {
+                "book": book_name(book.title, book.author),
+                "count": len(holds),
+                "ids": names + more,
+            }
+    return _("Sorry, I can't do that.")
 
 
 # Book cards, deep links and inline search
@@ -516,48 +670,55 @@ def book_card(card: BookCard, link: str) -> str:
         f"{availability(book)} · {readers_waiting(card.readers_waiting)}",
         card_status(card.status),
         "",
-        f"Share this book: {escape(link)}",
+        book_link_line(link),
     ]
     return "\n".join(lines)
 
 
 def availability(book: BookView) -> str:
-    return f"✅ in stock: {book.stock_quantity}" if book.in_stock else "❌ sold out"
+    if book.in_stock:
+        return _("✅ in stock: %(count)s") % {"count": book.stock_quantity}
+    return _("❌ sold out")
 
 
 def readers_waiting(count: int) -> str:
     if count == 0:
-        return "nobody waiting"
-    return f"{count} reader{'' if count == 1 else 's'} waiting"
+        return _("nobody waiting")
+    return ngettext("%(count)s reader waiting", "%(count)s readers waiting", count) % {
+        "count": count
+    }
 
 
 def card_status(status: ReaderStatus) -> str:
     match status:
         case Waiting(place=place, since=since):
-            ahead = "first in line" if place == 1 else f"number {place} in line"
-            return f"⏳ You are {ahead} (since {moment(since)})."
+            if place == 1:
+                return _("⏳ You are first in line (since %(moment)s).") % {
+                    "moment": moment(since)
+                }
+            return _("⏳ You are number %(place)s in line (since %(moment)s).") % {
+                "place": place,
+                "moment": moment(since),
+            }
         case Notified(at=at):
-            return f"📬 I told you it is back on {moment(at)}: come by the shop."
+            return _("📬 I told you it is back on %(moment)s: come by the shop.") % {
+                "moment": moment(at)
+            }
         case NoReservation():
-            return "You are not waiting for this book."
+            return _("You are not waiting for this book.")
 
 
 def card_reserve_button() -> str:
-    return "Reserve: tell me when it's back"
+    return _("Reserve: tell me when it's back")
 
 
 def card_cancel_button() -> str:
-    return "Cancel my reservation"
-
-
-def card_command(book_id: int) -> str:
-    """The command link under each catalog entry that opens the book's card."""
-    return f"/book_{book_id}"
+    return _("Cancel my reservation")
 
 
 def book_link_line(link: str) -> str:
     """Under /addbook's reply: the link to share or print."""
-    return f"Share this book: {escape(link)}"
+    return _("Share this book: %(link)s") % {"link": escape(link)}
 
 
 def inline_title(book: BookView) -> str:
@@ -578,41 +739,54 @@ def inline_card(item: BookInLine) -> str:
     return (
         f"{book_name(book.title, book.author)}\n{availability(book)} · "
         f"{readers_waiting(item.readers_waiting)}\n"
-        "Reserve it in the bookstore's bot and be told when it's back."
+        + _("Reserve it in the bookstore's bot and be told when it's back.")
     )
 
 
 def inline_reserve_button() -> str:
-    return "Reserve in the bot"
+    return _("Reserve in the bot")
 
 
 # Demand report (staff)
 
-DEMAND_OUTCOME_LABELS = {"told": "told it's back", "cancelled": "cancelled"}
+DEMAND_OUTCOME_LABELS = {"told": N_("told it's back"), "cancelled": N_("cancelled")}
 DEMAND_LISTED = 10
 DEMAND_CHARTED = 15
 
 
 def demand_outcome(name: str) -> str:
-    return DEMAND_OUTCOME_LABELS.get(name, name)
+    return _(DEMAND_OUTCOME_LABELS[name]) if name in DEMAND_OUTCOME_LABELS else name
 
 
 def demand_report(report: DemandReport) -> str:
     if not report.books:
-        return (
-            f"Nobody is waiting for any book, and no reservation ended in the last "
-            f"{report.days} days."
-        )
+        return _(
+            "Nobody is waiting for any book, and no reservation ended in the last %(days)s days."
+        ) % {"days": report.days}
     waiting = sum(1 for book in report.books if book.waiting)
     heading = (
-        f"<b>Demand</b> on {moment(report.generated_at)}: {report.readers_waiting:,} "
-        f"reader{'' if report.readers_waiting == 1 else 's'} waiting for {waiting:,} "
-        f"book{'' if waiting == 1 else 's'}."
+        _("<b>Demand</b> on %(moment)s:") % {"moment": moment(report.generated_at)}
+        + " "
+        + ngettext(
+            "%(readers)s reader waiting for %(books)s",
+            "%(readers)s readers waiting for %(books)s",
+            report.readers_waiting,
+        )
+        % {
+            "readers": catalogs.number(report.readers_waiting),
+            "books": ngettext("%(count)s book.", "%(count)s books.", waiting)
+            % {"count": catalogs.number(waiting)},
+        }
     )
     listed = report.books[:DEMAND_LISTED]
 
     def render(units: int | None) -> str:
-        lines = [heading, f"Top {len(listed)}; the chart shows {DEMAND_CHARTED}, the CSV all:", ""]
+        lines = [
+            heading,
+            _("Top %(listed)s; the chart shows %(charted)s, the CSV all:")
+            % {"listed": len(listed), "charted": DEMAND_CHARTED},
+            "",
+        ]
         for place, demand in enumerate(listed, 1):
             lines.append(f"{place}. {demand_entry(demand, report, units)}")
         return "\n".join(lines)
@@ -622,26 +796,36 @@ def demand_report(report: DemandReport) -> str:
 
 def demand_entry(demand: BookDemand, report: DemandReport, units: int | None = None) -> str:
     book = demand.book
-    since = (
-        "" if demand.oldest_wait is None else f", the longest since {moment(demand.oldest_wait)}"
-    )
     recent = " · ".join(
         f"{demand_outcome(name)} {count}"
         for name, count in zip(report.outcomes, demand.recent, strict=True)
     )
-    return (
-        f"#{book.id} {book_name(book.title, book.author, units)}: "
-        f"{demand.waiting} waiting{since}\n"
-        f"    last {report.days} days: {recent}"
-    )
+    values = {
+        "id": book.id,
+        "book": book_name(book.title, book.author, units),
+        "waiting": demand.waiting,
+        "days": report.days,
+        "recent": recent,
+    }
+    if demand.oldest_wait is None:
+        return _("#%(id)s %(book)s: %(waiting)s waiting\n    last %(days)s days: %(recent)s") % (
+            values
+        )
+    return _(
+        "#%(id)s %(book)s: %(waiting)s waiting, the longest since %(moment)s\n"
+        "    last %(days)s days: %(recent)s"
+    ) % {**values, "moment": moment(demand.oldest_wait)}
 
 
 def demand_chart_title(report: DemandReport) -> str:
-    return f"Readers waiting: top {DEMAND_CHARTED}, {moment(report.generated_at)}"
+    return _("Readers waiting: top %(charted)s, %(moment)s") % {
+        "charted": DEMAND_CHARTED,
+        "moment": moment(report.generated_at),
+    }
 
 
 def demand_chart_axis() -> str:
-    return "readers waiting"
+    return _("readers waiting")
 
 
 def demand_chart_label(demand: BookDemand) -> str:
@@ -650,29 +834,31 @@ def demand_chart_label(demand: BookDemand) -> str:
 
 
 def demand_csv_header(report: DemandReport) -> list[str]:
-    recent = [f"{demand_outcome(name)} (last {report.days} days)" for name in report.outcomes]
+    recent = [
+        _("%(outcome)s (last %(days)s days)")
+        % {"outcome": demand_outcome(name), "days": report.days}
+        for name in report.outcomes
+    ]
     return [
-        "book id",
-        "title",
-        "author",
-        "in stock",
-        "readers waiting",
-        "oldest wait (UTC)",
+        _("book id"),
+        _("title"),
+        _("author"),
+        _("in stock"),
+        _("readers waiting"),
+        _("oldest wait (%(zone)s)") % {"zone": report.generated_at.tzname()},
         *recent,
     ]
-
-
-def demand_csv_name(report: DemandReport) -> str:
-    return f"demand-{report.generated_at.astimezone(UTC):%Y-%m-%d}.csv"
 
 
 # Shelf tags (printed, and the terminal's answer)
 
 
 def shelf_tag_call_to_scan() -> str:
-    return "Scan to be told when it's back"
+    return _("Scan to be told when it's back")
 
 
 def shelf_tags_written(count: int, path: str) -> str:
     """Plain text for the terminal."""
-    return f"Wrote {count} shelf tag{'' if count == 1 else 's'} to {path}."
+    return ngettext(
+        "Wrote %(count)s shelf tag to %(path)s.", "Wrote %(count)s shelf tags to %(path)s.", count
+    ) % {"count": count, "path": path}

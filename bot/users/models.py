@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Identity, String, func
+from sqlalchemy import BigInteger, Boolean, DateTime, Identity, String, false, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.database import Base
@@ -24,3 +24,8 @@ class User(Base):
     # account); cleared when they unblock or write to the bot again. Meanwhile their
     # messages are not sent (bot/notifications/reachability.py).
     unreachable_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The language their messages go out in (bot/i18n/languages.py): the one they chose
+    # with /language, else the one their Telegram app is set to, as last seen. Kept when
+    # they block the bot, so it is still theirs when they come back.
+    language: Mapped[str | None] = mapped_column(String(8))
+    language_chosen: Mapped[bool] = mapped_column(Boolean, server_default=false())

@@ -1,4 +1,4 @@
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +17,7 @@ class UserRepository:
             chat_id=reader.chat_id,
             username=reader.username,
             first_name=reader.first_name,
+            language=reader.language,
         )
         statement = statement.on_conflict_do_update(
             index_elements=[User.telegram_id],
@@ -24,11 +25,46 @@ class UserRepository:
                 "chat_id": statement.excluded.chat_id,
                 "username": statement.excluded.username,
                 "first_name": statement.excluded.first_name,
+                # Their app's language, until they choose one with /language.
+                "language": case(
+                    (User.language_chosen, User.language),
+                    else_=func.coalesce(statement.excluded.language, User.language),
+                ),
             },
         )
         user_id = await self._session.scalar(statement.returning(User.id))
         assert user_id is not None  # DO UPDATE always returns the row
         return int(user_id)
+
+    async def choose_language(self, reader: Reader, language: str) -> None:
+        """The reader's own choice, kept until they choose again."""
+        statement = insert(User).values(
+            telegram_id=reader.telegram_id,
+            chat_id=reader.chat_id,
+            username=reader.username,
+            first_name=reader.first_name,
+            language=language,
+            language_chosen=True,
+        )
+        await self._session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[User.telegram_id],
+                set_={"language": language, "language_chosen": true()},
+            )
+        )
+
+    async def chosen_language(self, telegram_id: int) -> str | None:
+        """The language the reader chose with /language, if they did: one statement in
+        autocommit (read at a reader's first update), with no transaction around it."""
+        connection = await self._session.connection(
+            execution_options={"isolation_level": "AUTOCOMMIT"}
+        )
+        chosen: str | None = await connection.scalar(
+            select(User.language)
+            .where(User.telegram_id == telegram_id)
+            .where(User.language_chosen)
+        )
+        return chosen
 
     async def mark_unreachable(self, telegram_id: int) -> None:
         """Our messages don't reach them (since the first time we knew); unknown ids: nothing."""

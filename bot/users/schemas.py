@@ -9,6 +9,8 @@ class Reader:
     chat_id: int
     username: str | None = None
     first_name: str | None = None
+    # The supported language their Telegram app is set to (bot/i18n/languages.py).
+    language: str | None = None
 
 
 @dataclass(frozen=True)

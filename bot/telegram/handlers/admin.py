@@ -39,6 +39,9 @@ async def deliveries(update: Update, context: BotContext) -> None:
     report = await context.services.notifications.deliveries(sender_id(update), book_id)
     # Whether Telegram answers is this process's dispatcher's knowledge, not the database's.
     paused_since = context.dispatcher.reachability.unreachable_since
+    if paused_since is not None and report.restocked_at is not None:
+        # Shown beside the restock's time, in the same (the shop's) zone.
+        paused_since = paused_since.astimezone(report.restocked_at.tzinfo)
     await message_of(update).reply_text(texts.delivery_report(report, paused_since))
 
 

@@ -12,10 +12,12 @@ from bot.telegram import callback_data, keyboards, texts
 from bot.telegram.callback_data import (
     BooksPageButton,
     CancelButton,
+    LanguageButton,
     ReservationsPageButton,
     ReserveButton,
 )
 from bot.telegram.context import BotContext
+from bot.telegram.handlers import language
 from bot.telegram.handlers.senders import reader_of, require_private_chat
 from bot.telegram.update_processor import PerReaderUpdateProcessor
 
@@ -74,6 +76,15 @@ async def button(update: Update, context: BotContext) -> None:
                 texts.reservation_page(reservation_page),
                 keyboards.reservations_keyboard(reservation_page),
             )
+        case LanguageButton(chosen):
+            reader = reader_of(update)
+            await spinner.stopped_by_deadline(
+                context.services.users.choose_language(reader, chosen)
+            )
+            language.remember(context, chosen)
+            await spinner.stop(texts.language_chosen_short())
+            await _show(query, texts.language_chosen(), None)
+            await language.publish_chat_menu(context, reader.chat_id, chosen)
 
 
 class Spinner:

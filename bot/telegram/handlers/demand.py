@@ -1,6 +1,7 @@
 """/demand: the books readers wait for most, as text, a bar chart and a CSV table."""
 
 import asyncio
+from datetime import UTC
 
 from telegram import Update
 
@@ -28,7 +29,12 @@ async def demand(update: Update, context: BotContext) -> None:
     finally:
         chart, table = await drawing
     await message.reply_photo(chart)
-    await message.reply_document(table, filename=texts.demand_csv_name(report))
+    await message.reply_document(table, filename=csv_name(report))
+
+
+def csv_name(report: DemandReport) -> str:
+    """A file name, the same in every language: the report's day in UTC."""
+    return f"demand-{report.generated_at.astimezone(UTC):%Y-%m-%d}.csv"
 
 
 def files(report: DemandReport) -> tuple[bytes, bytes]:

@@ -8,6 +8,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import ChatMemberHandler, TypeHandler
 
 from bot.telegram.context import BotApplication, BotContext
+from bot.telegram.handlers import language
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,10 @@ async def membership_changed(update: Update, context: BotContext) -> None:
         case ChatMemberStatus.MEMBER:
             if await context.services.users.reachable_again(reader.id):
                 context.dispatcher.wake()
+            # Their language stayed in the database; their chat's menu follows it again.
+            chosen = await language.chosen_language(reader.id, context)
+            if chosen is not None:
+                await language.publish_chat_menu(context, change.chat.id, chosen)
 
 
 async def any_update(update: Update, context: BotContext) -> None:

@@ -3,6 +3,7 @@
 from telegram import Message, Update
 from telegram.constants import ChatType
 
+from bot.i18n import languages
 from bot.telegram.bad_input import NotPrivateChat
 from bot.users.schemas import Reader
 
@@ -13,7 +14,13 @@ def reader_of(update: Update) -> Reader:
     chat = update.effective_chat
     if user is None or chat is None or chat.type != ChatType.PRIVATE or user.is_bot:
         raise NotPrivateChat()
-    return Reader(user.id, chat.id, user.username, user.first_name)
+    return Reader(
+        user.id,
+        chat.id,
+        user.username,
+        user.first_name,
+        languages.from_telegram(user.language_code),
+    )
 
 
 def require_private_chat(update: Update) -> None:

@@ -1,0 +1,1 @@
+"""Readers' languages: which the bot speaks, which one is active, and the words in it."""

@@ -1,0 +1,320 @@
+"""The catalogs: every text the bot marks is translated in full, each translation keeps
+its text's placeholders and HTML, and every text fits Telegram's limits in every language
+with the longest values there are."""
+
+import ast
+import re
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from babel.messages.catalog import Catalog, Message
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+from bot.books.errors import (
+    BookFieldInvalid,
+    BookNotFound,
+    DuplicateBook,
+    MalformedRow,
+    QuantityOutOfRange,
+    RepeatedInFile,
+    SearchTooLong,
+)
+from bot.books.models import AUTHOR_MAX_LENGTH, TITLE_MAX_LENGTH
+from bot.books.rules import SEARCH_MAX_LENGTH
+from bot.books.schemas import BookPage, BookView, ImportReport, RejectedRow
+from bot.books.service import BOOKS_PAGE_SIZE, Restock
+from bot.database import MAX_ID
+from bot.errors import DomainError
+from bot.i18n import catalogs, languages
+from bot.notifications.schemas import DeliveryReport
+from bot.reservations.errors import (
+    AlreadyWaiting,
+    BookInStock,
+    NotCancellable,
+    ReservationNotFound,
+)
+from bot.reservations.models import ReservationStatus
+from bot.reservations.schemas import (
+    Cancellation,
+    Confirmation,
+    NotifiedReader,
+    ReservationPage,
+    ReservationView,
+)
+from bot.reservations.service import RESERVATIONS_PAGE_SIZE
+from bot.telegram import keyboards, texts
+from bot.telegram.application import reader_commands
+from bot.telegram.bad_input import BadInput, InvalidButton, NotPrivateChat, UsageError
+from bot.telegram.command_menu import commands_for
+from bot.telegram.lengths import (
+    CALLBACK_ANSWER_LIMIT,
+    COMMAND_DESCRIPTION_LIMIT,
+    utf16_length,
+)
+from bot.users.errors import NotAnAdmin
+from tests.test_lengths import telegram_accepts
+
+ROOT = Path(__file__).resolve().parent.parent
+TRANSLATED = [language for language in languages.SUPPORTED if language != languages.DEFAULT]
+PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
+TAG = re.compile(r"</?([a-z-]+)[^>]*>")
+# Plain text, never parsed as HTML: Telegram shows command descriptions as they are.
+PLAIN = {*texts.READER_COMMANDS.values(), *texts.ADMIN_COMMANDS.values()}
+
+
+def marked_texts() -> set[str | tuple[str, ...]]:
+    """Every text marked for translation in bot/, read from the sources now (not from
+    the template), so a text added without updating the catalogs fails here."""
+    keywords = {**DEFAULT_KEYWORDS, "N_": None}
+    found = extract_from_dir(ROOT / "bot", [("**.py", "python")], keywords=keywords)
+    return {message for _, _, message, _, _ in found}
+
+
+def catalog(language: str) -> Catalog:
+    path = catalogs.LOCALES / language / "LC_MESSAGES" / f"{catalogs.DOMAIN}.po"
+    with path.open("rb") as file:
+        return read_po(file, locale=language)
+
+
+def translations_of(catalog: Catalog) -> list[Message]:
+    return [message for message in catalog if message.id]
+
+
+def forms(text: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
+    """A message's forms: one, or one for each plural."""
+    if text is None:
+        return ()
+    return (text,) if isinstance(text, str) else tuple(text)
+
+
+def filled(text: str) -> str:
+    return PLACEHOLDER.sub("x", text)
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_every_text_is_translated(language: str) -> None:
+    translated = catalog(language)
+    missing = []
+    for text in marked_texts():
+        message = translated.get(text[0] if isinstance(text, tuple) else text)
+        strings = () if message is None or message.fuzzy else forms(message.string)
+        if not all(strings) or len(strings) != (
+            translated.num_plurals if isinstance(text, tuple) else 1
+        ):
+            missing.append(text)
+    assert not missing, f"untranslated in {language} (python3 dev.py translations): {missing}"
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_translations_keep_the_placeholders(language: str) -> None:
+    translated = catalog(language)
+    assert not [(message.id, errors) for message, errors in translated.check()]
+    for message in translations_of(translated):
+        wanted = Counter(PLACEHOLDER.findall(forms(message.id)[-1]))
+        for string in forms(message.string):
+            assert Counter(PLACEHOLDER.findall(string)).keys() == wanted.keys(), message.id
+            # Nothing else that % formatting would take for a placeholder.
+            assert "%" not in PLACEHOLDER.sub("", string), string
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_translations_keep_the_html(language: str) -> None:
+    for message in translations_of(catalog(language)):
+        if message.id in PLAIN:
+            continue
+        tags = TAG.findall(forms(message.id)[0])
+        for string in forms(message.string):
+            assert TAG.findall(string) == tags, string
+            assert telegram_accepts(filled(string)), string
+
+
+@pytest.mark.parametrize("language", languages.SUPPORTED)
+def test_every_catalog_is_compiled_with_the_package(language: str) -> None:
+    """pip install (setup.py) compiled them; English, the source, may have no .mo."""
+    found = catalogs.translations(language)
+    assert isinstance(found, Translations) or language == languages.DEFAULT
+    # Compiled from these sources, not an older version of them.
+    stale = [
+        message.id
+        for message in translations_of(catalog(language))
+        if isinstance(message.id, str)
+        and message.string
+        and found.gettext(message.id) != message.string
+    ]
+    assert not stale, "run: python3 dev.py translations"
+
+
+# The longest values there are: titles and authors of characters outside the BMP.
+LONG_TITLE = "\N{MATHEMATICAL FRAKTUR CAPITAL A}" * TITLE_MAX_LENGTH
+LONG_AUTHOR = "<&>" + "\N{MATHEMATICAL FRAKTUR CAPITAL W}" * (AUTHOR_MAX_LENGTH - 3)
+LONG_QUERY = "\N{MATHEMATICAL FRAKTUR CAPITAL Y}" * SEARCH_MAX_LENGTH
+BOOK = BookView(MAX_ID, LONG_TITLE, LONG_AUTHOR, 0)
+IN_STOCK = BookView(MAX_ID, LONG_TITLE, LONG_AUTHOR, 1_000_000)
+NOW = datetime(2026, 12, 31, 23, 59, tzinfo=UTC)
+
+
+def reservation(status: ReservationStatus) -> ReservationView:
+    return ReservationView(MAX_ID, MAX_ID, LONG_TITLE, LONG_AUTHOR, status, NOW, NOW, NOW)
+
+
+BOOK_PAGE = BookPage((BOOK,) * BOOKS_PAGE_SIZE, MAX_ID, MAX_ID, MAX_ID, LONG_QUERY, True)
+RESERVATIONS = ReservationPage(
+    tuple(reservation(status) for status in ReservationStatus)
+    + (reservation(ReservationStatus.WAITING),) * (RESERVATIONS_PAGE_SIZE - 3),
+    MAX_ID,
+    MAX_ID,
+    MAX_ID,
+)
+REFUSALS: list[DomainError | BadInput] = [
+    BookNotFound(MAX_ID),
+    BookInStock(IN_STOCK),
+    AlreadyWaiting(BOOK),
+    ReservationNotFound(MAX_ID),
+    NotCancellable(reservation(ReservationStatus.CANCELLED)),
+    NotCancellable(reservation(ReservationStatus.NOTIFIED)),
+    NotAnAdmin(),
+    QuantityOutOfRange(1_000_000),
+    BookFieldInvalid("title", TITLE_MAX_LENGTH),
+    BookFieldInvalid("author", AUTHOR_MAX_LENGTH),
+    DuplicateBook(MAX_ID, LONG_TITLE, LONG_AUTHOR),
+    RepeatedInFile(MAX_ID),
+    MalformedRow(MAX_ID),
+    SearchTooLong(SEARCH_MAX_LENGTH),
+    *(UsageError(command) for command in [*texts.USAGE, "unknown"]),
+    NotPrivateChat(),
+    InvalidButton(),
+]
+
+
+ROW_ERRORS = (MalformedRow(MAX_ID), RepeatedInFile(MAX_ID), QuantityOutOfRange(1_000_000))
+
+
+def messages() -> list[str]:
+    """Every message the bot sends, in the active language, at its longest."""
+    readers = tuple(NotifiedReader(n, n, n) for n in range(1, 1001))
+    return [
+        texts.welcome(LONG_TITLE[:64], is_admin=True),
+        texts.welcome(None, is_admin=False),
+        texts.help_text(is_admin=True),
+        texts.unknown_command(),
+        texts.not_a_command(),
+        texts.language_prompt(),
+        texts.language_chosen(),
+        texts.book_page(BOOK_PAGE),
+        texts.book_page(BookPage((), 1, 1, 0, LONG_QUERY)),
+        texts.book_page(BookPage((), 1, 1, 0, None)),
+        texts.book_page(BookPage((IN_STOCK,), 1, 1, 1, None))
+        + "\n\n"
+        # the reply of a search too long for the buttons
+        + texts.search_unpaged(BOOK_PAGE),
+        texts.reserved(Confirmation(MAX_ID, BOOK, MAX_ID)),
+        texts.reserved(Confirmation(MAX_ID, BOOK, 1)),
+        texts.reservation_page(RESERVATIONS),
+        texts.reservation_page(ReservationPage((), 1, 1, 0)),
+        texts.cancelled(Cancellation(reservation(ReservationStatus.CANCELLED), RESERVATIONS)),
+        texts.restocked(Restock(IN_STOCK, 0, 1_000_000, readers)),
+        texts.restocked(Restock(IN_STOCK, 0, 1, readers[:1])),
+        texts.restocked(Restock(IN_STOCK, 0, 1, ())),
+        texts.restocked(Restock(IN_STOCK, 1, 0, ())),
+        texts.book_added(IN_STOCK),
+        texts.back_in_stock(IN_STOCK),
+        texts.delivery_report(report(NOW), paused_since=NOW),
+        texts.delivery_report(report(NOW)),
+        texts.delivery_report(report(None)),
+        *(texts.refusal(error) for error in REFUSALS),
+        texts.something_went_wrong(),
+        texts.temporarily_unavailable(),
+    ]
+
+
+def report(restocked_at: datetime | None) -> DeliveryReport:
+    return DeliveryReport(
+        MAX_ID, LONG_TITLE, LONG_AUTHOR, restocked_at, 1_000_000, 1_000_000, 1_000_000
+    )
+
+
+@pytest.mark.parametrize("language", languages.SUPPORTED)
+def test_every_message_fits_in_every_language(language: str) -> None:
+    with languages.speaking(language):
+        rendered = messages()
+        alerts = [texts.as_plain(text) for text in rendered]
+        answers = [
+            texts.reserved_short(Confirmation(MAX_ID, BOOK, MAX_ID)),
+            texts.cancelled_short(),
+            texts.language_chosen_short(),
+        ]
+        labels = [
+            button.text
+            for keyboard in (
+                keyboards.books_keyboard(BOOK_PAGE),
+                keyboards.reservations_keyboard(RESERVATIONS),
+                keyboards.languages_keyboard(),
+            )
+            if keyboard is not None
+            for row in keyboard.inline_keyboard
+            for button in row
+        ]
+        menu = commands_for(texts.READER_COMMANDS, texts.ADMIN_COMMANDS)
+        terminal = texts.import_report(
+            ImportReport(MAX_ID, tuple(RejectedRow(MAX_ID, error) for error in ROW_ERRORS))
+        )
+    refused = [text for text in rendered if not telegram_accepts(text)]
+    assert not refused
+    # An alert is the refusal cut to 200 units: it must still say something.
+    assert all(alert.strip() for alert in alerts)
+    assert all(1 <= utf16_length(answer) <= CALLBACK_ANSWER_LIMIT for answer in answers)
+    assert "Prev" in str(labels) or language != languages.DEFAULT
+    assert all(1 <= utf16_length(label) <= texts.BUTTON_LABEL_LENGTH for label in labels)
+    for command in menu:
+        assert 1 <= utf16_length(command.description) <= COMMAND_DESCRIPTION_LIMIT
+    assert terminal.count("\n") == 4
+
+
+def test_each_language_has_its_own_words() -> None:
+    """Not English under another name: the catalogs are what is shown."""
+    rendered = {}
+    for language in languages.SUPPORTED:
+        with languages.speaking(language):
+            rendered[language] = (messages(), reader_commands())
+    assert len({str(words) for words in rendered.values()}) == len(languages.SUPPORTED)
+
+
+MARKING = {"_", "ngettext", "N_"}
+WORDS = re.compile(r"[A-Za-z]{2,}")
+
+
+def unmarked_words(path: Path) -> list[tuple[int, str]]:
+    """English in string literals outside _, ngettext and N_: a text the catalogs miss.
+    Docstrings, dict keys (command names, placeholder names) and comparisons are code."""
+    tree = ast.parse(path.read_text())
+    code: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) in MARKING:
+            code.update(id(inner) for inner in ast.walk(node))
+        elif isinstance(node, ast.Dict):
+            code.update(id(inner) for key in node.keys if key for inner in ast.walk(key))
+        elif isinstance(node, ast.Compare):
+            code.update(id(inner) for inner in ast.walk(node))
+        elif isinstance(node, ast.Module | ast.FunctionDef | ast.ClassDef) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                code.add(id(first.value))
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in code
+        and WORDS.search(node.value)
+    ]
+
+
+@pytest.mark.parametrize("module", ["texts.py", "keyboards.py"])
+def test_every_text_is_marked_for_translation(module: str) -> None:
+    """A text added in English only (an f-string, say) fails here: wrap it in _() with
+    %(name)s placeholders, then run python3 dev.py translations."""
+    assert unmarked_words(ROOT / "bot" / "telegram" / module) == []
