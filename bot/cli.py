@@ -203,7 +203,10 @@ def run(settings: Settings, database_url: str) -> None:
         with cannot_listen(settings.webhook_listen, settings.http_port):
             serve_beside_polling(application, engine, settings.webhook_listen, settings.http_port)
     if not settings.poll_updates:
-        asyncio.run(deliver_only(application))
+        try:
+            asyncio.run(deliver_only(application))
+        except InvalidToken:
+            raise CommandError("Telegram refused BOT_TOKEN: check it with @BotFather") from None
         return
     logger.info("Connecting to Telegram (retrying until it answers); Ctrl+C stops the bot")
     try:

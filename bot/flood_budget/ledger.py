@@ -2,7 +2,7 @@
 
 Telegram counts a bot's messages per token, not per process. Each message a process
 is about to send is booked in the message_slots ledger by take_message_slot()
-(migration 0005), one booking at a time under an advisory lock, against the messages
+(migration 0007), one booking at a time under an advisory lock, against the messages
 of every process: at most the rate in any one second, spaced one interval apart, and one
 message a second to any one chat. A reply books the first slot it may have, ahead if
 need be; a broadcast message only a slot free now, so replies, wherever they are sent

@@ -9,10 +9,10 @@ from bot.database import Base
 class MessageSlot(Base):
     """A message one of the bot's processes sent, or will send at `at`: the ledger that
     keeps all of them within one flood budget. Rows older than 10 s are deleted as new
-    ones are booked (take_message_slot, migration 0005)."""
+    ones are booked (take_message_slot, migration 0007)."""
 
     __tablename__ = "message_slots"
-    # No WAL: the rows are seconds old and worthless after a crash (migration 0005).
+    # No WAL: the rows are seconds old and worthless after a crash (migration 0007).
     __table_args__ = {"prefixes": ["UNLOGGED"]}  # noqa: RUF012
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)

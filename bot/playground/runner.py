@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import uvicorn
 from starlette.applications import Starlette
-from telegram import Update
 
 from bot import migrate
 from bot.database import create_engine
@@ -25,12 +24,11 @@ from bot.playground.local_bot_api import FloodLimits, LocalBotApi
 from bot.playground.web_chat import WebChat
 from bot.services import build_services
 from bot.telegram import texts
-from bot.telegram.application import build_application
+from bot.telegram.application import ALLOWED_UPDATES, build_application
 from bot.telegram.context import BotApplication
 
 # The local Bot API knows this token only; it is no secret and opens nothing on Telegram.
 PLAYGROUND_TOKEN = "1000000001:playground-token-for-the-local-bot-api"  # noqa: S105
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
 STARTUP_TIMEOUT_SECONDS = 10.0
 
 

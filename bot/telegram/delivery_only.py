@@ -9,6 +9,7 @@ import asyncio
 import logging
 import signal
 
+from bot.telegram.connecting import initialize
 from bot.telegram.context import BotApplication
 
 logger = logging.getLogger(__name__)
@@ -20,7 +21,12 @@ async def deliver_only(application: BotApplication) -> None:
     loop = asyncio.get_running_loop()
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(stop_signal, stop.set)
-    async with application:
+    # Telegram away at start: keep trying, as run_polling does, until asked to stop.
+    if not await initialize(application, stop):
+        if application.post_shutdown is not None:
+            await application.post_shutdown(application)
+        return
+    try:
         assert application.post_init is not None
         assert application.post_stop is not None
         await application.post_init(application)
@@ -29,5 +35,7 @@ async def deliver_only(application: BotApplication) -> None:
         await stop.wait()
         await application.stop()
         await application.post_stop(application)
+    finally:
+        await application.shutdown()
     if application.post_shutdown is not None:
         await application.post_shutdown(application)

@@ -1,16 +1,15 @@
 """Running the bot with its web server: webhook mode, or beside long polling."""
 
 import asyncio
-import contextlib
 import logging
 import signal
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
-from telegram.error import InvalidToken, NetworkError
 
 from bot.config import webhook_path
 from bot.database import create_session_factory
+from bot.telegram.connecting import initialize
 from bot.telegram.context import BotApplication
 from bot.web.received_updates import ReceivedUpdates
 from bot.web.registration import WebhookRegistration
@@ -20,7 +19,6 @@ from bot.web.webhook import WebhookEndpoint
 logger = logging.getLogger(__name__)
 
 PRUNE_EVERY_SECONDS = 600
-MAX_CONNECT_RETRY_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -73,24 +71,6 @@ async def run_webhook(
         await application.shutdown()
         if application.post_shutdown is not None:
             await application.post_shutdown(application)
-
-
-async def initialize(application: BotApplication, stopping: asyncio.Event) -> bool:
-    """Connect to Telegram (getMe), retrying while it is unreachable, as run_polling does;
-    False when asked to stop meanwhile."""
-    wait = 1.0
-    while not stopping.is_set():
-        try:
-            await application.initialize()
-            return True
-        except InvalidToken:
-            raise
-        except NetworkError as error:
-            logger.warning("Telegram unreachable (%s); retrying in %.0f s", error.message, wait)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stopping.wait(), wait)
-        wait = min(2 * wait, MAX_CONNECT_RETRY_SECONDS)
-    return False
 
 
 async def keep_pruning(received: ReceivedUpdates) -> None:

@@ -98,15 +98,16 @@ def upgrade() -> None:
 
     op.add_column("restocks", sa.Column("message", sa.Text(), nullable=True))
     op.alter_column("notifications", "text", existing_type=sa.Text(), nullable=True)
-    # Every row of one restock carries the same text: keep it once, on the restock.
+    # Every back-in-stock row of one restock carries the same text: keep it once, on the
+    # restock (hold offers are each reader's own).
     op.execute(
         "UPDATE restocks r SET message = n.text FROM "
         "(SELECT DISTINCT ON (restock_id) restock_id, text FROM notifications "
-        "ORDER BY restock_id, id) n WHERE n.restock_id = r.id"
+        "WHERE kind = 'back_in_stock' ORDER BY restock_id, id) n WHERE n.restock_id = r.id"
     )
     op.execute(
         "UPDATE notifications n SET text = NULL FROM restocks r "
-        "WHERE r.id = n.restock_id AND n.text = r.message"
+        "WHERE r.id = n.restock_id AND n.kind = 'back_in_stock' AND n.text = r.message"
     )
 
 
