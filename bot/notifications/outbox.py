@@ -64,7 +64,9 @@ class Outbox:
                 )
             )
             claimed = rows.all()
-            messages = await _restock_messages(session, {row.restock_id for row in claimed})
+            messages = await _restock_messages(
+                session, {row.restock_id for row in claimed if row.text is None}
+            )
             deliveries = [
                 Delivery(
                     row.id,
