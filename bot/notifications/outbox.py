@@ -64,9 +64,7 @@ class Outbox:
                 )
             )
             claimed = rows.all()
-            messages = await _restock_messages(
-                session, {row.restock_id for row in claimed if row.text is None}
-            )
+            messages = await _restock_messages(session, {row.restock_id for row in claimed})
             deliveries = [
                 Delivery(
                     row.id,
