@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     # take it over (after a crash); a claim is normally done within a few seconds.
     notification_lease_seconds: float = Field(default=30.0, ge=1, le=3600)
     # A back-in-stock message not delivered by then (Telegram away that long) is given up.
+    # Durations here take seconds or ISO 8601 alike (seconds_or_iso_duration).
     notification_max_age: timedelta = Field(default=timedelta(days=3), gt=timedelta(0))
     # Holds (bot/holds/): notify_all tells every waiting reader on a 0 → N restock;
     # hold_in_line sets copies aside for the first readers in line, for PICKUP_WINDOW,
@@ -146,7 +147,7 @@ class Settings(BaseSettings):
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return level
 
-    @field_validator("pickup_window", "pickup_reminder", mode="before")
+    @field_validator("notification_max_age", "pickup_window", "pickup_reminder", mode="before")
     @classmethod
     def seconds_or_iso_duration(cls, value: object) -> object:
         # pydantic reads "3600" from the environment as a malformed ISO duration.

@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 
@@ -99,3 +100,30 @@ def test_logs_never_show_the_token(capsys: pytest.CaptureFixture[str]) -> None:
     assert "RuntimeError: failed: https://api.telegram.org/bot[redacted]/getMe" in output
     # httpx's per-request INFO lines are silenced altogether.
     assert "HTTP Request" not in output
+
+
+@pytest.mark.parametrize("variable", ["NOTIFICATION_MAX_AGE", "PICKUP_WINDOW", "PICKUP_REMINDER"])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("5400", timedelta(minutes=90)),
+        (" 5400 ", timedelta(minutes=90)),
+        ("PT90M", timedelta(minutes=90)),
+        ("P2DT3H", timedelta(days=2, hours=3)),
+    ],
+)
+def test_every_duration_takes_seconds_or_iso_8601(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: timedelta
+) -> None:
+    monkeypatch.setenv(variable, value)
+    assert getattr(load_settings(), variable.lower()) == expected
+
+
+@pytest.mark.parametrize("variable", ["NOTIFICATION_MAX_AGE", "PICKUP_WINDOW", "PICKUP_REMINDER"])
+@pytest.mark.parametrize("value", ["-5", "soon", "P-1D"])
+def test_a_bad_duration_is_refused_by_name(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError, match=variable):
+        load_settings()
