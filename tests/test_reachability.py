@@ -262,3 +262,90 @@ async def test_a_reader_back_after_days_is_not_lost_to_the_age_limit(
         assert await services.outbox.give_up_older_than(timedelta(days=3)) == 0
     await chat.deliveries_done()
     assert chat.api.received(ALICE.id, GOOD_NEWS) == 1
+
+
+OFFER = "📦 A copy of <b>Dune</b> by Frank Herbert is set aside for you until "
+REMINDER = "⏰"
+
+
+def hold_messages_to(chat: Chat, person: Person, start: str) -> list[str]:
+    return [text for text in chat.api.texts_to(person.id) if text.startswith(start)]
+
+
+async def hold_for_a_blocked_reader(chat: Chat, services: Services) -> None:
+    """Alice blocked the bot before her copy was set aside: her offer was skipped."""
+    await add_books(services, ("Dune", "Frank Herbert", 0))
+    await chat.send_one(ALICE, "/reserve 1")
+    await chat.block(ALICE)
+    await restock(chat, 1)
+    assert chat.api.sent("sendMessage", ALICE.id)[1:] == []  # only the reserve's answer
+
+
+async def test_a_held_copys_missed_offer_comes_on_comeback_once_with_its_deadline(
+    hold_chat: Chat, hold_services: Services, engine: AsyncEngine
+) -> None:
+    await hold_for_a_blocked_reader(hold_chat, hold_services)
+    deadline = "SELECT status::text, hold_expires_at FROM pre_bookings WHERE id = 1"
+    [held] = await rows(engine, deadline)
+    assert held[0] == "on_hold"
+
+    await hold_chat.unblock(ALICE)
+    await hold_chat.deliveries_done()
+    [offer] = hold_messages_to(hold_chat, ALICE, OFFER)
+    assert "Show reservation #1 at the counter" in offer
+    assert await rows(engine, deadline) == [held]  # the pickup window kept running
+
+    await hold_chat.block(ALICE)
+    await hold_chat.unblock(ALICE)
+    await hold_chat.send_one(ALICE, "/help")
+    await hold_chat.deliveries_done()
+    assert len(hold_messages_to(hold_chat, ALICE, OFFER)) == 1
+
+
+async def test_a_missed_offer_of_a_hold_that_ended_stays_unsent(
+    hold_chat: Chat, hold_services: Services, engine: AsyncEngine
+) -> None:
+    await hold_for_a_blocked_reader(hold_chat, hold_services)
+    await hold_chat.send_one(ADMIN, "/collected 1")
+    await hold_chat.unblock(ALICE)
+    await hold_chat.deliveries_done()
+    assert hold_messages_to(hold_chat, ALICE, OFFER) == []
+    assert await rows(
+        engine, "SELECT kind, status::text FROM notifications WHERE chat_id = :chat", chat=ALICE.id
+    ) == [("hold_offer", "failed")]
+
+
+async def test_a_missed_reminder_comes_on_comeback_unless_the_offer_comes_too(
+    hold_chat: Chat, hold_services: Services, engine: AsyncEngine
+) -> None:
+    """A reader who had the offer and missed the reminder gets the reminder; one who missed
+    both gets the offer alone (it says the same deadline)."""
+    await add_books(hold_services, ("Dune", "Frank Herbert", 0))
+    for reader in (ALICE, BOB):
+        await hold_chat.send_one(reader, "/reserve 1")
+    await hold_chat.block(BOB)
+    await restock(hold_chat, 2)
+    assert len(hold_messages_to(hold_chat, ALICE, OFFER)) == 1
+    await hold_chat.block(ALICE)
+    async with engine.begin() as connection:
+        # Into the last day of the window: the expiry loop queues the reminders.
+        await connection.execute(
+            text(
+                "UPDATE pre_bookings SET notified_at = now() - interval '2 days', "
+                "hold_expires_at = now() + interval '1 hour'"
+            )
+        )
+    async with asyncio.timeout(10):
+        while await rows(
+            engine,
+            "SELECT 1 FROM notifications WHERE kind = 'hold_reminder' AND status = 'failed'",
+        ) != [(1,), (1,)]:
+            await asyncio.sleep(0.02)
+
+    await hold_chat.unblock(ALICE)
+    await hold_chat.unblock(BOB)
+    await hold_chat.deliveries_done()
+    assert len(hold_messages_to(hold_chat, ALICE, REMINDER)) == 1
+    assert len(hold_messages_to(hold_chat, ALICE, OFFER)) == 1
+    assert hold_messages_to(hold_chat, BOB, REMINDER) == []
+    assert len(hold_messages_to(hold_chat, BOB, OFFER)) == 1

@@ -4,8 +4,11 @@ they come back.
 A reader is unreachable from the moment they block the bot (or Telegram refuses a
 message to them) until they unblock it or write to it again: users.unreachable_at.
 Meanwhile their messages are failed at the claim, Telegram not even asked, flagged
-reader_unreachable. When they come back, each flagged message whose book is still in
-stock is queued again.
+reader_unreachable. When they come back, each flagged back-in-stock message whose book
+is still in stock is queued again, and so is the offer of a copy still held for them
+(or, when they had the offer, its reminder): the hold's deadline is not moved, a copy
+is not kept longer for a reader who was away. A hold that ended meanwhile (expired,
+collected) sends nothing: news of a hold they never heard of would only confuse.
 
 Why it is sent once: only failed rows are queued again, and a failed row never reached
 the reader (a refusal, or no call at all); from pending it is delivered at most once by
@@ -19,9 +22,10 @@ from collections.abc import Sequence
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.books.models import Book
-from bot.notifications.models import Notification, NotificationStatus
+from bot.notifications.models import Notification, NotificationKind, NotificationStatus
 from bot.notifications.schemas import Delivery
 from bot.reservations.models import PreBooking, ReservationStatus
 from bot.users.models import User
@@ -61,15 +65,34 @@ async def skip_unreachable(session: AsyncSession, claimed: Sequence[Delivery]) -
 
 
 async def requeue_missed(session: AsyncSession, user_id: int) -> int:
-    """Queue again, due now, the reader's messages failed as unreachable whose book is
-    in stock and whose reservation is still notified; return how many."""
+    """Queue again, due now, the reader's messages failed as unreachable that still
+    hold: back in stock while the book is in stock and the reservation notified; a
+    hold's offer, or its reminder if the offer reached them, while it is on hold.
+    Return how many."""
+    back_in_stock = (
+        (Notification.kind == NotificationKind.BACK_IN_STOCK.value)
+        & (PreBooking.status == ReservationStatus.NOTIFIED)
+        & (Book.stock_quantity > 0)
+    )
+    offer = aliased(Notification)
+    missed_offer = (
+        select(offer.id)
+        .where(offer.pre_booking_id == Notification.pre_booking_id)
+        .where(offer.kind == NotificationKind.HOLD_OFFER.value)
+        .where(offer.reader_unreachable)
+        .exists()
+    )
+    still_held = (PreBooking.status == ReservationStatus.ON_HOLD) & (
+        (Notification.kind == NotificationKind.HOLD_OFFER.value)
+        # One statement: the offer's flag is read as it was before this update.
+        | ((Notification.kind == NotificationKind.HOLD_REMINDER.value) & ~missed_offer)
+    )
     requeued = await session.execute(
         update(Notification)
         .where(Notification.pre_booking_id == PreBooking.id)
         .where(PreBooking.user_id == user_id)
-        .where(PreBooking.status == ReservationStatus.NOTIFIED)
         .where(Book.id == PreBooking.book_id)
-        .where(Book.stock_quantity > 0)
+        .where(back_in_stock | still_held)
         .where(Notification.status == NotificationStatus.FAILED)
         .where(Notification.reader_unreachable)
         .values(
