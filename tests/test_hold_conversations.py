@@ -207,3 +207,48 @@ async def test_a_book_whose_copies_are_all_held_can_be_reserved_from_the_catalog
     assert [label for label, _ in hold_chat.current_buttons(catalog)] == ["Reserve #1 Dune"]
     pressed = await hold_chat.press(BOB, "Reserve #1", catalog)
     assert any("you are first in line" in request.text for request in pressed)
+
+
+async def test_deliveries_count_every_hold_message_by_kind(
+    hold_chat: Chat, hold_services: Services, engine: AsyncEngine
+) -> None:
+    await add_books(hold_services, ("Dune", "Frank Herbert", 0))
+    for reader in (ALICE, BOB, CAROL):
+        await hold_chat.send_one(reader, "/reserve 1")
+    await staff_restock(hold_chat, "/restock 1 1")
+    await hold_chat.deliveries_done()
+    [offer] = offers_to(hold_chat, ALICE.id)
+    await hold_chat.press(ALICE, "Don't need it", offer)  # Bob's offer: no restock's
+    await until_sent(hold_chat, BOB.id, OFFER)
+    async with engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE pre_bookings SET hold_expires_at = now() WHERE id = 2")
+        )
+    await until_sent(hold_chat, BOB.id, "The copy of <b>Dune</b>")
+    await until_sent(hold_chat, CAROL.id, OFFER)
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "UPDATE pre_bookings SET notified_at = now() - interval '2 days', "
+                "hold_expires_at = now() + interval '1 hour' WHERE id = 3"
+            )
+        )
+    await until_sent(hold_chat, CAROL.id, "⏰")
+    await hold_chat.deliveries_done()
+
+    report = await hold_chat.send_one(ADMIN, "/deliveries 1")
+    assert report.text.startswith("Messages about #1 <b>Dune</b> by Frank Herbert since its")
+    assert report.text.endswith(
+        "\n\n<b>📦 Copies set aside</b>\n✅ sent: 3\n⏳ pending: 0\n❌ failed: 0"
+        "\n\n<b>⏰ Pickup reminders</b>\n✅ sent: 1\n⏳ pending: 0\n❌ failed: 0"
+        "\n\n<b>⌛ Holds not collected in time</b>\n✅ sent: 1\n⏳ pending: 0\n❌ failed: 0"
+    )
+
+    # A later restock starts the count again: only what came after it.
+    await hold_chat.send_one(ADMIN, "/reserve 1")
+    await staff_restock(hold_chat, "/restock 1 2")
+    await hold_chat.deliveries_done()
+    again = await hold_chat.send_one(ADMIN, "/deliveries 1")
+    assert again.text.endswith(
+        "\n\n<b>📦 Copies set aside</b>\n✅ sent: 1\n⏳ pending: 0\n❌ failed: 0"
+    )

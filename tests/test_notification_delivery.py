@@ -239,8 +239,8 @@ async def test_deliveries_command(chat: Chat, services: Services) -> None:
     await chat.send(ADMIN, "/restock 1 3")
     await chat.deliveries_done()
     report = await chat.send_one(ADMIN, "/deliveries 1")
-    assert report.text.startswith("Back-in-stock messages for #1 <b>Dune</b> by Frank Herbert")
-    assert "✅ sent: 2\n⏳ pending: 0\n❌ failed: 0" in report.text
+    assert report.text.startswith("Messages about #1 <b>Dune</b> by Frank Herbert since its")
+    assert "<b>📚 Back in stock</b>\n✅ sent: 2\n⏳ pending: 0\n❌ failed: 0" in report.text
     refused = await chat.send_one(Person(77, "Eve"), "/deliveries 1")
     assert refused.text == "Sorry, only the bookstore's staff can do that."
     unknown = await chat.send_one(ADMIN, "/deliveries 99")

@@ -30,7 +30,8 @@ from bot.books.service import BOOKS_PAGE_SIZE, Restock
 from bot.database import MAX_ID
 from bot.errors import DomainError
 from bot.i18n import catalogs, languages
-from bot.notifications.schemas import DeliveryReport
+from bot.notifications.models import NotificationKind
+from bot.notifications.schemas import DeliveryReport, KindCounts
 from bot.reservations.errors import (
     AlreadyWaiting,
     BookInStock,
@@ -233,7 +234,13 @@ def messages() -> list[str]:
 
 def report(restocked_at: datetime | None) -> DeliveryReport:
     return DeliveryReport(
-        MAX_ID, LONG_TITLE, LONG_AUTHOR, restocked_at, 1_000_000, 1_000_000, 1_000_000
+        MAX_ID,
+        LONG_TITLE,
+        LONG_AUTHOR,
+        restocked_at,
+        tuple(
+            KindCounts(kind.value, 1_000_000, 1_000_000, 1_000_000) for kind in NotificationKind
+        ),
     )
 
 

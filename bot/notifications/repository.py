@@ -3,6 +3,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.books.models import RestockEvent
 from bot.notifications.models import Notification, NotificationStatus
+from bot.reservations.models import PreBooking
 
 
 class NotificationRepository:
@@ -21,10 +22,29 @@ class NotificationRepository:
             .limit(1)
         )
 
-    async def status_counts(self, restock_id: int) -> dict[NotificationStatus, int]:
-        rows = await self._session.execute(
-            select(Notification.status, func.count())
-            .where(Notification.restock_id == restock_id)
-            .group_by(Notification.status)
+    async def counts_since(
+        self, restock: RestockEvent
+    ) -> dict[tuple[str, NotificationStatus], int]:
+        """Messages by kind and status: the restock's, and the hold messages about the
+        book's reservations queued after it (those belong to no restock)."""
+        own = (
+            select(Notification.kind, Notification.status, func.count())
+            .where(Notification.restock_id == restock.id)
+            .group_by(Notification.kind, Notification.status)
         )
-        return {status: count for status, count in rows}
+        # Only reservations that were ever held have hold messages (hold_expires_at is
+        # set when a copy is set aside), which keeps a long notify_all line out of it.
+        later = (
+            select(Notification.kind, Notification.status, func.count())
+            .join(PreBooking, PreBooking.id == Notification.pre_booking_id)
+            .where(PreBooking.book_id == restock.book_id)
+            .where(PreBooking.hold_expires_at.is_not(None))
+            .where(Notification.restock_id.is_(None))
+            .where(Notification.created_at >= restock.created_at)
+            .group_by(Notification.kind, Notification.status)
+        )
+        counts: dict[tuple[str, NotificationStatus], int] = {}
+        for statement in (own, later):
+            for kind, status, count in await self._session.execute(statement):
+                counts[kind, status] = counts.get((kind, status), 0) + count
+        return counts

@@ -17,13 +17,23 @@ class Delivery:
 
 
 @dataclass(frozen=True)
+class KindCounts:
+    """How the messages of one kind (NotificationKind's value) are doing."""
+
+    kind: str
+    sent: int
+    pending: int
+    failed: int
+
+
+@dataclass(frozen=True)
 class DeliveryReport:
-    """How the messages of a book's latest notifying restock are doing."""
+    """How the messages about a book since its latest notifying restock are doing: the
+    restock's own (back in stock, or copies set aside), and the hold messages queued
+    after it (copies passed on, reminders, holds expired), kind by kind."""
 
     book_id: int
     title: str
     author: str
     restocked_at: datetime | None
-    sent: int
-    pending: int
-    failed: int
+    kinds: tuple[KindCounts, ...] = ()

@@ -4,9 +4,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.books.errors import BookNotFound
 from bot.books.repository import BookRepository
-from bot.notifications.models import NotificationStatus
+from bot.notifications.models import NotificationKind, NotificationStatus
 from bot.notifications.repository import NotificationRepository
-from bot.notifications.schemas import DeliveryReport
+from bot.notifications.schemas import DeliveryReport, KindCounts
 from bot.users.admins import Admins
 
 
@@ -19,7 +19,8 @@ class NotificationService:
         self._zone = zone  # the shop's (TIMEZONE): the report's times are in it
 
     async def deliveries(self, actor_id: int, book_id: int) -> DeliveryReport:
-        """Sent, pending and failed messages of the book's latest restock that notified anyone."""
+        """Sent, pending and failed messages about the book since its latest restock that
+        notified anyone, kind by kind."""
         self._admins.require(actor_id)
         async with self._sessions.begin() as session:
             book = await BookRepository(session).get(book_id)
@@ -27,13 +28,20 @@ class NotificationService:
                 raise BookNotFound(book_id)
             notifications = NotificationRepository(session)
             restock = await notifications.latest_notifying_restock(book_id)
-            counts = {} if restock is None else await notifications.status_counts(restock.id)
+            counts = {} if restock is None else await notifications.counts_since(restock)
         return DeliveryReport(
             book.id,
             book.title,
             book.author,
             None if restock is None else restock.created_at.astimezone(self._zone),
-            counts.get(NotificationStatus.SENT, 0),
-            counts.get(NotificationStatus.PENDING, 0),
-            counts.get(NotificationStatus.FAILED, 0),
+            tuple(
+                KindCounts(
+                    kind.value,
+                    counts.get((kind.value, NotificationStatus.SENT), 0),
+                    counts.get((kind.value, NotificationStatus.PENDING), 0),
+                    counts.get((kind.value, NotificationStatus.FAILED), 0),
+                )
+                for kind in NotificationKind
+                if any(counted == kind.value for counted, _ in counts)
+            ),
         )

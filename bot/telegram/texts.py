@@ -23,6 +23,7 @@ from bot.holds.errors import NotOnHold, StockBelowHolds
 from bot.holds.schemas import Collection, HoldsReport, LineRestock
 from bot.i18n import catalogs
 from bot.i18n.catalogs import N_, _, ngettext
+from bot.notifications.models import NotificationKind
 from bot.notifications.schemas import DeliveryReport
 from bot.reservations.errors import (
     AlreadyWaiting,
@@ -55,7 +56,7 @@ READER_COMMANDS = {
 ADMIN_COMMANDS = {
     "restock": N_("set a book's stock: /restock <book id> <quantity>"),
     "addbook": N_("add a book: /addbook <title> | <author> | <quantity>"),
-    "deliveries": N_("how a book's back-in-stock messages are going: /deliveries <book id>"),
+    "deliveries": N_("how a book's messages to readers are going: /deliveries <book id>"),
     "collected": N_("a reader took their held copy: /collected <reservation id>"),
     "holds": N_("a book's copies on hold and its line: /holds <book id>"),
     "demand": N_("which books readers wait for most, with a chart and a CSV"),
@@ -341,21 +342,30 @@ def delivery_report(report: DeliveryReport, paused_since: datetime | None = None
     name = f"#{report.book_id} {book_name(report.title, report.author)}"
     if report.restocked_at is None:
         return _("No restock of %(book)s has notified anyone yet.") % {"book": name}
-    text = _(
-        "Back-in-stock messages for %(book)s, restocked %(moment)s:\n"
-        "✅ sent: %(sent)s\n⏳ pending: %(pending)s\n❌ failed: %(failed)s"
-    ) % {
+    text = _("Messages about %(book)s since its restock %(moment)s:") % {
         "book": name,
         "moment": moment(report.restocked_at),
-        "sent": report.sent,
-        "pending": report.pending,
-        "failed": report.failed,
     }
+    for counts in report.kinds:
+        text += f"\n\n<b>{message_kind(counts.kind)}</b>\n" + _(
+            "✅ sent: %(sent)s\n⏳ pending: %(pending)s\n❌ failed: %(failed)s"
+        ) % {"sent": counts.sent, "pending": counts.pending, "failed": counts.failed}
     if paused_since is not None:
-        text += "\n" + _("⏸ paused: Telegram unreachable since %(moment)s") % {
+        text += "\n\n" + _("⏸ paused: Telegram unreachable since %(moment)s") % {
             "moment": moment(paused_since)
         }
     return text
+
+
+def message_kind(kind: str) -> str:
+    """A kind of message (NotificationKind's value), as /deliveries names it."""
+    names = {
+        NotificationKind.BACK_IN_STOCK.value: N_("📚 Back in stock"),
+        NotificationKind.HOLD_OFFER.value: N_("📦 Copies set aside"),
+        NotificationKind.HOLD_REMINDER.value: N_("⏰ Pickup reminders"),
+        NotificationKind.HOLD_EXPIRED.value: N_("⌛ Holds not collected in time"),
+    }
+    return _(names[kind])
 
 
 def import_report(report: ImportReport) -> str:
