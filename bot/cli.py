@@ -16,13 +16,12 @@ from telegram.error import InvalidToken
 from bot import migrate
 from bot.backup import BackupError, backup, restore
 from bot.books.catalog_file import CatalogFileError, read_catalog
-from bot.config import Settings, SettingsError, load_settings
+from bot.config import Settings, SettingsError, hold_policy, load_settings
 from bot.database import create_engine
 from bot.database_url import parse_database_url
 from bot.embedded_postgres import EmbeddedPostgresUnavailable, start_embedded_postgres
 from bot.flood_budget.ledger import SharedFloodBudget
 from bot.health_check import Finding, check_database
-from bot.holds.policy import HoldPolicy
 from bot.logging_setup import configure_logging
 from bot.playground import command as playground
 from bot.playground.runner import PlaygroundError
@@ -217,15 +216,6 @@ def run(settings: Settings, database_url: str) -> None:
         )
     except InvalidToken:
         raise CommandError("Telegram refused BOT_TOKEN: check it with @BotFather") from None
-
-
-def hold_policy(settings: Settings) -> HoldPolicy:
-    return HoldPolicy(
-        hold_in_line=settings.restock_policy == "hold_in_line",
-        pickup_window=settings.pickup_window,
-        pickup_reminder=settings.pickup_reminder,
-        zone=settings.shop_zone,
-    )
 
 
 def run_webhook_mode(settings: Settings, application: BotApplication, engine: AsyncEngine) -> None:

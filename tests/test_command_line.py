@@ -9,8 +9,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
@@ -93,6 +95,78 @@ def wait_for_page(url: str, deadline: float) -> dict[str, Any]:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def chat_texts(url: str, persona: int) -> list[str]:
+    with urllib.request.urlopen(f"{url}/api/state", timeout=5) as response:  # noqa: S310
+        state: dict[str, Any] = json.load(response)
+    return [m["text"] for m in state["chats"][str(persona)] if m["from_bot"]]
+
+
+def say(url: str, persona: int, text: str) -> None:
+    request = urllib.request.Request(  # noqa: S310
+        f"{url}/api/send",
+        data=json.dumps({"persona": persona, "text": text}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=5):  # noqa: S310
+        pass
+
+
+def bot_says(url: str, persona: int, start: str, timeout: float = 20) -> str:
+    """The first message to the persona that starts with start, waiting for it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [text for text in chat_texts(url, persona) if text.startswith(start)]
+        if found:
+            return found[0]
+        time.sleep(0.1)
+    raise AssertionError(f"no {start!r} for {persona}: {chat_texts(url, persona)}")
+
+
+def test_the_playground_runs_the_shops_policy_time_zone_and_hold_expiry(data_dir: Path) -> None:
+    """RESTOCK_POLICY, PICKUP_WINDOW and TIMEZONE as the bot has them, the expiry loop too."""
+    alice, ben, dana = 1001, 1002, 9001
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    environment = {key: value for key, value in os.environ.items() if key not in SETTINGS}
+    environment.update(
+        DATA_DIR=str(data_dir),
+        RESTOCK_POLICY="hold_in_line",
+        PICKUP_WINDOW="3",  # seconds: the copy passes on while we watch
+        PICKUP_REMINDER="0",
+        TIMEZONE="Asia/Kathmandu",  # UTC+5:45: no other zone's minutes look like it
+    )
+    started = time.monotonic()
+    playground = subprocess.Popen(
+        [COMMAND, "playground", "--port", str(port)],
+        cwd=data_dir,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for_page(f"{url}/api/state", started + 60)
+        say(url, alice, "/reserve 1")
+        bot_says(url, alice, "Reserved")
+        say(url, ben, "/reserve 1")
+        bot_says(url, ben, "Reserved")
+        say(url, alice, "/myreservations")
+        assert "+0545" in bot_says(url, alice, "<b>Your reservations</b>")
+        say(url, dana, "/restock 1 1")
+        assert "1 copy set aside for the first 1 of 2" in bot_says(url, dana, "Stock of #1")
+        offer = bot_says(url, alice, "📦 A copy of <b>Dune</b>")
+        kathmandu = datetime.now(ZoneInfo("Asia/Kathmandu"))
+        assert f":{kathmandu:%M}" in offer or f":{kathmandu + timedelta(minutes=1):%M}" in offer
+        assert "has gone to the next reader" in bot_says(url, alice, "The copy of <b>Dune</b>")
+        bot_says(url, ben, "📦 A copy of <b>Dune</b>")
+        playground.send_signal(signal.SIGINT)
+        assert playground.wait(timeout=30) == 0
+    finally:
+        playground.kill()
+        _, stderr = playground.communicate()
+    assert "Traceback" not in stderr
 
 
 def test_playground_refuses_other_machines_unless_asked(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import signal
 import socket
 import time
 
-from bot.config import Settings
+from bot.config import Settings, hold_policy
 from bot.embedded_postgres import start_embedded_postgres
 from bot.playground.runner import listening_socket, page_url, running_playground
 
@@ -48,7 +48,11 @@ async def _until_stopped(
     for number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(number, stop.set)
     async with running_playground(
-        database_url, sock, settings.admin_ids, settings.messages_per_second
+        database_url,
+        sock,
+        settings.admin_ids,
+        settings.messages_per_second,
+        hold_policy(settings),
     ):
         logger.info(
             "Playground ready at %s (started in %.1f s); Ctrl+C stops it",

@@ -19,6 +19,7 @@ from starlette.applications import Starlette
 
 from bot import migrate
 from bot.database import create_engine
+from bot.holds.policy import HoldPolicy
 from bot.playground import sample_shop
 from bot.playground.local_bot_api import FloodLimits, LocalBotApi
 from bot.playground.web_chat import WebChat
@@ -26,6 +27,7 @@ from bot.services import build_services
 from bot.telegram import texts
 from bot.telegram.application import ALLOWED_UPDATES, build_application
 from bot.telegram.context import BotApplication
+from bot.telegram.hold_messages import TelegramHoldMessages
 
 # The local Bot API knows this token only; it is no secret and opens nothing on Telegram.
 PLAYGROUND_TOKEN = "1000000001:playground-token-for-the-local-bot-api"  # noqa: S105
@@ -76,12 +78,22 @@ async def running_playground(
     sock: socket.socket,
     admin_ids: frozenset[int] = frozenset(),
     messages_per_second: float = 29.0,
+    policy: HoldPolicy | None = None,
 ) -> AsyncIterator[Playground]:
-    """The playground on this database and socket, until the block ends."""
+    """The playground on this database and socket, until the block ends; under the shop's
+    policy (RESTOCK_POLICY and TIMEZONE, bot/config.py's hold_policy) as the bot runs."""
     engine = create_engine(database_url)
     async with engine.begin() as connection:
         await migrate.upgrade_on(connection)
-    services = build_services(engine, admin_ids | {sample_shop.STAFF.id}, texts.back_in_stock)
+    # With the hold messages, as the bot has them: holds, and their expiry loop, which the
+    # application starts and stops with its dispatcher.
+    services = build_services(
+        engine,
+        admin_ids | {sample_shop.STAFF.id},
+        texts.back_in_stock,
+        policy,
+        TelegramHoldMessages(),
+    )
     await sample_shop.stock_if_empty(engine, services)
     web_chat = WebChat(PLAYGROUND_TOKEN, LocalBotApi(limits=FloodLimits()), engine, services)
     server = _QuietServer(
