@@ -349,3 +349,21 @@ async def test_a_missed_reminder_comes_on_comeback_unless_the_offer_comes_too(
     assert len(hold_messages_to(hold_chat, ALICE, OFFER)) == 1
     assert hold_messages_to(hold_chat, BOB, REMINDER) == []
     assert len(hold_messages_to(hold_chat, BOB, OFFER)) == 1
+
+
+async def test_a_hold_past_its_deadline_is_not_offered_again_before_it_is_swept(
+    hold_services: Services, engine: AsyncEngine
+) -> None:
+    """Back a moment after the deadline, before the expiry loop ends the hold: the offer
+    would promise a copy that is about to go to the next reader."""
+    await add_books(hold_services, ("Dune", "Frank Herbert", 0))
+    await hold_services.reservations.reserve(Reader(ALICE.id, ALICE.id), 1)
+    await hold_services.users.blocked_us(ALICE.id)
+    await hold_services.holds.restock(ADMIN.id, 1, 1)
+    assert await hold_services.outbox.claim_due(10, timedelta(seconds=30)) == []
+    async with engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE pre_bookings SET hold_expires_at = now() - interval '1 second'")
+        )
+    assert await hold_services.users.reachable_again(ALICE.id) == 0
+    assert await notification_of(engine, ALICE) == [("failed", 0, "unreachable")]

@@ -82,7 +82,11 @@ async def requeue_missed(session: AsyncSession, user_id: int) -> int:
         .where(offer.reader_unreachable)
         .exists()
     )
-    still_held = (PreBooking.status == ReservationStatus.ON_HOLD) & (
+    still_held = (
+        (PreBooking.status == ReservationStatus.ON_HOLD)
+        # Past its deadline, a hold is the expiry loop's to end, not ours to offer again.
+        & (PreBooking.hold_expires_at > func.now())
+    ) & (
         (Notification.kind == NotificationKind.HOLD_OFFER.value)
         # One statement: the offer's flag is read as it was before this update.
         | ((Notification.kind == NotificationKind.HOLD_REMINDER.value) & ~missed_offer)
