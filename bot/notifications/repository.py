@@ -33,7 +33,7 @@ class NotificationRepository:
             .group_by(Notification.kind, Notification.status)
         )
         # Only reservations that were ever held have hold messages (hold_expires_at is
-        # set when a copy is set aside), which keeps a long notify_all line out of it.
+        # set when a copy is set aside): a notify_all line joins no notification here.
         later = (
             select(Notification.kind, Notification.status, func.count())
             .join(PreBooking, PreBooking.id == Notification.pre_booking_id)
