@@ -11,14 +11,19 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-BAR_COLOUR = "#2f6f9f"
+# One colour per series, stacked left to right: waiting, then on hold.
+BAR_COLOURS = ("#2f6f9f", "#e0a030")
 LABEL_CHARACTERS = 36
 
 
 def horizontal_bar_chart(
-    labels: Sequence[str], values: Sequence[int], title: str, value_label: str
+    labels: Sequence[str],
+    series: Sequence[tuple[str, Sequence[int]]],
+    title: str,
+    value_label: str,
 ) -> bytes:
-    """A PNG with one bar per label, the first at the top, each with its value beside it."""
+    """A PNG with one bar per label, the first at the top, each with its total beside it;
+    several series (name, values) are stacked in one bar and named in a legend."""
     height = 1.2 + 0.38 * max(len(labels), 1)
     # Fixed margins rather than a layout engine: laying out would draw the figure twice.
     figure = Figure(figsize=(9, height), dpi=100)
@@ -26,10 +31,15 @@ def horizontal_bar_chart(
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
     positions = range(len(labels))
-    bars = axes.barh(positions, values, color=BAR_COLOUR)
+    totals = [0] * len(labels)
+    for (name, values), colour in zip(series, BAR_COLOURS, strict=False):
+        bars = axes.barh(positions, values, left=totals, color=colour, label=name)
+        totals = [total + value for total, value in zip(totals, values, strict=True)]
+    axes.bar_label(bars, labels=[str(total) for total in totals], padding=3)
+    if len(series) > 1:
+        axes.legend(loc="lower right", frameon=False)
     axes.set_yticks(list(positions), [short(label) for label in labels])
     axes.invert_yaxis()
-    axes.bar_label(bars, padding=3)
     axes.set_title(title, loc="left", fontweight="bold")
     axes.set_xlabel(value_label)
     axes.margins(x=0.12)
