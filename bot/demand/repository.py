@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.books.models import Book
@@ -46,18 +46,21 @@ class DemandRepository:
         outcomes = recent_outcomes(since, hold_in_line)
         waiting = func.count().filter(WAITING)
         oldest = func.min(PreBooking.created_at).filter(WAITING)
+        # Copies on hold only under hold_in_line: under notify_all the query stays as it was.
+        held = func.count().filter(ON_HOLD) if hold_in_line else literal(0)
+        live = or_(WAITING, ON_HOLD) if hold_in_line else WAITING
         counted = (
             select(
                 PreBooking.book_id,
                 waiting.label("waiting"),
-                func.count().filter(ON_HOLD).label("on_hold"),
+                held.label("on_hold"),
                 oldest.label("oldest"),
                 *[
                     func.count().filter(condition).label(name)
                     for name, condition in outcomes.items()
                 ],
             )
-            .where(or_(WAITING, ON_HOLD, *outcomes.values()))
+            .where(or_(live, *outcomes.values()))
             .group_by(PreBooking.book_id)
             .subquery()
         )
