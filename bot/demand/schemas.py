@@ -34,5 +34,5 @@ class DemandReport:
         return sum(book.waiting for book in self.books)
 
     @property
-    def readers_on_hold(self) -> int:
+    def copies_on_hold(self) -> int:
         return sum(book.on_hold for book in self.books)

@@ -809,8 +809,8 @@ def demand_report(report: DemandReport) -> str:
     )
     if report.holds:
         heading += " " + ngettext(
-            "%(count)s copy on hold.", "%(count)s copies on hold.", report.readers_on_hold
-        ) % {"count": catalogs.number(report.readers_on_hold)}
+            "%(count)s copy on hold.", "%(count)s copies on hold.", report.copies_on_hold
+        ) % {"count": catalogs.number(report.copies_on_hold)}
     listed = report.books[:DEMAND_LISTED]
 
     def render(units: int | None) -> str:
