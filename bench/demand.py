@@ -2,7 +2,9 @@
 report as staff get it: the query, the chart and CSV, and the whole command through the
 real Application on the fake Bot API (text, photo and document sent).
 
-Alone: `python -m bench.demand [--waiting N] [--books N] [--runs N]`.
+Alone: `python -m bench.demand [--waiting N] [--books N] [--runs N] [--holds]`; with
+--holds the shop runs RESTOCK_POLICY=hold_in_line and the history is of holds (set aside,
+collected, released, expired, cancelled) with a copy on hold for every tenth reader.
 """
 
 import argparse
@@ -17,10 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 
 from bench.setup import FIRST_READER_ID, database_server, fresh_database
+from bot.holds.policy import HoldPolicy
 from bot.services import build_services
 from bot.telegram import texts
 from bot.telegram.application import build_application
 from bot.telegram.handlers.demand import files
+from bot.telegram.hold_messages import TelegramHoldMessages
 from tests.chat import ADMIN, message_update
 from tests.fake_telegram import FakeBotApi, FakeRequest
 
@@ -75,17 +79,62 @@ async def seed(engine: AsyncEngine, waiting: int, books: int) -> None:
         await connection.execute(text("ANALYZE"))
 
 
+async def seed_holds(engine: AsyncEngine) -> None:
+    """The history as holds leave it: every reservation in it was set aside (notified_at
+    and a deadline), then collected, released or expired, or is on hold still (every
+    tenth); a stock for the copies on hold."""
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "UPDATE pre_bookings SET notified_at = now() - random() * interval '60 days', "
+                "hold_expires_at = now() + interval '1 day', "
+                "status = (CASE id % 10 WHEN 1 THEN 'cancelled' WHEN 2 THEN 'expired' "
+                "ELSE 'collected' END)::pre_booking_status, "
+                "cancelled_at = CASE id % 10 WHEN 1 THEN now() - random() * interval '60 days' "
+                "END, expired_at = CASE id % 10 WHEN 2 THEN now() - random() * interval "
+                "'60 days' END, collected_at = CASE WHEN id % 10 NOT IN (1, 2) THEN now() - "
+                "random() * interval '60 days' END WHERE status <> 'waiting'"
+            )
+        )
+        # A reader never holds a copy of a book they wait for (one live reservation each).
+        await connection.execute(
+            text(
+                "UPDATE pre_bookings AS held SET status = 'on_hold', collected_at = NULL "
+                "WHERE held.id % 10 = 0 AND held.status = 'collected' AND NOT EXISTS ("
+                "SELECT FROM pre_bookings AS waiting WHERE waiting.status = 'waiting' "
+                "AND waiting.user_id = held.user_id AND waiting.book_id = held.book_id)"
+            )
+        )
+        await connection.execute(
+            text(
+                "UPDATE books SET stock_quantity = held.count FROM (SELECT book_id, count(*) "
+                "FROM pre_bookings WHERE status = 'on_hold' GROUP BY book_id) AS held "
+                "WHERE held.book_id = books.id"
+            )
+        )
+        await connection.execute(text("ANALYZE"))
+
+
 async def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.demand")
     parser.add_argument("--waiting", type=int, default=100_000, help="readers waiting")
     parser.add_argument("--books", type=int, default=2_000, help="sold-out books")
     parser.add_argument("--runs", type=int, default=10, help="timed runs of each part")
+    parser.add_argument("--holds", action="store_true", help="RESTOCK_POLICY=hold_in_line")
     options = parser.parse_args(argv)
     os.environ.setdefault("PTB_TIMEDELTA", "1")
     with database_server() as server_url:
         async with fresh_database(server_url) as (_, engine):
             await seed(engine, options.waiting, options.books)
-            services = build_services(engine, frozenset({ADMIN.id}), texts.back_in_stock)
+            if options.holds:
+                await seed_holds(engine)
+            services = build_services(
+                engine,
+                frozenset({ADMIN.id}),
+                texts.back_in_stock,
+                HoldPolicy(hold_in_line=options.holds),
+                TelegramHoldMessages(),
+            )
             api = FakeBotApi()
             application = build_application(
                 TOKEN, services, messages_per_second=1000, request=FakeRequest(api)
@@ -133,9 +182,11 @@ def report_table(
         [
             f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python "
             f"{platform.python_version()}. Command: `python -m bench.demand --waiting "
-            f"{options.waiting} --books {options.books} --runs {options.runs}`. "
+            f"{options.waiting} --books {options.books} --runs {options.runs}"
+            f"{' --holds' if options.holds else ''}`. "
             f"{options.waiting:,} readers waiting over {options.books:,} books, as many "
-            f"told or cancelled in the last 60 days; the report lists {books_in_report:,} "
+            f"{'held' if options.holds else 'told'} in the last 60 days; the report lists "
+            f"{books_in_report:,} "
             f"books. Medians and worst of {options.runs} runs after {WARM_UP_RUNS} untimed, "
             "in milliseconds:",
             "",

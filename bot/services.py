@@ -55,5 +55,5 @@ def build_services(
             None if hold_messages is None else HoldSweeper(sessions, policy, hold_messages)
         ),
         cards=CardService(sessions, policy.zone),
-        demand=DemandService(sessions, admins, policy.zone),
+        demand=DemandService(sessions, admins, policy.zone, policy.hold_in_line),
     )

@@ -78,11 +78,19 @@ def chart_image() -> None:
         ("The Dispossessed", 37),
         ("Beloved", 29),
     ]
+    # Under hold_in_line: each bar stacks the readers waiting and the copies on hold.
+    outcomes = ("set_aside", "collected", "released", "expired", "cancelled")
     books = tuple(
-        BookDemand(BookView(n + 1, title, "", 0), waiting, NOW - timedelta(days=40), (3, 2))
+        BookDemand(
+            BookView(n + 1, title, "", 12 - n % 12),
+            waiting,
+            NOW - timedelta(days=40),
+            (20, 14, 2, 1, 3),
+            12 - n % 12,
+        )
         for n, (title, waiting) in enumerate(titles)
     )
-    chart, _ = files(DemandReport(books, ("told", "cancelled"), 30, NOW))
+    chart, _ = files(DemandReport(books, outcomes, 30, NOW, holds=True))
     (DOCS / "demand-chart.png").write_bytes(chart)
 
 

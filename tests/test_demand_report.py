@@ -1,5 +1,6 @@
 """/demand: the books readers wait for most, as text, a bar chart and a CSV."""
 
+import asyncio
 import csv
 import io
 
@@ -10,12 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.services import Services
 from bot.users.schemas import Reader
 from tests.chat import ADMIN, ALICE, BOB, CAROL, Chat, Person
-from tests.db import add_books, snapshot
+from tests.db import add_books, rows, snapshot
 from tests.fake_telegram import UploadedFile
 
 
 async def reserve(services: Services, person: Person, book_id: int) -> None:
     await services.reservations.reserve(Reader(person.id, person.id), book_id)
+
+
+def csv_table(sent: object) -> list[list[str]]:
+    assert isinstance(sent, UploadedFile)
+    return list(csv.reader(io.StringIO(sent.content.decode("utf-8-sig"))))
 
 
 async def test_demand_in_text_chart_and_csv(
@@ -122,3 +128,83 @@ async def test_readers_cannot_see_demand(
     reply = await chat.send_one(ALICE, "/demand")
     assert "only the bookstore's staff" in reply.text
     assert await snapshot(engine) == before
+
+
+# Under RESTOCK_POLICY=hold_in_line: copies on hold, and how holds ended lately.
+ON_HOLD_COLOUR = (0xE0, 0xA0, 0x30)
+
+
+async def statuses(engine: AsyncEngine) -> list[str]:
+    return [status for (status,) in await rows(engine, "SELECT status::text FROM pre_bookings")]
+
+
+async def test_demand_under_holds_counts_holds_and_how_they_ended(
+    hold_chat: Chat, hold_services: Services, engine: AsyncEngine
+) -> None:
+    await add_books(hold_services, ("Dune", "Frank Herbert", 0), ("Emma", "Jane Austen", 0))
+    readers = [Person(2000 + n, f"Reader {n}") for n in range(1, 9)]
+    for person in readers[:6]:
+        await reserve(hold_services, person, 1)
+    await reserve(hold_services, readers[6], 2)
+    await reserve(hold_services, readers[7], 2)
+    await hold_services.reservations.cancel(Reader(readers[6].id, readers[6].id), 7)
+    await hold_chat.send(ADMIN, "/restock 1 3")  # readers 1-3 get a copy each
+    await hold_services.holds.collect(ADMIN.id, 1)
+    # Reader 2 doesn't need it: reader 4 gets it; reader 3's runs out: reader 5's turn.
+    await hold_services.reservations.cancel(Reader(readers[1].id, readers[1].id), 2)
+    async with engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE pre_bookings SET hold_expires_at = now() WHERE id = 3")
+        )
+    async with asyncio.timeout(10):
+        while (await statuses(engine)).count("expired") == 0:
+            await asyncio.sleep(0.02)
+    await hold_chat.deliveries_done()
+    # Dune: collected, released, expired, two on hold, one waiting; Emma: one cancelled.
+    assert sorted(await statuses(engine)) == sorted(
+        ["collected", "cancelled", "expired", *["on_hold"] * 2, "waiting", "cancelled", "waiting"]
+    )
+
+    sent = await hold_chat.send(ADMIN, "/demand")
+    assert [request.method for request in sent] == ["sendMessage", "sendPhoto", "sendDocument"]
+    reply = sent[0].text
+    assert "2 readers waiting for 2 books. 2 copies on hold." in reply
+    assert reply.index("Dune") < reply.index("Emma")  # one waiting each; Dune has holds
+    assert (
+        "1. #1 <b>Dune</b> by Frank Herbert: 1 waiting, 2 on hold, the longest waiting since "
+        in reply
+    )
+    assert (
+        "    last 30 days: copy set aside 5 · collected 1 · released 1 · expired 1 · cancelled 0"
+        in reply
+    )
+    assert (
+        "    last 30 days: copy set aside 0 · collected 0 · released 0 · expired 0 · cancelled 1"
+        in reply
+    )
+
+    photo = sent[1].params["photo"]
+    assert isinstance(photo, UploadedFile)
+    colours = Image.open(io.BytesIO(photo.content)).convert("RGB").getcolors(1 << 20)
+    assert colours is not None
+    assert ON_HOLD_COLOUR in {colour for _, colour in colours}  # the on-hold bars
+
+    table = csv_table(sent[2].params["document"])
+    assert table[0][6].startswith("oldest wait (C")  # Berlin's CET or CEST
+    assert table[0][:6] + table[0][7:] == [
+        "book id",
+        "title",
+        "author",
+        "in stock",
+        "readers waiting",
+        "copies on hold",
+        "copy set aside (last 30 days)",
+        "collected (last 30 days)",
+        "released (last 30 days)",
+        "expired (last 30 days)",
+        "cancelled (last 30 days)",
+    ]
+    assert [row[:6] + row[7:] for row in table[1:]] == [
+        ["1", "Dune", "Frank Herbert", "2", "1", "2", "5", "1", "1", "1", "0"],
+        ["2", "Emma", "Jane Austen", "0", "1", "0", "0", "0", "0", "0", "1"],
+    ]

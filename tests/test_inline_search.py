@@ -132,3 +132,19 @@ async def test_the_installed_bot_asks_telegram_for_inline_queries(
     [answer] = [r for r in answered if r.method == "answerInlineQuery"]
     assert answer.error_code is None
     assert [result["title"] for result in results(answer)] == ["Dune"]
+
+
+async def test_under_holds_a_book_whose_copies_are_all_held_says_so(
+    hold_chat: Chat, hold_services: Services
+) -> None:
+    await add_books(hold_services, ("Dune", "Frank Herbert", 0), ("Dune Messiah", "Herbert", 3))
+    await hold_services.reservations.reserve(Reader(BOB.id, BOB.id), 1)
+    await hold_services.reservations.reserve(Reader(CAROL.id, CAROL.id), 1)
+    await hold_chat.send(ADMIN, "/restock 1 1")  # Bob's copy; Carol waits
+
+    dune, messiah = results(await ask(hold_chat, "dune"))
+    assert dune["description"] == "Frank Herbert · 📦 all copies on hold · 1 reader waiting"
+    assert "📦 all copies on hold" in dune["input_message_content"]["message_text"]
+    assert messiah["description"] == "Herbert · ✅ in stock: 3 · nobody waiting"
+    [longest] = results(await ask(hold_chat, ""))
+    assert longest["description"] == dune["description"]

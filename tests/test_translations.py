@@ -5,6 +5,7 @@ with the longest values there are."""
 import ast
 import re
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,8 +28,20 @@ from bot.books.models import AUTHOR_MAX_LENGTH, TITLE_MAX_LENGTH
 from bot.books.rules import SEARCH_MAX_LENGTH
 from bot.books.schemas import BookPage, BookView, ImportReport, RejectedRow
 from bot.books.service import BOOKS_PAGE_SIZE, Restock
+from bot.cards.schemas import (
+    BookCard,
+    BookInLine,
+    NoReservation,
+    Notified,
+    OnHold,
+    ReaderStatus,
+    Waiting,
+)
 from bot.database import MAX_ID
+from bot.demand.schemas import BookDemand, DemandReport
 from bot.errors import DomainError
+from bot.holds.errors import NotOnHold, StockBelowHolds
+from bot.holds.schemas import Collection, HoldEntry, HoldsReport, LineRestock
 from bot.i18n import catalogs, languages
 from bot.notifications.models import NotificationKind
 from bot.notifications.schemas import DeliveryReport, KindCounts
@@ -47,7 +60,7 @@ from bot.reservations.schemas import (
     ReservationView,
 )
 from bot.reservations.service import RESERVATIONS_PAGE_SIZE
-from bot.telegram import keyboards, texts
+from bot.telegram import deep_links, keyboards, texts
 from bot.telegram.application import reader_commands
 from bot.telegram.bad_input import BadInput, InvalidButton, NotPrivateChat, UsageError
 from bot.telegram.command_menu import commands_for
@@ -229,6 +242,77 @@ def messages() -> list[str]:
         *(texts.refusal(error) for error in REFUSALS),
         texts.something_went_wrong(),
         texts.temporarily_unavailable(),
+        *hold_card_and_demand_messages(),
+    ]
+
+
+# Holds, cards and the demand report at their longest: Telegram's longest names (64
+# units) and usernames (32), a thousand holds, numbers past a billion.
+LONG_NAME = LONG_TITLE[:32]
+LONG_USERNAME = "u" * 32
+BIG = 1_000_000_000
+HOLDS = (
+    *(HoldEntry(MAX_ID, LONG_NAME, None, NOW) for _ in range(1000)),
+    HoldEntry(MAX_ID, None, LONG_USERNAME, NOW),
+    HoldEntry(MAX_ID, None, None, NOW),
+)
+HELD = ReservationView(
+    MAX_ID, MAX_ID, LONG_TITLE, LONG_AUTHOR, ReservationStatus.ON_HOLD, NOW, NOW, None, NOW
+)
+IN_LINE = replace(reservation(ReservationStatus.WAITING), place_in_line=MAX_ID)
+HOLD_PAGE = ReservationPage((HELD, IN_LINE) * 2 + (HELD,), MAX_ID, MAX_ID, MAX_ID)
+CARD_STATES: tuple[ReaderStatus, ...] = (
+    NoReservation(),
+    Waiting(MAX_ID, 1, NOW),
+    Waiting(MAX_ID, MAX_ID, NOW),
+    Notified(MAX_ID, NOW),
+    OnHold(MAX_ID, NOW),
+)
+CARDS = tuple(
+    BookCard(book, state, MAX_ID, on_hold)
+    for book in (BOOK, IN_STOCK)
+    for state in CARD_STATES
+    for on_hold in (0, 1, book.stock_quantity)
+)
+LINK = deep_links.book_link(LONG_USERNAME, MAX_ID)
+
+
+def demand(holds: bool) -> DemandReport:
+    outcomes = ("set_aside", "collected", "released", "expired", "cancelled")
+    books = tuple(
+        BookDemand(IN_STOCK, BIG, NOW if n % 2 else None, (BIG,) * len(outcomes), BIG)
+        for n in range(texts.DEMAND_LISTED + 5)
+    )
+    if holds:
+        return DemandReport(books, outcomes, MAX_ID, NOW, holds=True)
+    return DemandReport(
+        tuple(replace(book, recent=(BIG, BIG)) for book in books), ("told", "cancelled"), 30, NOW
+    )
+
+
+def hold_card_and_demand_messages() -> list[str]:
+    return [
+        texts.hold_offer(LONG_TITLE, LONG_AUTHOR, MAX_ID, NOW),
+        texts.hold_reminder(LONG_TITLE, LONG_AUTHOR, MAX_ID, NOW),
+        texts.hold_expired(LONG_TITLE, LONG_AUTHOR, MAX_ID, NOW),
+        texts.restock_report(LineRestock(IN_STOCK, BIG, BIG, BIG, BIG * 2, line_longer=True)),
+        texts.restock_report(LineRestock(IN_STOCK, BIG, BIG, 0, BIG, line_longer=True)),
+        texts.restock_report(LineRestock(IN_STOCK, 0, BIG, 0, 0)),
+        texts.collected(Collection(MAX_ID, IN_STOCK)),
+        texts.holds_report(HoldsReport(IN_STOCK, HOLDS, BIG, BIG, line_longer=True)),
+        texts.holds_report(HoldsReport(IN_STOCK, (), 0, 0)),
+        texts.refusal(StockBelowHolds(IN_STOCK, HOLDS)),
+        texts.refusal(NotOnHold(MAX_ID, None)),
+        *(texts.refusal(NotOnHold(MAX_ID, status)) for status in ReservationStatus),
+        texts.reservation_page(HOLD_PAGE),
+        texts.cancelled(Cancellation(HELD, HOLD_PAGE)),
+        *(texts.book_card(card, LINK) for card in CARDS),
+        texts.book_added(IN_STOCK) + "\n" + texts.book_link_line(LINK),
+        texts.inline_card(BookInLine(IN_STOCK, BIG, BIG)),
+        texts.inline_card(BookInLine(BOOK, BIG)),
+        texts.demand_report(demand(holds=True)),
+        texts.demand_report(demand(holds=False)),
+        texts.demand_report(DemandReport((), (), MAX_ID, NOW)),
     ]
 
 
@@ -259,7 +343,10 @@ def test_every_message_fits_in_every_language(language: str) -> None:
             for keyboard in (
                 keyboards.books_keyboard(BOOK_PAGE),
                 keyboards.reservations_keyboard(RESERVATIONS),
+                keyboards.reservations_keyboard(HOLD_PAGE),
                 keyboards.languages_keyboard(),
+                *(keyboards.card_keyboard(card) for card in CARDS),
+                keyboards.inline_result_keyboard(LINK),
             )
             if keyboard is not None
             for row in keyboard.inline_keyboard

@@ -8,7 +8,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.books.models import Book
 from bot.books.repository import book_view
 from bot.books.schemas import BookView
-from bot.cards.schemas import BookInLine, NoReservation, Notified, ReaderStatus, Waiting
+from bot.cards.schemas import (
+    BookInLine,
+    NoReservation,
+    Notified,
+    OnHold,
+    ReaderStatus,
+    Waiting,
+)
 from bot.database import is_valid_id
 from bot.reservations.models import PreBooking, ReservationStatus
 
@@ -28,7 +35,7 @@ class CardRepository:
         latest = (
             await self._session.execute(
                 select(PreBooking.id, PreBooking.status, PreBooking.created_at)
-                .add_columns(PreBooking.notified_at)
+                .add_columns(PreBooking.notified_at, PreBooking.hold_expires_at)
                 .where(PreBooking.user_id == user_id, PreBooking.book_id == book.id)
                 .where(PreBooking.status != ReservationStatus.CANCELLED)
                 .order_by(PreBooking.id.desc())
@@ -46,8 +53,10 @@ class CardRepository:
                 .where(PreBooking.id <= latest.id)
             )
             return Waiting(latest.id, int(place or 0), latest.created_at)
+        if latest.status is ReservationStatus.ON_HOLD and latest.hold_expires_at is not None:
+            return OnHold(latest.id, latest.hold_expires_at)
         # Told it was back: worth saying while it is; once sold out again, they may
-        # reserve anew.
+        # reserve anew. A hold collected or expired is history: they may reserve again.
         if latest.status is ReservationStatus.NOTIFIED and book.in_stock:
             return Notified(latest.id, latest.notified_at or latest.created_at)
         return NoReservation()

@@ -26,8 +26,16 @@ class Notified:
     at: datetime
 
 
-# One class per state a reader can be in for a book; a new state (a hold) is one more.
-ReaderStatus = NoReservation | Waiting | Notified
+@dataclass(frozen=True)
+class OnHold:
+    """A copy set aside for the reader (RESTOCK_POLICY=hold_in_line), kept until then."""
+
+    reservation_id: int
+    until: datetime
+
+
+# One class per state a reader can be in for a book.
+ReaderStatus = NoReservation | Waiting | Notified | OnHold
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,12 @@ class BookCard:
     book: BookView
     status: ReaderStatus
     readers_waiting: int
+    on_hold: int = 0  # copies set aside for readers (only under hold_in_line)
+
+    @property
+    def free_copies(self) -> int:
+        """Copies a reader can buy now: the stock less the copies on hold."""
+        return max(self.book.stock_quantity - self.on_hold, 0)
 
 
 @dataclass(frozen=True)
@@ -43,6 +57,7 @@ class BookInLine:
 
     book: BookView
     readers_waiting: int
+    on_hold: int = 0
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,16 @@ from bot.books.errors import BookNotFound
 from bot.books.repository import BookRepository
 from bot.books.schemas import BookView
 from bot.cards.repository import CardRepository
-from bot.cards.schemas import BookCard, BookInLine, InlinePage, Notified, ReaderStatus, Waiting
+from bot.cards.schemas import (
+    BookCard,
+    BookInLine,
+    InlinePage,
+    Notified,
+    OnHold,
+    ReaderStatus,
+    Waiting,
+)
+from bot.holds.repository import HoldRepository
 from bot.pagination import PageRequest
 from bot.users.repository import UserRepository
 from bot.users.schemas import Reader
@@ -50,6 +59,7 @@ class CardService:
                 book,
                 self._in_zone(await cards.reader_status(user_id, book)),
                 await cards.readers_waiting(book.id),
+                await HoldRepository(session).on_hold_count(book.id),
             )
 
     def _in_zone(self, status: ReaderStatus) -> ReaderStatus:
@@ -58,6 +68,8 @@ class CardService:
                 return replace(status, since=since.astimezone(self._zone))
             case Notified(at=at):
                 return replace(status, at=at.astimezone(self._zone))
+            case OnHold(until=until):
+                return replace(status, until=until.astimezone(self._zone))
         return status
 
     async def inline_page(self, query: str, page: int) -> InlinePage:
@@ -70,7 +82,8 @@ class CardService:
             if words is None:
                 if page != 1:
                     return InlinePage((), None)
-                return InlinePage(tuple(await cards.longest_lines(LONGEST_LINES_SHOWN)), None)
+                lines = await cards.longest_lines(LONGEST_LINES_SHOWN)
+                return InlinePage(await self._with_holds(session, lines), None)
             if not 1 <= page <= MAX_INLINE_PAGE:
                 return InlinePage((), None)
             books, total, more, request = await BookRepository(session).page(
@@ -79,11 +92,20 @@ class CardService:
             if request.number != page:  # past the last page
                 return InlinePage((), None)
             waiting = await cards.waiting_counts([book.id for book in books])
+            found = await self._with_holds(
+                session, [BookInLine(book, waiting.get(book.id, 0)) for book in books]
+            )
         last = request.offset + len(books) >= total and not more
-        return InlinePage(
-            tuple(BookInLine(book, waiting.get(book.id, 0)) for book in books),
-            None if last or page >= MAX_INLINE_PAGE else page + 1,
-        )
+        return InlinePage(found, None if last or page >= MAX_INLINE_PAGE else page + 1)
+
+    @staticmethod
+    async def _with_holds(
+        session: AsyncSession, items: list[BookInLine]
+    ) -> tuple[BookInLine, ...]:
+        """The books with their copies on hold: a book whose copies are all held is no
+        book to buy now."""
+        held = await HoldRepository(session).on_hold_counts([item.book.id for item in items])
+        return tuple(replace(item, on_hold=held.get(item.book.id, 0)) for item in items)
 
     async def books_for_tags(self, sold_out_only: bool) -> list[BookView]:
         async with self._sessions.begin() as session:

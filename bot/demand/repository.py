@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.books.models import Book
@@ -11,14 +11,25 @@ from bot.demand.schemas import BookDemand
 from bot.reservations.models import PreBooking, ReservationStatus
 
 WAITING = PreBooking.status == ReservationStatus.WAITING
+ON_HOLD = PreBooking.status == ReservationStatus.ON_HOLD
 
 
-def recent_outcomes(since: datetime) -> dict[str, ColumnElement[bool]]:
-    """What became of reservations since then, by name: a new outcome (a hold collected,
-    expired) is one more entry, and the report, its table and its CSV follow."""
+def recent_outcomes(since: datetime, hold_in_line: bool) -> dict[str, ColumnElement[bool]]:
+    """What became of reservations since then, by name: the report, its table and its CSV
+    follow this dict. Under hold_in_line a hold ends collected, released (cancelled once
+    a copy was set aside: it keeps its deadline) or expired, after it was set aside."""
+    if not hold_in_line:
+        return {
+            "told": PreBooking.notified_at >= since,
+            "cancelled": PreBooking.cancelled_at >= since,
+        }
+    was_held = PreBooking.hold_expires_at.is_not(None)
     return {
-        "told": PreBooking.notified_at >= since,
-        "cancelled": PreBooking.cancelled_at >= since,
+        "set_aside": PreBooking.notified_at >= since,
+        "collected": PreBooking.collected_at >= since,
+        "released": and_(PreBooking.cancelled_at >= since, was_held),
+        "expired": PreBooking.expired_at >= since,
+        "cancelled": and_(PreBooking.cancelled_at >= since, ~was_held),
     }
 
 
@@ -26,30 +37,39 @@ class DemandRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def books_in_demand(self, since: datetime) -> tuple[tuple[str, ...], list[BookDemand]]:
-        """Every book with readers waiting or a recent outcome, most readers waiting first
-        (then the longest wait): one pass over the reservations that matter."""
-        outcomes = recent_outcomes(since)
+    async def books_in_demand(
+        self, since: datetime, hold_in_line: bool = False
+    ) -> tuple[tuple[str, ...], list[BookDemand]]:
+        """Every book with readers waiting or on hold or a recent outcome, most readers
+        waiting first (then most on hold, the longest wait): one pass over the
+        reservations that matter."""
+        outcomes = recent_outcomes(since, hold_in_line)
         waiting = func.count().filter(WAITING)
         oldest = func.min(PreBooking.created_at).filter(WAITING)
+        # Copies on hold only under hold_in_line: under notify_all the query stays as it was.
+        held = func.count().filter(ON_HOLD) if hold_in_line else literal(0)
+        live = or_(WAITING, ON_HOLD) if hold_in_line else WAITING
         counted = (
             select(
                 PreBooking.book_id,
                 waiting.label("waiting"),
+                held.label("on_hold"),
                 oldest.label("oldest"),
                 *[
                     func.count().filter(condition).label(name)
                     for name, condition in outcomes.items()
                 ],
             )
-            .where(or_(WAITING, *outcomes.values()))
+            .where(or_(live, *outcomes.values()))
             .group_by(PreBooking.book_id)
             .subquery()
         )
         rows = await self._session.execute(
             select(Book.id, Book.title, Book.author, Book.stock_quantity, counted)
             .join(counted, counted.c.book_id == Book.id)
-            .order_by(counted.c.waiting.desc(), counted.c.oldest, Book.id)
+            .order_by(
+                counted.c.waiting.desc(), counted.c.on_hold.desc(), counted.c.oldest, Book.id
+            )
         )
         return tuple(outcomes), [
             BookDemand(
@@ -57,6 +77,7 @@ class DemandRepository:
                 row.waiting,
                 row.oldest,
                 tuple(int(getattr(row, name)) for name in outcomes),
+                row.on_hold,
             )
             for row in rows
         ]

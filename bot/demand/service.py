@@ -14,11 +14,16 @@ RECENT_DAYS = 30
 
 class DemandService:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], admins: Admins, zone: tzinfo = UTC
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        admins: Admins,
+        zone: tzinfo = UTC,
+        hold_in_line: bool = False,
     ) -> None:
         self._sessions = sessions
         self._admins = admins
         self._zone = zone  # the shop's (TIMEZONE): the report's times are in it
+        self._hold_in_line = hold_in_line  # RESTOCK_POLICY: holds add their columns
 
     async def report(self, actor_id: int) -> DemandReport:
         """Every book in demand, most readers waiting first (staff only)."""
@@ -26,10 +31,10 @@ class DemandService:
         now = datetime.now(self._zone)
         async with self._sessions.begin() as session:
             outcomes, books = await DemandRepository(session).books_in_demand(
-                now - timedelta(days=RECENT_DAYS)
+                now - timedelta(days=RECENT_DAYS), self._hold_in_line
             )
         in_zone = (
             replace(book, oldest_wait=book.oldest_wait and book.oldest_wait.astimezone(self._zone))
             for book in books
         )
-        return DemandReport(tuple(in_zone), outcomes, RECENT_DAYS, now)
+        return DemandReport(tuple(in_zone), outcomes, RECENT_DAYS, now, self._hold_in_line)

@@ -5,7 +5,7 @@ from collections.abc import Callable, Iterable
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.books.schemas import BookPage
-from bot.cards.schemas import BookCard, NoReservation, Waiting
+from bot.cards.schemas import BookCard, NoReservation, OnHold, Waiting
 from bot.i18n import languages
 from bot.i18n.catalogs import N_, _
 from bot.reservations.models import ReservationStatus
@@ -87,12 +87,18 @@ def _markup(rows: Iterable[list[tuple[str, Button]]]) -> InlineKeyboardMarkup | 
 
 
 def card_keyboard(card: BookCard) -> InlineKeyboardMarkup | None:
-    """The one button that fits the reader's state: Reserve a sold-out book, Cancel a wait."""
+    """The one button that fits the reader's state: Reserve a book with no free copy,
+    Cancel a wait, or let a held copy go (the same release as the hold offer's button)."""
     match card.status:
         case Waiting(reservation_id=reservation_id):
             return _markup([[(texts.card_cancel_button(), CancelButton(reservation_id, 1))]])
-        case NoReservation() if not card.book.in_stock:
-            return _markup([[(texts.card_reserve_button(), ReserveButton(card.book.id))]])
+        case OnHold(reservation_id=reservation_id):
+            return _markup(
+                [[(texts.release_button(reservation_id), CancelButton(reservation_id, 1))]]
+            )
+        case NoReservation() if card.free_copies == 0:
+            label = texts.card_join_line_button() if card.on_hold else texts.card_reserve_button()
+            return _markup([[(label, ReserveButton(card.book.id))]])
     return None
 
 

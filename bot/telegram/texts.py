@@ -16,7 +16,15 @@ from bot.books.errors import (
 )
 from bot.books.schemas import BookPage, BookView, ImportReport
 from bot.books.service import Restock
-from bot.cards.schemas import BookCard, BookInLine, NoReservation, Notified, ReaderStatus, Waiting
+from bot.cards.schemas import (
+    BookCard,
+    BookInLine,
+    NoReservation,
+    Notified,
+    OnHold,
+    ReaderStatus,
+    Waiting,
+)
 from bot.demand.schemas import BookDemand, DemandReport
 from bot.errors import DomainError
 from bot.holds.errors import NotOnHold, StockBelowHolds
@@ -677,7 +685,7 @@ def book_card(card: BookCard, link: str) -> str:
     book = card.book
     lines = [
         f"#{book.id} {book_name(book.title, book.author)}",
-        f"{availability(book)} · {readers_waiting(card.readers_waiting)}",
+        f"{availability(book, card.on_hold)} · {readers_waiting(card.readers_waiting)}",
         card_status(card.status),
         "",
         book_link_line(link),
@@ -685,9 +693,13 @@ def book_card(card: BookCard, link: str) -> str:
     return "\n".join(lines)
 
 
-def availability(book: BookView) -> str:
+def availability(book: BookView, on_hold: int = 0) -> str:
+    """What a reader can buy now: copies on hold (hold_in_line) are spoken for."""
+    free = book.stock_quantity - on_hold
+    if free > 0:
+        return _("✅ in stock: %(count)s") % {"count": free}
     if book.in_stock:
-        return _("✅ in stock: %(count)s") % {"count": book.stock_quantity}
+        return _("📦 all copies on hold")
     return _("❌ sold out")
 
 
@@ -714,12 +726,22 @@ def card_status(status: ReaderStatus) -> str:
             return _("📬 I told you it is back on %(moment)s: come by the shop.") % {
                 "moment": moment(at)
             }
+        case OnHold(reservation_id=reservation_id, until=until):
+            return _(
+                "📦 A copy is on hold for you until %(deadline)s: "
+                "show reservation #%(id)s at the counter."
+            ) % {"deadline": deadline(until), "id": reservation_id}
         case NoReservation():
             return _("You are not waiting for this book.")
 
 
 def card_reserve_button() -> str:
     return _("Reserve: tell me when it's back")
+
+
+def card_join_line_button() -> str:
+    """Reserve while every copy is on hold: the reader joins the line for the next one."""
+    return _("Reserve: join the line")
 
 
 def card_cancel_button() -> str:
@@ -737,7 +759,7 @@ def inline_title(book: BookView) -> str:
 
 def inline_description(item: BookInLine) -> str:
     return shortened(
-        f"{item.book.author} · {as_plain(availability(item.book))} · "
+        f"{item.book.author} · {as_plain(availability(item.book, item.on_hold))} · "
         f"{readers_waiting(item.readers_waiting)}",
         200,
     )
@@ -747,7 +769,7 @@ def inline_card(item: BookInLine) -> str:
     """The message an inline result puts in the chat."""
     book = item.book
     return (
-        f"{book_name(book.title, book.author)}\n{availability(book)} · "
+        f"{book_name(book.title, book.author)}\n{availability(book, item.on_hold)} · "
         f"{readers_waiting(item.readers_waiting)}\n"
         + _("Reserve it in the bookstore's bot and be told when it's back.")
     )
@@ -759,7 +781,14 @@ def inline_reserve_button() -> str:
 
 # Demand report (staff)
 
-DEMAND_OUTCOME_LABELS = {"told": N_("told it's back"), "cancelled": N_("cancelled")}
+DEMAND_OUTCOME_LABELS = {
+    "told": N_("told it's back"),
+    "set_aside": N_("copy set aside"),
+    "collected": N_("collected"),
+    "released": N_("released"),
+    "expired": N_("expired"),
+    "cancelled": N_("cancelled"),
+}
 DEMAND_LISTED = 10
 DEMAND_CHARTED = 15
 
@@ -788,6 +817,10 @@ def demand_report(report: DemandReport) -> str:
             % {"count": catalogs.number(waiting)},
         }
     )
+    if report.holds:
+        heading += " " + ngettext(
+            "%(count)s copy on hold.", "%(count)s copies on hold.", report.copies_on_hold
+        ) % {"count": catalogs.number(report.copies_on_hold)}
     listed = report.books[:DEMAND_LISTED]
 
     def render(units: int | None) -> str:
@@ -807,16 +840,30 @@ def demand_report(report: DemandReport) -> str:
 def demand_entry(demand: BookDemand, report: DemandReport, units: int | None = None) -> str:
     book = demand.book
     recent = " · ".join(
-        f"{demand_outcome(name)} {count}"
+        f"{demand_outcome(name)} {catalogs.number(count)}"
         for name, count in zip(report.outcomes, demand.recent, strict=True)
     )
     values = {
         "id": book.id,
         "book": book_name(book.title, book.author, units),
-        "waiting": demand.waiting,
+        "waiting": catalogs.number(demand.waiting),
+        "held": catalogs.number(demand.on_hold),
         "days": report.days,
         "recent": recent,
     }
+    if report.holds:
+        if demand.oldest_wait is None:
+            return (
+                _(
+                    "#%(id)s %(book)s: %(waiting)s waiting, %(held)s on hold\n"
+                    "    last %(days)s days: %(recent)s"
+                )
+                % values
+            )
+        return _(
+            "#%(id)s %(book)s: %(waiting)s waiting, %(held)s on hold, the longest waiting "
+            "since %(moment)s\n    last %(days)s days: %(recent)s"
+        ) % {**values, "moment": moment(demand.oldest_wait)}
     if demand.oldest_wait is None:
         return _("#%(id)s %(book)s: %(waiting)s waiting\n    last %(days)s days: %(recent)s") % (
             values
@@ -828,14 +875,24 @@ def demand_entry(demand: BookDemand, report: DemandReport, units: int | None = N
 
 
 def demand_chart_title(report: DemandReport) -> str:
+    if report.holds:
+        return _("Readers waiting and copies on hold: top %(charted)s, %(moment)s") % {
+            "charted": DEMAND_CHARTED,
+            "moment": moment(report.generated_at),
+        }
     return _("Readers waiting: top %(charted)s, %(moment)s") % {
         "charted": DEMAND_CHARTED,
         "moment": moment(report.generated_at),
     }
 
 
-def demand_chart_axis() -> str:
-    return _("readers waiting")
+def demand_chart_axis(report: DemandReport) -> str:
+    return _("readers") if report.holds else _("readers waiting")
+
+
+def demand_chart_series(report: DemandReport) -> list[str]:
+    """The bars' legend: one series, or waiting and on hold stacked."""
+    return [_("readers waiting"), _("copies on hold")] if report.holds else [_("readers waiting")]
 
 
 def demand_chart_label(demand: BookDemand) -> str:
@@ -855,6 +912,7 @@ def demand_csv_header(report: DemandReport) -> list[str]:
         _("author"),
         _("in stock"),
         _("readers waiting"),
+        *([_("copies on hold")] if report.holds else []),
         _("oldest wait (%(zone)s)") % {"zone": report.generated_at.tzname()},
         *recent,
     ]

@@ -39,12 +39,17 @@ def csv_name(report: DemandReport) -> str:
 
 def files(report: DemandReport) -> tuple[bytes, bytes]:
     """The chart (PNG) of the books most waited for, and the table (CSV) of them all."""
-    charted = [book for book in report.books if book.waiting][: texts.DEMAND_CHARTED]
+    charted = [book for book in report.books if book.waiting or book.on_hold][
+        : texts.DEMAND_CHARTED
+    ]
+    counts = [[book.waiting for book in charted]]
+    if report.holds:
+        counts.append([book.on_hold for book in charted])
     chart = horizontal_bar_chart(
         [texts.demand_chart_label(book) for book in charted],
-        [book.waiting for book in charted],
+        list(zip(texts.demand_chart_series(report), counts, strict=True)),
         texts.demand_chart_title(report),
-        texts.demand_chart_axis(),
+        texts.demand_chart_axis(report),
     )
     rows = [
         [
@@ -53,6 +58,7 @@ def files(report: DemandReport) -> tuple[bytes, bytes]:
             demand.book.author,
             demand.book.stock_quantity,
             demand.waiting,
+            *([demand.on_hold] if report.holds else []),
             "" if demand.oldest_wait is None else demand.oldest_wait.isoformat(timespec="seconds"),
             *demand.recent,
         ]
