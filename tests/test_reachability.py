@@ -195,7 +195,7 @@ async def test_a_comeback_during_the_claim_that_skips_the_reader_still_brings_th
     back meanwhile. Whichever commits first, the message must not end failed for good."""
     await dune_awaited_by(services, ALICE)
     await services.users.blocked_us(ALICE.id)
-    await services.books.restock(ADMIN.id, 1, 3)
+    await services.restocks.restock(ADMIN.id, 1, 3)
     slow_skip = (
         "CREATE FUNCTION slow_skip() RETURNS trigger LANGUAGE plpgsql AS "
         "$$ BEGIN PERFORM pg_sleep(0.5); RETURN NEW; END $$",
