@@ -170,6 +170,14 @@ def checkout(commit: str) -> Iterator[Path]:
         # Its own migrations as bot.migrations, ahead of the editable install's mapping
         # to this checkout's (which may hold revisions it does not know).
         shutil.copytree(Path(folder) / "migrations", Path(folder) / "bot" / "migrations")
+        locales = Path(folder) / "bot" / "i18n" / "locales"
+        if locales.is_dir():  # compiled catalogs are built, not committed
+            pybabel = Path(sys.executable).with_name("pybabel")
+            subprocess.run(
+                [str(pybabel), "compile", "--directory", str(locales), "--domain", "bot"],
+                capture_output=True,
+                check=True,
+            )
         yield Path(folder)
 
 

@@ -31,7 +31,7 @@ ADMIN_ID = 1
 async def time_counts(engine: AsyncEngine, runs: int) -> dict[str, list[float]]:
     """Seconds per count, runs of each, alternating so drift hits both alike."""
     services = build_services(engine, frozenset({ADMIN_ID}), texts.back_in_stock)
-    await services.books.restock(ADMIN_ID, BOOK_ID, 5)
+    await services.restocks.restock(ADMIN_ID, BOOK_ID, 5)
     async with engine.begin() as connection:
         await connection.execute(text("ANALYZE"))
     sessions = create_session_factory(engine)

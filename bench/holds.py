@@ -1,23 +1,31 @@
 """Holds under load (RESTOCK_POLICY=hold_in_line): `python3 dev.py bench holds
-[--waiting N] [--runs N] [--holds N]`.
+[--waiting N] [--runs N] [--holds N] [--before COMMIT]`.
 
 - A restock 0 → 5 of a book that --waiting readers wait for: only the first five are
   touched (the line's index), so its time should not grow with the line.
 - An expiry sweep of --holds holds falling due at once, each passed on to a reader
   waiting behind it: every expiry and offer queued, timed until none is left.
+
+With --before, both are also timed from that commit's source (`git archive`), the two
+sides alternating on the same server, so the machine's load hits both alike.
 """
 
 import argparse
 import asyncio
+import json
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from bench.burst import ROOT, checkout
 from bench.setup import BOOK_ID, database_server, fresh_database, seed_waiting_readers
 from bot.books.repository import BookRepository
 from bot.books.schemas import NewBook
@@ -31,9 +39,9 @@ from bot.telegram.hold_messages import TelegramHoldMessages
 ADMIN_ID = 1
 COPIES = 5
 HOLDS_PER_BOOK = 10
-# What a hold_in_line restock sends: lock the book, read its holds, update the stock, log
-# it, count the line, set copies aside, queue the messages.
-RESTOCK_STATEMENTS = 7
+# What a hold_in_line restock sends: lock the book; count its holds and line, set the
+# stock and log it (one statement); set copies aside; queue the messages.
+RESTOCK_STATEMENTS = 4
 POLICY = HoldPolicy(hold_in_line=True, pickup_window=timedelta(days=2))
 
 
@@ -51,7 +59,7 @@ async def time_line_restocks(engine: AsyncEngine, waiting: int, runs: int) -> li
     for _ in range(runs):
         await _reset_line(engine)
         started = time.perf_counter()
-        restock = await services.holds.restock(ADMIN_ID, BOOK_ID, COPIES)
+        restock = await services.restocks.restock(ADMIN_ID, BOOK_ID, COPIES)
         timings.append(time.perf_counter() - started)
         assert isinstance(restock, LineRestock)
         assert restock.set_aside == COPIES
@@ -147,29 +155,104 @@ async def main(arguments: list[str]) -> None:
     parser.add_argument("--waiting", type=int, default=100_000, help="readers in line")
     parser.add_argument("--runs", type=int, default=9, help="restocks timed, and sweeps")
     parser.add_argument("--holds", type=int, default=10_000, help="holds due at once")
+    parser.add_argument("--before", default=None, help="commit to time alongside")
     options = parser.parse_args(arguments)
     with database_server() as server_url:
         async with fresh_database(server_url) as (_, engine):
-            restocks = await time_line_restocks(engine, options.waiting, options.runs)
             floor = await time_round_trips(engine, RESTOCK_STATEMENTS, options.runs)
-        sweeps = []
-        for _ in range(max(1, options.runs // 3)):
-            async with fresh_database(server_url) as (_, engine):
-                sweeps.append(await time_expiry_sweep(engine, options.holds))
-    print(
-        f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python "
-        f"{platform.python_version()}. Command: `python3 dev.py bench holds --waiting "
-        f"{options.waiting} --runs {options.runs} --holds {options.holds}`.\n\n"
-        f"hold_in_line restock 0 → {COPIES} with {options.waiting:,} readers waiting: median "
-        f"**{1000 * statistics.median(restocks):.1f} ms** "
-        f"({', '.join(f'{1000 * t:.1f}' for t in restocks)}); a transaction of "
-        f"{RESTOCK_STATEMENTS} `SELECT 1` on the same machine meanwhile: median "
-        f"**{1000 * statistics.median(floor):.1f} ms** "
-        f"({', '.join(f'{1000 * t:.1f}' for t in floor)}).\n\n"
-        f"Expiry sweep of {options.holds:,} holds due at once, each passed on to the next "
-        f"reader ({2 * options.holds:,} messages queued): median "
-        f"**{statistics.median(sweeps):.2f} s** ({', '.join(f'{t:.2f}' for t in sweeps)})."
+        if options.before:
+            with checkout(options.before) as folder:
+                sides = await asyncio.to_thread(alternate, folder, server_url, options)
+        else:
+            sides = {"after": await asyncio.to_thread(measure, ROOT, server_url, options)}
+    print(report(options, sides, floor))
+
+
+def alternate(
+    before: Path, server_url: str, options: argparse.Namespace
+) -> dict[str, tuple[list[float], list[float]]]:
+    """Each side's restocks and sweeps, measured in turn, three times over."""
+    sides: dict[str, tuple[list[float], list[float]]] = {"before": ([], []), "after": ([], [])}
+    for _ in range(3):
+        for side, source in (("before", before), ("after", ROOT)):
+            restocks, sweeps = measure(source, server_url, options, share=3)
+            sides[side][0].extend(restocks)
+            sides[side][1].extend(sweeps)
+            print(f"{side}: restocks {restocks}, sweeps {sweeps}", flush=True)
+    return sides
+
+
+def measure(
+    source: Path, server_url: str, options: argparse.Namespace, share: int = 1
+) -> tuple[list[float], list[float]]:
+    """Restock and sweep timings, run from a source tree (this one, or an older commit's)."""
+    script = (
+        "import asyncio, json, sys\n"
+        "from bench.setup import fresh_database\n"
+        "from bench.holds import time_expiry_sweep, time_line_restocks\n"
+        "async def main():\n"
+        "    server, waiting, runs, holds, sweeps = sys.argv[1], *map(int, sys.argv[2:])\n"
+        "    async with fresh_database(server) as (_, engine):\n"
+        "        restocks = await time_line_restocks(engine, waiting, runs)\n"
+        "    swept = []\n"
+        "    for _ in range(sweeps):\n"
+        "        async with fresh_database(server) as (_, engine):\n"
+        "            swept.append(await time_expiry_sweep(engine, holds))\n"
+        "    print(json.dumps([restocks, swept]))\n"
+        "asyncio.run(main())\n"
     )
+    runs = max(1, options.runs // share)
+    counts = [options.waiting, runs, options.holds, max(1, runs // 3)]
+    output = subprocess.run(
+        [sys.executable, "-c", script, server_url, *map(str, counts)],
+        cwd=source,
+        env=dict(os.environ, PYTHONPATH=str(source)),
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    restocks, sweeps = json.loads(output.strip().splitlines()[-1])
+    return restocks, sweeps
+
+
+def report(
+    options: argparse.Namespace,
+    sides: dict[str, tuple[list[float], list[float]]],
+    floor: list[float],
+) -> str:
+    def milliseconds(values: list[float]) -> str:
+        each = ", ".join(f"{1000 * t:.1f}" for t in values)
+        return f"**{1000 * statistics.median(values):.1f} ms** ({each})"
+
+    def seconds(values: list[float]) -> str:
+        each = ", ".join(f"{t:.2f}" for t in values)
+        return f"**{statistics.median(values):.2f} s** ({each})"
+
+    before = f" --before {options.before}" if options.before else ""
+    lines = [
+        f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python "
+        f"{platform.python_version()}, load average {os.getloadavg()[0]:.1f} at the end. "
+        f"Command: `python3 dev.py bench holds --waiting {options.waiting} --runs "
+        f"{options.runs} --holds {options.holds}{before}`.",
+        "",
+        "| | median (runs) |",
+        "| --- | --- |",
+    ]
+    for side, (restocks, sweeps) in sides.items():
+        label = f"{side} ({options.before})" if side == "before" else side
+        lines.append(
+            f"| restock 0 → {COPIES} with {options.waiting:,} waiting, {label} "
+            f"| {milliseconds(restocks)} |"
+        )
+        lines.append(
+            f"| expiry sweep of {options.holds:,} due holds ({2 * options.holds:,} messages), "
+            f"{label} | {seconds(sweeps)} |"
+        )
+    lines.append(
+        f"| a transaction of {RESTOCK_STATEMENTS} `SELECT 1` (the restock's round trips) "
+        f"| {milliseconds(floor)} |"
+    )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

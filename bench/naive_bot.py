@@ -8,6 +8,7 @@ settings as the real bot.
 import logging
 import os
 
+from sqlalchemy import text
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
@@ -28,23 +29,28 @@ def main() -> None:
     assert settings.bot_token is not None
     assert settings.database_url is not None
     configure_logging("WARNING", [settings.bot_token.get_secret_value()])
-    services = build_services(
-        create_engine(settings.database_url), settings.admin_ids, texts.back_in_stock
-    )
+    engine = create_engine(settings.database_url)
+    services = build_services(engine, settings.admin_ids, texts.back_in_stock)
 
     async def restock(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.effective_user is not None
         assert update.effective_message is not None
         book_id, quantity = (int(arg) for arg in context.args or [])
-        result = await services_of(context).books.restock(
+        result = await services_of(context).restocks.restock(
             update.effective_user.id, book_id, quantity
         )
-        for reader in result.notified:
+        # The restock queued its readers in the outbox, which this bot never reads
+        # otherwise: it sends to each of them itself, in line order.
+        async with engine.connect() as connection:
+            chat_ids = await connection.scalars(
+                text("SELECT chat_id FROM notifications WHERE status = 'pending' ORDER BY id")
+            )
+        for chat_id in chat_ids:
             try:
-                await context.bot.send_message(reader.chat_id, texts.back_in_stock(result.book))
+                await context.bot.send_message(chat_id, texts.back_in_stock(result.book))
             except TelegramError as error:
-                logger.warning("Could not message %s: %s", reader.chat_id, error)
-        await update.effective_message.reply_text(texts.restocked(result))
+                logger.warning("Could not message %s: %s", chat_id, error)
+        await update.effective_message.reply_text(texts.restock_report(result))
 
     application = (
         ApplicationBuilder()

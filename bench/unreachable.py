@@ -43,7 +43,7 @@ async def time_lookups(engine: AsyncEngine, users: int) -> dict[str, list[float]
             text("UPDATE users SET unreachable_at = now() WHERE telegram_id % 10 = 0")
         )
         await connection.execute(text("ANALYZE users"))
-    await services.books.restock(ADMIN_ID, 1, 5)
+    await services.restocks.restock(ADMIN_ID, 1, 5)
     sessions = create_session_factory(engine)
     timings: dict[str, list[float]] = {step: [] for step in STEPS}
     for run in range(RUNS):

@@ -47,7 +47,7 @@ async def a_shop_with_work_pending(services: Services) -> None:
     await services.reservations.reserve(reader(ALICE), dune.id)
     await services.reservations.reserve(reader(BOB), dune.id)
     await services.reservations.reserve(reader(CAROL), emma.id)
-    await services.books.restock(ADMIN.id, dune.id, 3)
+    await services.restocks.restock(ADMIN.id, dune.id, 3)
 
 
 async def migrated_database(url: str) -> AsyncEngine:

@@ -126,7 +126,7 @@ async def test_a_message_older_than_max_age_is_given_up_unsent(
     """The only give-up: by age (NOTIFICATION_MAX_AGE, 3 days by default)."""
     await add_books(services, ("Dune", "Frank Herbert", 0))
     old, fresh = await waiting_readers(services, 2)
-    await services.books.restock(ADMIN.id, 1, 3)
+    await services.restocks.restock(ADMIN.id, 1, 3)
     async with engine.begin() as connection:
         await connection.execute(
             text(

@@ -42,7 +42,7 @@ async def test_demand_in_text_chart_and_csv(
     await reserve(services, CAROL, 4)  # cancelled long ago: not in the report
     await services.reservations.cancel(Reader(BOB.id, BOB.id), 6)
     await services.reservations.cancel(Reader(CAROL.id, CAROL.id), 7)
-    await services.books.restock(ADMIN.id, 3, 2)
+    await services.restocks.restock(ADMIN.id, 3, 2)
     async with engine.begin() as connection:
         await connection.execute(
             text(

@@ -105,7 +105,7 @@ async def test_invariants_hold_under_load(services: Services, engine: AsyncEngin
             await asyncio.sleep(generator.random() * 0.1)
             book = generator.choice(books)
             with contextlib.suppress(DomainError):  # below the holds: refused
-                await holds.holds.restock(ADMIN.id, book.id, generator.randint(0, 6))
+                await holds.restocks.restock(ADMIN.id, book.id, generator.randint(0, 6))
             held = await rows(engine, "SELECT id FROM pre_bookings WHERE status = 'on_hold'")
             if held:
                 with contextlib.suppress(DomainError):  # released or expired meanwhile

@@ -57,7 +57,7 @@ async def test_holds_due_while_the_bot_was_killed_expire_once_after_restart(
             for line in (FIRST_IN_LINE, SECOND_IN_LINE):
                 reader_id = line[book_id - 1]
                 await services.reservations.reserve(Reader(reader_id, reader_id), book_id)
-            await services.holds.restock(ADMIN.id, book_id, 1)
+            await services.restocks.restock(ADMIN.id, book_id, 1)
 
         def received(ids: range, containing: str) -> list[int]:
             return [telegram.api.received(i, containing) for i in ids]

@@ -53,7 +53,7 @@ async def test_restock_sets_copies_aside_for_the_first_in_line(
     await line_of(hold_services, 5)
     await hold_services.reservations.cancel(readers(5)[1], 2)
 
-    result = await hold_services.holds.restock(ADMIN.id, 1, 3)
+    result = await hold_services.restocks.restock(ADMIN.id, 1, 3)
 
     assert isinstance(result, LineRestock)
     assert (result.set_aside, result.waiting_before, result.still_waiting) == (3, 4, 1)
@@ -84,8 +84,8 @@ async def test_restock_while_copies_are_held_adds_holds(
     hold_services: Services, engine: AsyncEngine
 ) -> None:
     await line_of(hold_services, 6)
-    await hold_services.holds.restock(ADMIN.id, 1, 2)
-    result = await hold_services.holds.restock(ADMIN.id, 1, 5)
+    await hold_services.restocks.restock(ADMIN.id, 1, 2)
+    result = await hold_services.restocks.restock(ADMIN.id, 1, 5)
     assert isinstance(result, LineRestock)
     assert (result.set_aside, result.waiting_before, result.still_waiting) == (3, 4, 1)
     held = await rows(engine, "SELECT id FROM pre_bookings WHERE status = 'on_hold' ORDER BY id")
@@ -96,20 +96,20 @@ async def test_stock_below_the_holds_is_refused_and_changes_nothing(
     hold_services: Services, engine: AsyncEngine
 ) -> None:
     await line_of(hold_services, 3)
-    await hold_services.holds.restock(ADMIN.id, 1, 2)
+    await hold_services.restocks.restock(ADMIN.id, 1, 2)
     before = await snapshot(engine)
     with pytest.raises(StockBelowHolds) as refused:
-        await hold_services.holds.restock(ADMIN.id, 1, 1)
+        await hold_services.restocks.restock(ADMIN.id, 1, 1)
     assert [hold.reservation_id for hold in refused.value.holds] == [1, 2]
     assert await snapshot(engine) == before
-    await hold_services.holds.restock(ADMIN.id, 1, 2)  # equal to the holds: allowed
+    await hold_services.restocks.restock(ADMIN.id, 1, 2)  # equal to the holds: allowed
 
 
 async def test_release_passes_the_copy_on_or_frees_it(
     hold_services: Services, engine: AsyncEngine
 ) -> None:
     await line_of(hold_services, 2)
-    await hold_services.holds.restock(ADMIN.id, 1, 1)
+    await hold_services.restocks.restock(ADMIN.id, 1, 1)
     first, second = readers(2)
 
     await hold_services.reservations.cancel(first, 1)
@@ -124,7 +124,7 @@ async def test_release_passes_the_copy_on_or_frees_it(
 
 async def test_all_copies_on_hold_means_joining_the_line(hold_services: Services) -> None:
     await line_of(hold_services, 1)
-    await hold_services.holds.restock(ADMIN.id, 1, 1)
+    await hold_services.restocks.restock(ADMIN.id, 1, 1)
     confirmation = await hold_services.reservations.reserve(ALICE, 1)
     assert confirmation.queue_position == 1
     # A held reader can't reserve the same book again: one live reservation each.
@@ -136,7 +136,7 @@ async def test_collected_takes_the_copy_out_of_stock(
     hold_services: Services, engine: AsyncEngine
 ) -> None:
     await line_of(hold_services, 2)
-    await hold_services.holds.restock(ADMIN.id, 1, 1)
+    await hold_services.restocks.restock(ADMIN.id, 1, 1)
     before = await snapshot(engine)
     with pytest.raises(NotAnAdmin):
         await hold_services.holds.collect(ALICE.telegram_id, 1)
@@ -164,7 +164,7 @@ async def test_holds_report_in_shop_time(hold_services: Services) -> None:
     await hold_services.reservations.reserve(ALICE, 1)
     await hold_services.reservations.reserve(BOB, 1)
     await hold_services.reservations.reserve(CAROL, 1)
-    await hold_services.holds.restock(ADMIN.id, 1, 2)
+    await hold_services.restocks.restock(ADMIN.id, 1, 2)
     report = await hold_services.holds.holds_report(ADMIN.id, 1)
     assert [(hold.reservation_id, hold.username) for hold in report.holds] == [
         (1, "alice"),
@@ -178,7 +178,7 @@ async def test_expiry_passes_the_copy_on_once(
     hold_services: Services, engine: AsyncEngine
 ) -> None:
     await line_of(hold_services, 3)
-    await hold_services.holds.restock(ADMIN.id, 1, 1)
+    await hold_services.restocks.restock(ADMIN.id, 1, 1)
     await time_passes(engine, 1, timedelta(seconds=-1))
 
     assert await sweep(hold_services) == (1, 1, 0)
@@ -201,7 +201,7 @@ async def test_one_reminder_when_the_window_is_nearly_over(
     hold_services: Services, engine: AsyncEngine
 ) -> None:
     await line_of(hold_services, 2)
-    await hold_services.holds.restock(ADMIN.id, 1, 2)
+    await hold_services.restocks.restock(ADMIN.id, 1, 2)
     assert await sweep(hold_services) == (0, 0, 0)  # two days left: no reminder yet
     await time_passes(engine, 1, timedelta(hours=23))
     assert await sweep(hold_services) == (0, 0, 1)
@@ -225,7 +225,7 @@ async def test_my_reservations_shows_place_in_line_and_deadline(
 ) -> None:
     await line_of(hold_services, 2)
     await hold_services.reservations.reserve(ALICE, 1)
-    await hold_services.holds.restock(ADMIN.id, 1, 1)
+    await hold_services.restocks.restock(ADMIN.id, 1, 1)
     [alices] = (await hold_services.reservations.list_reservations(ALICE)).reservations
     assert (alices.status, alices.place_in_line) == (ReservationStatus.WAITING, 2)
     [held] = (await hold_services.reservations.list_reservations(readers(1)[0])).reservations

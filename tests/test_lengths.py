@@ -15,12 +15,13 @@ from bot.books.errors import DuplicateBook
 from bot.books.models import AUTHOR_MAX_LENGTH, TITLE_MAX_LENGTH
 from bot.books.rules import SEARCH_MAX_LENGTH
 from bot.books.schemas import BookPage, BookView
-from bot.books.service import BOOKS_PAGE_SIZE, Restock
+from bot.books.service import BOOKS_PAGE_SIZE
 from bot.database import MAX_ID
 from bot.reservations.errors import AlreadyWaiting, BookInStock
 from bot.reservations.models import ReservationStatus
 from bot.reservations.schemas import Confirmation, ReservationPage, ReservationView
 from bot.reservations.service import RESERVATIONS_PAGE_SIZE
+from bot.restocks.schemas import Restock
 from bot.services import Services
 from bot.telegram import texts
 from bot.telegram.lengths import truncated, utf16_length
@@ -220,7 +221,7 @@ def test_any_book_in_a_message_is_accepted(book: BookView) -> None:
         texts.back_in_stock(book),
         texts.book_added(book),
         texts.reserved(confirmation),
-        texts.restocked(Restock(book, 0, 1_000_000, ())),
+        texts.restocked(Restock(book, 0, 1_000_000, 0)),
         texts.refusal(AlreadyWaiting(book)),
         texts.refusal(BookInStock(book)),
         texts.refusal(DuplicateBook(book.id, book.title, book.author)),

@@ -7,6 +7,7 @@ import time
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.restocks.schemas import Restock
 from bot.services import Services
 from bot.telegram.application import dispatcher
 from bot.telegram.dispatcher import DispatcherTuning
@@ -32,8 +33,9 @@ async def test_restock_writes_the_outbox_in_its_commit(
     await add_books(services, ("Dune", "Frank Herbert", 0))
     readers = await waiting_readers(services, 3)
     await services.reservations.cancel(Reader(readers[1].id, readers[1].id), 2)
-    restock = await services.books.restock(ADMIN.id, 1, 4)
-    assert len(restock.notified) == 2
+    restock = await services.restocks.restock(ADMIN.id, 1, 4)
+    assert isinstance(restock, Restock)
+    assert restock.notified == 2
     queued = await rows(
         engine,
         "SELECT n.chat_id, n.status::text, n.attempts, p.status::text, r.old_stock, r.new_stock "

@@ -195,7 +195,7 @@ async def test_a_comeback_during_the_claim_that_skips_the_reader_still_brings_th
     back meanwhile. Whichever commits first, the message must not end failed for good."""
     await dune_awaited_by(services, ALICE)
     await services.users.blocked_us(ALICE.id)
-    await services.books.restock(ADMIN.id, 1, 3)
+    await services.restocks.restock(ADMIN.id, 1, 3)
     slow_skip = (
         "CREATE FUNCTION slow_skip() RETURNS trigger LANGUAGE plpgsql AS "
         "$$ BEGIN PERFORM pg_sleep(0.5); RETURN NEW; END $$",
@@ -359,7 +359,7 @@ async def test_a_hold_past_its_deadline_is_not_offered_again_before_it_is_swept(
     await add_books(hold_services, ("Dune", "Frank Herbert", 0))
     await hold_services.reservations.reserve(Reader(ALICE.id, ALICE.id), 1)
     await hold_services.users.blocked_us(ALICE.id)
-    await hold_services.holds.restock(ADMIN.id, 1, 1)
+    await hold_services.restocks.restock(ADMIN.id, 1, 1)
     assert await hold_services.outbox.claim_due(10, timedelta(seconds=30)) == []
     async with engine.begin() as connection:
         await connection.execute(

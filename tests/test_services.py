@@ -24,6 +24,7 @@ from bot.reservations.errors import (
     ReservationNotFound,
 )
 from bot.reservations.models import ReservationStatus
+from bot.restocks.schemas import Restock
 from bot.services import Services
 from bot.users.errors import NotAnAdmin
 from bot.users.schemas import Reader
@@ -120,10 +121,16 @@ async def test_restock_from_zero_notifies_only_waiting(
     await services.reservations.reserve(CAROL, book.id)
     await services.reservations.cancel(BOB, bobs.reservation_id)
 
-    restock = await services.books.restock(ADMIN.id, book.id, 3)
+    restock = await services.restocks.restock(ADMIN.id, book.id, 3)
 
     assert (restock.old_stock, restock.new_stock) == (0, 3)
-    assert [reader.telegram_id for reader in restock.notified] == [ALICE.telegram_id, 1003]
+    assert isinstance(restock, Restock)
+    assert restock.notified == 2
+    assert await rows(
+        engine,
+        "SELECT u.telegram_id FROM notifications n JOIN pre_bookings p ON p.id = n.pre_booking_id "
+        "JOIN users u ON u.id = p.user_id ORDER BY p.id",
+    ) == [(ALICE.telegram_id,), (1003,)]
     assert await rows(
         engine,
         "SELECT u.telegram_id, p.status::text, p.notified_at IS NOT NULL "
@@ -141,8 +148,9 @@ async def test_restock_without_zero_to_positive_notifies_nobody(
         # Stock arriving behind the bot's back, so that Alice is still waiting.
         async with engine.begin() as connection:
             await connection.execute(text("UPDATE books SET stock_quantity = :q"), {"q": before})
-    restock = await services.books.restock(ADMIN.id, book.id, after)
-    assert restock.notified == ()
+    restock = await services.restocks.restock(ADMIN.id, book.id, after)
+    assert isinstance(restock, Restock)
+    assert restock.notified == 0
     assert await rows(engine, "SELECT status::text FROM pre_bookings") == [("waiting",)]
     assert await rows(engine, "SELECT stock_quantity FROM books") == [(after,)]
 
@@ -152,12 +160,12 @@ async def test_restock_refusals_change_nothing(services: Services, engine: Async
     await services.reservations.reserve(ALICE, book.id)
     before = await snapshot(engine)
     with pytest.raises(NotAnAdmin):
-        await services.books.restock(ALICE.telegram_id, book.id, 5)
+        await services.restocks.restock(ALICE.telegram_id, book.id, 5)
     with pytest.raises(BookNotFound):
-        await services.books.restock(ADMIN.id, 999, 5)
+        await services.restocks.restock(ADMIN.id, 999, 5)
     for quantity in (-1, 1_000_001):
         with pytest.raises(QuantityOutOfRange):
-            await services.books.restock(ADMIN.id, book.id, quantity)
+            await services.restocks.restock(ADMIN.id, book.id, quantity)
     assert await snapshot(engine) == before
 
 
@@ -172,7 +180,7 @@ async def test_stock_change_rolls_back_when_notifying_fails(
         engine, "pre_bookings", "BEFORE UPDATE", "notify step failed", "NEW.status = 'notified'"
     ):
         with pytest.raises(DBAPIError, match="notify step failed"):
-            await services.books.restock(ADMIN.id, book.id, 4)
+            await services.restocks.restock(ADMIN.id, book.id, 4)
     assert await snapshot(engine) == before
 
 

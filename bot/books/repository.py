@@ -108,13 +108,17 @@ class BookRepository:
         )
         return {(title, author) for title, author in added}
 
-    async def set_stock(self, book: Book, quantity: int, admin_telegram_id: int) -> int:
-        """Change the stock and log it; return the log entry's id."""
+    async def set_stock(
+        self, book: Book, quantity: int, admin_telegram_id: int, message: str | None = None
+    ) -> int:
+        """Change the stock and log it, with the back-in-stock message it sends, if any;
+        return the log entry's id."""
         restock = RestockEvent(
             book_id=book.id,
             old_stock=book.stock_quantity,
             new_stock=quantity,
             admin_telegram_id=admin_telegram_id,
+            message=message,
         )
         book.stock_quantity = quantity
         self._session.add(restock)

@@ -1,11 +1,10 @@
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.books import rules
 from bot.books.errors import (
-    BookNotFound,
     DuplicateBook,
     MalformedRow,
     QuantityOutOfRange,
@@ -15,33 +14,13 @@ from bot.books.folding import folded
 from bot.books.repository import BookRepository, book_view
 from bot.books.schemas import BookPage, BookView, ImportReport, NewBook, RejectedRow
 from bot.errors import DomainError
-from bot.i18n import languages
 from bot.pagination import PageRequest, page_count
-from bot.reservations.repository import ReservationRepository
-from bot.reservations.schemas import NotifiedReader
 from bot.users.admins import Admins
 
 BOOKS_PAGE_SIZE = 5
 # Pages of matches counted ahead of the reader. Below this many the matches are sorted
 # in hand; above it they are at least this dense, so the title index finds a page soon.
 COUNTED_PAGES = 100
-
-
-@dataclass(frozen=True)
-class Restock:
-    """A stock change and the readers it notified (only on 0 → positive), each of whom
-    has a message queued in the outbox."""
-
-    book: BookView
-    old_stock: int
-    new_stock: int
-    notified: tuple[NotifiedReader, ...]
-
-
-# Renders the back-in-stock message in the active language; the Telegram layer supplies
-# it, so the outbox holds the final text, in each reader's language, while this service
-# stays free of Telegram's formatting.
-BackInStockText = Callable[[BookView], str]
 
 
 @dataclass(frozen=True)
@@ -57,11 +36,9 @@ class BookService:
         self,
         sessions: async_sessionmaker[AsyncSession],
         admins: Admins,
-        back_in_stock_text: BackInStockText,
     ) -> None:
         self._sessions = sessions
         self._admins = admins
-        self._back_in_stock_text = back_in_stock_text
 
     async def list_books(self, page: int = 1, query: str | None = None) -> BookPage:
         """One page of the catalog, or of the books where each word of query begins a
@@ -85,29 +62,6 @@ class BookService:
             if book is None:
                 raise await self._duplicate_of(books, new)
             return book_view(book)
-
-    async def restock(self, actor_id: int, book_id: int, quantity: int) -> Restock:
-        """Set a book's stock; on 0 → positive, notify its waiting readers in the same commit."""
-        self._admins.require(actor_id)
-        quantity = rules.checked_quantity(quantity)
-        async with self._sessions.begin() as session:
-            books = BookRepository(session)
-            # FOR UPDATE: waits for reservations being made right now, and makes
-            # them wait for us, so each is either notified here or refused as in stock.
-            book = await books.get(book_id, lock="update")
-            if book is None:
-                raise BookNotFound(book_id)
-            old_stock = book.stock_quantity
-            restock_id = await books.set_stock(book, quantity, actor_id)
-            view = book_view(book)
-            notified: list[NotifiedReader] = []
-            if old_stock == 0 and quantity > 0:
-                notified = await ReservationRepository(session).notify_waiting(
-                    book_id,
-                    restock_id,
-                    languages.in_each_language(lambda: self._back_in_stock_text(view)),
-                )
-            return Restock(view, old_stock, quantity, tuple(notified))
 
     async def import_books(self, rows: Iterable[CatalogRow]) -> ImportReport:
         """Add every acceptable row in one transaction; report the others by line."""

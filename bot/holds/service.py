@@ -1,21 +1,21 @@
-"""Staff's side of holds, and the restock use case above books and reservations."""
+"""Staff's side of holds: the catalog with held copies spoken for, collections, the holds
+of a book. The restock that sets copies aside is bot/restocks/."""
 
 from dataclasses import replace
+from datetime import tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.books import rules
 from bot.books.errors import BookNotFound
 from bot.books.models import Book
 from bot.books.repository import BookRepository, book_view
 from bot.books.schemas import BookPage
-from bot.books.service import BookService, Restock
+from bot.books.service import BookService
 from bot.database import is_valid_id
-from bot.holds.errors import NotOnHold, StockBelowHolds
-from bot.holds.line import pass_on_free_copies
-from bot.holds.policy import HoldMessages, HoldPolicy
+from bot.holds.errors import NotOnHold
+from bot.holds.policy import HoldPolicy
 from bot.holds.repository import HoldRepository
-from bot.holds.schemas import Collection, HoldEntry, HoldsReport, LineRestock
+from bot.holds.schemas import Collection, HoldEntry, HoldsReport
 from bot.reservations.models import ReservationStatus
 from bot.users.admins import Admins
 
@@ -31,54 +31,11 @@ class HoldService:
         admins: Admins,
         books: BookService,
         policy: HoldPolicy,
-        messages: HoldMessages | None,
     ) -> None:
         self._sessions = sessions
         self._admins = admins
         self._books = books
         self._policy = policy
-        self._messages = messages
-
-    @property
-    def messages(self) -> HoldMessages:
-        if self._messages is None:
-            raise RuntimeError("holds need their messages: pass hold_messages to build_services")
-        return self._messages
-
-    async def restock(self, actor_id: int, book_id: int, quantity: int) -> Restock | LineRestock:
-        """Set a book's stock. Under notify_all, as BookService.restock does; under
-        hold_in_line, the free copies go to the first readers in line, and the stock may
-        not go below the copies on hold."""
-        if not self._policy.hold_in_line:
-            return await self._books.restock(actor_id, book_id, quantity)
-        self._admins.require(actor_id)
-        quantity = rules.checked_quantity(quantity)
-        async with self._sessions.begin() as session:
-            books = BookRepository(session)
-            # FOR UPDATE: orders us against reserves, releases, collections and the
-            # expiry of this book's holds, which all lock the book first.
-            book = await books.get(book_id, lock="update")
-            if book is None:
-                raise BookNotFound(book_id)
-            holds = HoldRepository(session)
-            held = await holds.holds_of_book(book_id)
-            if quantity < len(held):
-                raise StockBelowHolds(book_view(book), self._shown(held))
-            old_stock = book.stock_quantity
-            restock_id = await books.set_stock(book, quantity, actor_id)
-            view = book_view(book)
-            waiting = await holds.waiting_count(book_id, LINE_COUNTED_UP_TO + 1)
-            offered = await pass_on_free_copies(
-                holds, [view], self._policy, self.messages, restock_id
-            )
-            return LineRestock(
-                view,
-                old_stock,
-                quantity,
-                len(offered),
-                min(waiting, LINE_COUNTED_UP_TO),
-                line_longer=waiting > LINE_COUNTED_UP_TO,
-            )
 
     async def list_books(self, page: int = 1, query: str | None = None) -> BookPage:
         """The catalog as readers see it. Under hold_in_line a held copy is spoken for,
@@ -141,6 +98,9 @@ class HoldService:
         return book, await holds.status_locked(reservation_id)
 
     def _shown(self, held: list[HoldEntry]) -> tuple[HoldEntry, ...]:
-        return tuple(
-            replace(hold, until=hold.until.astimezone(self._policy.zone)) for hold in held
-        )
+        return in_shop_time(held, self._policy.zone)
+
+
+def in_shop_time(held: list[HoldEntry], zone: tzinfo) -> tuple[HoldEntry, ...]:
+    """The holds with their deadlines in the shop's time zone, as staff see them."""
+    return tuple(replace(hold, until=hold.until.astimezone(zone)) for hold in held)

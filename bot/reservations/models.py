@@ -61,7 +61,9 @@ class PreBooking(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), index=True)
-    book_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("books.id"), index=True)
+    # No index on book_id alone (migration 0009): the line and the holds of a book have
+    # their partial indexes above, and each index costs every restock a write per reader.
+    book_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("books.id"))
     status: Mapped[ReservationStatus] = mapped_column(
         status_enum(ReservationStatus, "pre_booking_status"),
         server_default=ReservationStatus.WAITING.value,

@@ -1,21 +1,17 @@
-from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import BigInteger, Text, case, func, insert, literal, null, select, update
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bot.books.models import Book, RestockEvent
+from bot.books.models import Book
 from bot.books.schemas import BookView
 from bot.database import is_valid_id
-from bot.i18n import languages
-from bot.notifications.models import Notification
 from bot.pagination import PageRequest
 from bot.reservations.errors import AlreadyWaiting
 from bot.reservations.models import PreBooking, ReservationStatus
-from bot.reservations.schemas import NotifiedReader, ReservationView
-from bot.users.models import User
+from bot.reservations.schemas import ReservationView
 
 LIVE_INDEX = "uq_pre_bookings_live_user_book"
 
@@ -152,54 +148,3 @@ class ReservationRepository:
             .where(PreBooking.id == reservation_id)
             .values(status=ReservationStatus.CANCELLED, cancelled_at=func.now())
         )
-
-    async def notify_waiting(
-        self, book_id: int, restock_id: int, messages: Mapping[str, str]
-    ) -> list[NotifiedReader]:
-        """Mark every waiting reservation of the book notified and queue each reader's
-        message, in their language (messages by language), in the outbox: one
-        statement, so both happen or neither does. The default language's text is kept
-        once, on the restock; the rows of readers of that language point to it (their
-        text is NULL), the others carry their own."""
-        await self._session.execute(
-            update(RestockEvent)
-            .where(RestockEvent.id == restock_id)
-            .values(message=messages[languages.DEFAULT])
-        )
-        notified = (
-            update(PreBooking)
-            .where(PreBooking.book_id == book_id)
-            .where(PreBooking.status == ReservationStatus.WAITING)
-            .where(PreBooking.user_id == User.id)
-            .values(status=ReservationStatus.NOTIFIED, notified_at=func.now())
-            .returning(PreBooking.id, User.telegram_id, User.chat_id, User.language)
-            .cte("notified")
-        )
-        queued = (
-            insert(Notification)
-            .from_select(
-                ["restock_id", "pre_booking_id", "chat_id", "text"],
-                select(
-                    literal(restock_id, BigInteger),
-                    notified.c.id,
-                    notified.c.chat_id,
-                    case(
-                        {
-                            code: literal(text, Text)
-                            for code, text in messages.items()
-                            if code != languages.DEFAULT
-                        },
-                        value=notified.c.language,
-                        else_=null(),
-                    ),
-                ),
-            )
-            .cte("queued")
-        )
-        rows = await self._session.execute(
-            select(notified.c.id, notified.c.telegram_id, notified.c.chat_id)
-            .add_cte(queued)
-            .order_by(notified.c.id)
-        )
-        # Ordered by reservation: the longest-waiting readers are messaged first.
-        return [NotifiedReader(*row) for row in rows]

@@ -73,12 +73,3 @@ class Cancellation:
 
     reservation: ReservationView
     page: ReservationPage
-
-
-@dataclass(frozen=True)
-class NotifiedReader:
-    """A reader whose reservation became notified, and where to message them."""
-
-    reservation_id: int
-    telegram_id: int
-    chat_id: int

@@ -15,7 +15,6 @@ from bot.books.errors import (
     SearchTooLong,
 )
 from bot.books.schemas import BookPage, BookView, ImportReport
-from bot.books.service import Restock
 from bot.cards.schemas import (
     BookCard,
     BookInLine,
@@ -46,6 +45,7 @@ from bot.reservations.schemas import (
     ReservationPage,
     ReservationView,
 )
+from bot.restocks.schemas import Restock
 from bot.telegram import deep_links
 from bot.telegram.bad_input import BadInput, InvalidButton, NotPrivateChat, UsageError
 from bot.telegram.lengths import CALLBACK_ANSWER_LIMIT, MESSAGE_LIMIT, truncated, utf16_length
@@ -317,7 +317,7 @@ def restocked(restock: Restock) -> str:
         "old": restock.old_stock,
         "new": restock.new_stock,
     }
-    count = len(restock.notified)
+    count = restock.notified
     if restock.old_stock == 0 and restock.new_stock > 0:
         text += " " + ngettext(
             "Notified %(count)s waiting reader: %(count)s message queued.",

@@ -12,8 +12,7 @@ async def restock(update: Update, context: BotContext) -> None:
     # Refuse strangers before parsing, so they learn nothing about the command.
     context.services.users.require_admin(sender_id(update))
     book_id, quantity = arguments.id_and_quantity("restock", context.args or [])
-    # Through holds, which follow RESTOCK_POLICY (notify_all: BookService.restock).
-    result = await context.services.holds.restock(sender_id(update), book_id, quantity)
+    result = await context.services.restocks.restock(sender_id(update), book_id, quantity)
     # The messages are already in the outbox (same commit); this only saves a poll.
     context.dispatcher.wake()
     await message_of(update).reply_text(texts.restock_report(result))

@@ -1,0 +1,106 @@
+"""The restock use case: staff set a book's stock, and its line of readers hears of it
+as RESTOCK_POLICY says. It sits above books (the stock), reservations and holds (the
+line), so that none of them needs to know the others' part."""
+
+from collections.abc import Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.books import rules
+from bot.books.errors import BookNotFound
+from bot.books.models import Book
+from bot.books.repository import BookRepository, book_view
+from bot.books.schemas import BookView
+from bot.holds.errors import StockBelowHolds
+from bot.holds.line import pass_on_free_copies
+from bot.holds.policy import HoldMessages, HoldPolicy
+from bot.holds.repository import HoldRepository
+from bot.holds.schemas import LineRestock
+from bot.holds.service import LINE_COUNTED_UP_TO, in_shop_time
+from bot.i18n import languages
+from bot.restocks.repository import RestockRepository
+from bot.restocks.schemas import Restock
+from bot.users.admins import Admins
+
+# Renders the back-in-stock message in the active language; the Telegram layer supplies
+# it, so the outbox holds the final text, in each reader's language, while this service
+# stays free of Telegram's formatting.
+BackInStockText = Callable[[BookView], str]
+
+
+class RestockService:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        admins: Admins,
+        back_in_stock_text: BackInStockText,
+        policy: HoldPolicy,
+        hold_messages: HoldMessages | None,
+    ) -> None:
+        self._sessions = sessions
+        self._admins = admins
+        self._back_in_stock_text = back_in_stock_text
+        self._policy = policy
+        self._hold_messages = hold_messages
+
+    async def restock(self, actor_id: int, book_id: int, quantity: int) -> Restock | LineRestock:
+        """Set a book's stock (staff only). Under notify_all, a 0 → positive change tells
+        every waiting reader; under hold_in_line, the free copies go to the first readers
+        in line, and the stock may not go below the copies on hold. Either way in one
+        transaction with the messages it queues."""
+        self._admins.require(actor_id)
+        quantity = rules.checked_quantity(quantity)
+        async with self._sessions.begin() as session:
+            # FOR UPDATE: orders us against reserves, releases, collections and the
+            # expiry of this book's holds, which all lock the book first; each reader
+            # is either told here or refused as in stock.
+            book = await BookRepository(session).get(book_id, lock="update")
+            if book is None:
+                raise BookNotFound(book_id)
+            if self._policy.hold_in_line:
+                return await self._restock_in_line(session, book, quantity, actor_id)
+            return await self._restock_to_all(session, book, quantity, actor_id)
+
+    async def _restock_to_all(
+        self, session: AsyncSession, book: Book, quantity: int, actor_id: int
+    ) -> Restock:
+        old_stock = book.stock_quantity
+        view = BookView(book.id, book.title, book.author, quantity)
+        if not (old_stock == 0 and quantity > 0):
+            await BookRepository(session).set_stock(book, quantity, actor_id)
+            return Restock(view, old_stock, quantity, 0)
+        messages = languages.in_each_language(lambda: self._back_in_stock_text(view))
+        restock_id = await BookRepository(session).set_stock(
+            book, quantity, actor_id, messages[languages.DEFAULT]
+        )
+        notified = await RestockRepository(session).notify_waiting(book.id, restock_id, messages)
+        return Restock(view, old_stock, quantity, notified)
+
+    async def _restock_in_line(
+        self, session: AsyncSession, book: Book, quantity: int, actor_id: int
+    ) -> LineRestock:
+        change = await RestockRepository(session).change_line_stock(
+            book.id, book.stock_quantity, quantity, actor_id, LINE_COUNTED_UP_TO + 1
+        )
+        holds = HoldRepository(session)
+        if change.restock_id is None:
+            held = await holds.holds_of_book(book.id)
+            raise StockBelowHolds(book_view(book), in_shop_time(held, self._policy.zone))
+        view = BookView(book.id, book.title, book.author, quantity)
+        offered = await pass_on_free_copies(
+            holds, [view], self._policy, self._messages, change.restock_id
+        )
+        return LineRestock(
+            view,
+            book.stock_quantity,
+            quantity,
+            len(offered),
+            min(change.waiting, LINE_COUNTED_UP_TO),
+            line_longer=change.waiting > LINE_COUNTED_UP_TO,
+        )
+
+    @property
+    def _messages(self) -> HoldMessages:
+        if self._hold_messages is None:
+            raise RuntimeError("holds need their messages: pass hold_messages to build_services")
+        return self._hold_messages
