@@ -34,6 +34,7 @@ from bot.telegram.pacing import (
     loop_time,
     retry_after_seconds,
 )
+from bot.telegram.paid_pacing import PaidPacer
 from bot.telegram.reachability import Reachability
 
 logger = logging.getLogger(__name__)
@@ -97,7 +98,9 @@ class Dispatcher:
         self._paid = tuning.paid_broadcast
         # Paid messages don't count against the free limit that replies use: they have
         # a pacer of their own (one per process).
-        self._pacer = Pacer(tuning.paid_messages_per_second) if self._paid else pacer
+        self._pacer: Pacer | PaidPacer = (
+            PaidPacer(tuning.paid_messages_per_second) if self._paid else pacer
+        )
         self.paid_sent = 0  # messages sent as paid broadcasts since the last log line
         in_flight = tuning.paid_max_in_flight if self._paid else tuning.max_in_flight
         self._poll_interval = tuning.poll_interval
@@ -246,6 +249,8 @@ class Dispatcher:
                 # Paused past send_by, stopping, or Telegram away: give it back rather
                 # than risk the lease running out mid-send and another process sending
                 # it too.
+                if turn:
+                    turn.done()
                 await self._give_back([delivery], claim)
                 return
             await self._send_now(delivery, claim, turn)
