@@ -21,8 +21,8 @@ from bot.i18n import catalogs
 from bot.metrics.telegram import MeasuredRateLimiter, MeasuredUpdateProcessor
 from bot.services import Services
 from bot.telegram import texts
+from bot.telegram.aiohttp_request import AiohttpRequest
 from bot.telegram.command_menu import CommandMenu, commands_for, menus_by_role
-from bot.telegram.connection_pools import SpreadRequest
 from bot.telegram.context import DISPATCHER, SERVICES, BotApplication, BotContext
 from bot.telegram.dispatcher import Dispatcher, DispatcherTuning
 from bot.telegram.error_handler import on_error
@@ -85,7 +85,7 @@ def build_application(
     )
     if base_url:
         builder = builder.base_url(base_url)
-    builder = builder.request(request if request is not None else SpreadRequest())
+    builder = builder.request(request if request is not None else AiohttpRequest())
     if get_updates_request is not None:
         builder = builder.get_updates_request(get_updates_request)
     if not polling:
