@@ -253,7 +253,7 @@ class Dispatcher:
                 # than risk the lease running out mid-send and another process sending
                 # it too.
                 if turn:
-                    turn.done()
+                    turn.done()  # a paid turn holds its place in the second until done
                 await self._give_back([delivery], claim)
                 return
             await self._send_now(delivery, claim, turn)
