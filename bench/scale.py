@@ -1,6 +1,6 @@
 """Several bot processes under one flood budget, paid broadcasts, and the restock's cost:
 `python3 dev.py bench scale [--readers N] [--paid-readers N] [--runs N] [--waiting N]
-[--before COMMIT]`.
+[--before COMMIT] [--paid-before COMMIT]`.
 
 Broadcasts run the bot as deployed (`bookstore-bot run`), against the fake Bot API over
 HTTP enforcing 30 messages/s overall and 1/s per chat per token (1000/s for paid ones).
@@ -16,9 +16,13 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from sqlalchemy.engine import make_url
 
 from bench.broadcast import ADMIN_ID, TOKEN, VARIANTS, _is_good_news
@@ -50,12 +54,18 @@ class ScaleResult:
     duplicated: int
 
 
-async def run_scale(server_url: str, processes: int, readers: int, paid: bool) -> ScaleResult:
+async def run_scale(
+    server_url: str, processes: int, readers: int, paid: bool, source: Path | None = None
+) -> ScaleResult:
+    """source: another checkout's bot (an older commit's), run from its folder."""
     async with fresh_database(server_url) as (url, engine):
         chat_ids = await seed_waiting_readers(engine, readers)
         with running_fake_bot_api() as telegram:
             telegram.api.limits = FloodLimits(per_second=30, per_chat_per_second=1)
-            bots = [start(url, telegram, polling=n == 0, paid=paid) for n in range(processes)]
+            bots = [
+                start(url, telegram, polling=n == 0, paid=paid, source=source)
+                for n in range(processes)
+            ]
             try:
                 return await asyncio.to_thread(measure, telegram, chat_ids, processes, paid)
             finally:
@@ -66,9 +76,11 @@ async def run_scale(server_url: str, processes: int, readers: int, paid: bool) -
 
 
 def start(
-    url: str, telegram: FakeBotApiServer, polling: bool, paid: bool
+    url: str, telegram: FakeBotApiServer, polling: bool, paid: bool, source: Path | None = None
 ) -> subprocess.Popen[bytes]:
     environment = dict(os.environ)
+    if source is not None:
+        environment.update(PYTHONPATH=str(source))
     environment.update(
         BOT_TOKEN=TOKEN,
         DATABASE_URL=make_url(url).set(drivername="postgresql").render_as_string(False),
@@ -79,7 +91,11 @@ def start(
         PAID_BROADCAST=str(paid).lower(),
     )
     return subprocess.Popen(
-        VARIANTS["outbox"], env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        VARIANTS["outbox"],
+        env=environment,
+        cwd=source,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
 
@@ -189,21 +205,27 @@ async def main(argv: list[str]) -> None:
     parser.add_argument("--waiting", type=int, default=100_000)
     parser.add_argument("--before", default="b36fb7e", help="commit for the restock's before")
     parser.add_argument("--only", choices=["processes", "paid", "restock"], default=None)
+    parser.add_argument(
+        "--paid-before", default=None, help="commit whose bot runs the paid broadcast too"
+    )
     options = parser.parse_args(argv)
     os.environ.setdefault("PTB_TIMEDELTA", "1")
     results: dict[str, list[ScaleResult]] = {}
     restocks: dict[str, list[float]] = {"before": [], "after": []}
-    with database_server() as server_url:
+    with database_server() as server_url, paid_before(options.paid_before) as old_bot:
         booking = await booking_cost(server_url)
         for run in range(options.runs):
-            variants = []
+            variants: list[tuple[str, int, int, bool, Path | None]] = []
             if options.only in (None, "processes"):
-                variants += [("1 process", 1, options.readers, False)]
-                variants += [("3 processes", 3, options.readers, False)]
+                variants += [("1 process", 1, options.readers, False, None)]
+                variants += [("3 processes", 3, options.readers, False, None)]
+            if options.only in (None, "paid") and old_bot is not None:
+                name = f"paid, before ({options.paid_before})"
+                variants += [(name, 1, options.paid_readers, True, old_bot)]
             if options.only in (None, "paid"):
-                variants += [("paid, 1 process", 1, options.paid_readers, True)]
-            for name, processes, readers, paid in variants:
-                result = await run_scale(server_url, processes, readers, paid)
+                variants += [("paid, 1 process", 1, options.paid_readers, True, None)]
+            for name, processes, readers, paid, source in variants:
+                result = await run_scale(server_url, processes, readers, paid, source)
                 results.setdefault(name, []).append(result)
                 print(f"run {run + 1} {name}: {result}", flush=True)
         if options.only in (None, "restock"):
@@ -219,6 +241,20 @@ async def main(argv: list[str]) -> None:
     print(report(options, results, restocks, booking))
 
 
+@contextmanager
+def paid_before(commit: str | None) -> Iterator[Path | None]:
+    """The older commit's files for its paid broadcast, if one is asked for."""
+    if commit is None:
+        yield None
+        return
+    with checkout(commit) as folder:
+        # Compiled catalogs are built at install, not kept in git.
+        for catalog in (folder / "bot" / "i18n" / "locales").glob("*/LC_MESSAGES/bot.po"):
+            with catalog.open("rb") as po, catalog.with_suffix(".mo").open("wb") as mo:
+                write_mo(mo, read_po(po))
+        yield folder
+
+
 def report(
     options: argparse.Namespace,
     results: dict[str, list[ScaleResult]],
@@ -230,7 +266,9 @@ def report(
         f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python "
         f"{platform.python_version()}. Command: `python3 dev.py bench scale --readers "
         f"{options.readers} --paid-readers {options.paid_readers} --runs {options.runs} "
-        f"--waiting {options.waiting} --before {options.before}`.",
+        f"--waiting {options.waiting} --before {options.before}"
+        + (f" --paid-before {options.paid_before}" if options.paid_before else "")
+        + "`.",
         "",
         f"Booking a slot in the shared ledger: median {statistics.median(booking):.2f} ms, "
         f"p99 {booking[int(0.99 * (len(booking) - 1))]:.2f} ms ({len(booking)} bookings).",

@@ -21,6 +21,7 @@ from bot.i18n import catalogs
 from bot.metrics.telegram import MeasuredRateLimiter, MeasuredUpdateProcessor
 from bot.services import Services
 from bot.telegram import texts
+from bot.telegram.aiohttp_request import AiohttpRequest
 from bot.telegram.command_menu import CommandMenu, commands_for, menus_by_role
 from bot.telegram.context import DISPATCHER, SERVICES, BotApplication, BotContext
 from bot.telegram.dispatcher import Dispatcher, DispatcherTuning
@@ -84,8 +85,7 @@ def build_application(
     )
     if base_url:
         builder = builder.base_url(base_url)
-    if request is not None:
-        builder = builder.request(request)
+    builder = builder.request(request if request is not None else AiohttpRequest())
     if get_updates_request is not None:
         builder = builder.get_updates_request(get_updates_request)
     if not polling:

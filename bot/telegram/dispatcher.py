@@ -34,6 +34,7 @@ from bot.telegram.pacing import (
     loop_time,
     retry_after_seconds,
 )
+from bot.telegram.paid_pacing import PaidPacer
 from bot.telegram.reachability import Reachability
 
 logger = logging.getLogger(__name__)
@@ -97,7 +98,9 @@ class Dispatcher:
         self._paid = tuning.paid_broadcast
         # Paid messages don't count against the free limit that replies use: they have
         # a pacer of their own (one per process).
-        self._pacer = Pacer(tuning.paid_messages_per_second) if self._paid else pacer
+        self._pacer: Pacer | PaidPacer = (
+            PaidPacer(tuning.paid_messages_per_second) if self._paid else pacer
+        )
         self.paid_sent = 0  # messages sent as paid broadcasts since the last log line
         in_flight = tuning.paid_max_in_flight if self._paid else tuning.max_in_flight
         self._poll_interval = tuning.poll_interval
@@ -112,6 +115,7 @@ class Dispatcher:
         self._slots = asyncio.Semaphore(in_flight)
         self._wakeup = asyncio.Event()
         self._stop_requested = asyncio.Event()
+        self._waits: set[asyncio.Future[Any]] = set()  # under way in _unless_stopped
         self._task: asyncio.Task[None] | None = None
         self._sending: set[asyncio.Task[None]] = set()
         self._chat_free_at: dict[int, float] = {}
@@ -127,6 +131,8 @@ class Dispatcher:
         """Finish the sends under way, hand everything else back to the outbox, and end;
         within grace_seconds, leaving the rest of the platform's usual 10 s to the bot."""
         self._stop_requested.set()
+        for wait in self._waits:
+            wait.cancel()
         self._wakeup.set()
         if self._task is None:
             return
@@ -246,6 +252,8 @@ class Dispatcher:
                 # Paused past send_by, stopping, or Telegram away: give it back rather
                 # than risk the lease running out mid-send and another process sending
                 # it too.
+                if turn:
+                    turn.done()  # a paid turn holds its place in the second until done
                 await self._give_back([delivery], claim)
                 return
             await self._send_now(delivery, claim, turn)
@@ -342,15 +350,22 @@ class Dispatcher:
 
     async def _unless_stopped(self, waiting: Coroutine[Any, Any, T]) -> T | None:
         """Wait for something, or give up at once (None) when a stop is requested."""
+        if self._stop_requested.is_set():
+            waiting.close()
+            return None
+        # stop() cancels it: one task a wait, not one more watching for the stop (at a
+        # paid broadcast's pace those took a seventh of the bot's CPU).
         task = asyncio.ensure_future(waiting)
-        stop = asyncio.ensure_future(self._stop_requested.wait())
+        self._waits.add(task)
         try:
-            await asyncio.wait((task, stop), return_when=asyncio.FIRST_COMPLETED)
+            return await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # cancelled itself, not only its wait
+            return None
         finally:
-            stop.cancel()
-            task.cancel()  # no effect if it finished
-        await asyncio.wait((task,))
-        return None if task.cancelled() else task.result()
+            self._waits.discard(task)
 
     async def _give_back(
         self, deliveries: Sequence[Delivery], claim: Claim, delay: float | None = None
