@@ -163,12 +163,20 @@ async def test_three_processes_behind_a_balancer_answer_each_update_once(
                     for client, bot in zip(clients, bots, strict=True):
                         await wait_until_healthy(client, bot)
                     balancer = RoundRobin(clients)
-                    posts = []
-                    for update_id, person in enumerate(readers, start=1):
-                        update = message_update(update_id, person, "/start")
-                        posts += [balancer.post(update), balancer.post(update)]
-                    statuses = await asyncio.gather(*posts)
-                    assert statuses == [200] * len(posts)
+                    updates = [
+                        message_update(update_id, person, "/start")
+                        for update_id, person in enumerate(readers, start=1)
+                    ]
+                    # Half come again after the first was taken in, so the balancer's spread
+                    # decides who handles them (two each); the other half come twice at once
+                    # and two processes race for each.
+                    statuses = []
+                    for update in updates[:6]:
+                        statuses += [await balancer.post(update), await balancer.post(update)]
+                    statuses += await asyncio.gather(
+                        *(balancer.post(update) for update in updates[6:] for _ in range(2))
+                    )
+                    assert statuses == [200] * 2 * len(updates)
                     for person in readers:
                         await asyncio.to_thread(
                             telegram.wait_for, reply_to(person.id, "Hello"), 30
