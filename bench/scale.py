@@ -1,6 +1,6 @@
 """Several bot processes under one flood budget, paid broadcasts, and the restock's cost:
 `python3 dev.py bench scale [--readers N] [--paid-readers N] [--runs N] [--waiting N]
-[--before COMMIT] [--only processes|webhook|paid|restock]`.
+[--before COMMIT] [--budget-before COMMIT] [--only processes|webhook|paid|restock]`.
 
 Broadcasts run the bot as deployed (`bookstore-bot run`), against the fake Bot API over
 HTTP enforcing 30 messages/s overall and 1/s per chat per token (1000/s for paid ones).
@@ -143,34 +143,47 @@ async def main(argv: list[str]) -> None:
     parser.add_argument("--waiting", type=int, default=100_000)
     parser.add_argument("--before", default="b36fb7e", help="commit for the restock's before")
     parser.add_argument(
-        "--only", choices=["processes", "webhook", "paid", "restock"], default=None
+        "--budget-before", default="9834001", help="commit for the webhook run's before"
+    )
+    parser.add_argument(
+        "--only",
+        choices=["processes", "webhook", "paid", "restock"],
+        action="append",
+        default=[],
+        help="run only these parts (repeatable)",
     )
     options = parser.parse_args(argv)
+
+    def wanted(part: str) -> bool:
+        return not options.only or part in options.only
+
     os.environ.setdefault("PTB_TIMEDELTA", "1")
     results: dict[str, list[ScaleResult]] = {}
     restocks: dict[str, list[float]] = {"before": [], "after": []}
-    with database_server() as server_url:
+    with database_server() as server_url, checkout(options.budget_before) as budget_before:
         booking = await booking_cost(server_url)
         for run in range(options.runs):
             variants = []
-            if options.only in (None, "processes"):
+            if wanted("processes"):
                 variants += [("1 process", 1, options.readers, False)]
                 variants += [("3 processes", 3, options.readers, False)]
-            if options.only in (None, "webhook"):
+            if wanted("webhook"):
+                variants += [("3 webhook, before", 3, options.readers, False)]
                 variants += [("3 webhook", 3, options.readers, False)]
                 variants += [("3 webhook, 1 killed", 3, options.readers, False)]
-            if options.only in (None, "paid"):
+            if wanted("paid"):
                 variants += [("paid, 1 process", 1, options.paid_readers, True)]
             for name, processes, readers, paid in variants:
                 print(f"load average before {name}: {load_average()}", flush=True)
                 if "webhook" in name:
                     kill = "killed" in name
-                    result = await run_webhook_scale(server_url, processes, readers, kill)
+                    source = budget_before if "before" in name else None
+                    result = await run_webhook_scale(server_url, processes, readers, kill, source)
                 else:
                     result = await run_scale(server_url, processes, readers, paid)
                 results.setdefault(name, []).append(result)
                 print(f"run {run + 1} {name}: {result}", flush=True)
-        if options.only in (None, "restock"):
+        if wanted("restock"):
             with checkout(options.before) as folder:
                 for _ in range(options.runs):  # alternate, so drift hits both alike
                     for side, source in (("before", folder), ("after", ROOT)):
@@ -198,7 +211,8 @@ def report(
         f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python "
         f"{platform.python_version()}. Command: `python3 dev.py bench scale --readers "
         f"{options.readers} --paid-readers {options.paid_readers} --runs {options.runs} "
-        f"--waiting {options.waiting} --before {options.before}`.",
+        f"--waiting {options.waiting} --before {options.before} --budget-before "
+        f"{options.budget_before}" + "".join(f" --only {part}" for part in options.only) + "`.",
         "",
         f"Booking a slot in the shared ledger: median {statistics.median(booking):.2f} ms, "
         f"p99 {booking[int(0.99 * (len(booking) - 1))]:.2f} ms ({len(booking)} bookings).",

@@ -12,8 +12,10 @@ import itertools
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 from sqlalchemy.engine import make_url
@@ -71,12 +73,13 @@ class Balancer:
             await client.aclose()
 
 
-def start(url: str, telegram: FakeBotApiServer) -> tuple[Bot, str]:
+def start(url: str, telegram: FakeBotApiServer, source: Path | None) -> tuple[Bot, str]:
+    """A bot process in webhook mode: the installed bot, or source's (an older commit)."""
     port = free_port()
     environment = dict(os.environ)
     environment.update(
         BOT_TOKEN=TOKEN,
-        DATABASE_URL=make_url(url).set(drivername="postgresql").render_as_string(False),
+        DATABASE_URL=plain(url),
         ADMIN_IDS=str(ADMIN_ID),
         TELEGRAM_BASE_URL=telegram.base_url,
         LOG_LEVEL="WARNING",
@@ -85,20 +88,37 @@ def start(url: str, telegram: FakeBotApiServer) -> tuple[Bot, str]:
         WEBHOOK_LISTEN="127.0.0.1",
         WEBHOOK_PORT=str(port),
     )
+    command = VARIANTS["outbox"]
+    if source is not None:
+        command = [sys.executable, "-m", "bot", "run"]
+        environment["PYTHONPATH"] = str(source)
     bot = subprocess.Popen(
-        VARIANTS["outbox"], env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     return bot, f"http://127.0.0.1:{port}"
 
 
+def plain(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(False)
+
+
+def migrate_with(source: Path, url: str) -> None:
+    """The schema as source's own migrations make it (it may not know later ones)."""
+    script = "import sys\nfrom bot import migrate\nmigrate.upgrade(sys.argv[1])\n"
+    environment = dict(os.environ, PYTHONPATH=str(source))
+    subprocess.run([sys.executable, "-c", script, plain(url)], env=environment, check=True)
+
+
 async def run_webhook_scale(
-    server_url: str, processes: int, readers: int, kill: bool
+    server_url: str, processes: int, readers: int, kill: bool, source: Path | None = None
 ) -> ScaleResult:
-    async with fresh_database(server_url) as (url, engine):
+    async with fresh_database(server_url, migrated=source is None) as (url, engine):
+        if source is not None:
+            await asyncio.to_thread(migrate_with, source, url)
         chat_ids = await seed_waiting_readers(engine, readers)
         with running_fake_bot_api() as telegram:
             telegram.api.limits = FloodLimits(per_second=30, per_chat_per_second=1)
-            started = [start(url, telegram) for _ in range(processes)]
+            started = [start(url, telegram, source) for _ in range(processes)]
             bots = [bot for bot, _ in started]
             balancer = Balancer([address for _, address in started])
             try:
