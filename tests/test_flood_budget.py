@@ -2,6 +2,7 @@
 
 import asyncio
 import itertools
+import statistics
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -113,6 +114,38 @@ async def test_three_processes_share_the_budget_replies_first(server_url: str) -
     # Within a few slots of 1/29 s each (a quiet machine: all under 0.3 s); a broadcast
     # taking the replies' slots would make them wait seconds.
     assert max(latencies) < 1.0, sorted(latencies)
+
+
+async def test_slots_taken_a_moment_late_keep_the_full_rate(server_url: str) -> None:
+    """Three processes each ask for a broadcast slot when their timer fires, a little
+    late (a loaded machine, a round trip): the slots stay one interval apart from where
+    they were due. Spaced from when each was taken, 10 ms late each time would make the
+    bot's 29 messages a second 23."""
+    late = 0.01
+    async with temporary_database(server_url) as url:
+        await migrated_with_waiting_readers(url, 0)
+        budgets = [SharedFloodBudget(parse_database_url(url).connect, 29) for _ in "abc"]
+        chats = itertools.count(1)
+        granted = 0
+
+        async def broadcast(budget: SharedFloodBudget) -> None:
+            nonlocal granted
+            while granted < 60:
+                booking = await budget.book_broadcast(next(chats))
+                granted += booking.granted
+                await asyncio.sleep(booking.wait + late)
+
+        await asyncio.gather(*(broadcast(budget) for budget in budgets))
+        for budget in budgets:
+            await budget.close()
+        connection = await parse_database_url(url).connect()
+        slots = [row["at"] for row in await connection.fetch("SELECT at FROM message_slots")]
+        await connection.close()
+    slots.sort()
+    spacings = [(b - a).total_seconds() for a, b in itertools.pairwise(slots)]
+    interval = 1 / 29
+    assert min(spacings) > interval - 1e-5, "never closer than the interval"
+    assert statistics.median(spacings) < interval + 0.002, sorted(spacings)
 
 
 async def test_three_real_processes_and_one_killed_mid_broadcast(
