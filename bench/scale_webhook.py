@@ -34,6 +34,14 @@ SECRET_HEADER = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
 KILL_AFTER = 0.3
 
 Bot = subprocess.Popen[bytes]
+# Run from a checkout (bench/burst.py's, with its migrations as bot.migrations): the
+# editable install's finder would map bot.migrations to this checkout's, which may hold
+# revisions the older code does not know (or, worse, apply them).
+OWN_CODE = (
+    "import sys\n"
+    "sys.meta_path[:] = [finder for finder in sys.meta_path\n"
+    "    if not getattr(finder, '__module__', '').startswith('__editable__')]\n"
+)
 
 
 class Balancer:
@@ -90,10 +98,14 @@ def start(url: str, telegram: FakeBotApiServer, source: Path | None) -> tuple[Bo
     )
     command = VARIANTS["outbox"]
     if source is not None:
-        command = [sys.executable, "-m", "bot", "run"]
+        command = [sys.executable, "-c", OWN_CODE + "from bot.cli import main\nmain()\n", "run"]
         environment["PYTHONPATH"] = str(source)
     bot = subprocess.Popen(
-        command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command,
+        cwd=source,  # python -c puts the working folder first on the path
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     return bot, f"http://127.0.0.1:{port}"
 
@@ -104,9 +116,10 @@ def plain(url: str) -> str:
 
 def migrate_with(source: Path, url: str) -> None:
     """The schema as source's own migrations make it (it may not know later ones)."""
-    script = "import sys\nfrom bot import migrate\nmigrate.upgrade(sys.argv[1])\n"
+    script = OWN_CODE + "from bot import migrate\nmigrate.upgrade(sys.argv[1])\n"
     environment = dict(os.environ, PYTHONPATH=str(source))
-    subprocess.run([sys.executable, "-c", script, plain(url)], env=environment, check=True)
+    command = [sys.executable, "-c", script, plain(url)]
+    subprocess.run(command, cwd=source, env=environment, check=True)
 
 
 async def run_webhook_scale(
