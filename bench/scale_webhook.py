@@ -10,6 +10,7 @@ SIGKILLed once KILL_AFTER of the readers have their message.
 import asyncio
 import itertools
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -114,6 +115,16 @@ def plain(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(False)
 
 
+def compiled_catalogs_into(source: Path) -> None:
+    """The translations a checkout lacks (compiled at install, not kept in git): this
+    checkout's, which a reader's language only needs to find."""
+    locales = Path(__file__).resolve().parent.parent / "bot" / "i18n" / "locales"
+    for catalog in locales.glob("*/LC_MESSAGES/*.mo"):
+        target = source / "bot" / "i18n" / "locales" / catalog.relative_to(locales)
+        if not target.exists():
+            shutil.copyfile(catalog, target)
+
+
 def migrate_with(source: Path, url: str) -> None:
     """The schema as source's own migrations make it (it may not know later ones)."""
     script = OWN_CODE + "from bot import migrate\nmigrate.upgrade(sys.argv[1])\n"
@@ -127,6 +138,7 @@ async def run_webhook_scale(
 ) -> ScaleResult:
     async with fresh_database(server_url, migrated=source is None) as (url, engine):
         if source is not None:
+            compiled_catalogs_into(source)
             await asyncio.to_thread(migrate_with, source, url)
         chat_ids = await seed_waiting_readers(engine, readers)
         with running_fake_bot_api() as telegram:
