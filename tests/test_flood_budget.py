@@ -206,7 +206,7 @@ async def test_three_real_processes_and_one_killed_mid_broadcast(
 ) -> None:
     """One process polls, two only deliver (POLL_UPDATES=false), all at the full rate.
     A reader chats meanwhile. One deliverer is SIGKILLed mid-broadcast: the others take
-    over its rows when their lease ends; nobody is left out, no 429."""
+    over its rows when their lease ends; nobody is left out, no 429 but for a repeat."""
     readers_count = 90
     chatter = Person(8000, "Chatter")
     async with temporary_database(server_url) as url:
@@ -244,8 +244,12 @@ async def test_three_real_processes_and_one_killed_mid_broadcast(
     assert cut_off_at < readers_count, "the kill came too late to test anything"
     repeated = arrived() - readers_count
     assert 0 <= repeated <= 8, f"{repeated} messages sent twice (at most 8 are in flight)"
-    # No 429 at all: a message the killed process had in flight, or one that timed out,
-    # stays in flight in the ledger until it is forgotten, so its resend can't land
-    # in the same second of its chat.
-    assert [r for r in telegram.api.requests if r.error_code == 429] == []
+    # The overall budget is never exceeded. A message the killed process (or a starved
+    # one) had in flight may reach Telegram late, beside its resend by another process:
+    # that chat's second message is then refused (429), the repeat Telegram prevents.
+    sent = [r for r in telegram.api.requests if r.method == "sendMessage" and not r.error_code]
+    for refused in (r for r in telegram.api.requests if r.error_code == 429):
+        same_chat = [r for r in sent if r.chat_id == refused.chat_id]
+        assert any(abs(r.at - refused.at) < 1 for r in same_chat), refused
+        assert len([r for r in sent if refused.at - 1 < r.at <= refused.at]) < 30, refused
     assert all(TOKEN not in output for output in outputs)
