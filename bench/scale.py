@@ -1,6 +1,7 @@
 """Several bot processes under one flood budget, paid broadcasts, and the restock's cost:
 `python3 dev.py bench scale [--readers N] [--paid-readers N] [--runs N] [--waiting N]
-[--before COMMIT] [--paid-before COMMIT]`.
+[--before COMMIT] [--paid-before COMMIT] [--budget-before COMMIT]
+[--only processes|webhook|paid|restock]`.
 
 Broadcasts run the bot as deployed (`bookstore-bot run`), against the fake Bot API over
 HTTP enforcing 30 messages/s overall and 1/s per chat per token (1000/s for paid ones).
@@ -18,40 +19,20 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from sqlalchemy.engine import make_url
 
 from bench.broadcast import ADMIN_ID, TOKEN, VARIANTS, _is_good_news
 from bench.burst import ROOT, checkout
+from bench.scale_figures import ScaleResult, chat_times, chatters, figures
+from bench.scale_webhook import run_webhook_scale
 from bench.setup import database_server, fresh_database, seed_waiting_readers
 from bot.database_url import parse_database_url
 from bot.flood_budget.ledger import SharedFloodBudget
 from tests.chat import Person
 from tests.fake_bot_api_server import FakeBotApiServer, running_fake_bot_api
 from tests.fake_telegram import FloodLimits
-
-CHATTERS = 30  # readers chatting during the broadcast, each every CHAT_SECONDS
-CHAT_SECONDS = 3.0
-FIRST_CHATTER_ID = 900
-
-
-@dataclass(frozen=True)
-class ScaleResult:
-    processes: int
-    paid: bool
-    readers: int
-    last_message_seconds: float
-    replies: int
-    floor_seconds: float  # (readers + replies sent meanwhile) / 30, or readers / 1000 paid
-    reply_p50: float
-    reply_p99: float
-    responses_429: int
-    lost: int
-    duplicated: int
 
 
 async def run_scale(
@@ -109,13 +90,11 @@ def measure(
     done = threading.Event()
 
     def chat_along() -> None:
-        count = int(os.environ.get("BENCH_CHATTERS", CHATTERS))
-        chatters = [Person(FIRST_CHATTER_ID + n, f"Chatter {n}") for n in range(count)]
-        while not done.is_set():
-            for person in chatters:
-                asked.setdefault(person.id, []).append(time.monotonic())
-                telegram.send_text(person, "/help")
-            done.wait(CHAT_SECONDS)
+        for at, person in chat_times(chatters()):
+            if done.wait(max(0.0, started + at - time.monotonic())):
+                return
+            asked.setdefault(person.id, []).append(time.monotonic())
+            telegram.send_text(person, "/help")
 
     started = time.monotonic()
     telegram.send_text(Person(ADMIN_ID, "Staff"), "/restock 1 5")
@@ -131,33 +110,7 @@ def measure(
     done.set()
     chatting.join()
     time.sleep(1.5)  # the last replies
-    requests = list(telegram.api.requests)
-    arrivals = [r for r in requests if _is_good_news(r)]
-    last = max((r.at for r in arrivals), default=started)
-    latencies: list[float] = []
-    replies_meanwhile = 0
-    for chat_id, times in asked.items():
-        answers = [r.at for r in requests if r.chat_id == chat_id and r.error_code is None]
-        latencies += [answer - ask for ask, answer in zip(times, answers, strict=False)]
-        replies_meanwhile += len([at for at in answers if at <= last])
-    counts = dict.fromkeys(chat_ids, 0)
-    for request in arrivals:
-        counts[int(request.chat_id or 0)] += 1
-    latencies.sort()
-    floor = len(chat_ids) / 1000 if paid else (len(chat_ids) + replies_meanwhile) / 30
-    return ScaleResult(
-        processes=processes,
-        paid=paid,
-        readers=len(chat_ids),
-        last_message_seconds=last - started,
-        replies=len(latencies),
-        floor_seconds=floor,
-        reply_p50=statistics.median(latencies) if latencies else 0.0,
-        reply_p99=latencies[int(0.99 * (len(latencies) - 1))] if latencies else 0.0,
-        responses_429=len([r for r in requests if r.error_code == 429]),
-        lost=len([count for count in counts.values() if count == 0]),
-        duplicated=sum(count - 1 for count in counts.values() if count > 1),
-    )
+    return figures(list(telegram.api.requests), chat_ids, asked, started, processes, paid)
 
 
 async def booking_cost(server_url: str, count: int = 300) -> list[float]:
@@ -204,31 +157,57 @@ async def main(argv: list[str]) -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--waiting", type=int, default=100_000)
     parser.add_argument("--before", default="b36fb7e", help="commit for the restock's before")
-    parser.add_argument("--only", choices=["processes", "paid", "restock"], default=None)
     parser.add_argument(
         "--paid-before", default=None, help="commit whose bot runs the paid broadcast too"
     )
+    parser.add_argument(
+        "--budget-before", default="9834001", help="commit for the webhook run's before"
+    )
+    parser.add_argument(
+        "--only",
+        choices=["processes", "webhook", "paid", "restock"],
+        action="append",
+        default=[],
+        help="run only these parts (repeatable)",
+    )
     options = parser.parse_args(argv)
+
+    def wanted(part: str) -> bool:
+        return not options.only or part in options.only
+
     os.environ.setdefault("PTB_TIMEDELTA", "1")
     results: dict[str, list[ScaleResult]] = {}
     restocks: dict[str, list[float]] = {"before": [], "after": []}
-    with database_server() as server_url, paid_before(options.paid_before) as old_bot:
+    with (
+        database_server() as server_url,
+        checkout(options.budget_before) as budget_before,
+        paid_before(options.paid_before) as old_bot,
+    ):
         booking = await booking_cost(server_url)
         for run in range(options.runs):
             variants: list[tuple[str, int, int, bool, Path | None]] = []
-            if options.only in (None, "processes"):
+            if wanted("processes"):
                 variants += [("1 process", 1, options.readers, False, None)]
                 variants += [("3 processes", 3, options.readers, False, None)]
-            if options.only in (None, "paid") and old_bot is not None:
+            if wanted("webhook"):
+                variants += [("3 webhook, before", 3, options.readers, False, budget_before)]
+                variants += [("3 webhook", 3, options.readers, False, None)]
+                variants += [("3 webhook, 1 killed", 3, options.readers, False, None)]
+            if wanted("paid") and old_bot is not None:
                 name = f"paid, before ({options.paid_before})"
                 variants += [(name, 1, options.paid_readers, True, old_bot)]
-            if options.only in (None, "paid"):
+            if wanted("paid"):
                 variants += [("paid, 1 process", 1, options.paid_readers, True, None)]
             for name, processes, readers, paid, source in variants:
-                result = await run_scale(server_url, processes, readers, paid, source)
+                print(f"load average before {name}: {load_average()}", flush=True)
+                if "webhook" in name:
+                    kill = "killed" in name
+                    result = await run_webhook_scale(server_url, processes, readers, kill, source)
+                else:
+                    result = await run_scale(server_url, processes, readers, paid, source)
                 results.setdefault(name, []).append(result)
                 print(f"run {run + 1} {name}: {result}", flush=True)
-        if options.only in (None, "restock"):
+        if wanted("restock"):
             with checkout(options.before) as folder:
                 for _ in range(options.runs):  # alternate, so drift hits both alike
                     for side, source in (("before", folder), ("after", ROOT)):
@@ -248,11 +227,11 @@ def paid_before(commit: str | None) -> Iterator[Path | None]:
         yield None
         return
     with checkout(commit) as folder:
-        # Compiled catalogs are built at install, not kept in git.
-        for catalog in (folder / "bot" / "i18n" / "locales").glob("*/LC_MESSAGES/bot.po"):
-            with catalog.open("rb") as po, catalog.with_suffix(".mo").open("wb") as mo:
-                write_mo(mo, read_po(po))
         yield folder
+
+
+def load_average() -> str:
+    return ", ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
 def report(
@@ -266,8 +245,10 @@ def report(
         f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python "
         f"{platform.python_version()}. Command: `python3 dev.py bench scale --readers "
         f"{options.readers} --paid-readers {options.paid_readers} --runs {options.runs} "
-        f"--waiting {options.waiting} --before {options.before}"
+        f"--waiting {options.waiting} --before {options.before} --budget-before "
+        f"{options.budget_before}"
         + (f" --paid-before {options.paid_before}" if options.paid_before else "")
+        + "".join(f" --only {part}" for part in options.only)
         + "`.",
         "",
         f"Booking a slot in the shared ledger: median {statistics.median(booking):.2f} ms, "
@@ -287,6 +268,8 @@ def report(
             "responses_429": "429 responses",
             "lost": "readers never messaged",
             "duplicated": "messages sent twice",
+            "unanswered": "chat messages unanswered",
+            "killed_after": "one process killed after (readers messaged)",
         }
         for field, label in labels.items():
             cells = []

@@ -3,10 +3,10 @@
 Telegram counts a bot's messages per token, not per process. Each message a process
 is about to send is booked in the message_slots ledger by take_message_slot()
 (migration 0007), one booking at a time under an advisory lock, against the messages
-of every process: at most the rate in any one second, spaced one interval apart, and one
-message a second to any one chat. A reply books the first slot it may have, ahead if
-need be; a broadcast message only a slot free now, so replies, wherever they are sent
-from, come first.
+of every process: one interval apart (the rate), never more in any one second than
+Telegram allows, and one message a second to any one chat. A reply books the first slot
+it may have, ahead if need be; a broadcast message only a slot free now, so replies,
+wherever they are sent from, come first.
 
 A booking is one statement on a connection of the ledger's own (the pool's checkout,
 pre-ping and isolation switch cost ten times the statement). If the database doesn't
@@ -26,6 +26,8 @@ import asyncpg
 logger = logging.getLogger(__name__)
 
 PER_CHAT_INTERVAL = 1.0
+# Messages a bot may send in any one second.
+TELEGRAM_PER_SECOND = 30
 TAKE = "SELECT slot_id, wait, chat_busy FROM take_message_slot($1, $2, $3, $4, $5)"
 DONE = "UPDATE message_slots SET done_at = clock_timestamp() WHERE id = $1"
 # Let go of a connection that stopped answering, and don't hold a reply longer.
@@ -53,8 +55,12 @@ class SharedFloodBudget:
         self._connection: asyncpg.Connection | None = None
         self._using = asyncio.Lock()
         self._gap = 1 / messages_per_second
-        # As the pacer: whole messages in any one second.
-        self._per_window = max(1, math.floor(messages_per_second))
+        # The spacing keeps to the rate. The window lets any one second hold one message
+        # more, never more than Telegram's limit: a message counts there until Telegram
+        # has answered it, later than it arrived, so the window holds no more messages
+        # than Telegram counts; capped at the rate, it would lose that delay every
+        # second (29/s spaced, 27.6/s with answers 50 ms after the send).
+        self._per_window = min(math.floor(messages_per_second) + 1, TELEGRAM_PER_SECOND)
         self._marking: set[asyncio.Task[None]] = set()
 
     async def book_reply(self, chat_id: int | None) -> Booking:

@@ -20,7 +20,14 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from telegram import InlineKeyboardMarkup
-from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import ExtBot
 
 from bot.notifications.outbox import Outbox
@@ -262,6 +269,7 @@ class Dispatcher:
 
     async def _send_now(self, delivery: Delivery, claim: Claim, turn: Turn) -> None:
         outbox = self._outbox
+        answered = True
         try:
             try:
                 await self._bot.send_message(
@@ -271,8 +279,11 @@ class Dispatcher:
                     rate_limit_args=BACKGROUND,
                     allow_paid_broadcast=True if self._paid else None,
                 )
+            except TimedOut:
+                answered = False  # it may yet reach Telegram, beside its resend
+                raise
             finally:
-                turn.done()
+                turn.done(answered)
         except RetryAfter as error:
             self.reachability.answered()
             delay = retry_after_seconds(error)

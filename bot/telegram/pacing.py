@@ -56,12 +56,14 @@ class Turn:
         self.at = at
         self._on_done = on_done
 
-    def done(self) -> None:
-        """The send is over (answered or failed): Telegram has counted it by now."""
+    def done(self, answered: bool = True) -> None:
+        """The send is over. answered=False when it timed out: the request may still
+        reach Telegram, so the shared budget keeps counting it as in flight until it
+        forgets it (20 s), and its resend can't land in the same second of that chat."""
         self.at = min(self.at, loop_time())
-        if self._on_done is not None:
+        if self._on_done is not None and answered:
             self._on_done()
-            self._on_done = None
+        self._on_done = None
 
 
 class ChatBusy(Exception):
