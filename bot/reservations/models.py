@@ -57,12 +57,20 @@ class PreBooking(Base):
             "book_id",
             postgresql_where=text("status = 'on_hold'"),
         ),
+        # Every reservation of a book that was ever given a copy, whatever its status now
+        # (/deliveries' messages passed on after a release or an expiry).
+        Index(
+            "ix_pre_bookings_held_of_book",
+            "book_id",
+            postgresql_where=text("hold_expires_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), index=True)
     # No index on book_id alone (migration 0009): the line and the holds of a book have
-    # their partial indexes above, and each index costs every restock a write per reader.
+    # their partial indexes above, and each full index costs every restock a write per
+    # reader.
     book_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("books.id"))
     status: Mapped[ReservationStatus] = mapped_column(
         status_enum(ReservationStatus, "pre_booking_status"),
