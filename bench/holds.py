@@ -30,8 +30,7 @@ from bench.setup import BOOK_ID, database_server, fresh_database, seed_waiting_r
 from bot.books.repository import BookRepository
 from bot.books.schemas import NewBook
 from bot.holds.policy import HoldPolicy
-from bot.holds.schemas import LineRestock
-from bot.holds.service import LINE_COUNTED_UP_TO
+from bot.holds.schemas import LINE_COUNTED_UP_TO, LineRestock
 from bot.services import Services, build_services
 from bot.telegram import texts
 from bot.telegram.hold_messages import TelegramHoldMessages

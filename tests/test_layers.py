@@ -12,7 +12,7 @@ BOT = Path(bot.__file__).parent
 def imported_domains(package: str) -> set[str]:
     """The bot packages that package's modules import, by their first name under bot."""
     found = set()
-    for module in (BOT / package).glob("*.py"):
+    for module in (BOT / package).rglob("*.py"):
         for node in ast.walk(ast.parse(module.read_text(), str(module))):
             names = []
             if isinstance(node, ast.ImportFrom) and node.module:

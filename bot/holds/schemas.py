@@ -1,7 +1,11 @@
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, tzinfo
 
 from bot.books.schemas import BookView
+
+# Staff are told the length of a line up to this many ("1,000+" beyond): counting a
+# line of 100,000 would cost a restock several times all else it does.
+LINE_COUNTED_UP_TO = 1000
 
 
 @dataclass(frozen=True)
@@ -57,3 +61,8 @@ class SweepReport:
     offered: int
     reminded: int
     more: bool = False  # a full batch: more may be due at once
+
+
+def in_shop_time(held: list[HoldEntry], zone: tzinfo) -> tuple[HoldEntry, ...]:
+    """The holds with their deadlines in the shop's time zone, as staff see them."""
+    return tuple(replace(hold, until=hold.until.astimezone(zone)) for hold in held)

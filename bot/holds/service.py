@@ -2,7 +2,6 @@
 of a book. The restock that sets copies aside is bot/restocks/."""
 
 from dataclasses import replace
-from datetime import tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -15,13 +14,15 @@ from bot.database import is_valid_id
 from bot.holds.errors import NotOnHold
 from bot.holds.policy import HoldPolicy
 from bot.holds.repository import HoldRepository
-from bot.holds.schemas import Collection, HoldEntry, HoldsReport
+from bot.holds.schemas import (
+    LINE_COUNTED_UP_TO,
+    Collection,
+    HoldEntry,
+    HoldsReport,
+    in_shop_time,
+)
 from bot.reservations.models import ReservationStatus
 from bot.users.admins import Admins
-
-# Staff are told the length of a line up to this many ("1,000+" beyond): counting a
-# line of 100,000 would cost a restock several times all else it does.
-LINE_COUNTED_UP_TO = 1000
 
 
 class HoldService:
@@ -99,8 +100,3 @@ class HoldService:
 
     def _shown(self, held: list[HoldEntry]) -> tuple[HoldEntry, ...]:
         return in_shop_time(held, self._policy.zone)
-
-
-def in_shop_time(held: list[HoldEntry], zone: tzinfo) -> tuple[HoldEntry, ...]:
-    """The holds with their deadlines in the shop's time zone, as staff see them."""
-    return tuple(replace(hold, until=hold.until.astimezone(zone)) for hold in held)

@@ -15,8 +15,7 @@ from bot.holds.errors import StockBelowHolds
 from bot.holds.line import pass_on_free_copies
 from bot.holds.policy import HoldMessages, HoldPolicy
 from bot.holds.repository import HoldRepository
-from bot.holds.schemas import LineRestock
-from bot.holds.service import LINE_COUNTED_UP_TO, in_shop_time
+from bot.holds.schemas import LINE_COUNTED_UP_TO, LineRestock, in_shop_time
 from bot.i18n import languages
 from bot.restocks.repository import RestockRepository
 from bot.restocks.schemas import Restock
