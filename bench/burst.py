@@ -102,7 +102,8 @@ def start(source: Path, url: str, telegram: FakeBotApiServer) -> subprocess.Pope
 
 
 def measure(telegram: FakeBotApiServer, readers: int) -> BurstResult:
-    telegram.wait_for_polling()
+    # A --before checkout starts without bytecode caches: slow on a busy machine.
+    telegram.wait_for_polling(timeout=180)
     people = [Person(FIRST_READER_ID + n, f"Reader {n}") for n in range(readers)]
     pressed_at: dict[int, float] = {}
     started = time.monotonic()
@@ -170,6 +171,20 @@ def checkout(commit: str) -> Iterator[Path]:
         # Its own migrations as bot.migrations, ahead of the editable install's mapping
         # to this checkout's (which may hold revisions it does not know).
         shutil.copytree(Path(folder) / "migrations", Path(folder) / "bot" / "migrations")
+        # Its own words, compiled (git keeps only the .po files; the bot refuses to start
+        # without the .mo files).
+        subprocess.run(
+            [
+                Path(sys.executable).parent / "pybabel",
+                "compile",
+                "--directory",
+                Path(folder) / "bot" / "i18n" / "locales",
+                "--domain",
+                "bot",
+            ],
+            check=True,
+            capture_output=True,
+        )
         yield Path(folder)
 
 
