@@ -158,5 +158,9 @@ async def test_presses_running_when_a_burst_comes_have_their_spinner_stopped_at_
                 await asyncio.sleep(0.05)
 
     answers = answers_by_query(api)
-    waited = {query: answers[query].at - at for query, at in pressed_at.items()}
-    assert max(waited.values()) < SPINNER_DEADLINE_SECONDS / 2, waited
+    # Against the press that found every slot taken (answered at once all along), so a
+    # slow moment of the whole process doesn't count; before, the others stopped at
+    # their deadline, 0.2 s after it.
+    waiting = str(len(readers))
+    later = {query: answers[query].at - answers[waiting].at for query in pressed_at}
+    assert max(later.values()) < SPINNER_DEADLINE_SECONDS / 2, later
