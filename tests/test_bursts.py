@@ -13,6 +13,8 @@ from telegram import Update
 
 from bot.services import Services
 from bot.telegram.context import BotApplication
+from bot.telegram.handlers.buttons import SPINNER_DEADLINE_SECONDS
+from bot.telegram.update_processor import MAX_RUNNING_HANDLERS
 from bot.users.schemas import Reader
 from tests.chat import Person, callback_update, catalog_message
 from tests.conftest import bot_application, running
@@ -119,3 +121,46 @@ async def test_a_burst_of_presses_is_answered_at_once_and_in_order_per_reader(
     # else's message may.
     double_tappers = {person.id for person in DOUBLE_TAPPERS}
     assert not [r for r in api.requests if r.error_code == 429 and r.chat_id not in double_tappers]
+
+
+async def hold_book_row(engine: AsyncEngine, locked: asyncio.Event) -> None:
+    """A restock's lock on the book for a while: every reserve of it waits meanwhile."""
+    async with engine.connect() as connection, connection.begin():
+        await connection.execute(text("SELECT 1 FROM books FOR UPDATE"))
+        locked.set()
+        await asyncio.sleep(LOCK_SECONDS)
+
+
+async def test_presses_running_when_a_burst_comes_have_their_spinner_stopped_at_once(
+    services: Services, engine: AsyncEngine
+) -> None:
+    """The first presses of a burst take the running slots and would keep their spinner
+    for the outcome's toast until the deadline (their answer then queued behind the
+    burst's); once a press has to wait, theirs are stopped at once too."""
+    await add_books(services, ("Dune", "Frank Herbert", 0))
+    api = FakeBotApi()
+    readers = READERS[: MAX_RUNNING_HANDLERS + 1]
+    pressed_at: dict[str, float] = {}
+    async with running(bot_application(services, api)) as application:
+        locked = asyncio.Event()
+        holder = asyncio.create_task(hold_book_row(engine, locked))
+        await locked.wait()
+        for update_id, person in enumerate(readers, start=1):
+            pressed_at[str(update_id)] = time.monotonic()
+            data = callback_update(update_id, person, "r:1", catalog_message(person))
+            await feed_through_the_queue(application, data)
+        async with asyncio.timeout(10):
+            while len(answers_by_query(api)) < len(readers):
+                await asyncio.sleep(0.005)
+        await holder
+        async with asyncio.timeout(10):
+            while len(api.sent("sendMessage")) < len(readers):
+                await asyncio.sleep(0.05)
+
+    answers = answers_by_query(api)
+    # Against the press that found every slot taken (answered at once all along), so a
+    # slow moment of the whole process doesn't count; before, the others stopped at
+    # their deadline, 0.2 s after it.
+    waiting = str(len(readers))
+    later = {query: answers[query].at - answers[waiting].at for query in pressed_at}
+    assert max(later.values()) < SPINNER_DEADLINE_SECONDS / 2, later

@@ -4,7 +4,8 @@ PTB handles one update at a time by default, so a burst of presses queues behind
 paced reply, and one reader stuck on the database or in a 429 pause holds up everyone.
 Here each reader (keyed by user, or by chat when there is no user) has their updates
 handled in arrival order, while different readers' updates run side by side, up to a
-bound. A button press that has to wait for its turn gets its spinner stopped at once.
+bound. A button press that has to wait for its turn gets its spinner stopped at once, and
+so do the presses running then: a burst is on, and their outcome would come too late.
 """
 
 import asyncio
@@ -37,7 +38,9 @@ class PerReaderUpdateProcessor(BaseUpdateProcessor):
         # A reader's lock and how many of their updates hold or await it.
         self._readers: dict[int | None, tuple[asyncio.Lock, int]] = {}
         self._early_answers: set[asyncio.Task[None]] = set()
-        self._answered_early: set[str] = set()
+        self._answered: set[str] = set()
+        # Presses being handled whose spinner still turns.
+        self._spinning: dict[str, CallbackQuery] = {}
 
     async def initialize(self) -> None:
         pass
@@ -46,10 +49,14 @@ class PerReaderUpdateProcessor(BaseUpdateProcessor):
         if self._early_answers:
             await asyncio.gather(*self._early_answers, return_exceptions=True)
 
-    def answered_early(self, query_id: str) -> bool:
-        """Whether this query's spinner was stopped while it waited (then it can't be
-        answered again: Telegram takes one answer)."""
-        return query_id in self._answered_early
+    def claim_answer(self, query_id: str) -> bool:
+        """Whether the caller is to stop this query's spinner: True once, and never after
+        the processor stopped it early (Telegram takes one answer)."""
+        if query_id in self._answered:
+            return False
+        self._answered.add(query_id)
+        self._spinning.pop(query_id, None)
+        return True
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = reader_key(update)
@@ -62,7 +69,13 @@ class PerReaderUpdateProcessor(BaseUpdateProcessor):
         try:
             if query is not None and (lock.locked() or self._running.locked()):
                 self._answer_early(query)
+                # A burst: the presses running now would have their outcome in their
+                # toast by the deadline, or else their answer queued behind this one.
+                for running in list(self._spinning.values()):
+                    self._answer_early(running)
             async with lock, self._running:
+                if query is not None and query.id not in self._answered:
+                    self._spinning[query.id] = query
                 await coroutine
         finally:
             lock, holders = self._readers[key]
@@ -71,10 +84,12 @@ class PerReaderUpdateProcessor(BaseUpdateProcessor):
             else:
                 self._readers[key] = (lock, holders - 1)
             if query is not None:
-                self._answered_early.discard(query.id)
+                self._spinning.pop(query.id, None)
+                self._answered.discard(query.id)
 
     def _answer_early(self, query: CallbackQuery) -> None:
-        self._answered_early.add(query.id)
+        if not self.claim_answer(query.id):
+            return
         task = asyncio.create_task(self._stop_spinner(query))
         self._early_answers.add(task)
         task.add_done_callback(self._early_answers.discard)
@@ -84,7 +99,7 @@ class PerReaderUpdateProcessor(BaseUpdateProcessor):
             await query.answer()
         except TelegramError as error:
             # The handler answers, then, unless it has started already.
-            self._answered_early.discard(query.id)
+            self._answered.discard(query.id)
             logger.info("Callback query not answered early: %s", error.message)
 
 

@@ -2,7 +2,7 @@
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
@@ -40,8 +40,7 @@ async def button(update: Update, context: BotContext) -> None:
     processor = context.application.update_processor
     spinner = Spinner(
         query,
-        stopped=isinstance(processor, PerReaderUpdateProcessor)
-        and processor.answered_early(query.id),
+        processor.claim_answer if isinstance(processor, PerReaderUpdateProcessor) else None,
     )
     match callback_data.decode(query.data):
         case ReserveButton(book_id):
@@ -90,12 +89,16 @@ async def button(update: Update, context: BotContext) -> None:
 class Spinner:
     """A button's spinner, stopped once: with the outcome's short text when it is ready in
     time, else without text at the deadline (or already, while the press waited for its
-    turn). A refusal after that comes as a message (error_handler falls back to one when
-    Telegram refuses a second answer)."""
+    turn, or while a burst came in). A refusal after that comes as a message
+    (error_handler falls back to one when Telegram refuses a second answer)."""
 
-    def __init__(self, query: CallbackQuery, stopped: bool = False) -> None:
+    def __init__(
+        self, query: CallbackQuery, claim_answer: Callable[[str], bool] | None = None
+    ) -> None:
         self._query = query
-        self._stopped = stopped
+        self._stopped = False
+        # The update processor's say on who answers (it stops spinners early).
+        self._claim_answer = claim_answer
 
     async def stopped_by_deadline(self, work: Awaitable[T]) -> T:
         """The work's result; the spinner stops if the work outlasts the deadline."""
@@ -110,8 +113,10 @@ class Spinner:
             raise
 
     async def stop(self, text: str | None = None) -> None:
-        if not self._stopped:
-            self._stopped = True
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._claim_answer is None or self._claim_answer(self._query.id):
             await _answer(self._query, text)
 
 
