@@ -39,12 +39,10 @@ WINDOW_SECONDS = 1.0
 # At a paid broadcast's 1000 a second, timers fire later than the 1 ms interval: the
 # cadence catches up on slots missed within this long (never past the rate in a second).
 CATCH_UP_SECONDS = 0.02
-# Unpaced Bot API requests (spinner answers, mostly) under way at once. httpx's pool
-# looks over every connection and every queued request each time a request ends, so a
-# burst of 500 spinner answers let through at once spent most of the bot's CPU there;
-# waiting here costs nothing, and this many keep-alive connections carry the burst. Fewer
-# at once also leave the event loop to the reserves that feed the pacer: with 4 rather
-# than 16, a burst of 500 had its spinners stopped and its replies sent sooner (bench/burst.py).
+# Unpaced Bot API requests (spinner answers, mostly) under way at once. Waiting here costs
+# nothing and a few keep-alive connections carry a burst; fewer at once leave the event
+# loop to the reserves that feed the pacer: with 4 rather than 16, a burst of 500 had its
+# spinners stopped and its replies sent sooner (bench/burst.py).
 # Messages don't wait here: they keep the pacer's spacing on the wire.
 MAX_UNPACED_IN_FLIGHT = 4
 
