@@ -4,8 +4,10 @@ refusals, a dropped connection and a silent server become PTB's own errors, with
 the token."""
 
 import asyncio
+import contextlib
 import socket
 import time
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -90,3 +92,24 @@ async def test_a_server_that_never_answers_times_out_at_the_read_timeout() -> No
     finally:
         await request.shutdown()
     assert time.monotonic() - started < 3
+
+
+async def test_a_full_pool_times_out_without_the_token_anywhere_in_the_traceback() -> None:
+    """aiohttp's own timeout error names the URL: neither its text nor its chain reaches
+    PTB's error, which a log or an error reporter would print whole."""
+    request = AiohttpRequest(connection_pool_size=1)
+    await request.initialize()
+    try:
+        with silent_server() as base_url:
+            url = f"{base_url}{TOKEN}/getMe"
+            waiting = asyncio.ensure_future(request.post(url, read_timeout=5))
+            await asyncio.sleep(0.1)  # the only connection is taken
+            with pytest.raises(TimedOut) as raised:
+                await request.post(url, pool_timeout=0.1, connect_timeout=0.1)
+            waiting.cancel()
+            with contextlib.suppress(asyncio.CancelledError, TimedOut):
+                await waiting
+    finally:
+        await request.shutdown()
+    printed = "".join(traceback.format_exception(raised.value))
+    assert "secret" not in printed

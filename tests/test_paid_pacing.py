@@ -68,3 +68,15 @@ async def test_a_turn_past_the_deadline_is_refused_and_a_pause_is_kept() -> None
     turn = await pacer.background_turn()
     assert turn is not None
     assert loop_time() - started >= 0.1
+
+
+async def test_sends_that_timed_out_give_their_places_back() -> None:
+    """A timed-out request was cut off: after its second, its place is free again (were
+    it kept, each timeout would cost a message a second for the rest of the process)."""
+    pacer = PaidPacer(MESSAGES_PER_SECOND)
+    for _ in range(MESSAGES_PER_SECOND):
+        turn = await pacer.background_turn()
+        assert turn is not None
+        turn.done(answered=False)
+    later = await pacer.background_turn(deadline=loop_time() + 1.5)
+    assert later is not None

@@ -29,7 +29,14 @@ PER_CHAT_INTERVAL = 1.0
 # Messages a bot may send in any one second.
 TELEGRAM_PER_SECOND = 30
 TAKE = "SELECT slot_id, wait, chat_busy FROM take_message_slot($1, $2, $3, $4, $5)"
-DONE = "UPDATE message_slots SET done_at = clock_timestamp() WHERE id = $1"
+DONE = (
+    "UPDATE message_slots SET done_at = clock_timestamp() + make_interval(secs => $2)"
+    " WHERE id = $1"
+)
+# A message whose request timed out may still reach Telegram a moment later (a request
+# stuck on its way): it counts as sent until this long after the timeout. Kept short, as
+# until then it holds a place in the bot's second and its chat stays busy.
+TIMED_OUT_HOLD_SECONDS = 5.0
 # Let go of a connection that stopped answering, and don't hold a reply longer.
 STATEMENT_TIMEOUT_SECONDS = 2.0
 # How soon a broadcast looks again when the ledger did not answer.
@@ -55,12 +62,10 @@ class SharedFloodBudget:
         self._connection: asyncpg.Connection | None = None
         self._using = asyncio.Lock()
         self._gap = 1 / messages_per_second
-        # The spacing keeps to the rate. The window lets any one second hold one message
-        # more, never more than Telegram's limit: a message counts there until Telegram
-        # has answered it, later than it arrived, so the window holds no more messages
-        # than Telegram counts; capped at the rate, it would lose that delay every
-        # second (29/s spaced, 27.6/s with answers 50 ms after the send).
-        self._per_window = min(math.floor(messages_per_second) + 1, TELEGRAM_PER_SECOND)
+        # The spacing keeps to the rate, and so does the window: a message in flight counts
+        # from when it was booked, so a reply booked a second ahead could share Telegram's
+        # second with messages that arrive late; one message of margin covers it.
+        self._per_window = min(math.floor(messages_per_second), TELEGRAM_PER_SECOND)
         self._marking: set[asyncio.Task[None]] = set()
 
     async def book_reply(self, chat_id: int | None) -> Booking:
@@ -71,9 +76,11 @@ class SharedFloodBudget:
         """A slot free now for a broadcast message, or when to look again."""
         return await self._take(chat_id, reply=False)
 
-    def done(self, slot_id: int) -> None:
-        """Telegram answered: the message counts from now, not for as long as in flight."""
-        task = asyncio.create_task(self._mark_done(slot_id))
+    def done(self, slot_id: int, answered: bool = True) -> None:
+        """Telegram answered (or the request timed out): the message counts from now (or
+        a little longer), not for as long as a message in flight."""
+        hold = 0.0 if answered else TIMED_OUT_HOLD_SECONDS
+        task = asyncio.create_task(self._mark_done(slot_id, hold))
         self._marking.add(task)
         task.add_done_callback(self._marking.discard)
 
@@ -101,11 +108,11 @@ class SharedFloodBudget:
             row["slot_id"] is not None, max(0.0, row["wait"]), row["chat_busy"], row["slot_id"]
         )
 
-    async def _mark_done(self, slot_id: int) -> None:
+    async def _mark_done(self, slot_id: int, hold: float) -> None:
         try:
-            await self._run(lambda c: c.execute(DONE, slot_id))
+            await self._run(lambda c: c.execute(DONE, slot_id, hold))
         except Exception:
-            # The slot then counts as in flight until the ledger forgets it (20 s).
+            # The slot then counts as in flight until the ledger forgets it (20 s after).
             logger.warning("Could not mark a message slot done")
 
     async def _run(self, statement: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:

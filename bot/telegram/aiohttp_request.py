@@ -7,6 +7,8 @@ messages a second that is most of a core given back; httpcore's pool also rechec
 every connection for every request, so a hundred sends under way cost more each.
 """
 
+import re
+
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
@@ -20,6 +22,7 @@ WRITE_TIMEOUT = 5.0
 CONNECT_TIMEOUT = 5.0
 POOL_TIMEOUT = 1.0
 MEDIA_WRITE_TIMEOUT = 20.0
+BOT_PATH = re.compile(r"/bot[^/\s]+/")  # as in /bot<token>/sendMessage and /file/bot<token>/
 
 
 class AiohttpRequest(BaseRequest):
@@ -40,6 +43,8 @@ class AiohttpRequest(BaseRequest):
                 headers={"User-Agent": self.USER_AGENT},
                 # Each call's body is the Bot API's own JSON: no cookies, no redirects.
                 cookie_jar=aiohttp.DummyCookieJar(),
+                # HTTPS_PROXY, NO_PROXY and the like, as httpx (getUpdates) honours them.
+                trust_env=True,
             )
 
     async def shutdown(self) -> None:
@@ -76,11 +81,16 @@ class AiohttpRequest(BaseRequest):
                 method, url, data=_body(request_data), timeout=timeout
             ) as response:
                 return response.status, await response.read()
-        except TimeoutError as error:
-            raise TimedOut from error
+        # aiohttp's errors name the URL, which carries the bot's token: they are neither
+        # quoted whole nor chained (a traceback would print them).
+        except TimeoutError:
+            raise TimedOut from None
         except aiohttp.ClientError as error:
-            # The URL carries the bot's token: never let it into an error's text.
-            raise NetworkError(f"aiohttp: {str(error).replace(url, '<Bot API>')}") from error
+            raise NetworkError(f"aiohttp: {_without_token(str(error))}") from None
+
+
+def _without_token(text: str) -> str:
+    return BOT_PATH.sub("/bot<token>/", text)
 
 
 def _body(request_data: RequestData | None) -> aiohttp.FormData | dict[str, str] | None:

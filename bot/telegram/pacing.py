@@ -52,17 +52,16 @@ class Turn:
     Telegram has answered it (it may arrive any time before that), or for a broadcast
     turn, from when it was let go."""
 
-    def __init__(self, at: float, on_done: Callable[[], None] | None = None) -> None:
+    def __init__(self, at: float, on_done: Callable[[bool], None] | None = None) -> None:
         self.at = at
         self._on_done = on_done
 
     def done(self, answered: bool = True) -> None:
         """The send is over. answered=False when it timed out: the request may still
-        reach Telegram, so the shared budget keeps counting it as in flight until it
-        forgets it (20 s), and its resend can't land in the same second of that chat."""
+        reach Telegram a little later, so the shared budget counts it a while longer."""
         self.at = min(self.at, loop_time())
-        if self._on_done is not None and answered:
-            self._on_done()
+        if self._on_done is not None:
+            self._on_done(answered)
         self._on_done = None
 
 

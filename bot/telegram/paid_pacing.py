@@ -62,7 +62,9 @@ class PaidPacer:
     def background_paused_for(self) -> float:
         return max(0.0, self._resumes - loop_time())
 
-    def _answered_now(self) -> None:
+    def _answered_now(self, answered: bool) -> None:
+        # A request that timed out was cut off: from now on it can't be on its way any
+        # more than an answered one, so it frees its place the same way.
         self._under_way -= 1
         self._answered.append(loop_time())
 
