@@ -7,6 +7,7 @@ process, as deployed. Optionally the same against an earlier commit, side by sid
 
 import argparse
 import asyncio
+import json
 import os
 import platform
 import shutil
@@ -22,6 +23,7 @@ from dataclasses import dataclass, fields
 from io import BytesIO
 from pathlib import Path
 from tempfile import TemporaryDirectory
+from typing import Any
 
 from sqlalchemy.engine import make_url
 
@@ -192,6 +194,20 @@ def checkout(commit: str) -> Iterator[Path]:
                 check=True,
             )
         yield Path(folder)
+
+
+def run_from(source: Path, script: str, *arguments: object) -> Any:
+    """Run a Python script with source's code (this tree, or an older commit's checkout)
+    and return what it printed last, as JSON."""
+    output = subprocess.run(
+        [sys.executable, "-c", script, *map(str, arguments)],
+        cwd=source,
+        env=dict(os.environ, PYTHONPATH=str(source)),
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
 
 
 LABELS = {

@@ -12,11 +12,9 @@ sides alternating on the same server, so the machine's load hits both alike.
 
 import argparse
 import asyncio
-import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from datetime import timedelta
@@ -25,7 +23,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from bench.burst import ROOT, checkout
+from bench.burst import ROOT, checkout, run_from
 from bench.setup import BOOK_ID, database_server, fresh_database, seed_waiting_readers
 from bot.books.repository import BookRepository
 from bot.books.schemas import NewBook
@@ -202,15 +200,7 @@ def measure(
     )
     runs = max(1, options.runs // share)
     counts = [options.waiting, runs, options.holds, max(1, runs // 3)]
-    output = subprocess.run(
-        [sys.executable, "-c", script, server_url, *map(str, counts)],
-        cwd=source,
-        env=dict(os.environ, PYTHONPATH=str(source)),
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    restocks, sweeps = json.loads(output.strip().splitlines()[-1])
+    restocks, sweeps = run_from(source, script, server_url, *counts)
     return restocks, sweeps
 
 

@@ -14,7 +14,6 @@ import platform
 import signal
 import statistics
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from bench.broadcast import ADMIN_ID, TOKEN, VARIANTS, _is_good_news
-from bench.burst import ROOT, checkout
+from bench.burst import ROOT, checkout, run_from
 from bench.scale_figures import ScaleResult, chat_times, chatters, figures
 from bench.scale_webhook import run_webhook_scale
 from bench.setup import database_server, fresh_database, seed_waiting_readers
@@ -139,15 +138,7 @@ def restock_seconds(source: Path, server_url: str, waiting: int, runs: int) -> l
         "        print(json.dumps(timings))\n"
         "asyncio.run(main())\n"
     )
-    output = subprocess.run(
-        [sys.executable, "-c", script, server_url, str(waiting), str(runs)],
-        cwd=source,
-        env=dict(os.environ, PYTHONPATH=str(source)),
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return [float(value) for value in output.strip().splitlines()[-1].strip("[]").split(",")]
+    return [float(value) for value in run_from(source, script, server_url, waiting, runs)]
 
 
 async def main(argv: list[str]) -> None:
