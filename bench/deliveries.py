@@ -22,15 +22,15 @@ from bench.setup import BOOK_ID, database_server, fresh_database, seed_waiting_r
 from bot.database import create_session_factory
 from bot.notifications.models import Notification
 from bot.notifications.repository import NotificationRepository
-from bot.services import build_services
-from bot.telegram import texts
+from bot.services import Shop, build_services
+from bot.telegram.reader_messages import TelegramMessages
 
 ADMIN_ID = 1
 
 
 async def time_counts(engine: AsyncEngine, runs: int) -> dict[str, list[float]]:
     """Seconds per count, runs of each, alternating so drift hits both alike."""
-    services = build_services(engine, frozenset({ADMIN_ID}), texts.back_in_stock)
+    services = build_services(engine, TelegramMessages(), Shop(frozenset({ADMIN_ID})))
     await services.restocks.restock(ADMIN_ID, BOOK_ID, 5)
     async with engine.begin() as connection:
         await connection.execute(text("ANALYZE"))

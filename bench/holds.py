@@ -29,9 +29,8 @@ from bot.books.repository import BookRepository
 from bot.books.schemas import NewBook
 from bot.holds.policy import HoldPolicy
 from bot.holds.schemas import LINE_COUNTED_UP_TO, LineRestock
-from bot.services import Services, build_services
-from bot.telegram import texts
-from bot.telegram.hold_messages import TelegramHoldMessages
+from bot.services import Services, Shop, build_services
+from bot.telegram.reader_messages import TelegramMessages
 
 ADMIN_ID = 1
 COPIES = 5
@@ -43,9 +42,7 @@ POLICY = HoldPolicy(hold_in_line=True, pickup_window=timedelta(days=2))
 
 
 def hold_services(engine: AsyncEngine) -> Services:
-    return build_services(
-        engine, frozenset({ADMIN_ID}), texts.back_in_stock, POLICY, TelegramHoldMessages()
-    )
+    return build_services(engine, TelegramMessages(), Shop(frozenset({ADMIN_ID}), POLICY))
 
 
 async def time_line_restocks(engine: AsyncEngine, waiting: int, runs: int) -> list[float]:

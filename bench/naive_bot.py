@@ -17,8 +17,9 @@ from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes, Defau
 from bot.config import load_settings
 from bot.database import create_engine
 from bot.logging_setup import configure_logging
-from bot.services import Services, build_services
+from bot.services import Services, Shop, build_services
 from bot.telegram import texts
+from bot.telegram.reader_messages import TelegramMessages
 
 logger = logging.getLogger("bench.naive_bot")
 
@@ -30,7 +31,7 @@ def main() -> None:
     assert settings.database_url is not None
     configure_logging("WARNING", [settings.bot_token.get_secret_value()])
     engine = create_engine(settings.database_url)
-    services = build_services(engine, settings.admin_ids, texts.back_in_stock)
+    services = build_services(engine, TelegramMessages(), Shop(settings.admin_ids))
 
     async def restock(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.effective_user is not None

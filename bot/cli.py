@@ -2,11 +2,12 @@
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractAsyncContextManager, contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from telegram.error import InvalidToken
 from bot import migrate
 from bot.backup import BackupError, backup, restore
 from bot.books.catalog_file import CatalogFileError, read_catalog
-from bot.config import Settings, SettingsError, hold_policy, load_settings
+from bot.config import Settings, SettingsError, load_settings
 from bot.database import create_engine
 from bot.database_url import parse_database_url
 from bot.embedded_postgres import EmbeddedPostgresUnavailable, start_embedded_postgres
@@ -25,16 +26,22 @@ from bot.health_check import Finding, check_database
 from bot.logging_setup import configure_logging
 from bot.playground import command as playground
 from bot.playground.runner import PlaygroundError
-from bot.services import build_services
+from bot.services import Shop, build_services
 from bot.shelf_tags.command import ShelfTagsError, bot_username, write_shelf_tags
 from bot.telegram import texts
 from bot.telegram.application import ALLOWED_UPDATES, build_application
 from bot.telegram.context import BotApplication
-from bot.telegram.delivery_only import deliver_only
 from bot.telegram.dispatcher import DispatcherTuning
-from bot.telegram.hold_messages import TelegramHoldMessages
+from bot.telegram.reader_messages import TelegramMessages
 from bot.web.registration import WebhookRegistration
-from bot.web.run import Webhook, run_webhook, serve_beside_polling, webhook_server
+from bot.web.run import (
+    Webhook,
+    run_bot,
+    serving_status,
+    serving_webhook,
+    status_server,
+    webhook_server,
+)
 
 logger = logging.getLogger("bot")
 
@@ -171,13 +178,7 @@ def run(settings: Settings, database_url: str) -> None:
     )
     application = build_application(
         settings.bot_token.get_secret_value(),
-        build_services(
-            engine,
-            settings.admin_ids,
-            texts.back_in_stock,
-            hold_policy(settings),
-            TelegramHoldMessages(),
-        ),
+        build_services(engine, TelegramMessages(), Shop.from_settings(settings)),
         messages_per_second=settings.messages_per_second,
         tuning=DispatcherTuning(
             lease=timedelta(seconds=settings.notification_lease_seconds),
@@ -195,32 +196,28 @@ def run(settings: Settings, database_url: str) -> None:
         await engine.dispose()
 
     application.post_shutdown = dispose_engine
+    beside: AbstractAsyncContextManager[None] = contextlib.nullcontext()
     if settings.webhook_url is not None:
-        run_webhook_mode(settings, application, engine)
-        return
-    if settings.http_port is not None:
+        beside = webhook_mode(settings, application, engine)
+    elif settings.http_port is not None:
         with cannot_listen(settings.webhook_listen, settings.http_port):
-            serve_beside_polling(application, engine, settings.webhook_listen, settings.http_port)
-    if not settings.poll_updates:
-        try:
-            asyncio.run(deliver_only(application))
-        except InvalidToken:
-            raise CommandError("Telegram refused BOT_TOKEN: check it with @BotFather") from None
-        return
-    logger.info("Connecting to Telegram (retrying until it answers); Ctrl+C stops the bot")
+            server = status_server(engine, settings.webhook_listen, settings.http_port)
+        beside = serving_status(server)
+    polling = settings.webhook_url is None and settings.poll_updates
+    if polling:
+        logger.info("Connecting to Telegram (retrying until it answers); Ctrl+C stops the bot")
+    elif settings.webhook_url is None:
+        logger.info("Delivering notifications only (POLL_UPDATES=false)")
     try:
-        # bootstrap_retries=-1: when Telegram is unreachable at start, keep trying.
-        application.run_polling(
-            allowed_updates=ALLOWED_UPDATES,
-            bootstrap_retries=-1,
-        )
+        asyncio.run(run_bot(application, polling=polling, beside=beside))
     except InvalidToken:
         raise CommandError("Telegram refused BOT_TOKEN: check it with @BotFather") from None
 
 
-def run_webhook_mode(settings: Settings, application: BotApplication, engine: AsyncEngine) -> None:
-    """Telegram posts updates to WEBHOOK_URL; bot/web/ takes them (README: Running in
-    production)."""
+def webhook_mode(
+    settings: Settings, application: BotApplication, engine: AsyncEngine
+) -> AbstractAsyncContextManager[None]:
+    """Telegram posts updates to WEBHOOK_URL; bot/web/ takes them (docs/operators.md)."""
     assert settings.webhook_url is not None
     assert settings.webhook_secret is not None
     webhook = Webhook(settings.webhook_url, settings.webhook_secret.get_secret_value())
@@ -231,10 +228,7 @@ def run_webhook_mode(settings: Settings, application: BotApplication, engine: As
         application.bot, webhook.url, webhook.secret, ALLOWED_UPDATES
     )
     logger.info("Webhook mode; SIGINT or SIGTERM stops the bot")
-    try:
-        asyncio.run(run_webhook(application, engine, server, registration))
-    except InvalidToken:
-        raise CommandError("Telegram refused BOT_TOKEN: check it with @BotFather") from None
+    return serving_webhook(server, registration, engine)
 
 
 @contextmanager
@@ -253,9 +247,7 @@ def import_books(database_url: str, path: Path) -> str:
     async def load() -> str:
         engine = create_engine(database_url)
         try:
-            report = await build_services(
-                engine, frozenset(), texts.back_in_stock
-            ).books.import_books(rows)
+            report = await build_services(engine, TelegramMessages()).books.import_books(rows)
         finally:
             await engine.dispose()
         return texts.import_report(report)

@@ -12,7 +12,6 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.exc import ArgumentError
 
 from bot.database import async_database_url
-from bot.holds.policy import HoldPolicy
 
 TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
 WEBHOOK_SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,256}")
@@ -176,17 +175,6 @@ class Settings(BaseSettings):
         if log_format not in {"text", "json"}:
             raise ValueError("must be text or json")
         return log_format
-
-
-def hold_policy(settings: Settings) -> HoldPolicy:
-    """RESTOCK_POLICY, PICKUP_WINDOW, PICKUP_REMINDER and TIMEZONE for the services: the
-    bot and the playground alike."""
-    return HoldPolicy(
-        hold_in_line=settings.restock_policy == "hold_in_line",
-        pickup_window=settings.pickup_window,
-        pickup_reminder=settings.pickup_reminder,
-        zone=settings.shop_zone,
-    )
 
 
 class SettingsError(Exception):

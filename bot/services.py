@@ -1,62 +1,82 @@
-"""The services the bot's entry points use, built once from the settings."""
+"""The services, wired once: every entry point (the bot, the webhook, the playground, the
+CLI's commands) and every test builds them here, from the engine, the shop's rules and the
+messages the Telegram layer renders (the one seam: bot/notifications/messages.py)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.books.service import BookService
 from bot.cards.service import CardService
+from bot.config import Settings
 from bot.database import create_session_factory
 from bot.demand.service import DemandService
 from bot.holds.expiry import HoldSweeper
-from bot.holds.policy import HoldMessages, HoldPolicy
+from bot.holds.policy import HoldPolicy
 from bot.holds.service import HoldService
+from bot.line.service import ReservationService
+from bot.notifications.messages import ReaderMessages
 from bot.notifications.outbox import Outbox
 from bot.notifications.service import NotificationService
-from bot.reservations.service import ReservationService
-from bot.restocks.service import BackInStockText, RestockService
+from bot.restocks.service import RestockService
 from bot.users.admins import Admins
 from bot.users.service import UserService
+
+
+@dataclass(frozen=True)
+class Shop:
+    """Who the staff are and how the shop runs its line, in its time zone."""
+
+    admin_ids: frozenset[int] = frozenset()
+    policy: HoldPolicy = field(default_factory=HoldPolicy)
+    zone: tzinfo = UTC
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Shop":
+        """ADMIN_IDS, RESTOCK_POLICY, PICKUP_WINDOW, PICKUP_REMINDER and TIMEZONE."""
+        return cls(
+            settings.admin_ids,
+            HoldPolicy(
+                hold_in_line=settings.restock_policy == "hold_in_line",
+                pickup_window=settings.pickup_window,
+                pickup_reminder=settings.pickup_reminder,
+            ),
+            settings.shop_zone,
+        )
 
 
 @dataclass(frozen=True)
 class Services:
     users: UserService
     books: BookService
+    # The reader's reserve, reservations and cancel.
     reservations: ReservationService
     # Staff's /restock, under either RESTOCK_POLICY.
     restocks: RestockService
     notifications: NotificationService
     outbox: Outbox
     holds: HoldService
-    # None: no hold messages were given, so no holds (nor their expiry loop) here.
-    hold_sweeper: HoldSweeper | None
+    # One pass of the hold expiry loop, which the Telegram layer runs with its dispatcher.
+    hold_sweeper: HoldSweeper
     cards: CardService
     demand: DemandService
 
 
-def build_services(
-    engine: AsyncEngine,
-    admin_ids: frozenset[int],
-    back_in_stock_text: BackInStockText,
-    policy: HoldPolicy | None = None,
-    hold_messages: HoldMessages | None = None,
-) -> Services:
+def build_services(engine: AsyncEngine, messages: ReaderMessages, shop: Shop = Shop()) -> Services:
     sessions = create_session_factory(engine)
-    admins = Admins(admin_ids)
-    policy = policy or HoldPolicy()
+    admins = Admins(shop.admin_ids)
+    policy, zone = shop.policy, shop.zone
     books = BookService(sessions, admins)
     return Services(
         users=UserService(sessions, admins),
         books=books,
-        reservations=ReservationService(sessions, policy, hold_messages),
-        restocks=RestockService(sessions, admins, back_in_stock_text, policy, hold_messages),
-        notifications=NotificationService(sessions, admins, policy.zone),
+        reservations=ReservationService(sessions, messages, policy, zone),
+        restocks=RestockService(sessions, admins, messages, policy, zone),
+        notifications=NotificationService(sessions, admins, zone),
         outbox=Outbox(sessions),
-        holds=HoldService(sessions, admins, books, policy),
-        hold_sweeper=(
-            None if hold_messages is None else HoldSweeper(sessions, policy, hold_messages)
-        ),
-        cards=CardService(sessions, policy.zone),
-        demand=DemandService(sessions, admins, policy.zone, policy.hold_in_line),
+        holds=HoldService(sessions, admins, books, policy, zone),
+        hold_sweeper=HoldSweeper(sessions, policy, zone, messages),
+        cards=CardService(sessions, zone),
+        demand=DemandService(sessions, admins, zone, policy.hold_in_line),
     )

@@ -17,12 +17,12 @@ from bot import migrate
 from bot.database import async_database_url, create_engine
 from bot.embedded_postgres import start_embedded_postgres
 from bot.holds.policy import HoldPolicy
-from bot.services import Services, build_services
-from bot.telegram import texts
+from bot.services import Services, Shop, build_services
+from bot.telegram import lifecycle
 from bot.telegram.application import build_application
 from bot.telegram.context import BotApplication
 from bot.telegram.dispatcher import DispatcherTuning
-from bot.telegram.hold_messages import TelegramHoldMessages
+from bot.telegram.reader_messages import TelegramMessages
 from tests.chat import ADMIN, Chat
 from tests.fake_telegram import FakeBotApi, FakeRequest
 
@@ -105,7 +105,7 @@ async def services(engine: AsyncEngine) -> Services:
                 "RESTART IDENTITY CASCADE"
             )
         )
-    return build_services(engine, frozenset({ADMIN.id}), texts.back_in_stock)
+    return build_services(engine, TelegramMessages(), Shop(frozenset({ADMIN.id})))
 
 
 @pytest.fixture
@@ -148,17 +148,9 @@ async def chat(services: Services, api: FakeBotApi) -> AsyncIterator[Chat]:
 
 @asynccontextmanager
 async def running(application: BotApplication) -> AsyncIterator[BotApplication]:
-    """Started as run_polling starts it (post_init, post_stop), minus the polling."""
-    async with application:
-        assert application.post_init is not None
-        assert application.post_stop is not None
-        await application.post_init(application)
-        await application.start()
-        try:
-            yield application
-        finally:
-            await application.stop()
-            await application.post_stop(application)
+    """Started and stopped as the bot is (bot/telegram/lifecycle.py), minus the polling."""
+    async with lifecycle.running(application):
+        yield application
 
 
 # Holds (RESTOCK_POLICY=hold_in_line), in the shop's time zone of Berlin.
@@ -167,16 +159,14 @@ HOLD_POLICY = HoldPolicy(
     hold_in_line=True,
     pickup_window=timedelta(days=2),
     pickup_reminder=timedelta(days=1),
-    zone=ZoneInfo(SHOP_ZONE),
 )
+HOLD_SHOP = Shop(frozenset({ADMIN.id}), HOLD_POLICY, ZoneInfo(SHOP_ZONE))
 
 
 @pytest.fixture
 async def hold_services(services: Services, engine: AsyncEngine) -> Services:
     """Services on empty tables under hold_in_line; ADMIN is staff."""
-    return build_services(
-        engine, frozenset({ADMIN.id}), texts.back_in_stock, HOLD_POLICY, TelegramHoldMessages()
-    )
+    return build_services(engine, TelegramMessages(), HOLD_SHOP)
 
 
 @pytest.fixture

@@ -9,9 +9,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.holds.policy import HoldPolicy
-from bot.services import Services, build_services
-from bot.telegram import texts
-from bot.telegram.hold_messages import TelegramHoldMessages
+from bot.services import Services, Shop, build_services
+from bot.telegram.reader_messages import TelegramMessages
 from tests.chat import ADMIN, ALICE, BOB, CAROL, Chat
 from tests.conftest import bot_application, running
 from tests.db import add_books, rows
@@ -178,10 +177,12 @@ async def test_shop_time_zone_under_notify_all(
 ) -> None:
     berlin = build_services(
         engine,
-        frozenset({ADMIN.id}),
-        texts.back_in_stock,
-        HoldPolicy(zone=ZoneInfo("America/New_York"), pickup_window=timedelta(days=2)),
-        TelegramHoldMessages(),
+        TelegramMessages(),
+        Shop(
+            frozenset({ADMIN.id}),
+            HoldPolicy(pickup_window=timedelta(days=2)),
+            ZoneInfo("America/New_York"),
+        ),
     )
     await add_books(berlin, ("Dune", "Frank Herbert", 0))
     async with running(bot_application(berlin, api)) as application:

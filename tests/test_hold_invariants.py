@@ -12,9 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.errors import DomainError
 from bot.holds.policy import HoldPolicy
-from bot.services import Services, build_services
-from bot.telegram import texts
-from bot.telegram.hold_messages import TelegramHoldMessages
+from bot.services import Services, Shop, build_services
+from bot.telegram.reader_messages import TelegramMessages
 from tests.chat import ADMIN
 from tests.db import add_books, rows
 from tests.readers import readers
@@ -55,13 +54,12 @@ SHORT = HoldPolicy(
     hold_in_line=True,
     pickup_window=timedelta(milliseconds=400),
     pickup_reminder=timedelta(0),
-    zone=ZoneInfo("Europe/Berlin"),
 )
 
 
 async def test_invariants_hold_under_load(services: Services, engine: AsyncEngine) -> None:
     holds = build_services(
-        engine, frozenset({ADMIN.id}), texts.back_in_stock, SHORT, TelegramHoldMessages()
+        engine, TelegramMessages(), Shop(frozenset({ADMIN.id}), SHORT, ZoneInfo("Europe/Berlin"))
     )
     books = await add_books(holds, *[(f"Book {n}", "Someone", 0) for n in range(4)])
     crowd = readers(200)
@@ -77,7 +75,6 @@ async def test_invariants_hold_under_load(services: Services, engine: AsyncEngin
             await asyncio.sleep(0.005)
 
     async def sweep() -> None:
-        assert holds.hold_sweeper is not None
         while running:
             await holds.hold_sweeper.sweep()
             await asyncio.sleep(0.01)

@@ -11,11 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot import migrate
 from bot.database import create_engine
 from bot.services import build_services
-from bot.telegram import texts
-from bot.telegram.hold_messages import TelegramHoldMessages
+from bot.telegram.reader_messages import TelegramMessages
 from bot.users.schemas import Reader
 from tests.chat import ADMIN, ALICE
-from tests.conftest import HOLD_POLICY, temporary_database
+from tests.conftest import HOLD_SHOP, temporary_database
 from tests.db import add_books, outbox_settled, rows
 from tests.fake_bot_api_server import running_fake_bot_api
 from tests.test_command_line import plain_url
@@ -49,9 +48,7 @@ async def test_holds_due_while_the_bot_was_killed_expire_once_after_restart(
         engine = create_engine(url)
         async with engine.begin() as connection:
             await migrate.upgrade_on(connection)
-        services = build_services(
-            engine, frozenset({ADMIN.id}), texts.back_in_stock, HOLD_POLICY, TelegramHoldMessages()
-        )
+        services = build_services(engine, TelegramMessages(), HOLD_SHOP)
         await add_books(services, *[(f"Book {n}", "Someone", 0) for n in range(BOOKS)])
         for book_id in range(1, BOOKS + 1):
             for line in (FIRST_IN_LINE, SECOND_IN_LINE):

@@ -30,7 +30,6 @@ async def line_of(services: Services, count: int, stock: int = 0) -> None:
 
 
 async def sweep(services: Services) -> tuple[int, int, int]:
-    assert services.hold_sweeper is not None
     report = await services.hold_sweeper.sweep()
     return report.expired, report.offered, report.reminded
 

@@ -17,10 +17,10 @@ from bot.books.rules import SEARCH_MAX_LENGTH
 from bot.books.schemas import BookPage, BookView
 from bot.books.service import BOOKS_PAGE_SIZE
 from bot.database import MAX_ID
+from bot.line.service import RESERVATIONS_PAGE_SIZE
 from bot.reservations.errors import AlreadyWaiting, BookInStock
 from bot.reservations.models import ReservationStatus
 from bot.reservations.schemas import Confirmation, ReservationPage, ReservationView
-from bot.reservations.service import RESERVATIONS_PAGE_SIZE
 from bot.restocks.schemas import Restock
 from bot.services import Services
 from bot.telegram import texts

@@ -7,8 +7,9 @@ from pathlib import Path
 from bot import migrate
 from bot.database import create_engine
 from bot.embedded_postgres import start_embedded_postgres
-from bot.services import build_services
+from bot.services import Shop, build_services
 from bot.telegram import texts
+from bot.telegram.reader_messages import TelegramMessages
 from tests.chat import ADMIN, ALICE, Chat
 from tests.conftest import TOKEN, bot_application, running, temporary_database
 from tests.fake_bot_api_server import running_fake_bot_api
@@ -26,7 +27,7 @@ async def test_database_restart_is_survived(data_dir: Path, api: FakeBotApi) -> 
     try:
         async with engine.begin() as connection:
             await migrate.upgrade_on(connection)
-        services = build_services(engine, frozenset({ADMIN.id}), texts.back_in_stock)
+        services = build_services(engine, TelegramMessages(), Shop(frozenset({ADMIN.id})))
         await services.books.add_book(ADMIN.id, "Dune", "Frank Herbert", 0)
         async with running(bot_application(services, api)) as application:
             chat = Chat(application, api)

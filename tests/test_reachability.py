@@ -131,7 +131,9 @@ async def test_the_service_requeues_once_under_concurrent_calls(
     await dune_awaited_by(services, ALICE)
     await chat.block(ALICE)
     await restock(chat, 3)
-    requeued = await asyncio.gather(*(services.users.reachable_again(ALICE.id) for _ in range(20)))
+    requeued = await asyncio.gather(
+        *(services.notifications.reachable_again(ALICE.id) for _ in range(20))
+    )
     assert sorted(requeued) == [0] * 19 + [1]
 
 
@@ -208,7 +210,7 @@ async def test_a_comeback_during_the_claim_that_skips_the_reader_still_brings_th
 
     async def come_back_during_the_claim() -> int:
         await asyncio.sleep(0.2)
-        return await services.users.reachable_again(ALICE.id)
+        return await services.notifications.reachable_again(ALICE.id)
 
     try:
         claimed, _ = await asyncio.gather(
@@ -365,5 +367,5 @@ async def test_a_hold_past_its_deadline_is_not_offered_again_before_it_is_swept(
         await connection.execute(
             text("UPDATE pre_bookings SET hold_expires_at = now() - interval '1 second'")
         )
-    assert await hold_services.users.reachable_again(ALICE.id) == 0
+    assert await hold_services.notifications.reachable_again(ALICE.id) == 0
     assert await notification_of(engine, ALICE) == [("failed", 0, "unreachable")]

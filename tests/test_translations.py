@@ -43,6 +43,7 @@ from bot.errors import DomainError
 from bot.holds.errors import NotOnHold, StockBelowHolds
 from bot.holds.schemas import Collection, HoldEntry, HoldsReport, LineRestock
 from bot.i18n import catalogs, languages
+from bot.line.service import RESERVATIONS_PAGE_SIZE
 from bot.notifications.models import NotificationKind
 from bot.notifications.schemas import DeliveryReport, KindCounts
 from bot.reservations.errors import (
@@ -58,7 +59,6 @@ from bot.reservations.schemas import (
     ReservationPage,
     ReservationView,
 )
-from bot.reservations.service import RESERVATIONS_PAGE_SIZE
 from bot.restocks.schemas import Restock
 from bot.telegram import deep_links, keyboards, texts
 from bot.telegram.application import reader_commands

@@ -12,15 +12,17 @@ expired once.
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.books.repository import book_view
 from bot.holds.line import pass_on_free_copies
-from bot.holds.policy import HeldCopy, HoldMessages, HoldPolicy
+from bot.holds.policy import HoldPolicy
 from bot.holds.repository import EndedHold, HoldRepository, QueuedMessage
 from bot.holds.schemas import SweepReport
+from bot.notifications.messages import HeldCopy, OutgoingMessage, ReaderMessages
 from bot.notifications.models import NotificationKind
 
 logger = logging.getLogger(__name__)
@@ -36,11 +38,13 @@ class HoldSweeper:
         self,
         sessions: async_sessionmaker[AsyncSession],
         policy: HoldPolicy,
-        messages: HoldMessages,
+        zone: tzinfo,
+        messages: ReaderMessages,
         books_per_pass: int = BOOKS_PER_PASS,
     ) -> None:
         self._sessions = sessions
         self._policy = policy
+        self._zone = zone
         self._messages = messages
         self._books_per_pass = books_per_pass
 
@@ -57,19 +61,13 @@ class HoldSweeper:
             if not book_ids:
                 return 0, 0, False
             ended = await holds.expire_due(book_ids)
-            await holds.queue(
-                [
-                    QueuedMessage(
-                        hold.reservation_id,
-                        hold.chat_id,
-                        NotificationKind.HOLD_EXPIRED,
-                        self._messages.expired(self._held(hold)),
-                    )
-                    for hold in ended
-                ]
+            await self._queue(
+                holds, ended, NotificationKind.HOLD_EXPIRED, self._messages.hold_expired
             )
             books = [book_view(book) for book in await holds.books(book_ids)]
-            offered = await pass_on_free_copies(holds, books, self._policy, self._messages)
+            offered = await pass_on_free_copies(
+                holds, books, self._policy, self._zone, self._messages
+            )
         return len(ended), len(offered), len(book_ids) == self._books_per_pass
 
     async def _remind(self) -> int:
@@ -78,26 +76,37 @@ class HoldSweeper:
         async with self._sessions.begin() as session:
             holds = HoldRepository(session)
             due = await holds.claim_reminders(self._policy.pickup_reminder, REMINDERS_PER_PASS)
-            await holds.queue(
-                [
-                    QueuedMessage(
-                        hold.reservation_id,
-                        hold.chat_id,
-                        NotificationKind.HOLD_REMINDER,
-                        self._messages.reminder(self._held(hold)),
-                    )
-                    for hold in due
-                ]
+            await self._queue(
+                holds, due, NotificationKind.HOLD_REMINDER, self._messages.hold_reminder
             )
         return len(due)
 
-    def _held(self, hold: EndedHold) -> HeldCopy:
-        return HeldCopy(
-            hold.reservation_id,
-            hold.title,
-            hold.author,
-            hold.until.astimezone(self._policy.zone),
-            hold.language,
+    async def _queue(
+        self,
+        holds: HoldRepository,
+        ended: Sequence[EndedHold],
+        kind: NotificationKind,
+        render: Callable[[HeldCopy], OutgoingMessage],
+    ) -> None:
+        """Each hold's message, rendered, into the outbox in this transaction."""
+        await holds.queue(
+            [
+                QueuedMessage(
+                    hold.reservation_id,
+                    hold.chat_id,
+                    kind,
+                    render(
+                        HeldCopy(
+                            hold.reservation_id,
+                            hold.title,
+                            hold.author,
+                            hold.until.astimezone(self._zone),
+                            hold.language,
+                        )
+                    ),
+                )
+                for hold in ended
+            ]
         )
 
 

@@ -6,10 +6,12 @@ commits, a book with free copies has nobody waiting.
 """
 
 from collections.abc import Sequence
+from datetime import tzinfo
 
 from bot.books.schemas import BookView
-from bot.holds.policy import HeldCopy, HoldMessages, HoldPolicy
+from bot.holds.policy import HoldPolicy
 from bot.holds.repository import HoldRepository, LineReader, QueuedMessage
+from bot.notifications.messages import HeldCopy, ReaderMessages
 from bot.notifications.models import NotificationKind
 
 
@@ -17,7 +19,8 @@ async def pass_on_free_copies(
     holds: HoldRepository,
     books: Sequence[BookView],
     policy: HoldPolicy,
-    messages: HoldMessages,
+    zone: tzinfo,
+    messages: ReaderMessages,
     restock_id: int | None = None,
 ) -> list[LineReader]:
     """Set each book's free copies aside for the first readers in its line, each with
@@ -31,12 +34,12 @@ async def pass_on_free_copies(
                 reader.reservation_id,
                 reader.chat_id,
                 NotificationKind.HOLD_OFFER,
-                messages.offer(
+                messages.hold_offer(
                     HeldCopy(
                         reader.reservation_id,
                         by_id[reader.book_id].title,
                         by_id[reader.book_id].author,
-                        reader.until.astimezone(policy.zone),
+                        reader.until.astimezone(zone),
                         reader.language,
                     )
                 ),

@@ -9,8 +9,8 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.books.models import Book
-from bot.holds.policy import OutgoingMessage
 from bot.holds.schemas import HoldEntry
+from bot.notifications.messages import OutgoingMessage
 from bot.notifications.models import Notification, NotificationKind
 from bot.reservations.models import PreBooking, ReservationStatus
 from bot.users.models import User

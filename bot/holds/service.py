@@ -2,6 +2,7 @@
 of a book. The restock that sets copies aside is bot/restocks/."""
 
 from dataclasses import replace
+from datetime import tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -32,11 +33,13 @@ class HoldService:
         admins: Admins,
         books: BookService,
         policy: HoldPolicy,
+        zone: tzinfo,
     ) -> None:
         self._sessions = sessions
         self._admins = admins
         self._books = books
         self._policy = policy
+        self._zone = zone  # the shop's (TIMEZONE): deadlines are shown in it
 
     async def list_books(self, page: int = 1, query: str | None = None) -> BookPage:
         """The catalog as readers see it. Under hold_in_line a held copy is spoken for,
@@ -99,4 +102,4 @@ class HoldService:
         return book, await holds.status_locked(reservation_id)
 
     def _shown(self, held: list[HoldEntry]) -> tuple[HoldEntry, ...]:
-        return in_shop_time(held, self._policy.zone)
+        return in_shop_time(held, self._zone)

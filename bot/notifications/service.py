@@ -5,9 +5,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.books.errors import BookNotFound
 from bot.books.repository import BookRepository
 from bot.notifications.models import NotificationKind, NotificationStatus
+from bot.notifications.reachability import requeue_missed
 from bot.notifications.repository import NotificationRepository
 from bot.notifications.schemas import DeliveryReport, KindCounts
 from bot.users.admins import Admins
+from bot.users.repository import UserRepository
 
 
 class NotificationService:
@@ -45,3 +47,18 @@ class NotificationService:
                 if any(counted == kind.value for counted, _ in counts)
             ),
         )
+
+    async def reachable_again(self, telegram_id: int) -> int:
+        """The reader unblocked the bot or wrote to it: if they were unreachable, queue
+        again what they missed that is still in stock; return how many messages."""
+        # Nearly everyone is reachable, and this runs for every update: one read, outside
+        # a transaction, says so. It sees what the update below would (that finds no row
+        # to change for a reachable reader, and locks nothing).
+        async with self._sessions() as session:
+            if not await UserRepository(session).is_unreachable(telegram_id):
+                return 0
+        async with self._sessions.begin() as session:
+            user_id = await UserRepository(session).mark_reachable(telegram_id)
+            if user_id is None:
+                return 0
+            return await requeue_missed(session, user_id)

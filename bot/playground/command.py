@@ -3,13 +3,14 @@
 import asyncio
 import contextlib
 import logging
-import signal
 import socket
 import time
 
-from bot.config import Settings, hold_policy
+from bot.config import Settings
 from bot.embedded_postgres import start_embedded_postgres
 from bot.playground.runner import listening_socket, page_url, running_playground
+from bot.services import Shop
+from bot.telegram.lifecycle import stop_on_signals
 
 logger = logging.getLogger("bot")
 
@@ -43,16 +44,9 @@ def serve(settings: Settings, host: str, port: int, allow_remote: bool) -> None:
 async def _until_stopped(
     database_url: str, sock: socket.socket, settings: Settings, began: float
 ) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for number in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(number, stop.set)
+    stop = stop_on_signals()
     async with running_playground(
-        database_url,
-        sock,
-        settings.admin_ids,
-        settings.messages_per_second,
-        hold_policy(settings),
+        database_url, sock, Shop.from_settings(settings), settings.messages_per_second
     ):
         logger.info(
             "Playground ready at %s (started in %.1f s); Ctrl+C stops it",

@@ -12,22 +12,21 @@ import socket
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import uvicorn
 from starlette.applications import Starlette
 
 from bot import migrate
 from bot.database import create_engine
-from bot.holds.policy import HoldPolicy
 from bot.playground import sample_shop
 from bot.playground.local_bot_api import FloodLimits, LocalBotApi
 from bot.playground.web_chat import WebChat
-from bot.services import build_services
-from bot.telegram import texts
-from bot.telegram.application import ALLOWED_UPDATES, build_application
+from bot.services import Shop, build_services
+from bot.telegram.application import build_application
 from bot.telegram.context import BotApplication
-from bot.telegram.hold_messages import TelegramHoldMessages
+from bot.telegram.lifecycle import running
+from bot.telegram.reader_messages import TelegramMessages
 
 # The local Bot API knows this token only; it is no secret and opens nothing on Telegram.
 PLAYGROUND_TOKEN = "1000000001:playground-token-for-the-local-bot-api"  # noqa: S105
@@ -76,24 +75,18 @@ def page_url(sock: socket.socket, for_the_bot: bool = False) -> str:
 async def running_playground(
     database_url: str,
     sock: socket.socket,
-    admin_ids: frozenset[int] = frozenset(),
+    shop: Shop | None = None,
     messages_per_second: float = 29.0,
-    policy: HoldPolicy | None = None,
 ) -> AsyncIterator[Playground]:
     """The playground on this database and socket, until the block ends; under the shop's
-    policy (RESTOCK_POLICY and TIMEZONE, bot/config.py's hold_policy) as the bot runs."""
+    rules (ADMIN_IDS, RESTOCK_POLICY, TIMEZONE: Shop.from_settings) as the bot runs, the
+    sample shop's staff member among the staff."""
     engine = create_engine(database_url)
     async with engine.begin() as connection:
         await migrate.upgrade_on(connection)
-    # With the hold messages, as the bot has them: holds, and their expiry loop, which the
-    # application starts and stops with its dispatcher.
-    services = build_services(
-        engine,
-        admin_ids | {sample_shop.STAFF.id},
-        texts.back_in_stock,
-        policy,
-        TelegramHoldMessages(),
-    )
+    shop = shop or Shop()
+    staffed = replace(shop, admin_ids=shop.admin_ids | {sample_shop.STAFF.id})
+    services = build_services(engine, TelegramMessages(), staffed)
     await sample_shop.stock_if_empty(engine, services)
     web_chat = WebChat(PLAYGROUND_TOKEN, LocalBotApi(limits=FloodLimits()), engine, services)
     server = _QuietServer(
@@ -115,7 +108,7 @@ async def running_playground(
             messages_per_second=messages_per_second,
             base_url=page_url(sock, for_the_bot=True) + "/bot",
         )
-        async with _bot_running(application):
+        async with running(application, polling=True):
             yield Playground(page_url(sock), web_chat, application)
     finally:
         watching.cancel()
@@ -126,24 +119,6 @@ async def running_playground(
         with contextlib.suppress(SystemExit):
             await serving
         await engine.dispose()
-
-
-@asynccontextmanager
-async def _bot_running(application: BotApplication) -> AsyncIterator[None]:
-    """Started and stopped as run_polling does it, inside our own event loop."""
-    assert application.post_init is not None
-    assert application.post_stop is not None
-    assert application.updater is not None
-    async with application:
-        await application.post_init(application)
-        await application.start()
-        await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
-        try:
-            yield
-        finally:
-            await application.updater.stop()
-            await application.stop()
-            await application.post_stop(application)
 
 
 async def _until_listening(server: uvicorn.Server, serving: asyncio.Task[None]) -> None:

@@ -2,7 +2,7 @@
 as RESTOCK_POLICY says. It sits above books (the stock), reservations and holds (the
 line), so that none of them needs to know the others' part."""
 
-from collections.abc import Callable
+from datetime import tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -13,18 +13,14 @@ from bot.books.repository import BookRepository, book_view
 from bot.books.schemas import BookView
 from bot.holds.errors import StockBelowHolds
 from bot.holds.line import pass_on_free_copies
-from bot.holds.policy import HoldMessages, HoldPolicy
+from bot.holds.policy import HoldPolicy
 from bot.holds.repository import HoldRepository
 from bot.holds.schemas import LINE_COUNTED_UP_TO, LineRestock, in_shop_time
 from bot.i18n import languages
+from bot.notifications.messages import ReaderMessages
 from bot.restocks.repository import RestockRepository
 from bot.restocks.schemas import Restock
 from bot.users.admins import Admins
-
-# Renders the back-in-stock message in the active language; the Telegram layer supplies
-# it, so the outbox holds the final text, in each reader's language, while this service
-# stays free of Telegram's formatting.
-BackInStockText = Callable[[BookView], str]
 
 
 class RestockService:
@@ -32,15 +28,15 @@ class RestockService:
         self,
         sessions: async_sessionmaker[AsyncSession],
         admins: Admins,
-        back_in_stock_text: BackInStockText,
+        messages: ReaderMessages,
         policy: HoldPolicy,
-        hold_messages: HoldMessages | None,
+        zone: tzinfo,
     ) -> None:
         self._sessions = sessions
         self._admins = admins
-        self._back_in_stock_text = back_in_stock_text
+        self._messages = messages
         self._policy = policy
-        self._hold_messages = hold_messages
+        self._zone = zone  # the shop's (TIMEZONE): deadlines are shown in it
 
     async def restock(self, actor_id: int, book_id: int, quantity: int) -> Restock | LineRestock:
         """Set a book's stock (staff only). Under notify_all, a 0 → positive change tells
@@ -68,7 +64,7 @@ class RestockService:
         if not (old_stock == 0 and quantity > 0):
             await BookRepository(session).set_stock(book, quantity, actor_id)
             return Restock(view, old_stock, quantity, 0)
-        messages = languages.in_each_language(lambda: self._back_in_stock_text(view))
+        messages = languages.in_each_language(lambda: self._messages.back_in_stock(view))
         restock_id = await BookRepository(session).set_stock(
             book, quantity, actor_id, messages[languages.DEFAULT]
         )
@@ -84,10 +80,10 @@ class RestockService:
         holds = HoldRepository(session)
         if change.restock_id is None:
             held = await holds.holds_of_book(book.id)
-            raise StockBelowHolds(book_view(book), in_shop_time(held, self._policy.zone))
+            raise StockBelowHolds(book_view(book), in_shop_time(held, self._zone))
         view = BookView(book.id, book.title, book.author, quantity)
         offered = await pass_on_free_copies(
-            holds, [view], self._policy, self._messages, change.restock_id
+            holds, [view], self._policy, self._zone, self._messages, change.restock_id
         )
         return LineRestock(
             view,
@@ -97,9 +93,3 @@ class RestockService:
             min(change.waiting, LINE_COUNTED_UP_TO),
             line_longer=change.waiting > LINE_COUNTED_UP_TO,
         )
-
-    @property
-    def _messages(self) -> HoldMessages:
-        if self._hold_messages is None:
-            raise RuntimeError("holds need their messages: pass hold_messages to build_services")
-        return self._hold_messages

@@ -10,6 +10,7 @@ from bot.database import create_engine
 from bot.services import build_services
 from bot.shelf_tags.pdf import ShelfTag, shelf_tags_pdf
 from bot.telegram import deep_links, texts
+from bot.telegram.reader_messages import TelegramMessages
 
 
 class ShelfTagsError(Exception):
@@ -44,7 +45,7 @@ def write_shelf_tags(database_url: str, output: Path, username: str, sold_out: b
     async def books() -> list[ShelfTag]:
         engine = create_engine(database_url)
         try:
-            services = build_services(engine, frozenset(), texts.back_in_stock)
+            services = build_services(engine, TelegramMessages())
             found = await services.cards.books_for_tags(sold_out)
         finally:
             await engine.dispose()

@@ -93,12 +93,11 @@ def build_application(
         builder = builder.updater(None)
     application: BotApplication = builder.build()
     application.bot_data[SERVICES] = services
-    application.bot_data[DISPATCHER] = Dispatcher(application.bot, services.outbox, pacer, tuning)
-    if services.hold_sweeper is not None:
-        notifications = application.bot_data[DISPATCHER]
-        application.bot_data[HOLD_EXPIRY] = HoldExpiry(
-            services.hold_sweeper, notifications.wake, hold_poll_interval
-        )
+    notifications = Dispatcher(application.bot, services.outbox, pacer, tuning)
+    application.bot_data[DISPATCHER] = notifications
+    application.bot_data[HOLD_EXPIRY] = HoldExpiry(
+        services.hold_sweeper, notifications.wake, hold_poll_interval
+    )
     application.bot_data[COMMAND_MENU] = CommandMenu(
         application.bot, menus_by_role(services.users.staff_ids())
     )
@@ -145,21 +144,24 @@ async def on_connected(application: BotApplication) -> None:
     menus = menus_by_role(services.users.staff_ids(), await staff_languages(services))
     await command_menu(application).publish(menus)
     dispatcher(application).start()
-    if (expiry := application.bot_data.get(HOLD_EXPIRY)) is not None:
-        expiry.start()
+    hold_expiry(application).start()
     logger.info("Connected to Telegram as @%s", application.bot.username)
 
 
 async def on_stopping(application: BotApplication) -> None:
     """Runs after polling stops, while the bot can still send (post_shutdown can't)."""
     await command_menu(application).stop()
-    if (expiry := application.bot_data.get(HOLD_EXPIRY)) is not None:
-        await expiry.stop()
+    await hold_expiry(application).stop()
     await dispatcher(application).stop()
 
 
 def dispatcher(application: BotApplication) -> Dispatcher:
     found: Dispatcher = application.bot_data[DISPATCHER]
+    return found
+
+
+def hold_expiry(application: BotApplication) -> HoldExpiry:
+    found: HoldExpiry = application.bot_data[HOLD_EXPIRY]
     return found
 
 

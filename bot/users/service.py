@@ -1,7 +1,6 @@
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import languages
-from bot.notifications.reachability import requeue_missed
 from bot.users.admins import Admins
 from bot.users.errors import UnsupportedLanguage
 from bot.users.repository import UserRepository
@@ -36,21 +35,6 @@ class UserService:
         """The reader blocked the bot: their messages are skipped until they come back."""
         async with self._sessions.begin() as session:
             await UserRepository(session).mark_unreachable(telegram_id)
-
-    async def reachable_again(self, telegram_id: int) -> int:
-        """The reader unblocked the bot or wrote to it: if they were unreachable, queue
-        again what they missed that is still in stock; return how many messages."""
-        # Nearly everyone is reachable, and this runs for every update: one read, outside
-        # a transaction, says so. It sees what the update below would (that finds no row
-        # to change for a reachable reader, and locks nothing).
-        async with self._sessions() as session:
-            if not await UserRepository(session).is_unreachable(telegram_id):
-                return 0
-        async with self._sessions.begin() as session:
-            user_id = await UserRepository(session).mark_reachable(telegram_id)
-            if user_id is None:
-                return 0
-            return await requeue_missed(session, user_id)
 
     def is_admin(self, telegram_id: int) -> bool:
         return self._admins.includes(telegram_id)

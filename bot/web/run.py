@@ -1,16 +1,21 @@
-"""Running the bot with its web server: webhook mode, or beside long polling."""
+"""Running the bot until SIGINT or SIGTERM, with its web server when it has one: the
+webhook's (Telegram posts updates to it), or /healthz and /metrics beside long polling or
+a delivery-only process. The bot starts and stops through the one lifecycle
+(bot/telegram/lifecycle.py); the server listens once Telegram has answered."""
 
 import asyncio
+import contextlib
 import logging
-import signal
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import webhook_path
 from bot.database import create_session_factory
-from bot.telegram.connecting import initialize
 from bot.telegram.context import BotApplication
+from bot.telegram.lifecycle import running, stop_on_signals
 from bot.web.received_updates import ReceivedUpdates
 from bot.web.registration import WebhookRegistration
 from bot.web.server import WebServer, web_app
@@ -37,40 +42,55 @@ def webhook_server(
     return WebServer(web_app(engine, (webhook_path(webhook.url), endpoint.answer)), host, port)
 
 
-async def run_webhook(
+def status_server(engine: AsyncEngine, host: str, port: int) -> WebServer:
+    """/healthz and /metrics alone, beside long polling or a delivery-only process."""
+    return WebServer(web_app(engine), host, port)
+
+
+async def run_bot(
     application: BotApplication,
-    engine: AsyncEngine,
-    server: WebServer,
-    registration: WebhookRegistration,
+    *,
+    polling: bool,
+    beside: AbstractAsyncContextManager[None] | None = None,
 ) -> None:
-    """Serve Telegram's posts (server from webhook_server) until SIGINT or SIGTERM, as
-    run_polling polls."""
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stopping.set)
-    if not await initialize(application, stopping):
-        return
-    assert application.post_init is not None
-    assert application.post_stop is not None
-    pruning = asyncio.create_task(keep_pruning(ReceivedUpdates(create_session_factory(engine))))
+    """The bot until SIGINT or SIGTERM, polling or not (webhook, delivery only), with what
+    runs beside it (serving_webhook, serving_status) once it is connected."""
+    stopping = stop_on_signals()
+    async with running(application, stopping, polling=polling) as connected:
+        if not connected:
+            return
+        async with beside or contextlib.nullcontext():
+            await stopping.wait()
+
+
+@asynccontextmanager
+async def serving_status(server: WebServer) -> AsyncIterator[None]:
+    """/healthz and /metrics (status_server) for the block."""
+    await server.start()
+    logger.info("Serving /healthz and /metrics on port %d", server.port)
     try:
-        await application.post_init(application)
-        await application.start()
-        await server.start()
-        logger.info("Taking Telegram's updates on port %d", server.port)
+        yield
+    finally:
+        await server.stop()
+
+
+@asynccontextmanager
+async def serving_webhook(
+    server: WebServer, registration: WebhookRegistration, engine: AsyncEngine
+) -> AsyncIterator[None]:
+    """Telegram's posts (webhook_server) for the block: the webhook registered once the
+    server listens, and the updates received meanwhile pruned as they age."""
+    await server.start()
+    logger.info("Taking Telegram's updates on port %d", server.port)
+    received = ReceivedUpdates(create_session_factory(engine))
+    pruning = asyncio.create_task(keep_pruning(received))
+    try:
         await registration.register()
-        await stopping.wait()
+        yield
     finally:
         pruning.cancel()
         await registration.stop()
         await server.stop()
-        if application.running:
-            await application.stop()
-        await application.post_stop(application)
-        await application.shutdown()
-        if application.post_shutdown is not None:
-            await application.post_shutdown(application)
 
 
 async def keep_pruning(received: ReceivedUpdates) -> None:
@@ -81,25 +101,3 @@ async def keep_pruning(received: ReceivedUpdates) -> None:
         except Exception as error:  # pruning waits for the next round
             logger.warning("Could not prune received updates (%s)", type(error).__name__)
         await asyncio.sleep(PRUNE_EVERY_SECONDS)
-
-
-def serve_beside_polling(
-    application: BotApplication, engine: AsyncEngine, host: str, port: int
-) -> None:
-    """/healthz and /metrics on port while run_polling runs, started once connected."""
-    server = WebServer(web_app(engine), host, port)
-    connected, stopping = application.post_init, application.post_stop
-    assert connected is not None
-    assert stopping is not None
-
-    async def start(app: BotApplication) -> None:
-        await connected(app)
-        await server.start()
-        logger.info("Serving /healthz and /metrics on %s:%d", host, server.port)
-
-    async def stop(app: BotApplication) -> None:
-        await server.stop()
-        await stopping(app)
-
-    application.post_init = start
-    application.post_stop = stop

@@ -36,7 +36,7 @@ async def membership_changed(update: Update, context: BotContext) -> None:
         case ChatMemberStatus.BANNED:
             await context.services.users.blocked_us(reader.id)
         case ChatMemberStatus.MEMBER:
-            if await context.services.users.reachable_again(reader.id):
+            if await context.services.notifications.reachable_again(reader.id):
                 context.dispatcher.wake()
             # Their language stayed in the database; their chat's menu follows it again.
             chosen = await language.chosen_language(reader.id, context)
@@ -50,7 +50,7 @@ async def any_update(update: Update, context: BotContext) -> None:
     if user is None or chat is None or chat.type != ChatType.PRIVATE or user.is_bot:
         return
     try:
-        requeued = await context.services.users.reachable_again(user.id)
+        requeued = await context.services.notifications.reachable_again(user.id)
     except Exception:
         # Bookkeeping only: the reader has had their answer; the next update tries again.
         logger.warning(

@@ -1,4 +1,9 @@
+"""The reader's use cases on the line: joining it (reserve), seeing their places, leaving
+it (cancel, which passes a held copy on to the next reader). It sits above reservations
+(the records) and holds (copies set aside), as bot/restocks/ is staff's use case."""
+
 from dataclasses import replace
+from datetime import UTC, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -6,8 +11,9 @@ from bot.books.errors import BookNotFound
 from bot.books.models import Book
 from bot.books.repository import BookRepository, book_view
 from bot.holds.line import pass_on_free_copies
-from bot.holds.policy import HoldMessages, HoldPolicy
+from bot.holds.policy import HoldPolicy
 from bot.holds.repository import HoldRepository
+from bot.notifications.messages import ReaderMessages
 from bot.pagination import PageRequest, page_count
 from bot.reservations.errors import BookInStock, NotCancellable, ReservationNotFound
 from bot.reservations.models import ReservationStatus
@@ -24,12 +30,14 @@ class ReservationService:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        policy: HoldPolicy | None = None,
-        hold_messages: HoldMessages | None = None,
+        messages: ReaderMessages,
+        policy: HoldPolicy,
+        zone: tzinfo = UTC,
     ) -> None:
         self._sessions = sessions
-        self._policy = policy or HoldPolicy()
-        self._hold_messages = hold_messages
+        self._messages = messages
+        self._policy = policy
+        self._zone = zone  # the shop's (TIMEZONE): reservations' times are shown in it
 
     async def reserve(self, reader: Reader, book_id: int) -> Confirmation:
         """Put the reader in the queue for an out-of-stock book."""
@@ -69,16 +77,20 @@ class ReservationService:
             if book is None or reservation is None:
                 raise ReservationNotFound(reservation_id)
             if reservation.status not in CANCELLABLE:
-                raise NotCancellable(reservation.in_zone(self._policy.zone))
+                raise NotCancellable(reservation.in_zone(self._zone))
             await reservations.cancel(reservation_id)
             if reservation.status is ReservationStatus.ON_HOLD:
                 await pass_on_free_copies(
-                    HoldRepository(session), [book_view(book)], self._policy, self._messages()
+                    HoldRepository(session),
+                    [book_view(book)],
+                    self._policy,
+                    self._zone,
+                    self._messages,
                 )
             cancelled = await reservations.get_for_user_locked(user_id, reservation_id)
             assert cancelled is not None
             return Cancellation(
-                cancelled.in_zone(self._policy.zone), await self._page(session, user_id, page)
+                cancelled.in_zone(self._zone), await self._page(session, user_id, page)
             )
 
     async def _locked_book_of(
@@ -91,18 +103,13 @@ class ReservationService:
             return None
         return await BookRepository(session).get(found.book_id, lock="update")
 
-    def _messages(self) -> HoldMessages:
-        if self._hold_messages is None:
-            raise RuntimeError("holds need their messages: pass hold_messages to build_services")
-        return self._hold_messages
-
     async def _page(self, session: AsyncSession, user_id: int, page: int) -> ReservationPage:
         request = PageRequest(page, RESERVATIONS_PAGE_SIZE)
         items, total, request = await ReservationRepository(session).page_for_user(
             user_id, request
         )
         return ReservationPage(
-            tuple(item.in_zone(self._policy.zone) for item in items),
+            tuple(item.in_zone(self._zone) for item in items),
             request.number,
             page_count(total, request.size),
             total,

@@ -1,30 +1,36 @@
-"""The hold messages the services queue, rendered here: texts and the release button."""
+"""The messages the services queue for readers (bot/notifications/messages.py), worded and
+formatted here: texts, and the hold messages' release button."""
 
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.holds.policy import HeldCopy, OutgoingMessage
+from bot.books.schemas import BookView
 from bot.i18n import languages
+from bot.notifications.messages import HeldCopy, OutgoingMessage
 from bot.telegram import callback_data, texts
 from bot.telegram.callback_data import CancelButton
 
 
-class TelegramHoldMessages:
-    """HoldMessages for the services (bot/holds/policy.py), each in its reader's language
-    (the staff member whose /restock queued it may speak another)."""
+class TelegramMessages:
+    """ReaderMessages for the services. A hold message is in its reader's language (the
+    staff member whose /restock queued it may speak another); back-in-stock is rendered in
+    the active one, once per language, by the restock."""
 
-    def offer(self, hold: HeldCopy) -> OutgoingMessage:
+    def back_in_stock(self, book: BookView) -> str:
+        return texts.back_in_stock(book)
+
+    def hold_offer(self, hold: HeldCopy) -> OutgoingMessage:
         with languages.speaking(hold.language or languages.DEFAULT):
             text = texts.hold_offer(hold.title, hold.author, hold.reservation_id, hold.until)
             return OutgoingMessage(text, release_markup(hold.reservation_id))
 
-    def reminder(self, hold: HeldCopy) -> OutgoingMessage:
+    def hold_reminder(self, hold: HeldCopy) -> OutgoingMessage:
         with languages.speaking(hold.language or languages.DEFAULT):
             text = texts.hold_reminder(hold.title, hold.author, hold.reservation_id, hold.until)
             return OutgoingMessage(text, release_markup(hold.reservation_id))
 
-    def expired(self, hold: HeldCopy) -> OutgoingMessage:
+    def hold_expired(self, hold: HeldCopy) -> OutgoingMessage:
         with languages.speaking(hold.language or languages.DEFAULT):
             return OutgoingMessage(
                 texts.hold_expired(hold.title, hold.author, hold.reservation_id, hold.until)

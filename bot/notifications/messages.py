@@ -1,0 +1,51 @@
+"""What the use cases' messages to readers say: the one seam between the services, which
+queue messages in the outbox in the same transaction as the change they report, and the
+Telegram layer, which words and formats them (bot/telegram/reader_messages.py). The
+outbox so holds each message's final text, in its reader's language."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.books.schemas import BookView
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """A message's final text and its buttons (the Bot API's reply_markup JSON)."""
+
+    text: str
+    reply_markup: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class HeldCopy:
+    """A copy set aside for a reader: what their messages about it say."""
+
+    reservation_id: int
+    title: str
+    author: str
+    until: datetime  # in the shop's time zone
+    # The reader's language (users.language), for their messages; None: the default.
+    language: str | None = None
+
+
+class ReaderMessages(Protocol):
+    """Every message a use case queues for a reader; required by each service that queues."""
+
+    def back_in_stock(self, book: BookView) -> str:
+        """The book is back (notify_all), in the active language: a restock renders it once
+        per language and stores each text once, however many readers it goes to."""
+        ...
+
+    def hold_offer(self, hold: HeldCopy) -> OutgoingMessage:
+        """A copy is set aside for the reader, until hold.until."""
+        ...
+
+    def hold_reminder(self, hold: HeldCopy) -> OutgoingMessage:
+        """The hold ends soon and the copy is still waiting."""
+        ...
+
+    def hold_expired(self, hold: HeldCopy) -> OutgoingMessage:
+        """The hold ended uncollected; the copy went on."""
+        ...
