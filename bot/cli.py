@@ -50,7 +50,8 @@ class CommandError(Exception):
     """A reason to stop with one line on stderr and no traceback."""
 
 
-def main(argv: list[str] | None = None) -> int:
+def argument_parser() -> argparse.ArgumentParser:
+    """The command line: its subcommands and their options (the docs' test reads them too)."""
     parser = argparse.ArgumentParser(
         prog="bookstore-bot", description="Telegram bot for a bookstore's pre-booking service."
     )
@@ -83,7 +84,11 @@ def main(argv: list[str] | None = None) -> int:
     tags.add_argument("--output", type=Path, required=True, help="the PDF to write")
     tags.add_argument("--sold-out", action="store_true", help="only books out of stock")
     tags.add_argument("--bot-username", help="the bot's username (default: getMe, with BOT_TOKEN)")
-    options = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = argument_parser().parse_args(argv)
     if options.command == "check":
         return check()
     # PTB 22's opt-in to the coming timedelta durations, which silences its deprecation warning.

@@ -1,4 +1,4 @@
-"""Draws the README's pictures of a book card, a shelf tag and the /demand chart, with
+"""Draws the staff guide's pictures of a book card, a shelf tag and the /demand chart, with
 the bot's own texts and renderers: `.venv/bin/python docs/images.py`."""
 
 from datetime import UTC, datetime, timedelta
