@@ -222,7 +222,8 @@ def run(settings: Settings, database_url: str) -> None:
 def webhook_mode(
     settings: Settings, application: BotApplication, engine: AsyncEngine
 ) -> AbstractAsyncContextManager[None]:
-    """Telegram posts updates to WEBHOOK_URL; bot/web/ takes them (docs/operators.md)."""
+    """Telegram posts updates to WEBHOOK_URL; bot/web/ takes them (docs/operators.md,
+    Webhook mode)."""
     assert settings.webhook_url is not None
     assert settings.webhook_secret is not None
     webhook = Webhook(settings.webhook_url, settings.webhook_secret.get_secret_value())

@@ -3,7 +3,7 @@ the package is installed (setup.py), plurals and dates by Babel's rules for the 
 
 Texts mark their English source with `_` (or `N_` where the translation has to wait
 until use) and `ngettext`; `python3 dev.py translations` extracts and updates the
-catalogs (README, "Languages").
+catalogs (docs/developers.md, "Languages").
 """
 
 from datetime import UTC, datetime
