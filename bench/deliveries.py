@@ -23,14 +23,14 @@ from bot.database import create_session_factory
 from bot.notifications.models import Notification
 from bot.notifications.repository import NotificationRepository
 from bot.services import build_services
-from bot.telegram import texts
+from bot.telegram.texts import reservations
 
 ADMIN_ID = 1
 
 
 async def time_counts(engine: AsyncEngine, runs: int) -> dict[str, list[float]]:
     """Seconds per count, runs of each, alternating so drift hits both alike."""
-    services = build_services(engine, frozenset({ADMIN_ID}), texts.back_in_stock)
+    services = build_services(engine, frozenset({ADMIN_ID}), reservations.back_in_stock)
     await services.restocks.restock(ADMIN_ID, BOOK_ID, 5)
     async with engine.begin() as connection:
         await connection.execute(text("ANALYZE"))

@@ -21,10 +21,10 @@ from telegram import Update
 from bench.setup import FIRST_READER_ID, database_server, fresh_database
 from bot.holds.policy import HoldPolicy
 from bot.services import build_services
-from bot.telegram import texts
 from bot.telegram.application import build_application
 from bot.telegram.handlers.demand import files
 from bot.telegram.hold_messages import TelegramHoldMessages
+from bot.telegram.texts import reservations
 from tests.chat import ADMIN, message_update
 from tests.fake_telegram import FakeBotApi, FakeRequest
 
@@ -131,7 +131,7 @@ async def main(argv: list[str] | None = None) -> None:
             services = build_services(
                 engine,
                 frozenset({ADMIN.id}),
-                texts.back_in_stock,
+                reservations.back_in_stock,
                 HoldPolicy(hold_in_line=options.holds),
                 TelegramHoldMessages(),
             )

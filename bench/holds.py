@@ -30,8 +30,8 @@ from bot.books.schemas import NewBook
 from bot.holds.policy import HoldPolicy
 from bot.holds.schemas import LINE_COUNTED_UP_TO, LineRestock
 from bot.services import Services, build_services
-from bot.telegram import texts
 from bot.telegram.hold_messages import TelegramHoldMessages
+from bot.telegram.texts import reservations
 
 ADMIN_ID = 1
 COPIES = 5
@@ -44,7 +44,7 @@ POLICY = HoldPolicy(hold_in_line=True, pickup_window=timedelta(days=2))
 
 def hold_services(engine: AsyncEngine) -> Services:
     return build_services(
-        engine, frozenset({ADMIN_ID}), texts.back_in_stock, POLICY, TelegramHoldMessages()
+        engine, frozenset({ADMIN_ID}), reservations.back_in_stock, POLICY, TelegramHoldMessages()
     )
 
 

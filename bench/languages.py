@@ -18,7 +18,7 @@ from bench.restock import ADMIN_ID, _reset
 from bench.setup import BOOK_ID, database_server, fresh_database, seed_waiting_readers
 from bot.restocks.schemas import Restock
 from bot.services import build_services
-from bot.telegram import texts
+from bot.telegram.texts import reservations
 
 SPREADS = {
     "one language (users.language null)": "NULL",
@@ -42,7 +42,7 @@ async def main(arguments: list[str]) -> None:
 
 
 async def time_spreads(engine: AsyncEngine, readers: int, runs: int) -> dict[str, list[float]]:
-    services = build_services(engine, frozenset({ADMIN_ID}), texts.back_in_stock)
+    services = build_services(engine, frozenset({ADMIN_ID}), reservations.back_in_stock)
     timings: dict[str, list[float]] = {spread: [] for spread in SPREADS}
     for _ in range(runs):
         for spread, language in SPREADS.items():

@@ -18,7 +18,7 @@ from bot.config import load_settings
 from bot.database import create_engine
 from bot.logging_setup import configure_logging
 from bot.services import Services, build_services
-from bot.telegram import texts
+from bot.telegram.texts import reservations, staff
 
 logger = logging.getLogger("bench.naive_bot")
 
@@ -30,7 +30,7 @@ def main() -> None:
     assert settings.database_url is not None
     configure_logging("WARNING", [settings.bot_token.get_secret_value()])
     engine = create_engine(settings.database_url)
-    services = build_services(engine, settings.admin_ids, texts.back_in_stock)
+    services = build_services(engine, settings.admin_ids, reservations.back_in_stock)
 
     async def restock(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.effective_user is not None
@@ -47,10 +47,10 @@ def main() -> None:
             )
         for chat_id in chat_ids:
             try:
-                await context.bot.send_message(chat_id, texts.back_in_stock(result.book))
+                await context.bot.send_message(chat_id, reservations.back_in_stock(result.book))
             except TelegramError as error:
                 logger.warning("Could not message %s: %s", chat_id, error)
-        await update.effective_message.reply_text(texts.restock_report(result))
+        await update.effective_message.reply_text(staff.restock_report(result))
 
     application = (
         ApplicationBuilder()

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bench.setup import BOOK_ID, seed_waiting_readers
 from bot.restocks.schemas import Restock
 from bot.services import build_services
-from bot.telegram import texts
+from bot.telegram.texts import reservations
 
 ADMIN_ID = 1
 
@@ -16,7 +16,7 @@ ADMIN_ID = 1
 async def time_restocks(engine: AsyncEngine, readers: int, runs: int) -> list[float]:
     """Seconds each restock took, the waiting reset between runs."""
     await seed_waiting_readers(engine, readers)
-    services = build_services(engine, frozenset({ADMIN_ID}), texts.back_in_stock)
+    services = build_services(engine, frozenset({ADMIN_ID}), reservations.back_in_stock)
     timings = []
     for _ in range(runs):
         await _reset(engine)

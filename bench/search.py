@@ -30,7 +30,7 @@ from bot.books.schemas import NewBook
 from bot.books.service import BOOKS_PAGE_SIZE
 from bot.pagination import PageRequest
 from bot.services import build_services
-from bot.telegram import texts
+from bot.telegram.texts import reservations
 
 VOCABULARY_SIZE = 3000
 CONSONANTS = "bcdfghklmnprstvwz"
@@ -175,7 +175,7 @@ def exact_count_search(engine: AsyncEngine) -> Search:
 
 def current_search(engine: AsyncEngine) -> Search:
     """The bot's own service call, as /search and /books make it."""
-    books = build_services(engine, frozenset(), texts.back_in_stock).books
+    books = build_services(engine, frozenset(), reservations.back_in_stock).books
 
     async def search(query: str | None) -> int:
         page = await books.list_books(1, query)

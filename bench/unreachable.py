@@ -22,7 +22,7 @@ from bot.database import create_session_factory
 from bot.notifications.reachability import skip_unreachable
 from bot.notifications.schemas import Delivery
 from bot.services import build_services
-from bot.telegram import texts
+from bot.telegram.texts import reservations
 from bot.users.models import User
 
 ADMIN_ID = 1
@@ -37,7 +37,7 @@ STEPS = {
 
 async def time_lookups(engine: AsyncEngine, users: int) -> dict[str, list[float]]:
     """Milliseconds per step, RUNS of each, every 10th reader unreachable."""
-    services = build_services(engine, frozenset({ADMIN_ID}), texts.back_in_stock)
+    services = build_services(engine, frozenset({ADMIN_ID}), reservations.back_in_stock)
     async with engine.begin() as connection:
         await connection.execute(
             text("UPDATE users SET unreachable_at = now() WHERE telegram_id % 10 = 0")

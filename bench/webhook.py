@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bench.setup import database_server, fresh_database
 from bot.database import create_session_factory
 from bot.services import build_services
-from bot.telegram import texts
 from bot.telegram.application import build_application
+from bot.telegram.texts import reservations
 from bot.web.received_updates import ReceivedUpdates
 from bot.web.run import Webhook
 from bot.web.server import WebServer, web_app
@@ -54,7 +54,7 @@ async def post_updates(
     engine: AsyncEngine, count: int, in_flight: int, record: bool
 ) -> WebhookRun:
     api = FakeBotApi()
-    services = build_services(engine, frozenset(), texts.back_in_stock)
+    services = build_services(engine, frozenset(), reservations.back_in_stock)
     application = build_application(
         TOKEN, services, messages_per_second=1000, request=FakeRequest(api), polling=False
     )

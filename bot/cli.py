@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.error import InvalidToken
 
-from bot import migrate
+from bot import cli_texts, migrate
 from bot.backup import BackupError, backup, restore
 from bot.books.catalog_file import CatalogFileError, read_catalog
 from bot.config import Settings, SettingsError, hold_policy, load_settings
@@ -27,12 +27,12 @@ from bot.playground import command as playground
 from bot.playground.runner import PlaygroundError
 from bot.services import build_services
 from bot.shelf_tags.command import ShelfTagsError, bot_username, write_shelf_tags
-from bot.telegram import texts
 from bot.telegram.application import ALLOWED_UPDATES, build_application
 from bot.telegram.context import BotApplication
 from bot.telegram.delivery_only import deliver_only
 from bot.telegram.dispatcher import DispatcherTuning
 from bot.telegram.hold_messages import TelegramHoldMessages
+from bot.telegram.texts import reservations
 from bot.web.registration import WebhookRegistration
 from bot.web.run import Webhook, run_webhook, serve_beside_polling, webhook_server
 
@@ -174,7 +174,7 @@ def run(settings: Settings, database_url: str) -> None:
         build_services(
             engine,
             settings.admin_ids,
-            texts.back_in_stock,
+            reservations.back_in_stock,
             hold_policy(settings),
             TelegramHoldMessages(),
         ),
@@ -254,11 +254,11 @@ def import_books(database_url: str, path: Path) -> str:
         engine = create_engine(database_url)
         try:
             report = await build_services(
-                engine, frozenset(), texts.back_in_stock
+                engine, frozenset(), reservations.back_in_stock
             ).books.import_books(rows)
         finally:
             await engine.dispose()
-        return texts.import_report(report)
+        return cli_texts.import_report(report)
 
     return asyncio.run(load())
 

@@ -18,11 +18,11 @@ from bot.database import async_database_url, create_engine
 from bot.embedded_postgres import start_embedded_postgres
 from bot.holds.policy import HoldPolicy
 from bot.services import Services, build_services
-from bot.telegram import texts
 from bot.telegram.application import build_application
 from bot.telegram.context import BotApplication
 from bot.telegram.dispatcher import DispatcherTuning
 from bot.telegram.hold_messages import TelegramHoldMessages
+from bot.telegram.texts import reservations
 from tests.chat import ADMIN, Chat
 from tests.fake_telegram import FakeBotApi, FakeRequest
 
@@ -105,7 +105,7 @@ async def services(engine: AsyncEngine) -> Services:
                 "RESTART IDENTITY CASCADE"
             )
         )
-    return build_services(engine, frozenset({ADMIN.id}), texts.back_in_stock)
+    return build_services(engine, frozenset({ADMIN.id}), reservations.back_in_stock)
 
 
 @pytest.fixture
@@ -175,7 +175,11 @@ HOLD_POLICY = HoldPolicy(
 async def hold_services(services: Services, engine: AsyncEngine) -> Services:
     """Services on empty tables under hold_in_line; ADMIN is staff."""
     return build_services(
-        engine, frozenset({ADMIN.id}), texts.back_in_stock, HOLD_POLICY, TelegramHoldMessages()
+        engine,
+        frozenset({ADMIN.id}),
+        reservations.back_in_stock,
+        HOLD_POLICY,
+        TelegramHoldMessages(),
     )
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot import migrate
 from bot.database import create_engine
 from bot.services import Services, build_services
-from bot.telegram import texts
+from bot.telegram.texts import reservations
 from bot.users.schemas import Reader
 from tests.chat import ADMIN, ALICE, BOB, CAROL, Person
 from tests.conftest import bot_application, running, temporary_database
@@ -65,7 +65,7 @@ async def test_a_restored_backup_holds_everything_and_the_bot_delivers_what_was_
         source = await migrated_database(source_url)
         try:
             await a_shop_with_work_pending(
-                build_services(source, frozenset({ADMIN.id}), texts.back_in_stock)
+                build_services(source, frozenset({ADMIN.id}), reservations.back_in_stock)
             )
             before = await everything(source)
             async with source.connect() as connection:
@@ -98,7 +98,7 @@ async def test_a_restored_backup_holds_everything_and_the_bot_delivers_what_was_
         target = create_engine(target_url)
         try:
             assert await everything(target) == before
-            services = build_services(target, frozenset({ADMIN.id}), texts.back_in_stock)
+            services = build_services(target, frozenset({ADMIN.id}), reservations.back_in_stock)
             # Identities go on after the restored rows.
             [new_book] = await add_books(services, ("Ulysses", "James Joyce", 1))
             assert new_book.id == 3

@@ -5,7 +5,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.database import create_engine
 from bot.services import Services, build_services
-from bot.telegram import texts
+from bot.telegram.texts import reservations
 from tests.chat import ADMIN, ALICE, Chat, Person
 from tests.conftest import bot_application, running
 from tests.db import add_books, failing_trigger, snapshot
@@ -194,7 +194,7 @@ async def test_unexpected_failure_is_logged_and_told(
 async def test_database_outage_is_told_as_temporary(api: FakeBotApi) -> None:
     # Nothing listens on port 1: connecting fails at once.
     unreachable = create_engine("postgresql://nobody@127.0.0.1:1/none")
-    services = build_services(unreachable, frozenset(), texts.back_in_stock)
+    services = build_services(unreachable, frozenset(), reservations.back_in_stock)
     async with running(bot_application(services, api)) as application:
         reply = await Chat(application, api).send_one(ALICE, "/myreservations")
     await unreachable.dispose()

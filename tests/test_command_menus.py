@@ -6,14 +6,15 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.services import Services, build_services
-from bot.telegram import texts
+from bot.telegram.texts import commands as commands_texts
+from bot.telegram.texts import reservations
 from tests.chat import ADMIN, BOB, Chat, Person
 from tests.conftest import bot_application, running
 from tests.fake_telegram import FakeBotApi, menu_scope
 
 OTHER_STAFF = Person(9002, "Eli")
-READERS = list(texts.READER_COMMANDS)
-STAFF = READERS + list(texts.ADMIN_COMMANDS)
+READERS = list(commands_texts.READER_COMMANDS)
+STAFF = READERS + list(commands_texts.ADMIN_COMMANDS)
 
 
 def menus(api: FakeBotApi) -> dict[tuple[Any, ...], list[str]]:
@@ -31,7 +32,9 @@ async def test_readers_and_each_staff_member_get_their_menu(
     services: Services, engine: AsyncEngine
 ) -> None:
     api = FakeBotApi()
-    staffed = build_services(engine, frozenset({ADMIN.id, OTHER_STAFF.id}), texts.back_in_stock)
+    staffed = build_services(
+        engine, frozenset({ADMIN.id, OTHER_STAFF.id}), reservations.back_in_stock
+    )
     async with running(bot_application(staffed, api)):
         pass
     # Each menu in every app language: English for any, one for each other language.
@@ -52,7 +55,9 @@ async def test_a_staff_chat_telegram_refuses_holds_up_no_other_menu(
 ) -> None:
     """A staff member who never opened the bot: Telegram answers "chat not found"."""
     api = FakeBotApi(failing_chats={OTHER_STAFF.id: 400})
-    staffed = build_services(engine, frozenset({ADMIN.id, OTHER_STAFF.id}), texts.back_in_stock)
+    staffed = build_services(
+        engine, frozenset({ADMIN.id, OTHER_STAFF.id}), reservations.back_in_stock
+    )
     async with running(bot_application(staffed, api)) as application:
         replies = await Chat(application, api).send(BOB, "/help")
         assert [reply.method for reply in replies] == ["sendMessage"]

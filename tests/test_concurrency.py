@@ -6,7 +6,7 @@ import random
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.services import Services, build_services
-from bot.telegram import texts
+from bot.telegram.texts import reservations
 from bot.users.schemas import Reader
 from tests.chat import ADMIN, Chat, Person
 from tests.conftest import bot_application, running
@@ -119,7 +119,9 @@ async def test_double_tap_on_cancel_cancels_once(
 async def test_two_admins_restocking_at_once_notify_once(
     services: Services, engine: AsyncEngine, api: FakeBotApi
 ) -> None:
-    staff = build_services(engine, frozenset({ADMIN.id, SECOND_ADMIN.id}), texts.back_in_stock)
+    staff = build_services(
+        engine, frozenset({ADMIN.id, SECOND_ADMIN.id}), reservations.back_in_stock
+    )
     await add_books(services, ("Dune", "Frank Herbert", 0))
     readers = [Person(40_000 + n, f"Reader {n}") for n in range(20)]
     for person in readers:

@@ -19,10 +19,10 @@ from bot.database import create_engine
 from bot.database_url import parse_database_url
 from bot.flood_budget.ledger import SharedFloodBudget
 from bot.services import Services, build_services
-from bot.telegram import texts
 from bot.telegram.application import build_application
 from bot.telegram.context import BotApplication
 from bot.telegram.dispatcher import DispatcherTuning
+from bot.telegram.texts import reservations
 from bot.users.schemas import Reader
 from tests.chat import ADMIN, Person, message_update
 from tests.conftest import TOKEN, running, temporary_database
@@ -50,7 +50,7 @@ async def bot_processes(url: str, api: FakeBotApi) -> AsyncIterator[list[BotAppl
             stack.push_async_callback(budget.close)
             application = build_application(
                 TOKEN,
-                build_services(engine, frozenset({ADMIN.id}), texts.back_in_stock),
+                build_services(engine, frozenset({ADMIN.id}), reservations.back_in_stock),
                 messages_per_second=29,
                 tuning=TUNING,
                 request=FakeRequest(api, f"process {number}"),
@@ -65,7 +65,9 @@ async def migrated_with_waiting_readers(url: str, count: int) -> list[Person]:
     try:
         async with engine.begin() as connection:
             await migrate.upgrade_on(connection)
-        services: Services = build_services(engine, frozenset({ADMIN.id}), texts.back_in_stock)
+        services: Services = build_services(
+            engine, frozenset({ADMIN.id}), reservations.back_in_stock
+        )
         await add_books(services, ("Dune", "Frank Herbert", 0))
         readers = [Person(5000 + n, f"Reader {n}") for n in range(count)]
         for person in readers:
@@ -206,7 +208,7 @@ async def test_a_message_that_timed_out_is_not_resent_beside_its_late_arrival(
         [reader] = await migrated_with_waiting_readers(url, 1)
         engine = create_engine(url)
         budget = SharedFloodBudget(parse_database_url(url).connect, 29)
-        services = build_services(engine, frozenset({ADMIN.id}), texts.back_in_stock)
+        services = build_services(engine, frozenset({ADMIN.id}), reservations.back_in_stock)
         application = build_application(
             TOKEN, services, tuning=tuning, request=ArrivingLate(api), budget=budget
         )

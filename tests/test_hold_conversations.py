@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.holds.policy import HoldPolicy
 from bot.services import Services, build_services
-from bot.telegram import texts
 from bot.telegram.hold_messages import TelegramHoldMessages
+from bot.telegram.texts import reservations
 from tests.chat import ADMIN, ALICE, BOB, CAROL, Chat
 from tests.conftest import bot_application, running
 from tests.db import add_books, rows
@@ -179,7 +179,7 @@ async def test_shop_time_zone_under_notify_all(
     berlin = build_services(
         engine,
         frozenset({ADMIN.id}),
-        texts.back_in_stock,
+        reservations.back_in_stock,
         HoldPolicy(zone=ZoneInfo("America/New_York"), pickup_window=timedelta(days=2)),
         TelegramHoldMessages(),
     )

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.errors import DomainError
 from bot.holds.policy import HoldPolicy
 from bot.services import Services, build_services
-from bot.telegram import texts
 from bot.telegram.hold_messages import TelegramHoldMessages
+from bot.telegram.texts import reservations
 from tests.chat import ADMIN
 from tests.db import add_books, rows
 from tests.readers import readers
@@ -61,7 +61,7 @@ SHORT = HoldPolicy(
 
 async def test_invariants_hold_under_load(services: Services, engine: AsyncEngine) -> None:
     holds = build_services(
-        engine, frozenset({ADMIN.id}), texts.back_in_stock, SHORT, TelegramHoldMessages()
+        engine, frozenset({ADMIN.id}), reservations.back_in_stock, SHORT, TelegramHoldMessages()
     )
     books = await add_books(holds, *[(f"Book {n}", "Someone", 0) for n in range(4)])
     crowd = readers(200)

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot import migrate
 from bot.database import create_engine
 from bot.services import build_services
-from bot.telegram import texts
 from bot.telegram.hold_messages import TelegramHoldMessages
+from bot.telegram.texts import reservations
 from bot.users.schemas import Reader
 from tests.chat import ADMIN, ALICE
 from tests.conftest import HOLD_POLICY, temporary_database
@@ -50,7 +50,11 @@ async def test_holds_due_while_the_bot_was_killed_expire_once_after_restart(
         async with engine.begin() as connection:
             await migrate.upgrade_on(connection)
         services = build_services(
-            engine, frozenset({ADMIN.id}), texts.back_in_stock, HOLD_POLICY, TelegramHoldMessages()
+            engine,
+            frozenset({ADMIN.id}),
+            reservations.back_in_stock,
+            HOLD_POLICY,
+            TelegramHoldMessages(),
         )
         await add_books(services, *[(f"Book {n}", "Someone", 0) for n in range(BOOKS)])
         for book_id in range(1, BOOKS + 1):

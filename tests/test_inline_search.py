@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot import migrate
 from bot.database import create_engine
 from bot.services import Services, build_services
-from bot.telegram import texts
+from bot.telegram.texts import reservations
 from bot.users.schemas import Reader
 from tests.chat import ADMIN, ALICE, BOB, CAROL, Chat, inline_query_update
 from tests.conftest import temporary_database
@@ -114,7 +114,7 @@ async def test_the_installed_bot_asks_telegram_for_inline_queries(
         engine = create_engine(url)
         async with engine.begin() as connection:
             await migrate.upgrade_on(connection)
-        services = build_services(engine, frozenset({ADMIN.id}), texts.back_in_stock)
+        services = build_services(engine, frozenset({ADMIN.id}), reservations.back_in_stock)
         await add_books(services, ("Dune", "Frank Herbert", 0))
         await engine.dispose()
         with running_fake_bot_api() as telegram:

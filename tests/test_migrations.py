@@ -16,7 +16,7 @@ from bot.books.errors import DuplicateBook
 from bot.database import create_engine
 from bot.models import Base
 from bot.services import build_services
-from bot.telegram import texts
+from bot.telegram.texts import reservations
 from tests.chat import ADMIN
 from tests.conftest import temporary_database
 
@@ -220,7 +220,7 @@ async def test_upgrade_keeps_books_that_only_the_new_folding_finds_the_same(
                 )
             async with engine.begin() as connection:
                 await migrate.upgrade_on(connection)
-            books = build_services(engine, frozenset({ADMIN.id}), texts.back_in_stock).books
+            books = build_services(engine, frozenset({ADMIN.id}), reservations.back_in_stock).books
             assert [book.id for book in (await books.list_books(1, "cafe")).books] == [1, 2]
             assert [book.id for book in (await books.list_books(1, "война")).books] == [3, 4]
             assert [book.id for book in (await books.list_books(1, "strasse")).books] == [5, 6]
@@ -278,7 +278,7 @@ async def test_flood_budget_revision_keeps_each_restock_message_once(server_url:
                     (3, None, "Dune is back"),
                     (4, None, "Dune again"),
                 ]
-            outbox = build_services(engine, frozenset(), texts.back_in_stock).outbox
+            outbox = build_services(engine, frozenset(), reservations.back_in_stock).outbox
             claimed = await outbox.claim_due(10, timedelta(seconds=30))
             assert [(d.chat_id, d.text) for d in claimed] == [
                 (11, "Dune is back"),

@@ -8,7 +8,7 @@ from bot import migrate
 from bot.database import create_engine
 from bot.embedded_postgres import start_embedded_postgres
 from bot.services import build_services
-from bot.telegram import texts
+from bot.telegram.texts import refusals, reservations
 from tests.chat import ADMIN, ALICE, Chat
 from tests.conftest import TOKEN, bot_application, running, temporary_database
 from tests.fake_bot_api_server import running_fake_bot_api
@@ -16,7 +16,7 @@ from tests.fake_telegram import FakeBotApi
 from tests.test_command_line import plain_url
 from tests.test_polling_end_to_end import reply_to, start_bot, stop_bot
 
-UNAVAILABLE = texts.temporarily_unavailable()
+UNAVAILABLE = refusals.temporarily_unavailable()
 
 
 async def test_database_restart_is_survived(data_dir: Path, api: FakeBotApi) -> None:
@@ -26,7 +26,7 @@ async def test_database_restart_is_survived(data_dir: Path, api: FakeBotApi) -> 
     try:
         async with engine.begin() as connection:
             await migrate.upgrade_on(connection)
-        services = build_services(engine, frozenset({ADMIN.id}), texts.back_in_stock)
+        services = build_services(engine, frozenset({ADMIN.id}), reservations.back_in_stock)
         await services.books.add_book(ADMIN.id, "Dune", "Frank Herbert", 0)
         async with running(bot_application(services, api)) as application:
             chat = Chat(application, api)

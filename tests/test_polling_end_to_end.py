@@ -10,7 +10,7 @@ from pathlib import Path
 from bot import migrate
 from bot.database import create_engine
 from bot.services import build_services
-from bot.telegram import texts
+from bot.telegram.texts import reservations
 from bot.users.schemas import Reader
 from tests.chat import ADMIN, ALICE, BOB, Person
 from tests.conftest import TOKEN, temporary_database
@@ -120,7 +120,7 @@ async def test_killed_mid_broadcast_the_next_run_delivers_the_rest(
         engine = create_engine(url)
         async with engine.begin() as connection:
             await migrate.upgrade_on(connection)
-        services = build_services(engine, frozenset({ADMIN.id}), texts.back_in_stock)
+        services = build_services(engine, frozenset({ADMIN.id}), reservations.back_in_stock)
         await add_books(services, ("Dune", "Frank Herbert", 0))
         for person in readers:
             await services.reservations.reserve(Reader(person.id, person.id), 1)
@@ -163,7 +163,7 @@ async def test_a_blocked_reader_is_skipped_and_served_on_unblocking(
         engine = create_engine(url)
         async with engine.begin() as connection:
             await migrate.upgrade_on(connection)
-        services = build_services(engine, frozenset({ADMIN.id}), texts.back_in_stock)
+        services = build_services(engine, frozenset({ADMIN.id}), reservations.back_in_stock)
         await add_books(services, ("Dune", "Frank Herbert", 0))
         for person in (ALICE, BOB):
             await services.reservations.reserve(Reader(person.id, person.id), 1)

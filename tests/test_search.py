@@ -15,7 +15,7 @@ from bot.books.errors import DuplicateBook, RepeatedInFile, SearchTooLong
 from bot.books.service import CatalogRow
 from bot.database import create_engine
 from bot.services import Services, build_services
-from bot.telegram import texts
+from bot.telegram.texts import reservations
 from tests.chat import ADMIN, ALICE, Chat
 from tests.conftest import bot_application, running, temporary_database
 from tests.db import add_books
@@ -47,7 +47,7 @@ async def shop(c_locale_engine: AsyncEngine) -> Services:
                 "RESTART IDENTITY CASCADE"
             )
         )
-    return build_services(c_locale_engine, frozenset({ADMIN.id}), texts.back_in_stock)
+    return build_services(c_locale_engine, frozenset({ADMIN.id}), reservations.back_in_stock)
 
 
 async def titles(shop: Services, query: str | None) -> list[str]:
@@ -272,7 +272,7 @@ async def test_every_search_is_planned_for_its_own_words(
     assert (await shop.books.import_books(rows)).imported == len(rows)
     engine = create_engine(c_locale_url)  # used one call at a time: a single connection
     try:
-        services = build_services(engine, frozenset(), texts.back_in_stock)
+        services = build_services(engine, frozenset(), reservations.back_in_stock)
         for n in range(12):
             await services.books.list_books(1, f"author {n}")
             await services.books.list_books(1, "title")

@@ -10,7 +10,8 @@ from bot import migrate
 from bot.database import create_engine
 from bot.services import build_services
 from bot.shelf_tags.pdf import PADDING, POINT, QR_SIZE, ShelfTag, shelf_tags_pdf, tag_box
-from bot.telegram import deep_links, texts
+from bot.telegram import deep_links
+from bot.telegram.texts import reservations
 from tests.chat import ADMIN
 from tests.conftest import TOKEN, temporary_database
 from tests.db import add_books
@@ -100,7 +101,7 @@ async def test_the_command_prints_the_sold_out_books_tags(server_url: str, tmp_p
         engine = create_engine(url)
         async with engine.begin() as connection:
             await migrate.upgrade_on(connection)
-        services = build_services(engine, frozenset({ADMIN.id}), texts.back_in_stock)
+        services = build_services(engine, frozenset({ADMIN.id}), reservations.back_in_stock)
         await add_books(
             services,
             ("Dune", "Frank Herbert", 0),

@@ -19,7 +19,7 @@ from bot import migrate
 from bot.books.folding import folded, search_vector
 from bot.database import create_engine
 from bot.services import build_services
-from bot.telegram import texts
+from bot.telegram.texts import reservations
 from tests.chat import ADMIN, ALICE, BOB, CAROL
 from tests.conftest import bot_application, running, temporary_database
 from tests.db import outbox_settled
@@ -173,7 +173,7 @@ async def test_upgrading_from_an_earlier_release_keeps_everything(
                 after = await read_back(connection)
             assert {table: after[table] for table in before} == before
 
-            services = build_services(engine, frozenset({ADMIN.id}), texts.back_in_stock)
+            services = build_services(engine, frozenset({ADMIN.id}), reservations.back_in_stock)
             assert [book.id for book in (await services.books.list_books(1, "война")).books] == [3]
             assert (await services.books.list_books()).total == len(BOOKS)
             waiting = await services.reservations.list_reservations(reader(CAROL))

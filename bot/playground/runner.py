@@ -24,10 +24,10 @@ from bot.playground import sample_shop
 from bot.playground.local_bot_api import FloodLimits, LocalBotApi
 from bot.playground.web_chat import WebChat
 from bot.services import build_services
-from bot.telegram import texts
 from bot.telegram.application import ALLOWED_UPDATES, build_application
 from bot.telegram.context import BotApplication
 from bot.telegram.hold_messages import TelegramHoldMessages
+from bot.telegram.texts import reservations
 
 # The local Bot API knows this token only; it is no secret and opens nothing on Telegram.
 PLAYGROUND_TOKEN = "1000000001:playground-token-for-the-local-bot-api"  # noqa: S105
@@ -90,7 +90,7 @@ async def running_playground(
     services = build_services(
         engine,
         admin_ids | {sample_shop.STAFF.id},
-        texts.back_in_stock,
+        reservations.back_in_stock,
         policy,
         TelegramHoldMessages(),
     )

@@ -8,8 +8,10 @@ from telegram.error import InvalidToken, TelegramError
 
 from bot.database import create_engine
 from bot.services import build_services
+from bot.shelf_tags import texts
 from bot.shelf_tags.pdf import ShelfTag, shelf_tags_pdf
-from bot.telegram import deep_links, texts
+from bot.telegram import deep_links
+from bot.telegram.texts import reservations
 
 
 class ShelfTagsError(Exception):
@@ -44,7 +46,7 @@ def write_shelf_tags(database_url: str, output: Path, username: str, sold_out: b
     async def books() -> list[ShelfTag]:
         engine = create_engine(database_url)
         try:
-            services = build_services(engine, frozenset(), texts.back_in_stock)
+            services = build_services(engine, frozenset(), reservations.back_in_stock)
             found = await services.cards.books_for_tags(sold_out)
         finally:
             await engine.dispose()
