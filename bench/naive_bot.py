@@ -18,8 +18,8 @@ from bot.config import load_settings
 from bot.database import create_engine
 from bot.logging_setup import configure_logging
 from bot.services import Services, Shop, build_services
-from bot.telegram import texts
 from bot.telegram.reader_messages import TelegramMessages
+from bot.telegram.texts import reservations, staff
 
 logger = logging.getLogger("bench.naive_bot")
 
@@ -48,10 +48,10 @@ def main() -> None:
             )
         for chat_id in chat_ids:
             try:
-                await context.bot.send_message(chat_id, texts.back_in_stock(result.book))
+                await context.bot.send_message(chat_id, reservations.back_in_stock(result.book))
             except TelegramError as error:
                 logger.warning("Could not message %s: %s", chat_id, error)
-        await update.effective_message.reply_text(texts.restock_report(result))
+        await update.effective_message.reply_text(staff.restock_report(result))
 
     application = (
         ApplicationBuilder()

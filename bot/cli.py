@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.error import InvalidToken
 
-from bot import migrate
+from bot import cli_texts, migrate
 from bot.backup import BackupError, backup, restore
 from bot.books.catalog_file import CatalogFileError, read_catalog
 from bot.config import Settings, SettingsError, load_settings
@@ -28,7 +28,6 @@ from bot.playground import command as playground
 from bot.playground.runner import PlaygroundError
 from bot.services import Shop, build_services
 from bot.shelf_tags.command import ShelfTagsError, bot_username, write_shelf_tags
-from bot.telegram import texts
 from bot.telegram.application import ALLOWED_UPDATES, build_application
 from bot.telegram.context import BotApplication
 from bot.telegram.dispatcher import DispatcherTuning
@@ -256,7 +255,7 @@ def import_books(database_url: str, path: Path) -> str:
             report = await build_services(engine, TelegramMessages()).books.import_books(rows)
         finally:
             await engine.dispose()
-        return texts.import_report(report)
+        return cli_texts.import_report(report)
 
     return asyncio.run(load())
 

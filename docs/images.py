@@ -10,9 +10,11 @@ from PIL import Image, ImageDraw, ImageFont
 from bot.books.schemas import BookView
 from bot.cards.schemas import BookCard, Waiting
 from bot.demand.schemas import BookDemand, DemandReport
+from bot.shelf_tags import texts as tag_texts
 from bot.shelf_tags.pdf import FONTS, ShelfTag, shelf_tags_pdf, tag_box
-from bot.telegram import deep_links, texts
+from bot.telegram import deep_links
 from bot.telegram.handlers.demand import files
+from bot.telegram.texts import cards, formatting
 
 DOCS = Path(__file__).parent
 USERNAME = "bookstore_bot"
@@ -26,7 +28,7 @@ def card_image() -> None:
     """The card as Telegram shows it: a message bubble and its one button."""
     book = BookView(12, "Dune", "Frank Herbert", 0)
     card = BookCard(book, Waiting(31, 3, NOW - timedelta(days=2)), 7)
-    text = texts.as_plain(texts.book_card(card, deep_links.book_link(USERNAME, 12)))
+    text = formatting.as_plain(cards.book_card(card, deep_links.book_link(USERNAME, 12)))
     lines = text.translate(EMOJI_LOOK_ALIKES).split("\n")
     regular = ImageFont.truetype(str(FONTS / "DejaVuSans.ttf"), 17)
     bold = ImageFont.truetype(str(FONTS / "DejaVuSans-Bold.ttf"), 17)
@@ -40,7 +42,7 @@ def card_image() -> None:
         draw.text((20 + PAD, 20 + PAD + number * LINE), line, font=font, fill=colour)
     top = 20 + bubble_height + 8
     draw.rounded_rectangle((20, top, 20 + WIDTH, top + 44), 10, fill="#8aa4b8")
-    label = texts.card_cancel_button()
+    label = cards.card_cancel_button()
     width = draw.textlength(label, font=bold)
     draw.text((20 + (WIDTH - width) / 2, top + 12), label, font=bold, fill="white")
     image.save(DOCS / "card.png")
@@ -48,7 +50,7 @@ def card_image() -> None:
 
 def tag_image() -> None:
     tag = ShelfTag("Dune", "Frank Herbert", deep_links.book_link(USERNAME, 12))
-    pdf = shelf_tags_pdf([tag], texts.shelf_tag_call_to_scan())
+    pdf = shelf_tags_pdf([tag], tag_texts.shelf_tag_call_to_scan())
     scale = 200 / 72
     page = pdfium.PdfDocument(pdf)[0].render(scale=scale).to_pil()
     _, box = tag_box(0)

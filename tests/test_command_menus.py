@@ -6,15 +6,15 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.services import Services, Shop, build_services
-from bot.telegram import texts
 from bot.telegram.reader_messages import TelegramMessages
+from bot.telegram.texts import commands as commands_texts
 from tests.chat import ADMIN, BOB, Chat, Person
 from tests.conftest import bot_application, running
 from tests.fake_telegram import FakeBotApi, menu_scope
 
 OTHER_STAFF = Person(9002, "Eli")
-READERS = list(texts.READER_COMMANDS)
-STAFF = READERS + list(texts.ADMIN_COMMANDS)
+READERS = list(commands_texts.READER_COMMANDS)
+STAFF = READERS + list(commands_texts.ADMIN_COMMANDS)
 
 
 def menus(api: FakeBotApi) -> dict[tuple[Any, ...], list[str]]:

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.services import Services
-from bot.telegram import texts
+from bot.telegram.texts import formatting, refusals
 from tests.chat import ADMIN, ALICE, Chat
 from tests.db import add_books, snapshot
 
@@ -29,7 +29,7 @@ COMMANDS = [
 # Replies that report a change; any other reply must leave the database untouched.
 CHANGES = ("Reserved", "Cancelled reservation", "Stock of", "Added #")
 CALLBACK_CHANGES = ("Reserved:", "Reservation cancelled")
-FAILED = texts.something_went_wrong()
+FAILED = refusals.something_went_wrong()
 HYPOTHESIS = settings(
     max_examples=60,
     deadline=None,
@@ -90,7 +90,7 @@ async def test_any_data_in_any_button(
     assert answers[0].error_code is None
     assert all(reply.error_code in (None, 400) for reply in replies)  # 400: edit unchanged
     text = answers[0].params.get("text", "")
-    assert texts.as_plain(FAILED) != text
+    assert formatting.as_plain(FAILED) != text
     if not text.startswith(CALLBACK_CHANGES):
         assert await snapshot(engine) == before
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

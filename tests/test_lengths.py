@@ -23,8 +23,10 @@ from bot.reservations.models import ReservationStatus
 from bot.reservations.schemas import Confirmation, ReservationPage, ReservationView
 from bot.restocks.schemas import Restock
 from bot.services import Services
-from bot.telegram import texts
 from bot.telegram.lengths import truncated, utf16_length
+from bot.telegram.texts import catalog as catalog_texts
+from bot.telegram.texts import commands, refusals, staff
+from bot.telegram.texts import reservations as reservations_texts
 from tests.chat import ADMIN, ALICE, Chat
 from tests.db import add_books
 from tests.fake_telegram import FakeBotApi, SentRequest
@@ -74,7 +76,7 @@ def test_the_fake_counts_as_telegram_does() -> None:
 
 
 def test_command_descriptions_fit() -> None:
-    for description in [*texts.READER_COMMANDS.values(), *texts.ADMIN_COMMANDS.values()]:
+    for description in [*commands.READER_COMMANDS.values(), *commands.ADMIN_COMMANDS.values()]:
         assert 1 <= utf16_length(description) <= 256
 
 
@@ -192,7 +194,7 @@ def test_any_catalog_page_is_accepted(
     books: list[BookView], query: str | None, number: int
 ) -> None:
     page = BookPage(tuple(books), number, MAX_ID, MAX_ID, query)
-    assert telegram_accepts(texts.book_page(page))
+    assert telegram_accepts(catalog_texts.book_page(page))
 
 
 @PROPERTIES
@@ -210,7 +212,7 @@ def test_any_reservations_page_is_accepted(
         for book in books
     )
     page = ReservationPage(reservations, 1, MAX_ID, MAX_ID)
-    assert telegram_accepts(texts.reservation_page(page))
+    assert telegram_accepts(reservations_texts.reservation_page(page))
 
 
 @PROPERTIES
@@ -218,14 +220,14 @@ def test_any_reservations_page_is_accepted(
 def test_any_book_in_a_message_is_accepted(book: BookView) -> None:
     confirmation = Confirmation(MAX_ID, book, MAX_ID)
     messages = [
-        texts.back_in_stock(book),
-        texts.book_added(book),
-        texts.reserved(confirmation),
-        texts.restocked(Restock(book, 0, 1_000_000, 0)),
-        texts.refusal(AlreadyWaiting(book)),
-        texts.refusal(BookInStock(book)),
-        texts.refusal(DuplicateBook(book.id, book.title, book.author)),
+        reservations_texts.back_in_stock(book),
+        staff.book_added(book),
+        reservations_texts.reserved(confirmation),
+        staff.restocked(Restock(book, 0, 1_000_000, 0)),
+        refusals.refusal(AlreadyWaiting(book)),
+        refusals.refusal(BookInStock(book)),
+        refusals.refusal(DuplicateBook(book.id, book.title, book.author)),
     ]
     for html in messages:
         assert telegram_accepts(html)
-    assert utf16_length(texts.reserved_short(confirmation)) <= 200
+    assert utf16_length(reservations_texts.reserved_short(confirmation)) <= 200

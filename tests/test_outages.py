@@ -8,8 +8,8 @@ from bot import migrate
 from bot.database import create_engine
 from bot.embedded_postgres import start_embedded_postgres
 from bot.services import Shop, build_services
-from bot.telegram import texts
 from bot.telegram.reader_messages import TelegramMessages
+from bot.telegram.texts import refusals
 from tests.chat import ADMIN, ALICE, Chat
 from tests.conftest import TOKEN, bot_application, running, temporary_database
 from tests.fake_bot_api_server import running_fake_bot_api
@@ -17,7 +17,7 @@ from tests.fake_telegram import FakeBotApi
 from tests.test_command_line import plain_url
 from tests.test_polling_end_to_end import reply_to, start_bot, stop_bot
 
-UNAVAILABLE = texts.temporarily_unavailable()
+UNAVAILABLE = refusals.temporarily_unavailable()
 
 
 async def test_database_restart_is_survived(data_dir: Path, api: FakeBotApi) -> None:

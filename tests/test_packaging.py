@@ -84,8 +84,8 @@ async def test_installed_wheel_migrates_from_another_folder(
         run,
         sys.executable,
         "-c",
-        "from bot.i18n.languages import speaking; from bot.telegram import texts\n"
-        "with speaking('ru'): print(texts.unknown_command())",
+        "from bot.i18n.languages import speaking; from bot.telegram.texts import commands\n"
+        "with speaking('ru'): print(commands.unknown_command())",
         **site,
     )
     assert spoken.stdout.startswith("Я не знаю такой команды"), spoken.stderr

@@ -15,6 +15,7 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
+from bot import cli_texts
 from bot.books.errors import (
     BookFieldInvalid,
     BookNotFound,
@@ -60,7 +61,7 @@ from bot.reservations.schemas import (
     ReservationView,
 )
 from bot.restocks.schemas import Restock
-from bot.telegram import deep_links, keyboards, texts
+from bot.telegram import deep_links, keyboards
 from bot.telegram.application import reader_commands
 from bot.telegram.bad_input import BadInput, InvalidButton, NotPrivateChat, UsageError
 from bot.telegram.command_menu import commands_for
@@ -69,6 +70,19 @@ from bot.telegram.lengths import (
     COMMAND_DESCRIPTION_LIMIT,
     utf16_length,
 )
+from bot.telegram.texts import (
+    cards,
+    commands,
+    deliveries,
+    formatting,
+    refusals,
+    reservations,
+    staff,
+)
+from bot.telegram.texts import catalog as catalog_texts
+from bot.telegram.texts import demand as demand_texts
+from bot.telegram.texts import holds as holds_texts
+from bot.telegram.texts import language as language_texts
 from bot.users.errors import NotAnAdmin
 from tests.test_lengths import telegram_accepts
 
@@ -77,7 +91,7 @@ TRANSLATED = [language for language in languages.SUPPORTED if language != langua
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 TAG = re.compile(r"</?([a-z-]+)[^>]*>")
 # Plain text, never parsed as HTML: Telegram shows command descriptions as they are.
-PLAIN = {*texts.READER_COMMANDS.values(), *texts.ADMIN_COMMANDS.values()}
+PLAIN = {*commands.READER_COMMANDS.values(), *commands.ADMIN_COMMANDS.values()}
 
 
 def marked_texts() -> set[str | tuple[str, ...]]:
@@ -198,7 +212,7 @@ REFUSALS: list[DomainError | BadInput] = [
     RepeatedInFile(MAX_ID),
     MalformedRow(MAX_ID),
     SearchTooLong(SEARCH_MAX_LENGTH),
-    *(UsageError(command) for command in [*texts.USAGE, "unknown"]),
+    *(UsageError(command) for command in [*refusals.USAGE, "unknown"]),
     NotPrivateChat(),
     InvalidButton(),
 ]
@@ -210,37 +224,39 @@ ROW_ERRORS = (MalformedRow(MAX_ID), RepeatedInFile(MAX_ID), QuantityOutOfRange(1
 def messages() -> list[str]:
     """Every message the bot sends, in the active language, at its longest."""
     return [
-        texts.welcome(LONG_TITLE[:64], is_admin=True),
-        texts.welcome(None, is_admin=False),
-        texts.help_text(is_admin=True),
-        texts.unknown_command(),
-        texts.not_a_command(),
-        texts.language_prompt(),
-        texts.language_chosen(),
-        texts.book_page(BOOK_PAGE),
-        texts.book_page(BookPage((), 1, 1, 0, LONG_QUERY)),
-        texts.book_page(BookPage((), 1, 1, 0, None)),
-        texts.book_page(BookPage((IN_STOCK,), 1, 1, 1, None))
+        commands.welcome(LONG_TITLE[:64], is_admin=True),
+        commands.welcome(None, is_admin=False),
+        commands.help_text(is_admin=True),
+        commands.unknown_command(),
+        commands.not_a_command(),
+        language_texts.language_prompt(),
+        language_texts.language_chosen(),
+        catalog_texts.book_page(BOOK_PAGE),
+        catalog_texts.book_page(BookPage((), 1, 1, 0, LONG_QUERY)),
+        catalog_texts.book_page(BookPage((), 1, 1, 0, None)),
+        catalog_texts.book_page(BookPage((IN_STOCK,), 1, 1, 1, None))
         + "\n\n"
         # the reply of a search too long for the buttons
-        + texts.search_unpaged(BOOK_PAGE),
-        texts.reserved(Confirmation(MAX_ID, BOOK, MAX_ID)),
-        texts.reserved(Confirmation(MAX_ID, BOOK, 1)),
-        texts.reservation_page(RESERVATIONS),
-        texts.reservation_page(ReservationPage((), 1, 1, 0)),
-        texts.cancelled(Cancellation(reservation(ReservationStatus.CANCELLED), RESERVATIONS)),
-        texts.restocked(Restock(IN_STOCK, 0, 1_000_000, 1000)),
-        texts.restocked(Restock(IN_STOCK, 0, 1, 1)),
-        texts.restocked(Restock(IN_STOCK, 0, 1, 0)),
-        texts.restocked(Restock(IN_STOCK, 1, 0, 0)),
-        texts.book_added(IN_STOCK),
-        texts.back_in_stock(IN_STOCK),
-        texts.delivery_report(report(NOW), paused_since=NOW),
-        texts.delivery_report(report(NOW)),
-        texts.delivery_report(report(None)),
-        *(texts.refusal(error) for error in REFUSALS),
-        texts.something_went_wrong(),
-        texts.temporarily_unavailable(),
+        + catalog_texts.search_unpaged(BOOK_PAGE),
+        reservations.reserved(Confirmation(MAX_ID, BOOK, MAX_ID)),
+        reservations.reserved(Confirmation(MAX_ID, BOOK, 1)),
+        reservations.reservation_page(RESERVATIONS),
+        reservations.reservation_page(ReservationPage((), 1, 1, 0)),
+        reservations.cancelled(
+            Cancellation(reservation(ReservationStatus.CANCELLED), RESERVATIONS)
+        ),
+        staff.restocked(Restock(IN_STOCK, 0, 1_000_000, 1000)),
+        staff.restocked(Restock(IN_STOCK, 0, 1, 1)),
+        staff.restocked(Restock(IN_STOCK, 0, 1, 0)),
+        staff.restocked(Restock(IN_STOCK, 1, 0, 0)),
+        staff.book_added(IN_STOCK),
+        reservations.back_in_stock(IN_STOCK),
+        deliveries.delivery_report(report(NOW), paused_since=NOW),
+        deliveries.delivery_report(report(NOW)),
+        deliveries.delivery_report(report(None)),
+        *(refusals.refusal(error) for error in REFUSALS),
+        refusals.something_went_wrong(),
+        refusals.temporarily_unavailable(),
         *hold_card_and_demand_messages(),
     ]
 
@@ -280,7 +296,7 @@ def demand(holds: bool) -> DemandReport:
     outcomes = ("set_aside", "collected", "released", "expired", "cancelled")
     books = tuple(
         BookDemand(IN_STOCK, BIG, NOW if n % 2 else None, (BIG,) * len(outcomes), BIG)
-        for n in range(texts.DEMAND_LISTED + 5)
+        for n in range(demand_texts.DEMAND_LISTED + 5)
     )
     if holds:
         return DemandReport(books, outcomes, MAX_ID, NOW, holds=True)
@@ -291,27 +307,27 @@ def demand(holds: bool) -> DemandReport:
 
 def hold_card_and_demand_messages() -> list[str]:
     return [
-        texts.hold_offer(LONG_TITLE, LONG_AUTHOR, MAX_ID, NOW),
-        texts.hold_reminder(LONG_TITLE, LONG_AUTHOR, MAX_ID, NOW),
-        texts.hold_expired(LONG_TITLE, LONG_AUTHOR, MAX_ID, NOW),
-        texts.restock_report(LineRestock(IN_STOCK, BIG, BIG, BIG, BIG * 2, line_longer=True)),
-        texts.restock_report(LineRestock(IN_STOCK, BIG, BIG, 0, BIG, line_longer=True)),
-        texts.restock_report(LineRestock(IN_STOCK, 0, BIG, 0, 0)),
-        texts.collected(Collection(MAX_ID, IN_STOCK)),
-        texts.holds_report(HoldsReport(IN_STOCK, HOLDS, BIG, BIG, line_longer=True)),
-        texts.holds_report(HoldsReport(IN_STOCK, (), 0, 0)),
-        texts.refusal(StockBelowHolds(IN_STOCK, HOLDS)),
-        texts.refusal(NotOnHold(MAX_ID, None)),
-        *(texts.refusal(NotOnHold(MAX_ID, status)) for status in ReservationStatus),
-        texts.reservation_page(HOLD_PAGE),
-        texts.cancelled(Cancellation(HELD, HOLD_PAGE)),
-        *(texts.book_card(card, LINK) for card in CARDS),
-        texts.book_added(IN_STOCK) + "\n" + texts.book_link_line(LINK),
-        texts.inline_card(BookInLine(IN_STOCK, BIG, BIG)),
-        texts.inline_card(BookInLine(BOOK, BIG)),
-        texts.demand_report(demand(holds=True)),
-        texts.demand_report(demand(holds=False)),
-        texts.demand_report(DemandReport((), (), MAX_ID, NOW)),
+        holds_texts.hold_offer(LONG_TITLE, LONG_AUTHOR, MAX_ID, NOW),
+        holds_texts.hold_reminder(LONG_TITLE, LONG_AUTHOR, MAX_ID, NOW),
+        holds_texts.hold_expired(LONG_TITLE, LONG_AUTHOR, MAX_ID, NOW),
+        staff.restock_report(LineRestock(IN_STOCK, BIG, BIG, BIG, BIG * 2, line_longer=True)),
+        staff.restock_report(LineRestock(IN_STOCK, BIG, BIG, 0, BIG, line_longer=True)),
+        staff.restock_report(LineRestock(IN_STOCK, 0, BIG, 0, 0)),
+        holds_texts.collected(Collection(MAX_ID, IN_STOCK)),
+        holds_texts.holds_report(HoldsReport(IN_STOCK, HOLDS, BIG, BIG, line_longer=True)),
+        holds_texts.holds_report(HoldsReport(IN_STOCK, (), 0, 0)),
+        refusals.refusal(StockBelowHolds(IN_STOCK, HOLDS)),
+        refusals.refusal(NotOnHold(MAX_ID, None)),
+        *(refusals.refusal(NotOnHold(MAX_ID, status)) for status in ReservationStatus),
+        reservations.reservation_page(HOLD_PAGE),
+        reservations.cancelled(Cancellation(HELD, HOLD_PAGE)),
+        *(cards.book_card(card, LINK) for card in CARDS),
+        staff.book_added(IN_STOCK) + "\n" + cards.book_link_line(LINK),
+        cards.inline_card(BookInLine(IN_STOCK, BIG, BIG)),
+        cards.inline_card(BookInLine(BOOK, BIG)),
+        demand_texts.demand_report(demand(holds=True)),
+        demand_texts.demand_report(demand(holds=False)),
+        demand_texts.demand_report(DemandReport((), (), MAX_ID, NOW)),
     ]
 
 
@@ -331,11 +347,11 @@ def report(restocked_at: datetime | None) -> DeliveryReport:
 def test_every_message_fits_in_every_language(language: str) -> None:
     with languages.speaking(language):
         rendered = messages()
-        alerts = [texts.as_plain(text) for text in rendered]
+        alerts = [formatting.as_plain(text) for text in rendered]
         answers = [
-            texts.reserved_short(Confirmation(MAX_ID, BOOK, MAX_ID)),
-            texts.cancelled_short(),
-            texts.language_chosen_short(),
+            reservations.reserved_short(Confirmation(MAX_ID, BOOK, MAX_ID)),
+            reservations.cancelled_short(),
+            language_texts.language_chosen_short(),
         ]
         labels = [
             button.text
@@ -351,8 +367,8 @@ def test_every_message_fits_in_every_language(language: str) -> None:
             for row in keyboard.inline_keyboard
             for button in row
         ]
-        menu = commands_for(texts.READER_COMMANDS, texts.ADMIN_COMMANDS)
-        terminal = texts.import_report(
+        menu = commands_for(commands.READER_COMMANDS, commands.ADMIN_COMMANDS)
+        terminal = cli_texts.import_report(
             ImportReport(MAX_ID, tuple(RejectedRow(MAX_ID, error) for error in ROW_ERRORS))
         )
     refused = [text for text in rendered if not telegram_accepts(text)]
@@ -361,7 +377,7 @@ def test_every_message_fits_in_every_language(language: str) -> None:
     assert all(alert.strip() for alert in alerts)
     assert all(1 <= utf16_length(answer) <= CALLBACK_ANSWER_LIMIT for answer in answers)
     assert "Prev" in str(labels) or language != languages.DEFAULT
-    assert all(1 <= utf16_length(label) <= texts.BUTTON_LABEL_LENGTH for label in labels)
+    assert all(1 <= utf16_length(label) <= formatting.BUTTON_LABEL_LENGTH for label in labels)
     for command in menu:
         assert 1 <= utf16_length(command.description) <= COMMAND_DESCRIPTION_LIMIT
     assert terminal.count("\n") == 4
@@ -406,8 +422,26 @@ def unmarked_words(path: Path) -> list[tuple[int, str]]:
     ]
 
 
-@pytest.mark.parametrize("module", ["texts.py", "keyboards.py"])
-def test_every_text_is_marked_for_translation(module: str) -> None:
+# The chat's texts with the words of the command line, the shelf tags and /demand's files;
+# and the buttons.
+WORDED_MODULES = {
+    "texts": [
+        *sorted((ROOT / "bot" / "telegram" / "texts").glob("*.py")),
+        ROOT / "bot" / "cli_texts.py",
+        ROOT / "bot" / "shelf_tags" / "texts.py",
+        ROOT / "bot" / "demand" / "labels.py",
+    ],
+    "keyboards": [ROOT / "bot" / "telegram" / "keyboards.py"],
+}
+
+
+@pytest.mark.parametrize("modules", WORDED_MODULES)
+def test_every_text_is_marked_for_translation(modules: str) -> None:
     """A text added in English only (an f-string, say) fails here: wrap it in _() with
     %(name)s placeholders, then run python3 dev.py translations."""
-    assert unmarked_words(ROOT / "bot" / "telegram" / module) == []
+    unmarked = [
+        (path.name, line, text)
+        for path in WORDED_MODULES[modules]
+        for line, text in unmarked_words(path)
+    ]
+    assert unmarked == []

@@ -8,8 +8,9 @@ from telegram.error import InvalidToken, TelegramError
 
 from bot.database import create_engine
 from bot.services import build_services
+from bot.shelf_tags import texts
 from bot.shelf_tags.pdf import ShelfTag, shelf_tags_pdf
-from bot.telegram import deep_links, texts
+from bot.telegram import deep_links
 from bot.telegram.reader_messages import TelegramMessages
 
 

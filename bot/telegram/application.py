@@ -20,7 +20,6 @@ from bot.holds.expiry import HoldExpiry
 from bot.i18n import catalogs
 from bot.metrics.telegram import MeasuredRateLimiter, MeasuredUpdateProcessor
 from bot.services import Services
-from bot.telegram import texts
 from bot.telegram.aiohttp_request import AiohttpRequest
 from bot.telegram.command_menu import CommandMenu, commands_for, menus_by_role
 from bot.telegram.context import DISPATCHER, SERVICES, BotApplication, BotContext
@@ -38,6 +37,7 @@ from bot.telegram.handlers import (
 )
 from bot.telegram.log_names import name_handlers_in_logs
 from bot.telegram.pacing import DEFAULT_MESSAGES_PER_SECOND, PacedRateLimiter, Pacer
+from bot.telegram.texts.commands import READER_COMMANDS
 
 logger = logging.getLogger(__name__)
 
@@ -172,7 +172,7 @@ def command_menu(application: BotApplication) -> CommandMenu:
 
 def reader_commands() -> tuple[BotCommand, ...]:
     """Readers' commands in the active language (the menu everyone sees)."""
-    return commands_for(texts.READER_COMMANDS)
+    return commands_for(READER_COMMANDS)
 
 
 async def staff_languages(services: Services) -> dict[int, str]:

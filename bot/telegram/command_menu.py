@@ -27,9 +27,9 @@ from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, Tele
 
 from bot.i18n import languages
 from bot.i18n.catalogs import _
-from bot.telegram import texts
 from bot.telegram.lengths import COMMAND_DESCRIPTION_LIMIT, truncated
 from bot.telegram.pacing import retry_after_seconds
+from bot.telegram.texts import commands
 
 logger = logging.getLogger(__name__)
 
@@ -132,10 +132,10 @@ def menus_by_role(staff_ids: Iterable[int], chosen: Mapping[int, str] | None = N
     menus = []
     for language in MENU_LANGUAGES:
         with languages.speaking(language or languages.DEFAULT):
-            menus.append(Menu(commands_for(texts.READER_COMMANDS), language_code=language))
+            menus.append(Menu(commands_for(commands.READER_COMMANDS), language_code=language))
         for staff_id in sorted(staff_ids):
             with languages.speaking(chosen.get(staff_id, language or languages.DEFAULT)):
-                staff = commands_for(texts.READER_COMMANDS, texts.ADMIN_COMMANDS)
+                staff = commands_for(commands.READER_COMMANDS, commands.ADMIN_COMMANDS)
             menus.append(Menu(staff, BotCommandScopeChat(staff_id), language))
     return menus
 
@@ -144,7 +144,9 @@ def chat_menus(chat_id: int, language: str, is_admin: bool) -> list[Menu]:
     """A chat's own menu in the language its reader chose, whatever their app's language
     (Telegram prefers a chat's menu for the app's language to its menu for any)."""
     with languages.speaking(language):
-        entries = commands_for(texts.READER_COMMANDS, texts.ADMIN_COMMANDS if is_admin else {})
+        entries = commands_for(
+            commands.READER_COMMANDS, commands.ADMIN_COMMANDS if is_admin else {}
+        )
     # Staff chats have a menu for each app language (menus_by_role): all are replaced.
     codes = MENU_LANGUAGES if is_admin else (None,)
     return [Menu(entries, BotCommandScopeChat(chat_id), code) for code in codes]

@@ -9,10 +9,10 @@ from telegram import Update
 from telegram.error import BadRequest, NetworkError, TelegramError
 
 from bot.errors import DomainError
-from bot.telegram import texts
 from bot.telegram.bad_input import BadInput
 from bot.telegram.context import BotContext
 from bot.telegram.lengths import CALLBACK_ANSWER_LIMIT, truncated
+from bot.telegram.texts import formatting, refusals
 
 logger = logging.getLogger(__name__)
 
@@ -26,13 +26,13 @@ async def on_error(update: object, context: BotContext) -> None:
         return
     if isinstance(error, DomainError | BadInput):
         logger.info("Refused %s: %r", type(error).__name__, error)
-        text = texts.refusal(error)
+        text = refusals.refusal(error)
     elif _is_database_outage(error):
         logger.error("Database unavailable", exc_info=error)
-        text = texts.temporarily_unavailable()
+        text = refusals.temporarily_unavailable()
     else:
         logger.error("Update failed", exc_info=error)
-        text = texts.something_went_wrong()
+        text = refusals.something_went_wrong()
     if isinstance(update, Update):
         await _tell(update, text)
 
@@ -41,7 +41,7 @@ async def _tell(update: Update, text: str) -> None:
     try:
         if update.callback_query is not None:
             # An alert also stops the button's spinner.
-            alert = truncated(texts.as_plain(text), CALLBACK_ANSWER_LIMIT)
+            alert = truncated(formatting.as_plain(text), CALLBACK_ANSWER_LIMIT)
             try:
                 await update.callback_query.answer(alert, show_alert=True)
             except BadRequest:

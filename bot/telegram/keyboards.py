@@ -10,7 +10,7 @@ from bot.i18n import languages
 from bot.i18n.catalogs import N_, _
 from bot.reservations.models import ReservationStatus
 from bot.reservations.schemas import ReservationPage
-from bot.telegram import callback_data, texts
+from bot.telegram import callback_data
 from bot.telegram.callback_data import (
     BooksPageButton,
     Button,
@@ -19,6 +19,7 @@ from bot.telegram.callback_data import (
     ReservationsPageButton,
     ReserveButton,
 )
+from bot.telegram.texts import cards, catalog, holds, reservations
 
 PREVIOUS = N_("‹ Prev")
 NEXT = N_("Next ›")
@@ -26,7 +27,7 @@ NEXT = N_("Next ›")
 
 def books_keyboard(page: BookPage) -> InlineKeyboardMarkup | None:
     rows: list[list[tuple[str, Button]]] = [
-        [(texts.reserve_button(book), ReserveButton(book.id))]
+        [(catalog.reserve_button(book), ReserveButton(book.id))]
         for book in page.books
         if not book.in_stock
     ]
@@ -40,9 +41,9 @@ def books_keyboard(page: BookPage) -> InlineKeyboardMarkup | None:
 
 def reservations_keyboard(page: ReservationPage) -> InlineKeyboardMarkup | None:
     rows: list[list[tuple[str, Button]]] = [
-        [(texts.cancel_button(reservation), CancelButton(reservation.id, page.number))]
+        [(reservations.cancel_button(reservation), CancelButton(reservation.id, page.number))]
         if reservation.status is ReservationStatus.WAITING
-        else [(texts.release_button(reservation.id), CancelButton(reservation.id, page.number))]
+        else [(holds.release_button(reservation.id), CancelButton(reservation.id, page.number))]
         for reservation in page.reservations
         if reservation.status in (ReservationStatus.WAITING, ReservationStatus.ON_HOLD)
     ]
@@ -91,17 +92,17 @@ def card_keyboard(card: BookCard) -> InlineKeyboardMarkup | None:
     Cancel a wait, or let a held copy go (the same release as the hold offer's button)."""
     match card.status:
         case Waiting(reservation_id=reservation_id):
-            return _markup([[(texts.card_cancel_button(), CancelButton(reservation_id, 1))]])
+            return _markup([[(cards.card_cancel_button(), CancelButton(reservation_id, 1))]])
         case OnHold(reservation_id=reservation_id):
             return _markup(
-                [[(texts.release_button(reservation_id), CancelButton(reservation_id, 1))]]
+                [[(holds.release_button(reservation_id), CancelButton(reservation_id, 1))]]
             )
         case NoReservation() if card.free_copies == 0:
-            label = texts.card_join_line_button() if card.on_hold else texts.card_reserve_button()
+            label = cards.card_join_line_button() if card.on_hold else cards.card_reserve_button()
             return _markup([[(label, ReserveButton(card.book.id))]])
     return None
 
 
 def inline_result_keyboard(link: str) -> InlineKeyboardMarkup:
     """Under an inline result, in someone else's chat: a link into the bot."""
-    return InlineKeyboardMarkup([[InlineKeyboardButton(texts.inline_reserve_button(), url=link)]])
+    return InlineKeyboardMarkup([[InlineKeyboardButton(cards.inline_reserve_button(), url=link)]])

@@ -8,8 +8,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.books.schemas import BookView
 from bot.i18n import languages
 from bot.notifications.messages import HeldCopy, OutgoingMessage
-from bot.telegram import callback_data, texts
+from bot.telegram import callback_data
 from bot.telegram.callback_data import CancelButton
+from bot.telegram.texts import holds, reservations
 
 
 class TelegramMessages:
@@ -18,22 +19,22 @@ class TelegramMessages:
     the active one, once per language, by the restock."""
 
     def back_in_stock(self, book: BookView) -> str:
-        return texts.back_in_stock(book)
+        return reservations.back_in_stock(book)
 
     def hold_offer(self, hold: HeldCopy) -> OutgoingMessage:
         with languages.speaking(hold.language or languages.DEFAULT):
-            text = texts.hold_offer(hold.title, hold.author, hold.reservation_id, hold.until)
+            text = holds.hold_offer(hold.title, hold.author, hold.reservation_id, hold.until)
             return OutgoingMessage(text, release_markup(hold.reservation_id))
 
     def hold_reminder(self, hold: HeldCopy) -> OutgoingMessage:
         with languages.speaking(hold.language or languages.DEFAULT):
-            text = texts.hold_reminder(hold.title, hold.author, hold.reservation_id, hold.until)
+            text = holds.hold_reminder(hold.title, hold.author, hold.reservation_id, hold.until)
             return OutgoingMessage(text, release_markup(hold.reservation_id))
 
     def hold_expired(self, hold: HeldCopy) -> OutgoingMessage:
         with languages.speaking(hold.language or languages.DEFAULT):
             return OutgoingMessage(
-                texts.hold_expired(hold.title, hold.author, hold.reservation_id, hold.until)
+                holds.hold_expired(hold.title, hold.author, hold.reservation_id, hold.until)
             )
 
 
@@ -41,5 +42,5 @@ def release_markup(reservation_id: int) -> dict[str, Any]:
     """The "Don't need it" button: the same cancel as in /myreservations."""
     data = callback_data.encode(CancelButton(reservation_id, 1))
     assert data is not None  # an id and a page always fit in 64 bytes
-    button = InlineKeyboardButton(texts.release_button(reservation_id), callback_data=data)
+    button = InlineKeyboardButton(holds.release_button(reservation_id), callback_data=data)
     return InlineKeyboardMarkup([[button]]).to_dict()

@@ -2,9 +2,12 @@
 
 from telegram import Update
 
-from bot.telegram import arguments, deep_links, texts
+from bot.telegram import arguments, deep_links
 from bot.telegram.context import BotContext
 from bot.telegram.handlers.senders import message_of, sender_id
+from bot.telegram.texts import cards, staff
+from bot.telegram.texts import deliveries as deliveries_texts
+from bot.telegram.texts import holds as holds_texts
 
 
 async def restock(update: Update, context: BotContext) -> None:
@@ -15,7 +18,7 @@ async def restock(update: Update, context: BotContext) -> None:
     result = await context.services.restocks.restock(sender_id(update), book_id, quantity)
     # The messages are already in the outbox (same commit); this only saves a poll.
     context.dispatcher.wake()
-    await message_of(update).reply_text(texts.restock_report(result))
+    await message_of(update).reply_text(staff.restock_report(result))
 
 
 async def add_book(update: Update, context: BotContext) -> None:
@@ -27,7 +30,7 @@ async def add_book(update: Update, context: BotContext) -> None:
     book = await context.services.books.add_book(sender_id(update), title, author, quantity)
     link = deep_links.book_link(context.bot.username, book.id)
     await message_of(update).reply_text(
-        texts.book_added(book) + "\n\n" + texts.book_link_line(link)
+        staff.book_added(book) + "\n\n" + cards.book_link_line(link)
     )
 
 
@@ -41,7 +44,7 @@ async def deliveries(update: Update, context: BotContext) -> None:
     if paused_since is not None and report.restocked_at is not None:
         # Shown beside the restock's time, in the same (the shop's) zone.
         paused_since = paused_since.astimezone(report.restocked_at.tzinfo)
-    await message_of(update).reply_text(texts.delivery_report(report, paused_since))
+    await message_of(update).reply_text(deliveries_texts.delivery_report(report, paused_since))
 
 
 async def collected(update: Update, context: BotContext) -> None:
@@ -49,7 +52,7 @@ async def collected(update: Update, context: BotContext) -> None:
     context.services.users.require_admin(sender_id(update))
     reservation_id = arguments.single_id("collected", context.args or [])
     collection = await context.services.holds.collect(sender_id(update), reservation_id)
-    await message_of(update).reply_text(texts.collected(collection))
+    await message_of(update).reply_text(holds_texts.collected(collection))
 
 
 async def holds(update: Update, context: BotContext) -> None:
@@ -57,4 +60,4 @@ async def holds(update: Update, context: BotContext) -> None:
     context.services.users.require_admin(sender_id(update))
     book_id = arguments.single_id("holds", context.args or [])
     report = await context.services.holds.holds_report(sender_id(update), book_id)
-    await message_of(update).reply_text(texts.holds_report(report))
+    await message_of(update).reply_text(holds_texts.holds_report(report))

@@ -8,7 +8,7 @@ from typing import TypeVar
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, TelegramError
 
-from bot.telegram import callback_data, keyboards, texts
+from bot.telegram import callback_data, keyboards
 from bot.telegram.callback_data import (
     BooksPageButton,
     CancelButton,
@@ -19,6 +19,8 @@ from bot.telegram.callback_data import (
 from bot.telegram.context import BotContext
 from bot.telegram.handlers import language
 from bot.telegram.handlers.senders import reader_of, require_private_chat
+from bot.telegram.texts import catalog, reservations
+from bot.telegram.texts import language as language_texts
 from bot.telegram.update_processor import PerReaderUpdateProcessor
 
 logger = logging.getLogger(__name__)
@@ -47,16 +49,18 @@ async def button(update: Update, context: BotContext) -> None:
             confirmation = await spinner.stopped_by_deadline(
                 context.services.reservations.reserve(reader_of(update), book_id)
             )
-            await spinner.stop(texts.reserved_short(confirmation))
-            await context.bot.send_message(reader_of(update).chat_id, texts.reserved(confirmation))
+            await spinner.stop(reservations.reserved_short(confirmation))
+            await context.bot.send_message(
+                reader_of(update).chat_id, reservations.reserved(confirmation)
+            )
         case CancelButton(reservation_id, page):
             cancellation = await spinner.stopped_by_deadline(
                 context.services.reservations.cancel(reader_of(update), reservation_id, page)
             )
-            await spinner.stop(texts.cancelled_short())
+            await spinner.stop(reservations.cancelled_short())
             await _show(
                 query,
-                texts.reservation_page(cancellation.page),
+                reservations.reservation_page(cancellation.page),
                 keyboards.reservations_keyboard(cancellation.page),
             )
         case BooksPageButton(page, search):
@@ -64,7 +68,7 @@ async def button(update: Update, context: BotContext) -> None:
                 context.services.holds.list_books(page, search)
             )
             await spinner.stop()
-            await _show(query, texts.book_page(book_page), keyboards.books_keyboard(book_page))
+            await _show(query, catalog.book_page(book_page), keyboards.books_keyboard(book_page))
         case ReservationsPageButton(page):
             reservation_page = await spinner.stopped_by_deadline(
                 context.services.reservations.list_reservations(reader_of(update), page)
@@ -72,7 +76,7 @@ async def button(update: Update, context: BotContext) -> None:
             await spinner.stop()
             await _show(
                 query,
-                texts.reservation_page(reservation_page),
+                reservations.reservation_page(reservation_page),
                 keyboards.reservations_keyboard(reservation_page),
             )
         case LanguageButton(chosen):
@@ -81,8 +85,8 @@ async def button(update: Update, context: BotContext) -> None:
                 context.services.users.choose_language(reader, chosen)
             )
             language.remember(context, chosen)
-            await spinner.stop(texts.language_chosen_short())
-            await _show(query, texts.language_chosen(), None)
+            await spinner.stop(language_texts.language_chosen_short())
+            await _show(query, language_texts.language_chosen(), None)
             await language.publish_chat_menu(context, reader.chat_id, chosen)
 
 

@@ -4,9 +4,10 @@ from telegram import Update
 from telegram.ext import CommandHandler, MessageHandler, filters
 
 from bot.cards.schemas import BookCard
-from bot.telegram import arguments, deep_links, keyboards, texts
+from bot.telegram import arguments, deep_links, keyboards
 from bot.telegram.context import BotApplication, BotContext
 from bot.telegram.handlers.senders import message_of, reader_of
+from bot.telegram.texts import cards, commands
 
 NEW_MESSAGES = filters.UpdateType.MESSAGE
 CARD_COMMAND = filters.Regex(r"^/book_[0-9]+(@\w+)?\s*$")
@@ -19,7 +20,7 @@ async def start_with_payload(update: Update, context: BotContext) -> None:
     if book_id is None:
         registration = await context.services.users.register(reader)
         await message_of(update).reply_text(
-            texts.welcome(reader.first_name, registration.is_admin)
+            commands.welcome(reader.first_name, registration.is_admin)
         )
         return
     # find_card remembers the reader, as /start does, whether or not the book exists.
@@ -27,7 +28,7 @@ async def start_with_payload(update: Update, context: BotContext) -> None:
     if card is None:
         # A stale shelf tag or a mistyped link: greet, never scold.
         is_admin = context.services.users.is_admin(reader.telegram_id)
-        await message_of(update).reply_text(texts.welcome(reader.first_name, is_admin))
+        await message_of(update).reply_text(commands.welcome(reader.first_name, is_admin))
         return
     await reply_with_card(update, context, card)
 
@@ -44,7 +45,7 @@ async def book_command_link(update: Update, context: BotContext) -> None:
     """Open a book's card from a /book_<id> link in the catalog."""
     book_id = deep_links.book_id_from_command(message_of(update).text)
     if book_id is None:
-        await message_of(update).reply_text(texts.unknown_command())
+        await message_of(update).reply_text(commands.unknown_command())
         return
     await reply_with_card(
         update, context, await context.services.cards.card(reader_of(update), book_id)
@@ -54,7 +55,7 @@ async def book_command_link(update: Update, context: BotContext) -> None:
 async def reply_with_card(update: Update, context: BotContext, card: BookCard) -> None:
     link = deep_links.book_link(context.bot.username, card.book.id)
     await message_of(update).reply_text(
-        texts.book_card(card, link), reply_markup=keyboards.card_keyboard(card)
+        cards.book_card(card, link), reply_markup=keyboards.card_keyboard(card)
     )
 
 

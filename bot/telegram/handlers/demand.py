@@ -5,12 +5,13 @@ from datetime import UTC
 
 from telegram import Update
 
+from bot.demand import labels
 from bot.demand.chart import horizontal_bar_chart
 from bot.demand.schemas import DemandReport
 from bot.demand.table import csv_file
-from bot.telegram import texts
 from bot.telegram.context import BotContext
 from bot.telegram.handlers.senders import message_of, sender_id
+from bot.telegram.texts import demand as demand_texts
 
 
 async def demand(update: Update, context: BotContext) -> None:
@@ -19,13 +20,13 @@ async def demand(update: Update, context: BotContext) -> None:
     report = await context.services.demand.report(sender_id(update))
     message = message_of(update)
     if not report.books:
-        await message.reply_text(texts.demand_report(report))
+        await message.reply_text(demand_texts.demand_report(report))
         return
     # Drawing takes a tenth of a second of CPU or more: in a thread, so other readers go
     # on, and while the text is on its way.
     drawing = asyncio.ensure_future(asyncio.to_thread(files, report))
     try:
-        await message.reply_text(texts.demand_report(report))
+        await message.reply_text(demand_texts.demand_report(report))
     finally:
         chart, table = await drawing
     await message.reply_photo(chart)
@@ -40,16 +41,16 @@ def csv_name(report: DemandReport) -> str:
 def files(report: DemandReport) -> tuple[bytes, bytes]:
     """The chart (PNG) of the books most waited for, and the table (CSV) of them all."""
     charted = [book for book in report.books if book.waiting or book.on_hold][
-        : texts.DEMAND_CHARTED
+        : labels.DEMAND_CHARTED
     ]
     counts = [[book.waiting for book in charted]]
     if report.holds:
         counts.append([book.on_hold for book in charted])
     chart = horizontal_bar_chart(
-        [texts.demand_chart_label(book) for book in charted],
-        list(zip(texts.demand_chart_series(report), counts, strict=True)),
-        texts.demand_chart_title(report),
-        texts.demand_chart_axis(report),
+        [labels.demand_chart_label(book) for book in charted],
+        list(zip(labels.demand_chart_series(report), counts, strict=True)),
+        labels.demand_chart_title(report),
+        labels.demand_chart_axis(report),
     )
     rows = [
         [
@@ -64,4 +65,4 @@ def files(report: DemandReport) -> tuple[bytes, bytes]:
         ]
         for demand in report.books
     ]
-    return chart, csv_file(texts.demand_csv_header(report), rows)
+    return chart, csv_file(labels.demand_csv_header(report), rows)

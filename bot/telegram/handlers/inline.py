@@ -6,8 +6,9 @@ from telegram.constants import ParseMode
 from telegram.ext import InlineQueryHandler
 
 from bot.cards.schemas import BookInLine
-from bot.telegram import deep_links, keyboards, texts
+from bot.telegram import deep_links, keyboards
 from bot.telegram.context import BotApplication, BotContext
+from bot.telegram.texts import cards
 
 # Short: availability and lines change by the minute, and Telegram caches answers.
 CACHE_SECONDS = 10
@@ -42,10 +43,10 @@ def page_of_offset(offset: str) -> int:
 def result(item: BookInLine, bot_username: str) -> InlineQueryResultArticle:
     return InlineQueryResultArticle(
         id=str(item.book.id),
-        title=texts.inline_title(item.book),
-        description=texts.inline_description(item),
+        title=cards.inline_title(item.book),
+        description=cards.inline_description(item),
         input_message_content=InputTextMessageContent(
-            texts.inline_card(item), parse_mode=ParseMode.HTML
+            cards.inline_card(item), parse_mode=ParseMode.HTML
         ),
         reply_markup=keyboards.inline_result_keyboard(
             deep_links.book_link(bot_username, item.book.id)

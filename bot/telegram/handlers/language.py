@@ -13,10 +13,11 @@ from telegram.error import TelegramError
 from telegram.ext import TypeHandler
 
 from bot.i18n import languages
-from bot.telegram import keyboards, texts
+from bot.telegram import keyboards
 from bot.telegram.command_menu import chat_menus
 from bot.telegram.context import BotApplication, BotContext
 from bot.telegram.handlers.senders import message_of, require_private_chat
+from bot.telegram.texts import language as language_texts
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ async def language_command(update: Update, context: BotContext) -> None:
     """Offer the languages as buttons."""
     require_private_chat(update)
     await message_of(update).reply_text(
-        texts.language_prompt(), reply_markup=keyboards.languages_keyboard()
+        language_texts.language_prompt(), reply_markup=keyboards.languages_keyboard()
     )
 
 

@@ -3,23 +3,24 @@
 from telegram import Message, Update
 
 from bot.books.schemas import BookPage
-from bot.telegram import arguments, keyboards, texts
+from bot.telegram import arguments, keyboards
 from bot.telegram.bad_input import UsageError
 from bot.telegram.context import BotContext
 from bot.telegram.handlers.senders import message_of, reader_of, require_private_chat
+from bot.telegram.texts import catalog, commands, reservations
 
 
 async def start(update: Update, context: BotContext) -> None:
     """Register the reader and say what the bot does."""
     reader = reader_of(update)
     registration = await context.services.users.register(reader)
-    await message_of(update).reply_text(texts.welcome(reader.first_name, registration.is_admin))
+    await message_of(update).reply_text(commands.welcome(reader.first_name, registration.is_admin))
 
 
 async def help_command(update: Update, context: BotContext) -> None:
     """List the commands, staff ones included for staff."""
     is_admin = context.services.users.is_admin(reader_of(update).telegram_id)
-    await message_of(update).reply_text(texts.help_text(is_admin))
+    await message_of(update).reply_text(commands.help_text(is_admin))
 
 
 async def books(update: Update, context: BotContext) -> None:
@@ -44,14 +45,14 @@ async def reserve(update: Update, context: BotContext) -> None:
     """Put the reader in line for a sold-out book."""
     book_id = arguments.single_id("reserve", context.args or [])
     confirmation = await context.services.reservations.reserve(reader_of(update), book_id)
-    await message_of(update).reply_text(texts.reserved(confirmation))
+    await message_of(update).reply_text(reservations.reserved(confirmation))
 
 
 async def my_reservations(update: Update, context: BotContext) -> None:
     """List the reader's reservations with Cancel buttons."""
     page = await context.services.reservations.list_reservations(reader_of(update))
     await message_of(update).reply_text(
-        texts.reservation_page(page), reply_markup=keyboards.reservations_keyboard(page)
+        reservations.reservation_page(page), reply_markup=keyboards.reservations_keyboard(page)
     )
 
 
@@ -59,21 +60,21 @@ async def cancel(update: Update, context: BotContext) -> None:
     """Cancel one of the reader's waiting reservations by id."""
     reservation_id = arguments.single_id("cancel", context.args or [])
     cancellation = await context.services.reservations.cancel(reader_of(update), reservation_id)
-    await message_of(update).reply_text(texts.cancelled(cancellation))
+    await message_of(update).reply_text(reservations.cancelled(cancellation))
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:
     """Answer a command the bot does not have."""
-    await message_of(update).reply_text(texts.unknown_command())
+    await message_of(update).reply_text(commands.unknown_command())
 
 
 async def not_a_command(update: Update, context: BotContext) -> None:
     """Answer plain text, stickers and the like."""
-    await message_of(update).reply_text(texts.not_a_command())
+    await message_of(update).reply_text(commands.not_a_command())
 
 
 async def reply_with_book_page(message: Message, page: BookPage) -> None:
-    text = texts.book_page(page)
+    text = catalog.book_page(page)
     if page.page_count > 1 and not keyboards.search_fits_in_buttons(page):
-        text += "\n\n" + texts.search_unpaged(page)
+        text += "\n\n" + catalog.search_unpaged(page)
     await message.reply_text(text, reply_markup=keyboards.books_keyboard(page))

@@ -1,0 +1,66 @@
+"""The words in /demand's files, plain text in the reader's language: the chart's title,
+axis, legend and bar labels, and the CSV's header. The outcome names are shared with the
+report's text."""
+
+from bot.demand.schemas import BookDemand, DemandReport
+from bot.i18n import catalogs
+from bot.i18n.catalogs import N_, _
+
+DEMAND_OUTCOME_LABELS = {
+    "told": N_("told it's back"),
+    "set_aside": N_("copy set aside"),
+    "collected": N_("collected"),
+    "released": N_("released"),
+    "expired": N_("expired"),
+    "cancelled": N_("cancelled"),
+}
+# The chart's bars: the books most waited for.
+DEMAND_CHARTED = 15
+
+
+def demand_outcome(name: str) -> str:
+    return _(DEMAND_OUTCOME_LABELS[name]) if name in DEMAND_OUTCOME_LABELS else name
+
+
+def demand_chart_title(report: DemandReport) -> str:
+    if report.holds:
+        return _("Readers waiting and copies on hold: top %(charted)s, %(moment)s") % {
+            "charted": DEMAND_CHARTED,
+            "moment": catalogs.moment(report.generated_at),
+        }
+    return _("Readers waiting: top %(charted)s, %(moment)s") % {
+        "charted": DEMAND_CHARTED,
+        "moment": catalogs.moment(report.generated_at),
+    }
+
+
+def demand_chart_axis(report: DemandReport) -> str:
+    return _("readers") if report.holds else _("readers waiting")
+
+
+def demand_chart_series(report: DemandReport) -> list[str]:
+    """The bars' legend: one series, or waiting and on hold stacked."""
+    return [_("readers waiting"), _("copies on hold")] if report.holds else [_("readers waiting")]
+
+
+def demand_chart_label(demand: BookDemand) -> str:
+    """Plain text: a chart is no HTML."""
+    return f"#{demand.book.id} {demand.book.title}"
+
+
+def demand_csv_header(report: DemandReport) -> list[str]:
+    recent = [
+        _("%(outcome)s (last %(days)s days)")
+        % {"outcome": demand_outcome(name), "days": report.days}
+        for name in report.outcomes
+    ]
+    return [
+        _("book id"),
+        _("title"),
+        _("author"),
+        _("in stock"),
+        _("readers waiting"),
+        *([_("copies on hold")] if report.holds else []),
+        _("oldest wait (%(zone)s)") % {"zone": report.generated_at.tzname()},
+        *recent,
+    ]

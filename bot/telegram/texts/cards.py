@@ -1,0 +1,106 @@
+"""/book and its deep links: a book's card with the reader's own status, the link to
+share it, and the same book as an inline search result in any chat."""
+
+from html import escape
+
+from bot.books.schemas import BookView
+from bot.cards.schemas import (
+    BookCard,
+    BookInLine,
+    NoReservation,
+    Notified,
+    OnHold,
+    ReaderStatus,
+    Waiting,
+)
+from bot.i18n.catalogs import _, ngettext
+from bot.telegram.texts.catalog import availability
+from bot.telegram.texts.formatting import as_plain, book_name, deadline, moment, shortened
+
+
+def book_card(card: BookCard, link: str) -> str:
+    book = card.book
+    lines = [
+        f"#{book.id} {book_name(book.title, book.author)}",
+        f"{availability(book, card.on_hold)} · {readers_waiting(card.readers_waiting)}",
+        card_status(card.status),
+        "",
+        book_link_line(link),
+    ]
+    return "\n".join(lines)
+
+
+def readers_waiting(count: int) -> str:
+    if count == 0:
+        return _("nobody waiting")
+    return ngettext("%(count)s reader waiting", "%(count)s readers waiting", count) % {
+        "count": count
+    }
+
+
+def card_status(status: ReaderStatus) -> str:
+    match status:
+        case Waiting(place=place, since=since):
+            if place == 1:
+                return _("⏳ You are first in line (since %(moment)s).") % {
+                    "moment": moment(since)
+                }
+            return _("⏳ You are number %(place)s in line (since %(moment)s).") % {
+                "place": place,
+                "moment": moment(since),
+            }
+        case Notified(at=at):
+            return _("📬 I told you it is back on %(moment)s: come by the shop.") % {
+                "moment": moment(at)
+            }
+        case OnHold(reservation_id=reservation_id, until=until):
+            return _(
+                "📦 A copy is on hold for you until %(deadline)s: "
+                "show reservation #%(id)s at the counter."
+            ) % {"deadline": deadline(until), "id": reservation_id}
+        case NoReservation():
+            return _("You are not waiting for this book.")
+
+
+def card_reserve_button() -> str:
+    return _("Reserve: tell me when it's back")
+
+
+def card_join_line_button() -> str:
+    """Reserve while every copy is on hold: the reader joins the line for the next one."""
+    return _("Reserve: join the line")
+
+
+def card_cancel_button() -> str:
+    return _("Cancel my reservation")
+
+
+def book_link_line(link: str) -> str:
+    """Under /addbook's reply: the link to share or print."""
+    return _("Share this book: %(link)s") % {"link": escape(link)}
+
+
+def inline_title(book: BookView) -> str:
+    return shortened(book.title, 200)
+
+
+def inline_description(item: BookInLine) -> str:
+    return shortened(
+        f"{item.book.author} · {as_plain(availability(item.book, item.on_hold))} · "
+        f"{readers_waiting(item.readers_waiting)}",
+        200,
+    )
+
+
+def inline_card(item: BookInLine) -> str:
+    """The message an inline result puts in the chat."""
+    book = item.book
+    return (
+        f"{book_name(book.title, book.author)}\n{availability(book, item.on_hold)} · "
+        f"{readers_waiting(item.readers_waiting)}\n"
+        + _("Reserve it in the bookstore's bot and be told when it's back.")
+    )
+
+
+def inline_reserve_button() -> str:
+    return _("Reserve in the bot")

@@ -1,0 +1,96 @@
+"""Refused requests turned into words, in one place: the table below says which function
+renders each domain's errors (each written beside its conversation) and the Telegram
+layer's own refusals of input it can't parse; and the answers to failures of our own."""
+
+from collections.abc import Callable
+from typing import Any
+
+from bot.books.errors import (
+    BookFieldInvalid,
+    BookNotFound,
+    DuplicateBook,
+    MalformedRow,
+    QuantityOutOfRange,
+    RepeatedInFile,
+    SearchTooLong,
+)
+from bot.errors import DomainError
+from bot.holds.errors import NotOnHold, StockBelowHolds
+from bot.i18n.catalogs import N_, _
+from bot.reservations.errors import (
+    AlreadyWaiting,
+    BookInStock,
+    NotCancellable,
+    ReservationNotFound,
+)
+from bot.telegram.bad_input import BadInput, InvalidButton, NotPrivateChat, UsageError
+from bot.telegram.texts import catalog, holds, reservations, staff
+from bot.users.errors import NotAnAdmin
+
+USAGE = {
+    "search": N_("/search &lt;part of a title or author&gt;, for example /search tolstoy"),
+    "reserve": N_("/reserve &lt;book id&gt;, for example /reserve 12"),
+    "cancel": N_("/cancel &lt;reservation id&gt;, for example /cancel 7"),
+    "restock": N_("/restock &lt;book id&gt; &lt;quantity&gt;, for example /restock 12 5"),
+    "deliveries": N_("/deliveries &lt;book id&gt;, for example /deliveries 12"),
+    "book": N_("/book &lt;book id&gt;, for example /book 12"),
+    "addbook": N_(
+        "/addbook &lt;title&gt; | &lt;author&gt; | &lt;quantity&gt;, "
+        "for example /addbook Dune | Frank Herbert | 0"
+    ),
+    "collected": N_("/collected &lt;reservation id&gt;, for example /collected 7"),
+    "holds": N_("/holds &lt;book id&gt;, for example /holds 12"),
+}
+
+
+def usage(error: UsageError) -> str:
+    command = error.command
+    text = _(USAGE[command]) if command in USAGE else "/" + command
+    return _("Usage: %(usage)s") % {"usage": text}
+
+
+def not_private_chat(error: NotPrivateChat) -> str:
+    return _("Reservations are personal: please talk to me in a private chat.")
+
+
+def invalid_button(error: InvalidButton) -> str:
+    return _("That button is out of date. Send /books or /myreservations for fresh ones.")
+
+
+# Each function takes the error listed with it; an error not listed gets the generic refusal.
+REFUSALS: dict[type[DomainError | BadInput], Callable[[Any], str]] = {
+    BookNotFound: catalog.book_not_found,
+    SearchTooLong: catalog.search_too_long,
+    BookInStock: reservations.book_in_stock,
+    AlreadyWaiting: reservations.already_waiting,
+    ReservationNotFound: reservations.reservation_not_found,
+    NotCancellable: reservations.not_cancellable,
+    NotOnHold: holds.not_on_hold,
+    StockBelowHolds: holds.stock_below_holds,
+    NotAnAdmin: staff.not_an_admin,
+    QuantityOutOfRange: staff.quantity_out_of_range,
+    BookFieldInvalid: staff.book_field_invalid,
+    DuplicateBook: staff.duplicate_book,
+    RepeatedInFile: staff.repeated_in_file,
+    MalformedRow: staff.malformed_row,
+    UsageError: usage,
+    NotPrivateChat: not_private_chat,
+    InvalidButton: invalid_button,
+}
+
+
+def refusal(error: DomainError | BadInput) -> str:
+    """What the reader is told when a rule or a parser refuses their request."""
+    # Through the error's classes, as isinstance would: a subclass is refused as its parent.
+    for kind in type(error).__mro__:
+        if kind in REFUSALS:
+            return REFUSALS[kind](error)
+    return _("Sorry, I can't do that.")
+
+
+def something_went_wrong() -> str:
+    return _("Sorry, something went wrong on my side. Please try again in a moment.")
+
+
+def temporarily_unavailable() -> str:
+    return _("The bookstore's system is temporarily unavailable. Please try again in a minute.")
