@@ -12,8 +12,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from bot import migrate
-from bot.embedded_postgres import (
+from bot.postgres import migrate
+from bot.postgres.embedded import (
     SYSTEM_USER,
     EmbeddedPostgresUnavailable,
     binaries,

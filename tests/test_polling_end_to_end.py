@@ -7,8 +7,8 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from bot import migrate
 from bot.database import create_engine
+from bot.postgres import migrate
 from bot.services import build_services
 from bot.telegram import texts
 from bot.users.schemas import Reader

@@ -8,8 +8,8 @@ import socket
 import time
 
 from bot.config import Settings, hold_policy
-from bot.embedded_postgres import start_embedded_postgres
 from bot.playground.runner import listening_socket, page_url, running_playground
+from bot.postgres.embedded import start_embedded_postgres
 
 logger = logging.getLogger("bot")
 

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 import uvicorn
 from starlette.applications import Starlette
 
-from bot import migrate
 from bot.database import create_engine
 from bot.holds.policy import HoldPolicy
 from bot.playground import sample_shop
 from bot.playground.local_bot_api import FloodLimits, LocalBotApi
 from bot.playground.web_chat import WebChat
+from bot.postgres import migrate
 from bot.services import build_services
 from bot.telegram import texts
 from bot.telegram.application import ALLOWED_UPDATES, build_application

@@ -10,7 +10,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from bot.embedded_postgres import (
+from bot.postgres.embedded import (
     SUPPORTED_VERSION,
     SYSTEM_USER,
     EmbeddedPostgresUnavailable,

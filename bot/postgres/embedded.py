@@ -23,7 +23,7 @@ from pathlib import Path
 
 import psutil
 
-from bot.embedded_postgres_users import folder_lock, live_users, this_process, write_users
+from bot.postgres.users_file import folder_lock, live_users, this_process, write_users
 
 with warnings.catch_warnings():
     # The package warns at import time when XDG_RUNTIME_DIR is unset, as on servers.
@@ -95,7 +95,7 @@ def start_embedded_postgres(data_dir: Path) -> EmbeddedPostgres:
             create_cluster(data_folder)
         elif version != SUPPORTED_VERSION:
             # Imported here: only a folder made by an older release needs it.
-            from bot.embedded_postgres_upgrade import upgrade_cluster
+            from bot.postgres.upgrade import upgrade_cluster
 
             upgrade_cluster(data_folder, version)
         socket_dir = ensure_running(data_folder)
