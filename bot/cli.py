@@ -23,8 +23,9 @@ from bot.playground import command as playground
 from bot.playground.runner import PlaygroundError
 from bot.postgres import migrate
 from bot.postgres.backup import BackupError, backup, restore
-from bot.postgres.embedded import EmbeddedPostgresUnavailable, start_embedded_postgres
+from bot.postgres.embedded import start_embedded_postgres
 from bot.postgres.health_check import Finding, check_database
+from bot.postgres.programs import EmbeddedPostgresUnavailable
 from bot.services import build_services
 from bot.shelf_tags.command import ShelfTagsError, bot_username, write_shelf_tags
 from bot.telegram import texts

@@ -21,8 +21,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.database import create_engine
 from bot.postgres import migrate
-from bot.postgres.embedded import SUPPORTED_VERSION, binaries
 from bot.postgres.health_check import one_line
+from bot.postgres.programs import SUPPORTED_VERSION, binaries
 
 # pg_dump 17+ writes it; servers before 17 refuse it, and it changes nothing on a restore.
 NEWER_SERVERS_ONLY = b"SET transaction_timeout = 0;\n"
