@@ -126,11 +126,16 @@ def compiled_catalogs_into(source: Path) -> None:
 
 
 def migrate_with(source: Path, url: str) -> None:
-    """The schema as source's own migrations make it (it may not know later ones)."""
-    script = OWN_CODE + "from bot import migrate\nmigrate.upgrade(sys.argv[1])\n"
-    environment = dict(os.environ, PYTHONPATH=str(source))
-    command = [sys.executable, "-c", script, plain(url)]
-    subprocess.run(command, cwd=source, env=environment, check=True)
+    """The schema as source's own migrations make it (it may not know later ones).
+
+    Through its `bookstore-bot migrate`, which every version has wherever the module that
+    migrates lives."""
+    script = OWN_CODE + "from bot.cli import main\nsys.exit(main())\n"
+    environment = dict(
+        os.environ, PYTHONPATH=str(source), DATABASE_URL=plain(url), LOG_LEVEL="WARNING"
+    )
+    command = [sys.executable, "-c", script, "migrate"]
+    subprocess.run(command, cwd=source, env=environment, check=True, stdout=subprocess.DEVNULL)
 
 
 async def run_webhook_scale(

@@ -21,7 +21,6 @@ from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bench.setup import database_server, fresh_database
-from bot import migrate
 from bot.books.folding import prefix_query
 from bot.books.models import Book
 from bot.books.repository import BookRepository
@@ -29,6 +28,7 @@ from bot.books.rules import checked_search
 from bot.books.schemas import NewBook
 from bot.books.service import BOOKS_PAGE_SIZE
 from bot.pagination import PageRequest
+from bot.postgres import migrate
 from bot.services import build_services
 from bot.telegram.reader_messages import TelegramMessages
 

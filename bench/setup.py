@@ -10,11 +10,11 @@ from tempfile import TemporaryDirectory
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
-from bot import migrate
 from bot.books.repository import BookRepository
 from bot.books.schemas import NewBook
 from bot.database import async_database_url, create_engine
-from bot.embedded_postgres import start_embedded_postgres
+from bot.postgres import migrate
+from bot.postgres.embedded import start_embedded_postgres
 
 BOOK_ID = 1
 FIRST_READER_ID = 100_000

@@ -14,18 +14,20 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.error import InvalidToken
 
-from bot import cli_texts, migrate
-from bot.backup import BackupError, backup, restore
+from bot import cli_texts
 from bot.books.catalog_file import CatalogFileError, read_catalog
 from bot.config import Settings, SettingsError, load_settings
 from bot.database import create_engine
 from bot.database_url import parse_database_url
-from bot.embedded_postgres import EmbeddedPostgresUnavailable, start_embedded_postgres
 from bot.flood_budget.ledger import SharedFloodBudget
-from bot.health_check import Finding, check_database
 from bot.logging_setup import configure_logging
 from bot.playground import command as playground
 from bot.playground.runner import PlaygroundError
+from bot.postgres import migrate
+from bot.postgres.backup import BackupError, backup, restore
+from bot.postgres.embedded import start_embedded_postgres
+from bot.postgres.health_check import Finding, check_database
+from bot.postgres.programs import EmbeddedPostgresUnavailable
 from bot.services import Shop, build_services
 from bot.shelf_tags.command import ShelfTagsError, bot_username, write_shelf_tags
 from bot.telegram.application import ALLOWED_UPDATES, build_application

@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from bot import migrate
 from bot.database import async_database_url, create_engine
-from bot.embedded_postgres import start_embedded_postgres
 from bot.holds.policy import HoldPolicy
+from bot.postgres import migrate
+from bot.postgres.embedded import start_embedded_postgres
 from bot.services import Services, Shop, build_services
 from bot.telegram import lifecycle
 from bot.telegram.application import build_application

@@ -6,8 +6,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot import migrate
 from bot.database import create_engine
+from bot.postgres import migrate
 from bot.services import Services, Shop, build_services
 from bot.telegram.reader_messages import TelegramMessages
 from bot.users.schemas import Reader

@@ -12,8 +12,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from bot import migrate
-from bot.embedded_postgres import (
+from bot.postgres import migrate
+from bot.postgres.embedded import start_embedded_postgres
+from bot.postgres.programs import (
     SYSTEM_USER,
     EmbeddedPostgresUnavailable,
     binaries,
@@ -21,9 +22,8 @@ from bot.embedded_postgres import (
     make_folder_for_server,
     prepare_binaries,
     run,
-    socket_folder,
-    start_embedded_postgres,
 )
+from bot.postgres.server import socket_folder
 from tests.chat import ADMIN, ALICE
 from tests.fake_bot_api_server import running_fake_bot_api
 from tests.test_command_line import bookstore_bot

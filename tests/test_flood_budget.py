@@ -14,10 +14,10 @@ from telegram import Update
 from telegram.error import TimedOut
 from telegram.request import RequestData
 
-from bot import migrate
 from bot.database import create_engine
 from bot.database_url import parse_database_url
 from bot.flood_budget.ledger import SharedFloodBudget
+from bot.postgres import migrate
 from bot.services import Services, Shop, build_services
 from bot.telegram.application import build_application
 from bot.telegram.context import BotApplication

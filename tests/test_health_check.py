@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from bot import migrate
 from bot.database import create_engine
-from bot.health_check import head_revisions
+from bot.postgres import migrate
+from bot.postgres.health_check import head_revisions
 from tests.conftest import TOKEN, temporary_database
 from tests.test_command_line import bookstore_bot, plain_url
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot import migrate
 from bot.database import create_engine
+from bot.postgres import migrate
 from bot.services import build_services
 from bot.telegram.reader_messages import TelegramMessages
 from bot.users.schemas import Reader

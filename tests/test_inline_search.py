@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot import migrate
 from bot.database import create_engine
+from bot.postgres import migrate
 from bot.services import Services, Shop, build_services
 from bot.telegram.reader_messages import TelegramMessages
 from bot.users.schemas import Reader

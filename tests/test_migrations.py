@@ -11,10 +11,10 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot import migrate
 from bot.books.errors import DuplicateBook
 from bot.database import create_engine
 from bot.models import Base
+from bot.postgres import migrate
 from bot.services import Shop, build_services
 from bot.telegram.reader_messages import TelegramMessages
 from tests.chat import ADMIN

@@ -4,9 +4,9 @@ import asyncio
 import time
 from pathlib import Path
 
-from bot import migrate
 from bot.database import create_engine
-from bot.embedded_postgres import start_embedded_postgres
+from bot.postgres import migrate
+from bot.postgres.embedded import start_embedded_postgres
 from bot.services import Shop, build_services
 from bot.telegram.reader_messages import TelegramMessages
 from bot.telegram.texts import refusals

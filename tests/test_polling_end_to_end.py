@@ -7,8 +7,8 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from bot import migrate
 from bot.database import create_engine
+from bot.postgres import migrate
 from bot.services import Shop, build_services
 from bot.telegram.reader_messages import TelegramMessages
 from bot.users.schemas import Reader

@@ -10,10 +10,10 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot import migrate
 from bot.books.errors import DuplicateBook, RepeatedInFile, SearchTooLong
 from bot.books.service import CatalogRow
 from bot.database import create_engine
+from bot.postgres import migrate
 from bot.services import Services, Shop, build_services
 from bot.telegram.reader_messages import TelegramMessages
 from tests.chat import ADMIN, ALICE, Chat

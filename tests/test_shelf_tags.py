@@ -6,8 +6,8 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import zxingcpp
 
-from bot import migrate
 from bot.database import create_engine
+from bot.postgres import migrate
 from bot.services import Shop, build_services
 from bot.shelf_tags.pdf import PADDING, POINT, QR_SIZE, ShelfTag, shelf_tags_pdf, tag_box
 from bot.telegram import deep_links

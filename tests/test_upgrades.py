@@ -15,9 +15,9 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot import migrate
 from bot.books.folding import folded, search_vector
 from bot.database import create_engine
+from bot.postgres import migrate
 from bot.services import Shop, build_services
 from bot.telegram.reader_messages import TelegramMessages
 from tests.chat import ADMIN, ALICE, BOB, CAROL

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from bot import migrate
+from bot.postgres import migrate
 from tests.chat import ALICE, Person, message_update
 from tests.conftest import TOKEN, temporary_database
 from tests.fake_bot_api_server import FakeBotApiServer, running_fake_bot_api

@@ -7,8 +7,8 @@ import socket
 import time
 
 from bot.config import Settings
-from bot.embedded_postgres import start_embedded_postgres
 from bot.playground.runner import listening_socket, page_url, running_playground
+from bot.postgres.embedded import start_embedded_postgres
 from bot.services import Shop
 from bot.telegram.lifecycle import stop_on_signals
 

@@ -17,11 +17,11 @@ from dataclasses import dataclass, replace
 import uvicorn
 from starlette.applications import Starlette
 
-from bot import migrate
 from bot.database import create_engine
 from bot.playground import sample_shop
 from bot.playground.local_bot_api import FloodLimits, LocalBotApi
 from bot.playground.web_chat import WebChat
+from bot.postgres import migrate
 from bot.services import Shop, build_services
 from bot.telegram.application import build_application
 from bot.telegram.context import BotApplication

@@ -10,20 +10,17 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from bot.embedded_postgres import (
+from bot.postgres.programs import (
     SUPPORTED_VERSION,
     SYSTEM_USER,
     EmbeddedPostgresUnavailable,
     binaries,
-    ensure_running,
     initdb,
     is_root,
     make_folder_for_server,
     run,
-    running_postmaster,
-    socket_folder,
-    stop_server,
 )
+from bot.postgres.server import ensure_running, running_postmaster, socket_folder, stop_server
 
 logger = logging.getLogger(__name__)
 

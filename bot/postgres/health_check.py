@@ -11,8 +11,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from bot import migrate
 from bot.database import create_engine
+from bot.postgres import migrate
 
 # A health check must answer, even when the database doesn't.
 TIMEOUT_SECONDS = 10

@@ -19,10 +19,10 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import migrate
 from bot.database import create_engine
-from bot.embedded_postgres import SUPPORTED_VERSION, binaries
-from bot.health_check import one_line
+from bot.postgres import migrate
+from bot.postgres.health_check import one_line
+from bot.postgres.programs import SUPPORTED_VERSION, binaries
 
 # pg_dump 17+ writes it; servers before 17 refuse it, and it changes nothing on a restore.
 NEWER_SERVERS_ONLY = b"SET transaction_timeout = 0;\n"
