@@ -11,7 +11,7 @@ import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from telegram.error import InvalidToken, NetworkError, RetryAfter
+from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 
 from bot.telegram.application import ALLOWED_UPDATES
 from bot.telegram.context import BotApplication
@@ -48,9 +48,12 @@ async def running(
             await application.post_init(application)
             if polling:
                 assert application.updater is not None
-                # bootstrap_retries=-1: Telegram away at start, keep trying, as run_polling.
+                # As run_polling: Telegram away at start, keep trying; a failed getUpdates
+                # goes to the error handler (bot/telegram/error_handler.py).
                 await application.updater.start_polling(
-                    allowed_updates=ALLOWED_UPDATES, bootstrap_retries=-1
+                    allowed_updates=ALLOWED_UPDATES,
+                    bootstrap_retries=-1,
+                    error_callback=lambda error: polling_failed(application, error),
                 )
             await application.start()
             yield True
@@ -65,6 +68,10 @@ async def running(
         await application.shutdown()
         if application.post_shutdown is not None:
             await application.post_shutdown(application)
+
+
+def polling_failed(application: BotApplication, error: TelegramError) -> None:
+    application.create_task(application.process_error(error=error, update=None))
 
 
 async def connect(application: BotApplication, stopping: asyncio.Event) -> bool:
