@@ -19,8 +19,9 @@ from bot.books.catalog_file import CatalogFileError, read_catalog
 from bot.config import Settings, SettingsError, hold_policy, load_settings
 from bot.database import create_engine
 from bot.database_url import parse_database_url
+from bot.delivery.dispatcher import DispatcherTuning
+from bot.delivery.flood_budget.ledger import SharedFloodBudget
 from bot.embedded_postgres import EmbeddedPostgresUnavailable, start_embedded_postgres
-from bot.flood_budget.ledger import SharedFloodBudget
 from bot.health_check import Finding, check_database
 from bot.logging_setup import configure_logging
 from bot.playground import command as playground
@@ -31,7 +32,6 @@ from bot.telegram import texts
 from bot.telegram.application import ALLOWED_UPDATES, build_application
 from bot.telegram.context import BotApplication
 from bot.telegram.delivery_only import deliver_only
-from bot.telegram.dispatcher import DispatcherTuning
 from bot.telegram.hold_messages import TelegramHoldMessages
 from bot.web.registration import WebhookRegistration
 from bot.web.run import Webhook, run_webhook, serve_beside_polling, webhook_server

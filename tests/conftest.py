@@ -15,13 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot import migrate
 from bot.database import async_database_url, create_engine
+from bot.delivery.dispatcher import DispatcherTuning
 from bot.embedded_postgres import start_embedded_postgres
 from bot.holds.policy import HoldPolicy
 from bot.services import Services, build_services
 from bot.telegram import texts
 from bot.telegram.application import build_application
 from bot.telegram.context import BotApplication
-from bot.telegram.dispatcher import DispatcherTuning
 from bot.telegram.hold_messages import TelegramHoldMessages
 from tests.chat import ADMIN, Chat
 from tests.fake_telegram import FakeBotApi, FakeRequest

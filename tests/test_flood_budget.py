@@ -17,12 +17,12 @@ from telegram.request import RequestData
 from bot import migrate
 from bot.database import create_engine
 from bot.database_url import parse_database_url
-from bot.flood_budget.ledger import SharedFloodBudget
+from bot.delivery.dispatcher import DispatcherTuning
+from bot.delivery.flood_budget.ledger import SharedFloodBudget
 from bot.services import Services, build_services
 from bot.telegram import texts
 from bot.telegram.application import build_application
 from bot.telegram.context import BotApplication
-from bot.telegram.dispatcher import DispatcherTuning
 from bot.users.schemas import Reader
 from tests.chat import ADMIN, Person, message_update
 from tests.conftest import TOKEN, running, temporary_database

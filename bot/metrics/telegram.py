@@ -10,8 +10,8 @@ from telegram import Update
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from bot.delivery.pacing import MESSAGE_METHODS
 from bot.metrics.registry import FLOOD_REFUSALS, MESSAGES_SENT, UPDATE_SECONDS, UPDATES_HANDLED
-from bot.telegram.pacing import MESSAGE_METHODS
 from bot.telegram.update_processor import PerReaderUpdateProcessor
 
 RequestResult = bool | dict[str, Any] | list[dict[str, Any]]

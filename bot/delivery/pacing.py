@@ -20,7 +20,7 @@ from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.flood_budget.ledger import Booking, SharedFloodBudget
+from bot.delivery.flood_budget.ledger import Booking, SharedFloodBudget
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ class Pacer:
         budget: SharedFloodBudget | None = None,
     ) -> None:
         # With a shared budget, every turn is also booked there, against the messages of
-        # the bot's other processes (bot/flood_budget/).
+        # the bot's other processes (bot/delivery/flood_budget/).
         self.budget = budget
         self.interval = 1 / messages_per_second
         self._next_slot = 0.0

@@ -30,9 +30,7 @@ from telegram.error import (
 )
 from telegram.ext import ExtBot
 
-from bot.notifications.outbox import Outbox
-from bot.notifications.schemas import Delivery
-from bot.telegram.pacing import (
+from bot.delivery.pacing import (
     BACKGROUND,
     PER_CHAT_INTERVAL,
     ChatBusy,
@@ -41,8 +39,10 @@ from bot.telegram.pacing import (
     loop_time,
     retry_after_seconds,
 )
-from bot.telegram.paid_pacing import PaidPacer
-from bot.telegram.reachability import Reachability
+from bot.delivery.paid_pacing import PaidPacer
+from bot.delivery.telegram_probe import TelegramReachability
+from bot.notifications.outbox import Outbox
+from bot.notifications.schemas import Delivery
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ class Dispatcher:
         seconds_per_batch = min(2.0, self._lease.total_seconds() / 4)
         self._batch_size = max(1, math.floor(seconds_per_batch / self._pacer.interval))
         self._max_age = tuning.max_age
-        self.reachability = Reachability(tuning.first_probe_delay, tuning.max_probe_delay)
+        self.reachability = TelegramReachability(tuning.first_probe_delay, tuning.max_probe_delay)
         self._next_expiry_check = 0.0
         self._slots = asyncio.Semaphore(in_flight)
         self._wakeup = asyncio.Event()

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 logger = logging.getLogger(__name__)
 
 
-class Reachability:
+class TelegramReachability:
     def __init__(self, first_probe_delay: float, max_probe_delay: float) -> None:
         self._first_probe_delay = first_probe_delay
         self._max_probe_delay = max_probe_delay
