@@ -18,10 +18,10 @@ from telegram.request import BaseRequest
 from bot.delivery.aiohttp_request import AiohttpRequest
 from bot.delivery.dispatcher import Dispatcher, DispatcherTuning
 from bot.delivery.flood_budget.ledger import SharedFloodBudget
+from bot.delivery.measured_rate_limiter import MeasuredRateLimiter
 from bot.delivery.pacing import DEFAULT_MESSAGES_PER_SECOND, PacedRateLimiter, Pacer
 from bot.holds.expiry import HoldExpiry
 from bot.i18n import catalogs
-from bot.metrics.telegram import MeasuredRateLimiter, MeasuredUpdateProcessor
 from bot.services import Services
 from bot.telegram import texts
 from bot.telegram.command_menu import CommandMenu, commands_for, menus_by_role
@@ -38,6 +38,7 @@ from bot.telegram.handlers import (
     readers,
 )
 from bot.telegram.log_names import name_handlers_in_logs
+from bot.telegram.measured_update_processor import MeasuredUpdateProcessor
 
 logger = logging.getLogger(__name__)
 
