@@ -19,8 +19,8 @@ from bot.books.catalog_file import CatalogFileError, read_catalog
 from bot.config import Settings, SettingsError, hold_policy, load_settings
 from bot.database import create_engine
 from bot.database_url import parse_database_url
-from bot.delivery.dispatcher import DispatcherTuning
 from bot.delivery.flood_budget.ledger import SharedFloodBudget
+from bot.delivery.tuning import DispatcherTuning
 from bot.embedded_postgres import EmbeddedPostgresUnavailable, start_embedded_postgres
 from bot.health_check import Finding, check_database
 from bot.logging_setup import configure_logging

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot import migrate
 from bot.database import async_database_url, create_engine
-from bot.delivery.dispatcher import DispatcherTuning
+from bot.delivery.tuning import DispatcherTuning
 from bot.embedded_postgres import start_embedded_postgres
 from bot.holds.policy import HoldPolicy
 from bot.services import Services, build_services

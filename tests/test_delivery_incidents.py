@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import SettingsError, load_settings
-from bot.delivery.dispatcher import DispatcherTuning
+from bot.delivery.tuning import DispatcherTuning
 from bot.services import Services
 from tests.chat import ADMIN, Chat, Person
 from tests.conftest import FAST, bot_application, running

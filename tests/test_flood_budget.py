@@ -17,8 +17,8 @@ from telegram.request import RequestData
 from bot import migrate
 from bot.database import create_engine
 from bot.database_url import parse_database_url
-from bot.delivery.dispatcher import DispatcherTuning
 from bot.delivery.flood_budget.ledger import SharedFloodBudget
+from bot.delivery.tuning import DispatcherTuning
 from bot.services import Services, build_services
 from bot.telegram import texts
 from bot.telegram.application import build_application

@@ -7,7 +7,7 @@ import time
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.delivery.dispatcher import DispatcherTuning
+from bot.delivery.tuning import DispatcherTuning
 from bot.restocks.schemas import Restock
 from bot.services import Services
 from bot.telegram.application import dispatcher

@@ -16,7 +16,8 @@ import asyncio
 import math
 from collections import deque
 
-from bot.delivery.pacing import CATCH_UP_SECONDS, WINDOW_SECONDS, Turn, loop_time
+from bot.delivery.flood_limits import WINDOW_SECONDS
+from bot.delivery.pacing import CATCH_UP_SECONDS, Turn, loop_time
 
 
 class PaidPacer:

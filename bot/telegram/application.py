@@ -16,10 +16,11 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.delivery.aiohttp_request import AiohttpRequest
-from bot.delivery.dispatcher import Dispatcher, DispatcherTuning
+from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.flood_budget.ledger import SharedFloodBudget
 from bot.delivery.measured_rate_limiter import MeasuredRateLimiter
 from bot.delivery.pacing import DEFAULT_MESSAGES_PER_SECOND, PacedRateLimiter, Pacer
+from bot.delivery.tuning import DispatcherTuning
 from bot.holds.expiry import HoldExpiry
 from bot.i18n import catalogs
 from bot.services import Services
