@@ -19,7 +19,8 @@ from bot.books.catalog_file import CatalogFileError, read_catalog
 from bot.config import Settings, SettingsError, load_settings
 from bot.database import create_engine
 from bot.database_url import parse_database_url
-from bot.flood_budget.ledger import SharedFloodBudget
+from bot.delivery.flood_budget.ledger import SharedFloodBudget
+from bot.delivery.tuning import DispatcherTuning
 from bot.logging_setup import configure_logging
 from bot.playground import command as playground
 from bot.playground.runner import PlaygroundError
@@ -32,7 +33,6 @@ from bot.services import Shop, build_services
 from bot.shelf_tags.command import ShelfTagsError, bot_username, write_shelf_tags
 from bot.telegram.application import ALLOWED_UPDATES, build_application
 from bot.telegram.context import BotApplication
-from bot.telegram.dispatcher import DispatcherTuning
 from bot.telegram.reader_messages import TelegramMessages
 from bot.web.registration import WebhookRegistration
 from bot.web.run import (
@@ -178,7 +178,7 @@ def run(settings: Settings, database_url: str) -> None:
     assert settings.bot_token is not None  # checked before the database was started
     migrate.upgrade(database_url)
     engine = create_engine(database_url)
-    # One flood budget with the bot's other processes, if any (bot/flood_budget/).
+    # One flood budget with the bot's other processes, if any (bot/delivery/flood_budget/).
     budget = SharedFloodBudget(
         parse_database_url(database_url).connect, settings.messages_per_second
     )

@@ -2,7 +2,7 @@
 
 from bot.books.models import Book, RestockEvent
 from bot.database import Base
-from bot.flood_budget.models import MessageSlot
+from bot.delivery.flood_budget.models import MessageSlot
 from bot.notifications.models import Notification, NotificationStatus
 from bot.reservations.models import PreBooking, ReservationStatus
 from bot.users.models import User

@@ -9,8 +9,9 @@ from typing import Any
 
 from telegram import Update
 
+from bot.services import Services
 from bot.telegram.application import dispatcher
-from bot.telegram.context import BotApplication
+from bot.telegram.context import SERVICES, BotApplication
 from tests.fake_telegram import BOT_USER, FakeBotApi, SentRequest
 
 
@@ -200,9 +201,14 @@ class Chat:
             for button in row
         ]
 
-    async def deliveries_done(self) -> None:
-        """Wait for the dispatcher to deliver every notification that is due."""
-        await dispatcher(self.application).wait_until_idle()
+    async def deliveries_done(self, limit_seconds: float = 30.0) -> None:
+        """Wait until every notification is sent or failed, nothing left under way."""
+        notifications = dispatcher(self.application)
+        services: Services = self.application.bot_data[SERVICES]
+        async with asyncio.timeout(limit_seconds):
+            while await services.outbox.pending_count() or notifications.under_way:
+                notifications.wake()
+                await asyncio.sleep(0.01)
 
 
 def inline_query_update(

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.database import async_database_url, create_engine
+from bot.delivery.tuning import DispatcherTuning
 from bot.holds.policy import HoldPolicy
 from bot.postgres import migrate
 from bot.postgres.embedded import start_embedded_postgres
@@ -21,7 +22,6 @@ from bot.services import Services, Shop, build_services
 from bot.telegram import lifecycle
 from bot.telegram.application import build_application
 from bot.telegram.context import BotApplication
-from bot.telegram.dispatcher import DispatcherTuning
 from bot.telegram.reader_messages import TelegramMessages
 from tests.chat import ADMIN, Chat
 from tests.fake_telegram import FakeBotApi, FakeRequest

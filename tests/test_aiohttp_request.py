@@ -1,4 +1,4 @@
-"""The bot's Bot API calls over aiohttp (bot/telegram/aiohttp_request.py), against the
+"""The bot's Bot API calls over aiohttp (bot/delivery/aiohttp_request.py), against the
 fake Bot API over real HTTP: messages, buttons and files arrive as sent; Telegram's
 refusals, a dropped connection and a silent server become PTB's own errors, without
 the token."""
@@ -15,8 +15,8 @@ import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
+from bot.delivery.aiohttp_request import AiohttpRequest
 from bot.playground.files_and_inline import UploadedFile
-from bot.telegram.aiohttp_request import AiohttpRequest
 from tests.fake_bot_api_server import running_fake_bot_api
 from tests.fake_telegram import FakeBotApi, FloodLimits
 

@@ -13,8 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import SettingsError, load_settings
+from bot.delivery.tuning import DispatcherTuning
 from bot.services import Services
-from bot.telegram.dispatcher import DispatcherTuning
 from tests.chat import ADMIN, Chat, Person
 from tests.conftest import FAST, bot_application, running
 from tests.db import add_books, outbox_settled, rows

@@ -16,12 +16,12 @@ from telegram.request import RequestData
 
 from bot.database import create_engine
 from bot.database_url import parse_database_url
-from bot.flood_budget.ledger import SharedFloodBudget
+from bot.delivery.flood_budget.ledger import SharedFloodBudget
+from bot.delivery.tuning import DispatcherTuning
 from bot.postgres import migrate
 from bot.services import Services, Shop, build_services
 from bot.telegram.application import build_application
 from bot.telegram.context import BotApplication
-from bot.telegram.dispatcher import DispatcherTuning
 from bot.telegram.reader_messages import TelegramMessages
 from bot.users.schemas import Reader
 from tests.chat import ADMIN, Person, message_update

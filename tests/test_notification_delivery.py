@@ -7,10 +7,10 @@ import time
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.delivery.tuning import DispatcherTuning
 from bot.restocks.schemas import Restock
 from bot.services import Services
 from bot.telegram.application import dispatcher
-from bot.telegram.dispatcher import DispatcherTuning
 from bot.users.schemas import Reader
 from tests.chat import ADMIN, Chat, Person
 from tests.conftest import bot_application, running

@@ -4,7 +4,7 @@ loop is too busy to wake its sleepers on time (timers then fire late, all at onc
 import asyncio
 import time
 
-from bot.telegram.pacing import Pacer, loop_time
+from bot.delivery.pacing import Pacer, loop_time
 
 MESSAGES_PER_SECOND = 10
 BUSY_SECONDS = 0.45

@@ -29,7 +29,7 @@ async def test_paid_broadcast_goes_past_the_free_limit_and_is_logged(
     for person in readers:
         await services.reservations.reserve(Reader(person.id, person.id), 1)
     api.flood_once[readers[10].id] = 1  # Telegram may still say "too many": honoured
-    caplog.set_level(logging.INFO, "bot.telegram.dispatcher")
+    caplog.set_level(logging.INFO, "bot.delivery.paid_mode")
     async with running(bot_application(services, api, 29, tuning=PAID)) as application:
         chat = Chat(application, api)
         started = time.monotonic()

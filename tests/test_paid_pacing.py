@@ -6,8 +6,8 @@ import asyncio
 import random
 import time
 
-from bot.telegram.pacing import loop_time
-from bot.telegram.paid_pacing import PaidPacer
+from bot.delivery.pacing import loop_time
+from bot.delivery.paid_pacing import PaidPacer
 from tests.test_pacing import hog_the_loop, most_in_one_second
 
 MESSAGES_PER_SECOND = 10

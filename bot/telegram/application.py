@@ -15,15 +15,17 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot.flood_budget.ledger import SharedFloodBudget
+from bot.delivery.aiohttp_request import AiohttpRequest
+from bot.delivery.dispatcher import Dispatcher
+from bot.delivery.flood_budget.ledger import SharedFloodBudget
+from bot.delivery.measured_rate_limiter import MeasuredRateLimiter
+from bot.delivery.pacing import DEFAULT_MESSAGES_PER_SECOND, PacedRateLimiter, Pacer
+from bot.delivery.tuning import DispatcherTuning
 from bot.holds.expiry import HoldExpiry
 from bot.i18n import catalogs
-from bot.metrics.telegram import MeasuredRateLimiter, MeasuredUpdateProcessor
 from bot.services import Services
-from bot.telegram.aiohttp_request import AiohttpRequest
 from bot.telegram.command_menu import CommandMenu, commands_for, menus_by_role
 from bot.telegram.context import DISPATCHER, SERVICES, BotApplication, BotContext
-from bot.telegram.dispatcher import Dispatcher, DispatcherTuning
 from bot.telegram.error_handler import on_error
 from bot.telegram.handlers import (
     admin,
@@ -36,7 +38,7 @@ from bot.telegram.handlers import (
     readers,
 )
 from bot.telegram.log_names import name_handlers_in_logs
-from bot.telegram.pacing import DEFAULT_MESSAGES_PER_SECOND, PacedRateLimiter, Pacer
+from bot.telegram.measured_update_processor import MeasuredUpdateProcessor
 from bot.telegram.texts.commands import READER_COMMANDS
 
 logger = logging.getLogger(__name__)

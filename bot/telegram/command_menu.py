@@ -25,10 +25,10 @@ from telegram import (
 )
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
 
+from bot.delivery.pacing import retry_after_seconds
 from bot.i18n import languages
 from bot.i18n.catalogs import _
 from bot.telegram.lengths import COMMAND_DESCRIPTION_LIMIT, truncated
-from bot.telegram.pacing import retry_after_seconds
 from bot.telegram.texts import commands
 
 logger = logging.getLogger(__name__)

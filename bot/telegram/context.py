@@ -4,8 +4,8 @@ from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.delivery.dispatcher import Dispatcher
 from bot.services import Services
-from bot.telegram.dispatcher import Dispatcher
 
 SERVICES = "services"
 DISPATCHER = "dispatcher"

@@ -13,9 +13,9 @@ from contextlib import asynccontextmanager
 
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 
+from bot.delivery.pacing import retry_after_seconds
 from bot.telegram.application import ALLOWED_UPDATES
 from bot.telegram.context import BotApplication
-from bot.telegram.pacing import retry_after_seconds
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
 
-from bot.telegram.pacing import retry_after_seconds
+from bot.delivery.pacing import retry_after_seconds
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 - message_slots: the ledger of messages the bot's processes have sent or are about to
   send, and take_message_slot(), which books one under a lock shared by every process
-  (bot/flood_budget/).
+  (bot/delivery/flood_budget/).
 - restocks.message: the back-in-stock text, once per restock, instead of a copy in each
   of its outbox rows; notifications.text stays for messages of their own (NULL when the
   restock's message is meant). Existing rows move to the new shape and back.

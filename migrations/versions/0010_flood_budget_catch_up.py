@@ -1,6 +1,6 @@
 """The flood budget's ledger spaces slots from where they were due, not from when they
 were taken: a broadcast's slots, each taken a moment late, kept the bot at about 27 of
-its 29 messages a second (bot/flood_budget/).
+its 29 messages a second (bot/delivery/flood_budget/).
 
 Revision ID: 0010
 Revises: 0009

@@ -1,6 +1,6 @@
 """Turns for paid broadcasts: up to 1000 messages a second, many sends under way at once.
 
-The Pacer (bot/telegram/pacing.py) hands out one turn at a time under a lock, each
+The Pacer (bot/delivery/pacing.py) hands out one turn at a time under a lock, each
 waiter woken by the one before: one turn per pass of the event loop. At the free 29 a
 second that is plenty; at 1000 a second, with a hundred sends' answers to read, a pass
 takes a few milliseconds and held a paid broadcast near 300 a second. Here each send
@@ -16,7 +16,8 @@ import asyncio
 import math
 from collections import deque
 
-from bot.telegram.pacing import CATCH_UP_SECONDS, WINDOW_SECONDS, Turn, loop_time
+from bot.delivery.flood_limits import WINDOW_SECONDS
+from bot.delivery.pacing import CATCH_UP_SECONDS, Turn, loop_time
 
 
 class PaidPacer:

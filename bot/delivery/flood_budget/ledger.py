@@ -23,11 +23,10 @@ from typing import Any
 
 import asyncpg
 
+from bot.delivery.flood_limits import PER_CHAT_INTERVAL, TELEGRAM_PER_SECOND
+
 logger = logging.getLogger(__name__)
 
-PER_CHAT_INTERVAL = 1.0
-# Messages a bot may send in any one second.
-TELEGRAM_PER_SECOND = 30
 TAKE = "SELECT slot_id, wait, chat_busy FROM take_message_slot($1, $2, $3, $4, $5)"
 DONE = (
     "UPDATE message_slots SET done_at = clock_timestamp() + make_interval(secs => $2)"

@@ -1,33 +1,16 @@
-"""Hooks that count what the Telegram layer does, each wrapping one of PTB's extension
-points, so the code that does the work (pacing, the dispatcher, the handlers) is unchanged.
-"""
+"""Counting what Telegram makes of the bot's requests, around whichever limiter does the
+pacing (PTB's rate limiter hook), so the pacing itself is unchanged."""
 
-import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-from telegram import Update
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
-from bot.metrics.registry import FLOOD_REFUSALS, MESSAGES_SENT, UPDATE_SECONDS, UPDATES_HANDLED
-from bot.telegram.pacing import MESSAGE_METHODS
-from bot.telegram.update_processor import PerReaderUpdateProcessor
+from bot.delivery.pacing import MESSAGE_METHODS
+from bot.metrics.registry import FLOOD_REFUSALS, MESSAGES_SENT
 
 RequestResult = bool | dict[str, Any] | list[dict[str, Any]]
-
-
-class MeasuredUpdateProcessor(PerReaderUpdateProcessor):
-    """The per-reader processor, timing each update from arrival to end."""
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        kind = update_kind(update)
-        started = time.perf_counter()
-        try:
-            await super().do_process_update(update, coroutine)
-        finally:
-            UPDATE_SECONDS.labels(kind).observe(time.perf_counter() - started)
-            UPDATES_HANDLED.labels(kind).inc()
 
 
 class MeasuredRateLimiter(BaseRateLimiter[Any]):
@@ -68,12 +51,3 @@ class MeasuredRateLimiter(BaseRateLimiter[Any]):
         return await self.pacing.process_request(
             counted, args, kwargs, endpoint, data, rate_limit_args
         )
-
-
-def update_kind(update: object) -> str:
-    """The update's kind as Telegram names it (message, callback_query, …)."""
-    if isinstance(update, Update):
-        for kind in Update.ALL_TYPES:
-            if getattr(update, kind, None) is not None:
-                return kind
-    return "other"

@@ -6,12 +6,16 @@ longer after each failed probe, up to a cap that keeps the resume within a minut
 """
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+
+from telegram import Bot
+from telegram.error import TelegramError
 
 logger = logging.getLogger(__name__)
 
 
-class Reachability:
+class TelegramReachability:
     def __init__(self, first_probe_delay: float, max_probe_delay: float) -> None:
         self._first_probe_delay = first_probe_delay
         self._max_probe_delay = max_probe_delay
@@ -45,3 +49,15 @@ class Reachability:
         delay = self._probe_delay
         self._probe_delay = min(delay * 2, self._max_probe_delay)
         return delay
+
+    async def probe(self, bot: Bot, send_one_due: Callable[[], Awaitable[bool]]) -> None:
+        """While Telegram is unreachable: send one due message (send_one_due says whether
+        there was one), which tells whether it is back; with none due, ask Telegram who
+        we are."""
+        if await send_one_due():
+            return
+        try:
+            await bot.get_me()
+        except TelegramError:
+            return
+        self.answered()

@@ -20,7 +20,8 @@ from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.flood_budget.ledger import Booking, SharedFloodBudget
+from bot.delivery.flood_budget.ledger import Booking, SharedFloodBudget
+from bot.delivery.flood_limits import WINDOW_SECONDS
 
 logger = logging.getLogger(__name__)
 
@@ -33,9 +34,6 @@ MESSAGE_METHODS = frozenset(
 # A reply hit by a 429 waits and tries once more if the wait is this short.
 REPLY_RETRY_LIMIT = 5.0
 DEFAULT_MESSAGES_PER_SECOND = 29.0
-PER_CHAT_INTERVAL = 1.0
-# Telegram counts the messages in any one second.
-WINDOW_SECONDS = 1.0
 # At a paid broadcast's 1000 a second, timers fire later than the 1 ms interval: the
 # cadence catches up on slots missed within this long (never past the rate in a second).
 CATCH_UP_SECONDS = 0.02
@@ -85,7 +83,7 @@ class Pacer:
         budget: SharedFloodBudget | None = None,
     ) -> None:
         # With a shared budget, every turn is also booked there, against the messages of
-        # the bot's other processes (bot/flood_budget/).
+        # the bot's other processes (bot/delivery/flood_budget/).
         self.budget = budget
         self.interval = 1 / messages_per_second
         self._next_slot = 0.0
