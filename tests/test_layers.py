@@ -1,36 +1,155 @@
-"""Dependencies between domains run one way: the stock (books/) knows nothing of the
-line of readers, and the restock use case (restocks/) sits above both."""
+"""The house's rule, run: each part of bot/ imports only the parts the table below allows,
+and the table runs one way, so no arrow points back up and no two parts need each other.
+An import that is not in the table fails here, wherever it is written (inside a function
+too): the rule that needs it belongs in a higher part, or the table changes in review."""
 
 import ast
+from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
+
+import pytest
 
 import bot
 
 BOT = Path(bot.__file__).parent
 
+# What every domain may use: errors, paging, the database's types, the words.
+BASE = {"errors", "pagination", "database", "i18n"}
+DOMAINS = {"users", "books", "reservations", "notifications", "holds"}
+USE_CASES = {"line", "restocks", "cards", "demand"}
 
-def imported_domains(package: str) -> set[str]:
-    """The bot packages that package's modules import, by their first name under bot."""
-    found = set()
-    for module in (BOT / package).rglob("*.py"):
+# Each part of bot/ (a package, or a module at the root) and the parts it may import.
+ALLOWED: dict[str, set[str]] = {
+    # The foundation.
+    "errors": set(),
+    "pagination": set(),
+    "i18n": set(),
+    "log_context": set(),
+    "metrics": set(),
+    "database_url": set(),
+    "database": {"database_url"},
+    "logging_setup": {"log_context"},
+    "config": {"database"},
+    # Running and operating PostgreSQL.
+    "postgres": {"database", "database_url"},
+    # The domains, bottom to top: a reader, the catalog, the records of the line, the
+    # outbox (and the seam through which use cases hand it messages), copies set aside.
+    "users": BASE,
+    "books": BASE | {"users"},
+    "reservations": BASE | {"users", "books"},
+    "notifications": BASE | {"users", "books", "reservations"},
+    "holds": BASE | {"users", "books", "reservations", "notifications"},
+    # Use cases above the domains they join: the reader's line, the restock, book cards,
+    # the demand report.
+    "line": BASE | DOMAINS,
+    "restocks": BASE | DOMAINS,
+    "cards": BASE | DOMAINS,
+    "demand": BASE | DOMAINS,
+    # The one wiring of the services.
+    "services": BASE | DOMAINS | USE_CASES | {"config"},
+    # Sending the outbox within Telegram's limits.
+    "delivery": {"database", "database_url", "metrics", "notifications"},
+    # The Telegram layer: handlers, texts, the messages' words, the lifecycle.
+    "telegram": BASE | DOMAINS | USE_CASES | {"services", "delivery", "metrics", "log_context"},
+    # Entry points.
+    "shelf_tags": {"database", "i18n", "services", "telegram"},
+    "web": {"config", "database", "delivery", "metrics", "telegram"},
+    "playground": BASE | DOMAINS | {"config", "postgres", "services", "telegram"},
+    "cli_texts": {"books", "i18n", "telegram"},
+    "cli": BASE
+    | {
+        "books",
+        "config",
+        "database_url",
+        "delivery",
+        "logging_setup",
+        "postgres",
+        "services",
+        "shelf_tags",
+        "telegram",
+        "web",
+        "playground",
+        "cli_texts",
+    },
+    "__main__": {"cli"},
+    # Every table, for alembic and the check of the migrations against the models.
+    "models": {"database", "users", "books", "reservations", "notifications", "delivery", "web"},
+}
+
+
+def parts() -> set[str]:
+    """bot/'s packages and root modules (but its own __init__)."""
+    found = {path.name for path in BOT.iterdir() if (path / "__init__.py").exists()}
+    found |= {path.stem for path in BOT.glob("*.py") if path.stem != "__init__"}
+    return found
+
+
+def bot_modules_named(node: ast.AST) -> list[str]:
+    """The bot's modules an import statement names ("from bot import x" names bot.x)."""
+    names = []
+    if isinstance(node, ast.ImportFrom) and node.module == "bot":
+        names = [f"bot.{alias.name}" for alias in node.names]
+    elif isinstance(node, ast.ImportFrom) and node.module:
+        names = [node.module]
+    elif isinstance(node, ast.Import):
+        names = [alias.name for alias in node.names]
+    return [name for name in names if name.startswith("bot.")]
+
+
+def imports_of(part: str) -> dict[str, list[str]]:
+    """The other parts this part's modules import, each with where."""
+    root = BOT / part
+    modules = sorted(root.rglob("*.py")) if root.is_dir() else [BOT / f"{part}.py"]
+    found: dict[str, list[str]] = {}
+    for module in modules:
         for node in ast.walk(ast.parse(module.read_text(), str(module))):
-            names = []
-            if isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            elif isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            found |= {name.split(".")[1] for name in names if name.startswith("bot.")}
-    return found - {package}
+            for name in bot_modules_named(node):
+                other = name.split(".")[1]
+                if other != part:
+                    where = f"{module.relative_to(BOT.parent)}:{getattr(node, 'lineno', 0)}"
+                    found.setdefault(other, []).append(where)
+    return found
+
+
+def test_every_part_is_in_the_table() -> None:
+    assert parts() == set(ALLOWED)
+
+
+@pytest.mark.parametrize("part", sorted(ALLOWED))
+def test_imports_only_what_the_table_allows(part: str) -> None:
+    not_allowed = {
+        other: where for other, where in imports_of(part).items() if other not in ALLOWED[part]
+    }
+    assert not_allowed == {}, f"{part} may not import these (imported where shown)"
 
 
 def test_books_know_nothing_of_the_line() -> None:
-    assert imported_domains("books").isdisjoint(
-        {"reservations", "holds", "restocks", "notifications"}
+    assert set(imports_of("books")).isdisjoint(
+        {"reservations", "holds", "line", "restocks", "notifications"}
     )
 
 
-def test_only_entry_points_use_the_restock() -> None:
-    domains = [path.name for path in BOT.iterdir() if (path / "__init__.py").exists()]
-    assert domains, "no domain packages found"
-    users = {domain for domain in domains if "restocks" in imported_domains(domain)}
-    assert users <= {"telegram", "web", "playground"}
+def test_only_the_wiring_and_the_telegram_layer_use_the_restock() -> None:
+    users = {part for part in ALLOWED if "restocks" in imports_of(part)}
+    assert users <= {"services", "telegram"}
+
+
+def test_the_table_runs_one_way() -> None:
+    try:
+        order = list(TopologicalSorter(ALLOWED).static_order())
+    except CycleError as error:
+        pytest.fail(f"the table has a circle: {error.args[1]}")
+    assert set(order) == set(ALLOWED)
+
+
+def test_no_import_of_the_bot_inside_a_function() -> None:
+    """An import inside a function is how a circle hides; every one of ours is at the top."""
+    hidden = []
+    for module in BOT.rglob("*.py"):
+        for function in ast.walk(ast.parse(module.read_text(), str(module))):
+            if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for node in ast.walk(function):
+                if bot_modules_named(node):
+                    hidden.append(f"{module.relative_to(BOT.parent)}:{getattr(node, 'lineno', 0)}")
+    assert hidden == []
