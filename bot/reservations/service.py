@@ -65,7 +65,7 @@ class ReservationService:
             user_id = await UserRepository(session).save(reader)
             reservations = ReservationRepository(session)
             book = await self._locked_book_of(session, user_id, reservation_id)
-            reservation = await reservations.get_for_user_locked(user_id, reservation_id)
+            reservation = await reservations.get_for_user(user_id, reservation_id, lock="update")
             if book is None or reservation is None:
                 raise ReservationNotFound(reservation_id)
             if reservation.status not in CANCELLABLE:
@@ -75,7 +75,7 @@ class ReservationService:
                 await pass_on_free_copies(
                     HoldRepository(session), [book_view(book)], self._policy, self._messages()
                 )
-            cancelled = await reservations.get_for_user_locked(user_id, reservation_id)
+            cancelled = await reservations.get_for_user(user_id, reservation_id, lock="update")
             assert cancelled is not None
             return Cancellation(
                 cancelled.in_zone(self._policy.zone), await self._page(session, user_id, page)
