@@ -2,7 +2,6 @@ from dataclasses import replace
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.books.errors import BookNotFound
 from bot.books.models import Book
 from bot.books.repository import BookRepository, book_view
 from bot.holds.line import pass_on_free_copies
@@ -39,9 +38,7 @@ class ReservationService:
             # (FOR UPDATE): none can commit between our stock check and our insert,
             # so no reservation is left waiting for a book that is back on the shelf.
             # It also orders reserves of one book, so queue positions are exact.
-            book = await BookRepository(session).get(book_id, lock="no_key_update")
-            if book is None:
-                raise BookNotFound(book_id)
+            book = await BookRepository(session).get_existing(book_id, lock="no_key_update")
             view = book_view(book)
             # Copies on hold are spoken for: with none free, the reader joins the line.
             free = view.stock_quantity - await HoldRepository(session).on_hold_count(book_id)
