@@ -17,6 +17,7 @@ from bot.books.rules import SEARCH_MAX_LENGTH
 from bot.books.schemas import BookPage, BookView
 from bot.books.service import BOOKS_PAGE_SIZE
 from bot.database import MAX_ID
+from bot.playground.local_bot_api import SentRequest
 from bot.reservations.errors import AlreadyWaiting, BookInStock
 from bot.reservations.models import ReservationStatus
 from bot.reservations.schemas import Confirmation, ReservationPage, ReservationView
@@ -27,7 +28,7 @@ from bot.telegram import texts
 from bot.telegram.lengths import truncated, utf16_length
 from tests.chat import ADMIN, ALICE, Chat
 from tests.db import add_books
-from tests.fake_telegram import FakeBotApi, SentRequest
+from tests.fake_telegram import FakeBotApi
 
 # Mathematical Fraktur capitals: outside the BMP, two UTF-16 units each.
 A = "\N{MATHEMATICAL FRAKTUR CAPITAL A}"

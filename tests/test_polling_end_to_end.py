@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bot import migrate
 from bot.database import create_engine
+from bot.playground.local_bot_api import FloodLimits, SentRequest
 from bot.services import build_services
 from bot.telegram import texts
 from bot.users.schemas import Reader
@@ -16,7 +17,6 @@ from tests.chat import ADMIN, ALICE, BOB, Person
 from tests.conftest import TOKEN, temporary_database
 from tests.db import add_books, rows
 from tests.fake_bot_api_server import FakeBotApiServer, running_fake_bot_api
-from tests.fake_telegram import FloodLimits, SentRequest
 from tests.test_command_line import COMMAND, SETTINGS, plain_url
 
 UNREACHABLE = "SELECT unreachable_at IS NOT NULL FROM users WHERE telegram_id = :id"
