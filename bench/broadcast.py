@@ -14,9 +14,9 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from bench.setup import BOOK_ID, fresh_database, seed_waiting_readers
+from bot.playground.local_bot_api import FloodLimits, SentRequest
 from tests.chat import Person
 from tests.fake_bot_api_server import FakeBotApiServer, running_fake_bot_api
-from tests.fake_telegram import FloodLimits, SentRequest
 
 TOKEN = "123456789:BENCH-token_0123456789abcdefghij"
 ADMIN_ID = 1

@@ -28,9 +28,9 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from bench.setup import FIRST_READER_ID, database_server, fresh_database
+from bot.playground.local_bot_api import FloodLimits, SentRequest
 from tests.chat import Person, catalog_message
 from tests.fake_bot_api_server import FakeBotApiServer, running_fake_bot_api
-from tests.fake_telegram import FloodLimits, SentRequest
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456789:BENCH-token_0123456789abcdefghij"

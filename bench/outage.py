@@ -24,9 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.broadcast import ADMIN_ID, GOOD_NEWS, start
 from bench.setup import BOOK_ID, database_server, fresh_database, seed_waiting_readers
+from bot.playground.local_bot_api import FloodLimits, SentRequest
 from tests.chat import Person
 from tests.fake_bot_api_server import FakeBotApiServer
-from tests.fake_telegram import FakeBotApi, FloodLimits, SentRequest
+from tests.fake_telegram import FakeBotApi
 
 OUTAGES = ("502", "refused")
 # After Telegram is back, the run ends when everyone has the message or nothing has

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from bench.broadcast import _is_good_news
+from bot.playground.local_bot_api import SentRequest
 from tests.chat import Person
-from tests.fake_telegram import SentRequest
 
 CHATTERS = 30  # readers chatting during the broadcast, each every CHAT_SECONDS
 CHAT_SECONDS = 3.0

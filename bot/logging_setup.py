@@ -31,10 +31,7 @@ class RedactingFormatter(logging.Formatter):
         self._secrets = [secret for secret in secrets if secret]
 
     def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
-        for secret in self._secrets:
-            text = text.replace(secret, REDACTED)
-        return text
+        return redacted(super().format(record), self._secrets)
 
 
 class RedactingJsonFormatter(JsonFormatter):
@@ -52,11 +49,15 @@ class RedactingJsonFormatter(JsonFormatter):
         self._secrets = [secret for secret in secrets if secret]
 
     def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
         # A token is digits, letters, ':', '_' and '-': JSON writes it unescaped.
-        for secret in self._secrets:
-            text = text.replace(secret, REDACTED)
-        return text
+        return redacted(super().format(record), self._secrets)
+
+
+def redacted(text: str, secrets: Iterable[str]) -> str:
+    """The text with every secret in it replaced."""
+    for secret in secrets:
+        text = text.replace(secret, REDACTED)
+    return text
 
 
 def configure_logging(level: str, secrets: Iterable[str] = (), log_format: str = "text") -> None:

@@ -9,10 +9,12 @@ from typing import Any
 
 from telegram import Update
 
+from bot.playground import updates
+from bot.playground.local_bot_api import BOT_USER, SentRequest
 from bot.services import Services
 from bot.telegram.application import dispatcher
 from bot.telegram.context import SERVICES, BotApplication
-from tests.fake_telegram import BOT_USER, FakeBotApi, SentRequest
+from tests.fake_telegram import FakeBotApi
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ class Person:
         return user
 
     def private_chat(self) -> dict[str, Any]:
-        return {"id": self.id, "type": "private", "first_name": self.first_name}
+        return updates.private_chat(self.as_user())
 
 
 ALICE = Person(1001, "Alice", "alice")
@@ -45,32 +47,15 @@ def message_update(
     update_id: int, person: Person, text: str, chat: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """A message as Telegram sends it (private unless chat is given); /command gets its entity."""
-    message: dict[str, Any] = {
-        "message_id": update_id,
-        "from": person.as_user(),
-        "chat": chat or person.private_chat(),
-        "date": int(time.time()),
-        "text": text,
-    }
-    if text.startswith("/"):
-        command = text.split(maxsplit=1)[0]
-        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
-    return {"update_id": update_id, "message": message}
+    return updates.message_update(
+        update_id, updates.text_message(update_id, person.as_user(), text, chat)
+    )
 
 
 def callback_update(
     update_id: int, person: Person, data: str, message: dict[str, Any]
 ) -> dict[str, Any]:
-    return {
-        "update_id": update_id,
-        "callback_query": {
-            "id": str(update_id),
-            "from": person.as_user(),
-            "chat_instance": f"instance-{person.id}",
-            "data": data,
-            "message": message,
-        },
-    }
+    return updates.callback_update(update_id, person.as_user(), data, message)
 
 
 ADMIN_RIGHTS = (

@@ -6,7 +6,6 @@ and every call it makes is recorded by the FakeBotApi underneath.
 """
 
 import contextlib
-import itertools
 import json
 import threading
 import time
@@ -16,7 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from bot.playground.bot_api_server import parse_parameters
-from bot.playground.updates import NOT_SENT_UNLESS_ASKED
+from bot.playground.local_bot_api import SentRequest
+from bot.playground.updates import PendingUpdates
 from tests.chat import (
     Person,
     callback_update,
@@ -24,7 +24,10 @@ from tests.chat import (
     message_update,
     my_chat_member_update,
 )
-from tests.fake_telegram import DropConnection, FakeBotApi, SentRequest
+from tests.fake_telegram import DropConnection, FakeBotApi
+
+# Long polls are held here at most this long (Telegram holds them up to 50 s).
+LONGEST_POLL_SECONDS = 5.0
 
 
 class _Listener(ThreadingHTTPServer):
@@ -37,12 +40,9 @@ class FakeBotApiServer:
     def __init__(self, api: FakeBotApi | None = None, port: int = 0) -> None:
         self.api = api or FakeBotApi()
         self._changed = threading.Condition()
-        self._updates: list[dict[str, Any]] = []
-        self._update_ids = itertools.count(1)
+        self._pending = PendingUpdates()
         self.polls = 0  # getUpdates calls so far: the bot is listening once this grows
         self._down = False
-        # The last allowed_updates a getUpdates gave: Telegram keeps it until changed.
-        self._allowed_updates: list[str] = []
         self._server = _Listener(("127.0.0.1", port), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -91,7 +91,7 @@ class FakeBotApiServer:
 
     def _push(self, make: Callable[[int], dict[str, Any]]) -> None:
         with self._changed:
-            self._updates.append(make(next(self._update_ids)))
+            self._pending.push(make(self._pending.next_id()))
             self._changed.notify_all()
 
     # What the bot did
@@ -124,32 +124,20 @@ class FakeBotApiServer:
         return status, body
 
     def _updates_after(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        offset = int(params.get("offset") or 0)
-        timeout = float(params.get("timeout") or 0)
-        deadline = time.monotonic() + min(timeout, 5)
+        asked_at = time.monotonic()
         with self._changed:
-            if "allowed_updates" in params:
-                self._allowed_updates = list(params["allowed_updates"])
+            offset, timeout = self._pending.begin_poll(params, LONGEST_POLL_SECONDS)
+            deadline = asked_at + timeout
             self.polls += 1
             self._changed.notify_all()
             while True:
-                # As Telegram does, an offset confirms every update before it, and
-                # updates of types the bot did not ask for never reach it.
-                self._updates = [
-                    u for u in self._updates if u["update_id"] >= offset and self._wanted(u)
-                ]
+                updates = self._pending.after(offset)
                 if self._down:
                     raise DropConnection()
                 remaining = deadline - time.monotonic()
-                if self._updates or remaining <= 0:
-                    return list(self._updates)
+                if updates or remaining <= 0:
+                    return updates
                 self._changed.wait(remaining)
-
-    def _wanted(self, update: dict[str, Any]) -> bool:
-        kind = next(key for key in update if key != "update_id")
-        if self._allowed_updates:
-            return kind in self._allowed_updates
-        return kind not in NOT_SENT_UNLESS_ASKED
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         server = self

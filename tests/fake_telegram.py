@@ -14,51 +14,9 @@ from typing import Any, Literal
 from telegram.error import NetworkError
 from telegram.request import BaseRequest, RequestData
 
-from bot.playground.files_and_inline import UploadedFile, menu_chat, menu_scope
-from bot.playground.local_bot_api import (
-    BOT_USER,
-    MESSAGE_METHODS,
-    FloodLimits,
-    LocalBotApi,
-    SentRequest,
-    _window,
-)
-from bot.playground.telegram_rules import (
-    ALLOWED_TAGS,
-    ENTITY,
-    QUERY_INVALID,
-    TAG,
-    BotApiError,
-    utf16_length,
-)
-from bot.playground.telegram_rules import check_html as _check_html
-from bot.playground.telegram_rules import check_text as _check_text
-from bot.playground.telegram_rules import checked_markup as _markup
-
-# The names this module had before the Bot API moved into the package, kept for the tests.
-__all__ = [
-    "ALLOWED_TAGS",
-    "BOT_USER",
-    "ENTITY",
-    "FAILURE_DESCRIPTIONS",
-    "MESSAGE_METHODS",
-    "QUERY_INVALID",
-    "TAG",
-    "BotApiError",
-    "DropConnection",
-    "FakeBotApi",
-    "FakeRequest",
-    "FloodLimits",
-    "SentRequest",
-    "UploadedFile",
-    "_check_html",
-    "_check_text",
-    "_markup",
-    "_window",
-    "menu_chat",
-    "menu_scope",
-    "utf16_length",
-]
+from bot.playground.files_and_inline import UploadedFile, menu_chat
+from bot.playground.local_bot_api import LocalBotApi
+from bot.playground.telegram_rules import BotApiError
 
 
 class DropConnection(Exception):

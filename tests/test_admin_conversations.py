@@ -2,11 +2,12 @@
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.playground.files_and_inline import menu_scope
 from bot.services import Services
 from tests.chat import ADMIN, ALICE, BOB, CAROL, Chat, Person
 from tests.conftest import bot_application, running
 from tests.db import add_books, rows, snapshot
-from tests.fake_telegram import FakeBotApi, menu_scope
+from tests.fake_telegram import FakeBotApi
 
 BACK_IN_STOCK = "📚 Good news: <b>Dune</b> by Frank Herbert is back in stock!"
 

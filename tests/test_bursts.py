@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 
+from bot.playground.local_bot_api import FloodLimits, SentRequest
 from bot.services import Services
 from bot.telegram.context import BotApplication
 from bot.telegram.handlers.buttons import SPINNER_DEADLINE_SECONDS
@@ -19,7 +20,7 @@ from bot.users.schemas import Reader
 from tests.chat import Person, callback_update, catalog_message
 from tests.conftest import bot_application, running
 from tests.db import add_books
-from tests.fake_telegram import FakeBotApi, FloodLimits, SentRequest
+from tests.fake_telegram import FakeBotApi
 
 READERS = [Person(50_000 + n, f"Reader {n}") for n in range(200)]
 # Every tenth reader taps Reserve twice: the first tap reserves, the second must be

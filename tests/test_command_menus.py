@@ -5,12 +5,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.playground.files_and_inline import menu_scope
 from bot.services import Services, Shop, build_services
 from bot.telegram.reader_messages import TelegramMessages
 from bot.telegram.texts import commands as commands_texts
 from tests.chat import ADMIN, BOB, Chat, Person
 from tests.conftest import bot_application, running
-from tests.fake_telegram import FakeBotApi, menu_scope
+from tests.fake_telegram import FakeBotApi
 
 OTHER_STAFF = Person(9002, "Eli")
 READERS = list(commands_texts.READER_COMMANDS)

@@ -8,11 +8,11 @@ from PIL import Image
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.playground.files_and_inline import UploadedFile
 from bot.services import Services
 from bot.users.schemas import Reader
 from tests.chat import ADMIN, ALICE, BOB, CAROL, Chat, Person
 from tests.db import add_books, rows, snapshot
-from tests.fake_telegram import UploadedFile
 
 
 async def reserve(services: Services, person: Person, book_id: int) -> None:

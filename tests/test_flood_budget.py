@@ -18,6 +18,7 @@ from bot.database import create_engine
 from bot.database_url import parse_database_url
 from bot.delivery.flood_budget.ledger import SharedFloodBudget
 from bot.delivery.tuning import DispatcherTuning
+from bot.playground.local_bot_api import FloodLimits
 from bot.postgres import migrate
 from bot.services import Services, Shop, build_services
 from bot.telegram.application import build_application
@@ -28,7 +29,7 @@ from tests.chat import ADMIN, Person, message_update
 from tests.conftest import TOKEN, running, temporary_database
 from tests.db import add_books
 from tests.fake_bot_api_server import running_fake_bot_api
-from tests.fake_telegram import FakeBotApi, FakeRequest, FloodLimits
+from tests.fake_telegram import FakeBotApi, FakeRequest
 from tests.test_command_line import plain_url
 from tests.test_polling_end_to_end import reply_to, start_bot, stop_bot
 

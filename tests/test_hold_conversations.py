@@ -9,12 +9,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.holds.policy import HoldPolicy
+from bot.playground.local_bot_api import SentRequest
 from bot.services import Services, Shop, build_services
 from bot.telegram.reader_messages import TelegramMessages
 from tests.chat import ADMIN, ALICE, BOB, CAROL, Chat
 from tests.conftest import bot_application, running
 from tests.db import add_books, rows
-from tests.fake_telegram import FakeBotApi, SentRequest
+from tests.fake_telegram import FakeBotApi
 
 OFFER = "📦 A copy of <b>Dune</b> by Frank Herbert is set aside for you until "
 

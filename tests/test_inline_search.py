@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.database import create_engine
+from bot.playground.local_bot_api import SentRequest
 from bot.postgres import migrate
 from bot.services import Services, Shop, build_services
 from bot.telegram.reader_messages import TelegramMessages
@@ -18,7 +19,6 @@ from tests.chat import ADMIN, ALICE, BOB, CAROL, Chat, inline_query_update
 from tests.conftest import temporary_database
 from tests.db import add_books, snapshot
 from tests.fake_bot_api_server import running_fake_bot_api
-from tests.fake_telegram import SentRequest
 from tests.test_command_line import plain_url
 from tests.test_polling_end_to_end import start_bot, stop_bot
 

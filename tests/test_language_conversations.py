@@ -8,12 +8,13 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.i18n import catalogs, languages
+from bot.playground.local_bot_api import SentRequest
 from bot.services import Services
 from bot.telegram.handlers import language
 from tests.chat import ADMIN, Chat, Person
 from tests.conftest import SHOP_ZONE, bot_application, running
 from tests.db import add_books, rows
-from tests.fake_telegram import FakeBotApi, SentRequest
+from tests.fake_telegram import FakeBotApi
 
 IVAN = Person(2001, "Иван", "ivan", language_code="ru")
 LUCIA = Person(2002, "Lucía", "lucia", language_code="es-419")

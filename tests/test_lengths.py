@@ -18,6 +18,7 @@ from bot.books.schemas import BookPage, BookView
 from bot.books.service import BOOKS_PAGE_SIZE
 from bot.database import MAX_ID
 from bot.line.service import RESERVATIONS_PAGE_SIZE
+from bot.playground.local_bot_api import SentRequest
 from bot.reservations.errors import AlreadyWaiting, BookInStock
 from bot.reservations.models import ReservationStatus
 from bot.reservations.schemas import Confirmation, ReservationPage, ReservationView
@@ -29,7 +30,7 @@ from bot.telegram.texts import commands, refusals, staff
 from bot.telegram.texts import reservations as reservations_texts
 from tests.chat import ADMIN, ALICE, Chat
 from tests.db import add_books
-from tests.fake_telegram import FakeBotApi, SentRequest
+from tests.fake_telegram import FakeBotApi
 
 # Mathematical Fraktur capitals: outside the BMP, two UTF-16 units each.
 A = "\N{MATHEMATICAL FRAKTUR CAPITAL A}"

@@ -2,9 +2,9 @@
 hundred pages at a time), the header says so ("page 1 of 100+"), and Next leads on."""
 
 from bot.books.service import COUNTED_PAGES, CatalogRow
+from bot.playground.local_bot_api import SentRequest
 from bot.services import Services
 from tests.chat import ALICE, Chat
-from tests.fake_telegram import SentRequest
 
 WINDOW = COUNTED_PAGES * 5  # books counted ahead at a time: 100 pages of 5
 

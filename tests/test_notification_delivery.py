@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.delivery.tuning import DispatcherTuning
+from bot.playground.local_bot_api import FloodLimits
 from bot.restocks.schemas import Restock
 from bot.services import Services
 from bot.telegram.application import dispatcher
@@ -15,7 +16,7 @@ from bot.users.schemas import Reader
 from tests.chat import ADMIN, Chat, Person
 from tests.conftest import bot_application, running
 from tests.db import add_books, failing_trigger, outbox_settled, rows
-from tests.fake_telegram import FakeBotApi, FloodLimits
+from tests.fake_telegram import FakeBotApi
 
 GOOD_NEWS = "Good news"
 

@@ -8,12 +8,13 @@ from datetime import timedelta
 
 import pytest
 
+from bot.playground.local_bot_api import FloodLimits
 from bot.services import Services
 from bot.users.schemas import Reader
 from tests.chat import ADMIN, Chat, Person
 from tests.conftest import FAST, bot_application, running
 from tests.db import add_books
-from tests.fake_telegram import FakeBotApi, FloodLimits
+from tests.fake_telegram import FakeBotApi
 
 GOOD_NEWS = "Good news"
 # A claim's batch (2 s of sending) done well within its lease, as by default.

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.database import create_engine
+from bot.playground.local_bot_api import FloodLimits, SentRequest
 from bot.postgres import migrate
 from bot.services import Shop, build_services
 from bot.telegram.reader_messages import TelegramMessages
@@ -16,7 +17,6 @@ from tests.chat import ADMIN, ALICE, BOB, Person
 from tests.conftest import TOKEN, temporary_database
 from tests.db import add_books, rows
 from tests.fake_bot_api_server import FakeBotApiServer, running_fake_bot_api
-from tests.fake_telegram import FloodLimits, SentRequest
 from tests.test_command_line import COMMAND, SETTINGS, plain_url
 
 UNREACHABLE = "SELECT unreachable_at IS NOT NULL FROM users WHERE telegram_id = :id"

@@ -8,13 +8,15 @@ from typing import Any
 
 import pytest
 
+from bot.playground.files_and_inline import menu_scope
+from bot.playground.local_bot_api import SentRequest
 from bot.services import Services
 from bot.users.schemas import Reader
 from tests.chat import ADMIN, ALICE, BOB, Chat
 from tests.conftest import bot_application, running, temporary_database
 from tests.db import add_books
 from tests.fake_bot_api_server import running_fake_bot_api
-from tests.fake_telegram import DropConnection, FakeBotApi, SentRequest, menu_scope
+from tests.fake_telegram import DropConnection, FakeBotApi
 from tests.test_command_line import plain_url
 from tests.test_polling_end_to_end import reply_to, start_bot, stop_bot
 

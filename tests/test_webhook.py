@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.database import create_engine, create_session_factory
+from bot.playground.local_bot_api import SentRequest
 from bot.services import Services
 from bot.telegram.application import ALLOWED_UPDATES
 from bot.telegram.context import BotApplication
@@ -23,7 +24,7 @@ from bot.web.run import Webhook, webhook_server
 from bot.web.server import WebServer
 from tests.chat import ALICE, BOB, message_update
 from tests.conftest import bot_application, running
-from tests.fake_telegram import FakeBotApi, SentRequest
+from tests.fake_telegram import FakeBotApi
 
 SECRET = "s3cret_Token-for-tests"
 WEBHOOK = Webhook("https://bot.example.com/telegram/hook", SECRET)

@@ -5,11 +5,14 @@ from sqlalchemy import cast, select, text
 from sqlalchemy.dialects.postgresql import TSQUERY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.books.errors import BookNotFound
 from bot.books.folding import folded, prefix_query, search_vector
 from bot.books.models import Book, RestockEvent
 from bot.books.schemas import BookView, NewBook
 from bot.database import is_valid_id
 from bot.pagination import PageRequest
+
+RowLock = Literal["update", "no_key_update"]
 
 
 def book_view(book: Book) -> BookView:
@@ -32,9 +35,7 @@ class BookRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def get(
-        self, book_id: int, lock: Literal["update", "no_key_update"] | None = None
-    ) -> Book | None:
+    async def get(self, book_id: int, lock: RowLock | None = None) -> Book | None:
         """The book, optionally row-locked (FOR UPDATE or FOR NO KEY UPDATE) to serialize."""
         if not is_valid_id(book_id):
             return None
@@ -44,6 +45,13 @@ class BookRepository:
         elif lock == "no_key_update":
             statement = statement.with_for_update(key_share=True)
         return await self._session.scalar(statement)
+
+    async def get_existing(self, book_id: int, lock: RowLock | None = None) -> Book:
+        """The book, locked as get locks it; BookNotFound when there is no such book."""
+        book = await self.get(book_id, lock)
+        if book is None:
+            raise BookNotFound(book_id)
+        return book
 
     async def page(
         self, query: str | None, request: PageRequest, counted_pages: int

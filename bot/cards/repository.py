@@ -16,19 +16,12 @@ from bot.cards.schemas import (
     ReaderStatus,
     Waiting,
 )
-from bot.database import is_valid_id
 from bot.reservations.models import PreBooking, ReservationStatus
 
 
 class CardRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
-
-    async def book(self, book_id: int) -> BookView | None:
-        if not is_valid_id(book_id):
-            return None
-        book = await self._session.get(Book, book_id)
-        return None if book is None else book_view(book)
 
     async def reader_status(self, user_id: int, book: BookView) -> ReaderStatus:
         """The reader's latest reservation of the book that still means something."""

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.books import rules
 from bot.books.errors import BookNotFound
-from bot.books.repository import BookRepository
+from bot.books.repository import BookRepository, book_view
 from bot.books.schemas import BookView
 from bot.cards.repository import CardRepository
 from bot.cards.schemas import (
@@ -51,10 +51,11 @@ class CardService:
         anything); remembers the reader, as /start does."""
         async with self._sessions.begin() as session:
             user_id = await UserRepository(session).save(reader)
-            cards = CardRepository(session)
-            book = await cards.book(book_id)
-            if book is None:
+            found = await BookRepository(session).get(book_id)
+            if found is None:
                 return None
+            book = book_view(found)
+            cards = CardRepository(session)
             return BookCard(
                 book,
                 self._in_zone(await cards.reader_status(user_id, book)),

@@ -6,7 +6,6 @@ from datetime import tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.books.errors import BookNotFound
 from bot.books.models import Book
 from bot.books.repository import BookRepository, book_view
 from bot.books.schemas import BookPage
@@ -72,9 +71,7 @@ class HoldService:
         """The book's copies on hold, how many are free, how long its line is."""
         self._admins.require(actor_id)
         async with self._sessions.begin() as session:
-            book = await BookRepository(session).get(book_id)
-            if book is None:
-                raise BookNotFound(book_id)
+            book = await BookRepository(session).get_existing(book_id)
             holds = HoldRepository(session)
             held = await holds.holds_of_book(book_id)
             waiting = await holds.waiting_count(book_id, LINE_COUNTED_UP_TO + 1)

@@ -7,7 +7,6 @@ from datetime import UTC, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.books.errors import BookNotFound
 from bot.books.models import Book
 from bot.books.repository import BookRepository, book_view
 from bot.holds.line import pass_on_free_copies
@@ -47,9 +46,7 @@ class ReservationService:
             # (FOR UPDATE): none can commit between our stock check and our insert,
             # so no reservation is left waiting for a book that is back on the shelf.
             # It also orders reserves of one book, so queue positions are exact.
-            book = await BookRepository(session).get(book_id, lock="no_key_update")
-            if book is None:
-                raise BookNotFound(book_id)
+            book = await BookRepository(session).get_existing(book_id, lock="no_key_update")
             view = book_view(book)
             # Copies on hold are spoken for: with none free, the reader joins the line.
             free = view.stock_quantity - await HoldRepository(session).on_hold_count(book_id)
@@ -73,7 +70,7 @@ class ReservationService:
             user_id = await UserRepository(session).save(reader)
             reservations = ReservationRepository(session)
             book = await self._locked_book_of(session, user_id, reservation_id)
-            reservation = await reservations.get_for_user_locked(user_id, reservation_id)
+            reservation = await reservations.get_for_user(user_id, reservation_id, lock="update")
             if book is None or reservation is None:
                 raise ReservationNotFound(reservation_id)
             if reservation.status not in CANCELLABLE:
@@ -87,7 +84,7 @@ class ReservationService:
                     self._zone,
                     self._messages,
                 )
-            cancelled = await reservations.get_for_user_locked(user_id, reservation_id)
+            cancelled = await reservations.get_for_user(user_id, reservation_id, lock="update")
             assert cancelled is not None
             return Cancellation(
                 cancelled.in_zone(self._zone), await self._page(session, user_id, page)

@@ -2,7 +2,6 @@ from datetime import UTC, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.books.errors import BookNotFound
 from bot.books.repository import BookRepository
 from bot.notifications.models import NotificationKind, NotificationStatus
 from bot.notifications.reachability import requeue_missed
@@ -25,9 +24,7 @@ class NotificationService:
         notified anyone, kind by kind."""
         self._admins.require(actor_id)
         async with self._sessions.begin() as session:
-            book = await BookRepository(session).get(book_id)
-            if book is None:
-                raise BookNotFound(book_id)
+            book = await BookRepository(session).get_existing(book_id)
             notifications = NotificationRepository(session)
             restock = await notifications.latest_notifying_restock(book_id)
             counts = {} if restock is None else await notifications.counts_since(restock)

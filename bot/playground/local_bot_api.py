@@ -24,6 +24,7 @@ from bot.playground.telegram_rules import (
     check_text,
     checked_markup,
 )
+from bot.playground.updates import text_message
 
 BOT_USER = {
     "id": 7000000001,
@@ -136,13 +137,7 @@ class LocalBotApi:
 
     def receive(self, user: dict[str, Any], text: str) -> dict[str, Any]:
         """A message a user wrote in their private chat with the bot, as an update carries it."""
-        message: dict[str, Any] = {
-            "message_id": next(self._message_ids),
-            "from": user,
-            "chat": {"id": user["id"], "type": "private", "first_name": user["first_name"]},
-            "date": int(time.time()),
-            "text": text,
-        }
+        message = text_message(next(self._message_ids), user, text)
         self._messages[(user["id"], message["message_id"])] = message
         self._tell("message", message)
         return message

@@ -1,4 +1,4 @@
-"""What users do, as Telegram hands it to a bot: updates fetched by long polling."""
+"""What users do, as Telegram hands it to a bot: updates, and which of them getUpdates gives."""
 
 import asyncio
 import contextlib
@@ -10,6 +10,24 @@ from typing import Any
 NOT_SENT_UNLESS_ASKED = {"chat_member", "message_reaction", "message_reaction_count"}
 # Telegram holds a long poll at most this long, whatever timeout the bot asks for.
 LONGEST_POLL_SECONDS = 50.0
+
+
+def private_chat(user: dict[str, Any]) -> dict[str, Any]:
+    """The user's private chat with the bot, as a message names it."""
+    return {"id": user["id"], "type": "private", "first_name": user["first_name"]}
+
+
+def text_message(
+    message_id: int, user: dict[str, Any], text: str, chat: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A text the user wrote, in their private chat with the bot unless chat is given."""
+    return {
+        "message_id": message_id,
+        "from": user,
+        "chat": chat or private_chat(user),
+        "date": int(time.time()),
+        "text": text,
+    }
 
 
 def message_update(update_id: int, message: dict[str, Any]) -> dict[str, Any]:
@@ -38,21 +56,59 @@ def callback_update(
     }
 
 
-class UpdateQueue:
-    """Updates waiting for the bot's getUpdates, confirmed by its offset as Telegram does."""
+class PendingUpdates:
+    """The updates Telegram keeps for a bot's getUpdates, and which of them a call gets.
+    Not thread-safe, and it never waits: each server holds its long polls its own way."""
 
     def __init__(self) -> None:
         self._updates: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
-        self._arrived = asyncio.Event()
+        # The last allowed_updates a getUpdates gave: Telegram keeps it until changed.
         self._allowed: list[str] = []
-        self._closed = False
 
     def next_id(self) -> int:
         return next(self._ids)
 
     def push(self, update: dict[str, Any]) -> None:
         self._updates.append(update)
+
+    def begin_poll(self, params: dict[str, Any], longest: float) -> tuple[int, float]:
+        """A getUpdates call's offset and how long it may wait for updates (its timeout,
+        at most longest); its allowed_updates, when given, stand until changed."""
+        if "allowed_updates" in params:
+            self._allowed = list(params["allowed_updates"] or [])
+        return int(params.get("offset") or 0), min(float(params.get("timeout") or 0), longest)
+
+    def after(self, offset: int) -> list[dict[str, Any]]:
+        """The updates from offset on: an offset confirms (drops) every update before it,
+        and kinds the bot did not ask for never reach it."""
+        self._updates = [
+            update
+            for update in self._updates
+            if update["update_id"] >= offset and self._wanted(update)
+        ]
+        return list(self._updates)
+
+    def _wanted(self, update: dict[str, Any]) -> bool:
+        kind = next(key for key in update if key != "update_id")
+        if self._allowed:
+            return kind in self._allowed
+        return kind not in NOT_SENT_UNLESS_ASKED
+
+
+class UpdateQueue:
+    """Updates waiting for the bot's getUpdates, held as Telegram's long polls are."""
+
+    def __init__(self) -> None:
+        self._pending = PendingUpdates()
+        self._arrived = asyncio.Event()
+        self._closed = False
+
+    def next_id(self) -> int:
+        return self._pending.next_id()
+
+    def push(self, update: dict[str, Any]) -> None:
+        self._pending.push(update)
         self._arrived.set()
 
     def close(self) -> None:
@@ -61,27 +117,13 @@ class UpdateQueue:
         self._arrived.set()
 
     async def get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        offset = int(params.get("offset") or 0)
-        timeout = min(float(params.get("timeout") or 0), LONGEST_POLL_SECONDS)
-        if "allowed_updates" in params:
-            self._allowed = list(params["allowed_updates"] or [])
+        offset, timeout = self._pending.begin_poll(params, LONGEST_POLL_SECONDS)
         deadline = time.monotonic() + timeout
         while True:
-            # An offset confirms every update before it; unwanted kinds never reach the bot.
-            self._updates = [
-                update
-                for update in self._updates
-                if update["update_id"] >= offset and self._wanted(update)
-            ]
+            updates = self._pending.after(offset)
             remaining = deadline - time.monotonic()
-            if self._updates or remaining <= 0 or self._closed:
-                return list(self._updates)
+            if updates or remaining <= 0 or self._closed:
+                return updates
             self._arrived.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._arrived.wait(), remaining)
-
-    def _wanted(self, update: dict[str, Any]) -> bool:
-        kind = next(key for key in update if key != "update_id")
-        if self._allowed:
-            return kind in self._allowed
-        return kind not in NOT_SENT_UNLESS_ASKED

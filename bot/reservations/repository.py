@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -111,35 +111,22 @@ class ReservationRepository:
         )
         return [_view(row) for row in rows], total, request
 
-    async def get_for_user(self, user_id: int, reservation_id: int) -> ReservationView | None:
-        """The reader's own reservation, as it is now (not locked)."""
-        if not is_valid_id(reservation_id):
-            return None
-        row = (
-            await self._session.execute(
-                select(*_VIEW_COLUMNS)
-                .join(Book, Book.id == PreBooking.book_id)
-                .where(PreBooking.id == reservation_id)
-                .where(PreBooking.user_id == user_id)
-            )
-        ).one_or_none()
-        return None if row is None else _view(row)
-
-    async def get_for_user_locked(
-        self, user_id: int, reservation_id: int
+    async def get_for_user(
+        self, user_id: int, reservation_id: int, lock: Literal["update"] | None = None
     ) -> ReservationView | None:
-        """The reader's own reservation, locked until the transaction ends."""
+        """The reader's own reservation, as it is now, or locked (FOR UPDATE of the
+        reservation row) until the transaction ends."""
         if not is_valid_id(reservation_id):
             return None
-        row = (
-            await self._session.execute(
-                select(*_VIEW_COLUMNS)
-                .join(Book, Book.id == PreBooking.book_id)
-                .where(PreBooking.id == reservation_id)
-                .where(PreBooking.user_id == user_id)
-                .with_for_update(of=PreBooking)
-            )
-        ).one_or_none()
+        statement = (
+            select(*_VIEW_COLUMNS)
+            .join(Book, Book.id == PreBooking.book_id)
+            .where(PreBooking.id == reservation_id)
+            .where(PreBooking.user_id == user_id)
+        )
+        if lock == "update":
+            statement = statement.with_for_update(of=PreBooking)
+        row = (await self._session.execute(statement)).one_or_none()
         return None if row is None else _view(row)
 
     async def cancel(self, reservation_id: int) -> None:

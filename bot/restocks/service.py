@@ -7,7 +7,6 @@ from datetime import tzinfo
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.books import rules
-from bot.books.errors import BookNotFound
 from bot.books.models import Book
 from bot.books.repository import BookRepository, book_view
 from bot.books.schemas import BookView
@@ -49,9 +48,7 @@ class RestockService:
             # FOR UPDATE: orders us against reserves, releases, collections and the
             # expiry of this book's holds, which all lock the book first; each reader
             # is either told here or refused as in stock.
-            book = await BookRepository(session).get(book_id, lock="update")
-            if book is None:
-                raise BookNotFound(book_id)
+            book = await BookRepository(session).get_existing(book_id, lock="update")
             if self._policy.hold_in_line:
                 return await self._restock_in_line(session, book, quantity, actor_id)
             return await self._restock_to_all(session, book, quantity, actor_id)

@@ -10,8 +10,6 @@ menu Telegram refuses outright (a staff member who never opened the bot: "chat n
 found") holds up no other.
 """
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -23,18 +21,14 @@ from telegram import (
     BotCommandScopeChat,
     BotCommandScopeDefault,
 )
-from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
 
-from bot.delivery.pacing import retry_after_seconds
 from bot.i18n import languages
 from bot.i18n.catalogs import _
 from bot.telegram.lengths import COMMAND_DESCRIPTION_LIMIT, truncated
 from bot.telegram.texts import commands
+from bot.telegram.until_accepted import UntilAccepted
 
 logger = logging.getLogger(__name__)
-
-FIRST_RETRY_SECONDS = 1.0
-MAX_RETRY_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -50,63 +44,44 @@ class CommandMenu:
     def __init__(self, bot: Bot, menus: list[Menu]) -> None:
         self._bot = bot
         self._menus = menus
-        self._task: asyncio.Task[None] | None = None
+        self._until_accepted = UntilAccepted(task_name="command-menu")
 
     async def publish(self, menus: list[Menu] | None = None) -> None:
         """Publish every menu now (these menus, when given, in place of the first ones);
         those Telegram refuses for now are retried in the background until it takes them."""
         if menus is not None:
             self._menus = menus
-        pending = []
-        for menu in self._menus:
-            wait = await self._attempt(menu, FIRST_RETRY_SECONDS)
-            if wait is not None:
-                pending.append((menu, wait))
-        if pending:
-            self._task = asyncio.create_task(self._retry(pending), name="command-menu")
+        await self._until_accepted.ask([MenuRequest(self._bot, menu) for menu in self._menus])
 
     async def stop(self) -> None:
-        if self._task is None:
-            return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
+        await self._until_accepted.stop()
 
-    async def _retry(self, pending: list[tuple[Menu, float]]) -> None:
-        while pending:
-            await asyncio.sleep(min(wait for _, wait in pending))
-            still = []
-            for menu, wait in pending:
-                next_wait = await self._attempt(menu, min(2 * wait, MAX_RETRY_SECONDS))
-                if next_wait is not None:
-                    still.append((menu, next_wait))
-            pending = still
 
-    async def _attempt(self, menu: Menu, backoff: float) -> float | None:
-        """Seconds to wait before the next attempt, or None when there is none to make."""
-        try:
-            await self._bot.set_my_commands(
-                menu.commands, scope=menu.scope, language_code=menu.language_code
-            )
-            return None
-        except RetryAfter as error:
-            wait, reason = retry_after_seconds(error), error.message
-        except (BadRequest, Forbidden, InvalidToken) as error:
-            # Asking again gets the same answer.
-            logger.warning(
-                "Telegram refused the command menu for %s: %s", audience(menu), error.message
-            )
-            return None
-        except TelegramError as error:
-            wait, reason = backoff, error.message
+@dataclass(frozen=True)
+class MenuRequest:
+    """Setting one menu, as a request made until Telegram accepts it."""
+
+    bot: Bot
+    menu: Menu
+
+    async def send(self) -> None:
+        await self.bot.set_my_commands(
+            self.menu.commands, scope=self.menu.scope, language_code=self.menu.language_code
+        )
+
+    def accepted(self) -> None:
+        """A published menu goes without saying."""
+
+    def refused(self, reason: str) -> None:
+        logger.warning("Telegram refused the command menu for %s: %s", audience(self.menu), reason)
+
+    def postponed(self, reason: str, wait: float) -> None:
         logger.warning(
             "Command menu for %s not published (%s); the bot runs without it, retrying in %.0f s",
-            audience(menu),
+            audience(self.menu),
             reason,
             wait,
         )
-        return wait
 
 
 def audience(menu: Menu) -> str:
