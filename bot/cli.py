@@ -2,7 +2,6 @@
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import os
 import sys
@@ -38,7 +37,6 @@ from bot.web.registration import WebhookRegistration
 from bot.web.run import (
     Webhook,
     run_bot,
-    serving_status,
     serving_webhook,
     status_server,
     webhook_server,
@@ -202,20 +200,19 @@ def run(settings: Settings, database_url: str) -> None:
         await engine.dispose()
 
     application.post_shutdown = dispose_engine
-    beside: AbstractAsyncContextManager[None] = contextlib.nullcontext()
+    webhook, status = None, None
     if settings.webhook_url is not None:
-        beside = webhook_mode(settings, application, engine)
+        webhook = webhook_mode(settings, application, engine)
     elif settings.http_port is not None:
         with cannot_listen(settings.webhook_listen, settings.http_port):
-            server = status_server(engine, settings.webhook_listen, settings.http_port)
-        beside = serving_status(server)
+            status = status_server(engine, settings.webhook_listen, settings.http_port)
     polling = settings.webhook_url is None and settings.poll_updates
     if polling:
         logger.info("Connecting to Telegram (retrying until it answers); Ctrl+C stops the bot")
     elif settings.webhook_url is None:
         logger.info("Delivering notifications only (POLL_UPDATES=false)")
     try:
-        asyncio.run(run_bot(application, polling=polling, beside=beside))
+        asyncio.run(run_bot(application, polling=polling, status=status, webhook=webhook))
     except InvalidToken:
         raise CommandError("Telegram refused BOT_TOKEN: check it with @BotFather") from None
 

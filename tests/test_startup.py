@@ -104,3 +104,37 @@ async def test_the_installed_bot_keeps_running_through_a_429_on_the_command_menu
     assert "Traceback" not in output
     warnings = [line for line in output.splitlines() if "WARNING" in line and "menu" in line]
     assert len(warnings) == 1, output
+
+
+@dataclass
+class RefusingDeleteWebhook(FakeBotApi):
+    """Telegram answering getMe but refusing deleteWebhook with a 500, again and again
+    (the start-up call polling makes before its first getUpdates)."""
+
+    def answer(
+        self, method: str, params: dict[str, Any], via: str = ""
+    ) -> tuple[int, dict[str, Any]]:
+        if method != "deleteWebhook":
+            return super().answer(method, params, via)
+        self.requests.append(SentRequest(method, params, None, 500, time.monotonic(), via))
+        return 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"}
+
+
+async def test_a_stop_while_telegram_refuses_the_start_ends_the_bot_cleanly(
+    server_url: str, tmp_path: Path
+) -> None:
+    """Ctrl+C or docker stop while polling's start-up is retrying stops the bot, as
+    run_polling did: it must not wait for Telegram to answer (and be killed meanwhile)."""
+    api = RefusingDeleteWebhook()
+    async with temporary_database(server_url) as url:
+        with running_fake_bot_api(api) as telegram:
+            bot = start_bot(tmp_path, telegram, DATABASE_URL=plain_url(url))
+            try:
+                await asyncio.to_thread(
+                    telegram.wait_for, lambda _: len(api.sent("deleteWebhook")) >= 2, 30
+                )
+            finally:
+                output = await stop_bot(bot)
+    assert bot.returncode == 0, output
+    assert "Traceback" not in output
+    assert "getUpdates" not in {request.method for request in api.requests}

@@ -46,7 +46,7 @@ async def _until_stopped(
 ) -> None:
     stop = stop_on_signals()
     async with running_playground(
-        database_url, sock, Shop.from_settings(settings), settings.messages_per_second
+        database_url, sock, Shop.from_settings(settings), settings.messages_per_second, stop
     ):
         logger.info(
             "Playground ready at %s (started in %.1f s); Ctrl+C stops it",

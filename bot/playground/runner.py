@@ -77,6 +77,7 @@ async def running_playground(
     sock: socket.socket,
     shop: Shop | None = None,
     messages_per_second: float = 29.0,
+    stopping: asyncio.Event | None = None,
 ) -> AsyncIterator[Playground]:
     """The playground on this database and socket, until the block ends; under the shop's
     rules (ADMIN_IDS, RESTOCK_POLICY, TIMEZONE: Shop.from_settings) as the bot runs, the
@@ -108,7 +109,8 @@ async def running_playground(
             messages_per_second=messages_per_second,
             base_url=page_url(sock, for_the_bot=True) + "/bot",
         )
-        async with running(application, polling=True):
+        # stopping: Ctrl+C while the bot connects ends the start-up too.
+        async with running(application, stopping, polling=True):
             yield Playground(page_url(sock), web_chat, application)
     finally:
         watching.cancel()

@@ -51,21 +51,27 @@ async def run_bot(
     application: BotApplication,
     *,
     polling: bool,
-    beside: AbstractAsyncContextManager[None] | None = None,
+    status: WebServer | None = None,
+    webhook: AbstractAsyncContextManager[None] | None = None,
 ) -> None:
-    """The bot until SIGINT or SIGTERM, polling or not (webhook, delivery only), with what
-    runs beside it (serving_webhook, serving_status) once it is connected."""
+    """The bot until SIGINT or SIGTERM, polling or not (delivery only, webhook). A status
+    server (status_server) answers around the bot's whole run, so probes and scrapes work
+    while it connects and while it drains; the webhook (serving_webhook) takes Telegram's
+    posts only while the bot is started."""
     stopping = stop_on_signals()
-    async with running(application, stopping, polling=polling) as connected:
-        if not connected:
+    async with serving_status(status), running(application, stopping, polling=polling) as started:
+        if not started:
             return
-        async with beside or contextlib.nullcontext():
+        async with webhook or contextlib.nullcontext():
             await stopping.wait()
 
 
 @asynccontextmanager
-async def serving_status(server: WebServer) -> AsyncIterator[None]:
-    """/healthz and /metrics (status_server) for the block."""
+async def serving_status(server: WebServer | None) -> AsyncIterator[None]:
+    """/healthz and /metrics (status_server), if any, for the block."""
+    if server is None:
+        yield
+        return
     await server.start()
     logger.info("Serving /healthz and /metrics on port %d", server.port)
     try:

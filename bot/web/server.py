@@ -41,7 +41,7 @@ def web_app(engine: AsyncEngine, webhook: tuple[str, Endpoint] | None = None) ->
 class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
-        # Signals belong to the bot (run_polling's handlers, or run_webhook's), which
+        # Signals belong to the bot (bot/telegram/lifecycle.py), which
         # stops this server as part of stopping.
         yield
 
