@@ -24,14 +24,18 @@ def restock_report(result: Restock | LineRestock) -> str:
     return restocked_in_line(result)
 
 
-def restocked(restock: Restock) -> str:
-    book = restock.book
-    text = _("Stock of #%(id)s %(book)s: %(old)s → %(new)s.") % {
+def stock_changed(book: BookView, old_stock: int, new_stock: int) -> str:
+    return _("Stock of #%(id)s %(book)s: %(old)s → %(new)s.") % {
         "id": book.id,
         "book": book_name(book.title, book.author),
-        "old": restock.old_stock,
-        "new": restock.new_stock,
+        "old": old_stock,
+        "new": new_stock,
     }
+
+
+def restocked(restock: Restock) -> str:
+    book = restock.book
+    text = stock_changed(book, restock.old_stock, restock.new_stock)
     count = restock.notified
     if restock.old_stock == 0 and restock.new_stock > 0:
         text += " " + ngettext(
@@ -48,12 +52,7 @@ def restocked(restock: Restock) -> str:
 
 def restocked_in_line(restock: LineRestock) -> str:
     book = restock.book
-    text = _("Stock of #%(id)s %(book)s: %(old)s → %(new)s.") % {
-        "id": book.id,
-        "book": book_name(book.title, book.author),
-        "old": restock.old_stock,
-        "new": restock.new_stock,
-    }
+    text = stock_changed(book, restock.old_stock, restock.new_stock)
     if restock.set_aside:
         text += " " + ngettext(
             "%(count)s copy set aside for the first %(count)s of %(line)s in line;",
