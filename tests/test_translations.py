@@ -445,3 +445,10 @@ def test_every_text_is_marked_for_translation(modules: str) -> None:
         for line, text in unmarked_words(path)
     ]
     assert unmarked == []
+
+
+def test_no_refused_error_is_a_kind_of_another() -> None:
+    """refusal() finds an error's words by its class, then its bases: were one listed error
+    a subclass of another, which words it gets would hang on the order of its bases."""
+    kinds = list(refusals.REFUSALS)
+    assert [(a, b) for a in kinds for b in kinds if a is not b and issubclass(a, b)] == []
