@@ -11,17 +11,15 @@ import functools
 import heapq
 import logging
 import math
-import warnings
 from collections.abc import Callable, Coroutine
-from datetime import timedelta
 from typing import Any
 
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
-from telegram.warnings import PTBDeprecationWarning
 
 from bot.delivery.flood_budget.ledger import Booking, SharedFloodBudget
 from bot.delivery.flood_limits import WINDOW_SECONDS
+from bot.delivery.telegram_errors import retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -239,14 +237,6 @@ def chat_of(data: dict[str, Any]) -> int | None:
         return int(data["chat_id"])
     except (KeyError, TypeError, ValueError):
         return None
-
-
-def retry_after_seconds(error: RetryAfter) -> float:
-    """PTB 22 gives retry_after as a timedelta (PTB_TIMEDELTA=1) or a deprecated int."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        period = error.retry_after
-    return period.total_seconds() if isinstance(period, timedelta) else float(period)
 
 
 def loop_time() -> float:

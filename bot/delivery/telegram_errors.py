@@ -5,11 +5,20 @@ message from Telegram (network errors, timeouts, 5xx) is Telegram's trouble, not
 reader's: the message waits until Telegram answers again.
 """
 
+import warnings
 from dataclasses import dataclass
+from datetime import timedelta
 
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+from telegram.warnings import PTBDeprecationWarning
 
-from bot.delivery.pacing import retry_after_seconds
+
+def retry_after_seconds(error: RetryAfter) -> float:
+    """PTB 22 gives retry_after as a timedelta (PTB_TIMEDELTA=1) or a deprecated int."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        period = error.retry_after
+    return period.total_seconds() if isinstance(period, timedelta) else float(period)
 
 
 @dataclass(frozen=True)

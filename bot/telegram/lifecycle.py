@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 
 from telegram.error import InvalidToken, RetryAfter, TelegramError
 
-from bot.delivery.pacing import retry_after_seconds
+from bot.delivery.telegram_errors import retry_after_seconds
 from bot.telegram.application import ALLOWED_UPDATES
 from bot.telegram.context import BotApplication
 

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
 
-from bot.delivery.pacing import retry_after_seconds
+from bot.delivery.telegram_errors import retry_after_seconds
 
 FIRST_RETRY_SECONDS = 1.0
 MAX_RETRY_SECONDS = 300.0
