@@ -24,6 +24,12 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 # In-flight requests get this long to finish when the bot stops.
 GRACEFUL_STOP_SECONDS = 5
+# How long an idle connection is kept open. It must outlast the idle timeout of whatever
+# keeps connections to us (a balancer: 60 s is common, as AWS's ALB and many proxies), so
+# the client always closes first; with uvicorn's default of 5 s, an update sent as we
+# close fails and Telegram sends it again. An idle connection costs a socket, no task;
+# stopping closes idle connections at once.
+KEEP_ALIVE_SECONDS = 75
 
 
 def web_app(engine: AsyncEngine, webhook: tuple[str, Endpoint] | None = None) -> Starlette:
@@ -58,6 +64,7 @@ class WebServer:
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=GRACEFUL_STOP_SECONDS,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
         )
         self._server = _Server(config)
         self._task: asyncio.Task[None] | None = None
