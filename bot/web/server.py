@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bot.config import DEFAULT_METRICS_ALLOW, Networks
 from bot.web.health import HealthEndpoint, MetricsEndpoint
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -32,11 +33,17 @@ GRACEFUL_STOP_SECONDS = 5
 KEEP_ALIVE_SECONDS = 75
 
 
-def web_app(engine: AsyncEngine, webhook: tuple[str, Endpoint] | None = None) -> Starlette:
-    """/healthz and /metrics; with webhook, (path, endpoint) taking Telegram's posts."""
+def web_app(
+    engine: AsyncEngine,
+    webhook: tuple[str, Endpoint] | None = None,
+    *,
+    metrics_allow: Networks = DEFAULT_METRICS_ALLOW,
+) -> Starlette:
+    """/healthz and /metrics, in full for metrics_allow's clients; with webhook, (path,
+    endpoint) taking Telegram's posts."""
     routes = [
-        Route("/healthz", HealthEndpoint(engine).answer, methods=["GET"]),
-        Route("/metrics", MetricsEndpoint(engine).answer, methods=["GET"]),
+        Route("/healthz", HealthEndpoint(engine, metrics_allow).answer, methods=["GET"]),
+        Route("/metrics", MetricsEndpoint(engine, metrics_allow).answer, methods=["GET"]),
     ]
     if webhook is not None:
         path, endpoint = webhook
@@ -62,6 +69,9 @@ class WebServer:
             app,
             log_config=None,  # the bot's logging, which keeps the token out
             access_log=False,
+            # The client is the connection's peer (bot/web/access.py): uvicorn would
+            # otherwise take X-Forwarded-For's word from loopback (FORWARDED_ALLOW_IPS).
+            proxy_headers=False,
             lifespan="off",
             timeout_graceful_shutdown=GRACEFUL_STOP_SECONDS,
             timeout_keep_alive=KEEP_ALIVE_SECONDS,
