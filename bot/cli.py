@@ -205,7 +205,9 @@ def run(settings: Settings, database_url: str) -> None:
         webhook = webhook_mode(settings, application, engine)
     elif settings.http_port is not None:
         with cannot_listen(settings.webhook_listen, settings.http_port):
-            status = status_server(engine, settings.webhook_listen, settings.http_port)
+            status = status_server(
+                engine, settings.webhook_listen, settings.http_port, settings.metrics_allow
+            )
     polling = settings.webhook_url is None and settings.poll_updates
     if polling:
         logger.info("Connecting to Telegram (retrying until it answers); Ctrl+C stops the bot")
@@ -227,7 +229,7 @@ def webhook_mode(
     webhook = Webhook(settings.webhook_url, settings.webhook_secret.get_secret_value())
     host, port = settings.webhook_listen, settings.webhook_port
     with cannot_listen(host, port):
-        server = webhook_server(application, engine, webhook, host, port)
+        server = webhook_server(application, engine, webhook, host, port, settings.metrics_allow)
     registration = WebhookRegistration(
         application.bot, webhook.url, webhook.secret, ALLOWED_UPDATES
     )

@@ -2,6 +2,7 @@
 
 import re
 from datetime import timedelta
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -17,6 +18,21 @@ TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
 WEBHOOK_SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 # Served beside the webhook on the same port (bot/web/).
 RESERVED_PATHS = frozenset({"/healthz", "/metrics"})
+
+Networks = tuple[IPv4Network | IPv6Network, ...]
+# Who may read /metrics and /healthz's details by default: loopback and the private
+# networks (RFC 1918, IPv6 unique local), as GitLab's monitoring whitelist.
+DEFAULT_METRICS_ALLOW: Networks = tuple(
+    ip_network(network)
+    for network in (
+        "127.0.0.0/8",
+        "::1/128",
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "fc00::/7",
+    )
+)
 
 
 def webhook_path(url: str) -> str:
@@ -69,6 +85,9 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8080, ge=1, le=65535)
     # In polling mode, /healthz and /metrics are served on this port when it is set.
     http_port: int | None = Field(default=None, ge=1, le=65535)
+    # The clients (by the address of the TCP connection) that /metrics answers and that
+    # /healthz tells more than ok or not; comma-separated networks, blank for none.
+    metrics_allow: Annotated[Networks, NoDecode] = DEFAULT_METRICS_ALLOW
     # Back-in-stock and hold messages sent as paid broadcasts (allow_paid_broadcast), up
     # to paid_messages_per_second per process: Telegram charges 0.1 Star per message
     # beyond the free limit. Replies are unaffected.
@@ -112,6 +131,25 @@ class Settings(BaseSettings):
                 raise ValueError(f"{part!r} is not a Telegram user id")
             ids.add(int(part))
         return frozenset(ids)
+
+    @field_validator("metrics_allow", mode="before")
+    @classmethod
+    def split_networks(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        networks = []
+        for part in value.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            try:
+                # Host bits are forgiven (10.1.2.3/8 is 10.0.0.0/8), as nginx's allow does.
+                networks.append(ip_network(part, strict=False))
+            except ValueError:
+                raise ValueError(
+                    f"{part!r} is not a network (such as 10.0.0.0/8, 192.0.2.7 or fc00::/7)"
+                ) from None
+        return tuple(networks)
 
     @field_validator("webhook_url")
     @classmethod

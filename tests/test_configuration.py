@@ -37,6 +37,19 @@ def test_admin_ids_are_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch) -
     assert load_settings().admin_ids == frozenset({12, 34, 56})
 
 
+def test_metrics_allow_is_a_comma_separated_list_of_networks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("METRICS_ALLOW", " 192.0.2.7, 10.1.0.0/16,,2001:db8::/32 ")
+    assert [str(network) for network in load_settings().metrics_allow] == [
+        "192.0.2.7/32",
+        "10.1.0.0/16",
+        "2001:db8::/32",
+    ]
+    monkeypatch.setenv("METRICS_ALLOW", "")
+    assert load_settings().metrics_allow == ()  # nobody
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "message"),
     [
@@ -45,6 +58,12 @@ def test_admin_ids_are_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch) -
         ("DATABASE_URL", "mysql://root:SECRET@db/shop", "DATABASE_URL: must be a postgresql://"),
         ("DATABASE_URL", "::SECRET::", "DATABASE_URL: is not a database URL"),
         ("LOG_LEVEL", "loud", "LOG_LEVEL: must be DEBUG, INFO, WARNING or ERROR"),
+        (
+            "METRICS_ALLOW",
+            "10.0.0.0/8,10.0.0.0/33",
+            "METRICS_ALLOW: '10.0.0.0/33' is not a network",
+        ),
+        ("METRICS_ALLOW", "localhost", "METRICS_ALLOW: 'localhost' is not a network"),
     ],
 )
 def test_bad_settings_are_one_line_without_the_value(

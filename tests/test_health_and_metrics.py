@@ -1,6 +1,7 @@
 """/healthz and /metrics over HTTP, on the real web server and Application."""
 
 import json
+from ipaddress import ip_network
 from typing import Any
 
 import httpx
@@ -8,9 +9,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.config import Settings
 from bot.database import create_engine
 from bot.services import Services
 from bot.users.schemas import Reader
+from bot.web.access import allowed_address
 from bot.web.health import HEALTH_TIMEOUT_SECONDS
 from bot.web.server import WebServer, web_app
 from tests.chat import ADMIN, ALICE, BOB, CAROL, message_update
@@ -105,3 +108,72 @@ async def test_metrics_count_updates_messages_refusals_and_the_outbox(
     assert "bot_holds_expiring 0.0" in response.text
     assert "bot_update_handling_seconds_bucket" in response.text
     assert TOKEN not in response.text
+
+
+# Networks without loopback: the tests' client, on 127.0.0.1, is outside them.
+ELSEWHERE = (ip_network("10.0.0.0/8"), ip_network("fc00::/7"))
+
+
+async def test_metrics_are_refused_to_clients_outside_the_allowed_networks(
+    engine: AsyncEngine,
+) -> None:
+    async with serving(
+        WebServer(web_app(engine, metrics_allow=ELSEWHERE), "127.0.0.1", 0)
+    ) as client:
+        metrics = await client.get("/metrics")
+        health = await client.get("/healthz")
+    assert metrics.status_code == 403
+    assert "bot_" not in metrics.text
+    # The outside learns "ok" and no more.
+    assert health.status_code == 200
+    assert body(health) == {"status": "ok"}
+
+
+async def test_a_request_through_a_proxy_is_from_outside(engine: AsyncEngine) -> None:
+    """A proxy on the same host connects from loopback; what it forwards is the outside's,
+    and its X-Forwarded-For, which anyone can write, grants nothing."""
+    proxied = [
+        {"X-Forwarded-For": "127.0.0.1"},
+        {"Forwarded": "for=10.1.2.3"},
+        {"X-Real-IP": "::1"},
+    ]
+    async with serving(WebServer(web_app(engine), "127.0.0.1", 0)) as client:
+        direct = await client.get("/metrics")
+        metrics = [(await client.get("/metrics", headers=h)).status_code for h in proxied]
+        health = [body(await client.get("/healthz", headers=h)) for h in proxied]
+    assert direct.status_code == 200
+    assert metrics == [403] * 3
+    assert health == [{"status": "ok"}] * 3
+
+
+async def test_a_health_check_from_outside_says_only_not_ok() -> None:
+    nowhere = create_engine("postgresql://postgres@127.0.0.1:9/none?connect_timeout=10")
+    try:
+        app = web_app(nowhere, metrics_allow=ELSEWHERE)
+        async with serving(WebServer(app, "127.0.0.1", 0)) as client:
+            response = await client.get("/healthz")
+    finally:
+        await nowhere.dispose()
+    assert response.status_code == 503
+    assert body(response) == {"status": "unavailable"}
+
+
+@pytest.mark.parametrize(
+    ("client", "allowed"),
+    [
+        ("127.0.0.1", True),
+        ("::1", True),
+        ("10.20.30.40", True),
+        ("192.168.1.5", True),
+        ("172.31.255.255", True),
+        ("172.32.0.1", False),
+        ("fd12::1", True),
+        ("::ffff:10.0.0.1", True),  # an IPv4 client of a dual-stack listener
+        ("::ffff:8.8.8.8", False),
+        ("203.0.113.9", False),
+        ("2001:db8::1", False),
+        ("not an address", False),
+    ],
+)
+def test_by_default_loopback_and_private_networks_are_allowed(client: str, allowed: bool) -> None:
+    assert allowed_address(client, Settings().metrics_allow) is allowed

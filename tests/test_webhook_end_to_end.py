@@ -242,17 +242,27 @@ async def test_a_polling_bot_serves_health_and_metrics_on_http_port(
                 DATABASE_URL=plain_url(url),
                 HTTP_PORT=str(port),
                 WEBHOOK_LISTEN="127.0.0.1",
+                METRICS_ALLOW="127.0.0.1",
             )
+            # Another address on the same host, as a client outside METRICS_ALLOW.
+            elsewhere = httpx.AsyncHTTPTransport(local_address="127.0.0.2")
             try:
-                async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+                async with (
+                    httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client,
+                    httpx.AsyncClient(base_url=client.base_url, transport=elsewhere) as outside,
+                ):
                     await wait_until_healthy(client, bot)
                     telegram.send_text(ALICE, "/start")
                     await asyncio.to_thread(telegram.wait_for, reply_to(ALICE.id, "Hello"), 30)
                     metrics = await metrics_showing(client, HANDLED_ONE_MESSAGE)
                     webhook = await client.post(PATH, json=message_update(9, ALICE, "/start"))
+                    refused = await outside.get("/metrics")
+                    health = await outside.get("/healthz")
             finally:
                 output = await stop_with(bot, signal.SIGINT)
     assert bot.returncode == 0, output
+    assert refused.status_code == 403
+    assert (health.status_code, health.json()) == (200, {"status": "ok"})
     assert 'bot_updates_handled_total{kind="message"} 1.0' in metrics
     assert 'bot_messages_sent_total{kind="reply"} 1.0' in metrics
     assert webhook.status_code == 404  # polling: no webhook to post to

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.config import webhook_path
+from bot.config import DEFAULT_METRICS_ALLOW, Networks, webhook_path
 from bot.database import create_session_factory
 from bot.telegram.context import BotApplication
 from bot.telegram.lifecycle import running, stop_on_signals
@@ -35,16 +35,24 @@ class Webhook:
 
 
 def webhook_server(
-    application: BotApplication, engine: AsyncEngine, webhook: Webhook, host: str, port: int
+    application: BotApplication,
+    engine: AsyncEngine,
+    webhook: Webhook,
+    host: str,
+    port: int,
+    metrics_allow: Networks = DEFAULT_METRICS_ALLOW,
 ) -> WebServer:
     received = ReceivedUpdates(create_session_factory(engine))
     endpoint = WebhookEndpoint(application, received, webhook.secret)
-    return WebServer(web_app(engine, (webhook_path(webhook.url), endpoint.answer)), host, port)
+    route = (webhook_path(webhook.url), endpoint.answer)
+    return WebServer(web_app(engine, route, metrics_allow=metrics_allow), host, port)
 
 
-def status_server(engine: AsyncEngine, host: str, port: int) -> WebServer:
+def status_server(
+    engine: AsyncEngine, host: str, port: int, metrics_allow: Networks = DEFAULT_METRICS_ALLOW
+) -> WebServer:
     """/healthz and /metrics alone, beside long polling or a delivery-only process."""
-    return WebServer(web_app(engine), host, port)
+    return WebServer(web_app(engine, metrics_allow=metrics_allow), host, port)
 
 
 async def run_bot(

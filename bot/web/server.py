@@ -18,19 +18,32 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bot.config import DEFAULT_METRICS_ALLOW, Networks
 from bot.web.health import HealthEndpoint, MetricsEndpoint
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 # In-flight requests get this long to finish when the bot stops.
 GRACEFUL_STOP_SECONDS = 5
+# How long an idle connection is kept open. It must outlast the idle timeout of whatever
+# keeps connections to us (a balancer: 60 s is common, as AWS's ALB and many proxies), so
+# the client always closes first; with uvicorn's default of 5 s, an update sent as we
+# close fails and Telegram sends it again. An idle connection costs a socket, no task;
+# stopping closes idle connections at once.
+KEEP_ALIVE_SECONDS = 75
 
 
-def web_app(engine: AsyncEngine, webhook: tuple[str, Endpoint] | None = None) -> Starlette:
-    """/healthz and /metrics; with webhook, (path, endpoint) taking Telegram's posts."""
+def web_app(
+    engine: AsyncEngine,
+    webhook: tuple[str, Endpoint] | None = None,
+    *,
+    metrics_allow: Networks = DEFAULT_METRICS_ALLOW,
+) -> Starlette:
+    """/healthz and /metrics, in full for metrics_allow's clients; with webhook, (path,
+    endpoint) taking Telegram's posts."""
     routes = [
-        Route("/healthz", HealthEndpoint(engine).answer, methods=["GET"]),
-        Route("/metrics", MetricsEndpoint(engine).answer, methods=["GET"]),
+        Route("/healthz", HealthEndpoint(engine, metrics_allow).answer, methods=["GET"]),
+        Route("/metrics", MetricsEndpoint(engine, metrics_allow).answer, methods=["GET"]),
     ]
     if webhook is not None:
         path, endpoint = webhook
@@ -56,8 +69,12 @@ class WebServer:
             app,
             log_config=None,  # the bot's logging, which keeps the token out
             access_log=False,
+            # The client is the connection's peer (bot/web/access.py): uvicorn would
+            # otherwise take X-Forwarded-For's word from loopback (FORWARDED_ALLOW_IPS).
+            proxy_headers=False,
             lifespan="off",
             timeout_graceful_shutdown=GRACEFUL_STOP_SECONDS,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
         )
         self._server = _Server(config)
         self._task: asyncio.Task[None] | None = None
