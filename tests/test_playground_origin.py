@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from bot.playground.runner import PLAYGROUND_TOKEN, Playground
+from bot.playground.same_origin import ServedAddress
 from tests.playground import playground_on
 
 DANA = 9001
@@ -84,3 +85,20 @@ async def test_json_comes_only_as_json(playground: Playground, client: httpx.Asy
         "/api/send", content=body, headers={"Content-Type": "application/json; charset=utf-8"}
     )
     assert sent.status_code == 200
+
+
+def test_the_addresses_it_answers_to_follow_where_it_listens() -> None:
+    loopback = ServedAddress("127.0.0.1", 8080)
+    assert loopback.allows("localhost", 8080)
+    assert loopback.allows("::1", 8080)
+    assert not loopback.allows("192.168.1.5", 8080)
+    assert not loopback.allows("localhost", 80)
+    named = ServedAddress("shop-laptop.lan", 8080)  # --host shop-laptop.lan --allow-remote
+    assert named.allows("shop-laptop.lan", 8080)
+    assert not named.allows("rebound.example", 8080)
+    # On every interface: any address in digits (a rebound name is always a name).
+    everywhere = ServedAddress("0.0.0.0", 8080)  # noqa: S104
+    assert everywhere.allows("192.168.1.5", 8080)
+    assert everywhere.allows("fe80::1", 8080)
+    assert not everywhere.allows("rebound.example", 8080)
+    assert not everywhere.allows(None, 8080)

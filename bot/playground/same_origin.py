@@ -58,7 +58,7 @@ class SameOriginOnly:
         if not self._allowed("//" + host):
             return (
                 f"Refused: {host or 'no host'} is not this playground's address; "
-                f"open it at http://127.0.0.1:{self.served.port}\n"
+                "open it at the address it printed when it started\n"
             )
         origin = headers.get(b"origin")
         if origin is not None:
