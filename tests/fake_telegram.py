@@ -42,6 +42,8 @@ class FakeBotApi(LocalBotApi):
     network_failures: dict[int, int] = field(default_factory=dict)
     # Telegram down for every method: "502" answers 502 Bad Gateway, "drop" hangs up
     down: Literal["502", "drop"] | None = None
+    # method -> the refusals its next calls get, one call each: (502, "Bad Gateway")
+    failing_calls: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     # seconds each sendMessage takes before Telegram answers (FakeRequest only)
     send_delay: float = 0.0
 
@@ -51,6 +53,8 @@ class FakeBotApi(LocalBotApi):
         if self.down == "drop":
             self.requests[-1].error_code = -1
             raise DropConnection()
+        if self.failing_calls.get(method):
+            raise BotApiError(*self.failing_calls[method].pop(0))
         if method == "setMyCommands" and menu_chat(params) in self.failing_chats:
             raise BotApiError(400, "Bad Request: chat not found")
         if method != "sendMessage":

@@ -125,7 +125,9 @@ async def test_the_web_chat_refuses_what_no_telegram_client_could_send(
         refused = [
             await client.post("/api/send", json={"persona": 42, "text": "hi"}),
             await client.post("/api/send", json={"persona": 1001, "text": "  "}),
-            await client.post("/api/send", content=b"\xff"),
+            await client.post(
+                "/api/send", content=b"\xff", headers={"Content-Type": "application/json"}
+            ),
             await client.post(
                 "/api/press", json={"persona": 1002, "message_id": message_id, "data": "r:1"}
             ),

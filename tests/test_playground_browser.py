@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 from playwright.async_api import Browser, Locator, Page, async_playwright, expect
 
 from bot.playground.runner import Playground
@@ -156,3 +157,56 @@ async def test_reset_starts_over(browser: Browser, playground: Playground) -> No
     await expect(page.locator(f"#chat-{ALICE} .message")).to_have_count(0)
     await say(page, "/myreservations")
     await expect(bot_message(page, ALICE, "no reservations")).to_be_visible()
+
+
+# Another site's page, as an attacker would serve it: a no-cors fetch to reset the shop,
+# then a form that posts JSON as text/plain (the one trick a form has for it) as staff.
+ATTACK_PAGE = """<!doctype html>
+<form method="post" enctype="text/plain" action="{playground}/api/send">
+<input name='{{"persona": 9001, "text": "/restock 1 7", "pad": "' value='"}}'>
+</form>
+<script>
+(async () => {{
+  await fetch("{playground}/api/reset", {{method: "POST", mode: "no-cors", body: "{{}}"}});
+  await fetch("{playground}/api/state", {{mode: "no-cors"}});
+  document.forms[0].submit();
+}})();
+</script>
+"""
+
+
+@pytest.fixture
+async def attacker_site(playground: Playground) -> AsyncIterator[str]:
+    """A page served from another origin (another port) that drives the playground."""
+
+    async def page(_: web.Request) -> web.Response:
+        html = ATTACK_PAGE.format(playground=playground.url)
+        return web.Response(text=html, content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/", page)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        await runner.cleanup()
+
+
+async def test_another_sites_page_cannot_drive_the_playground(
+    browser: Browser, playground: Playground, attacker_site: str
+) -> None:
+    api = playground.web_chat.api
+    api.receive({"id": ALICE, "is_bot": False, "first_name": "Alice"}, "my chat, kept")
+    page = await browser.new_page()
+    page.set_default_timeout(WAIT_MS)
+    async with page.expect_request(f"{playground.url}/api/send") as posted:
+        await page.goto(attacker_site)
+    answered = await (await posted.value).response()  # the playground has answered the form
+    assert answered is not None
+    assert answered.status == 403
+    assert [m["text"] for m in api.messages_in(ALICE)] == ["my chat, kept"]  # no reset
+    assert api.messages_in(DANA) == []  # no "/restock 1 7" as staff

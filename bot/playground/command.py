@@ -34,7 +34,7 @@ def serve(settings: Settings, host: str, port: int, allow_remote: bool) -> None:
         try:
             server = start_embedded_postgres(settings.data_dir / PLAYGROUND_FOLDER)
             try:
-                asyncio.run(_until_stopped(server.url, sock, settings, began))
+                asyncio.run(_until_stopped(server.url, sock, host, settings, began))
             finally:
                 server.release()
         finally:
@@ -42,11 +42,16 @@ def serve(settings: Settings, host: str, port: int, allow_remote: bool) -> None:
 
 
 async def _until_stopped(
-    database_url: str, sock: socket.socket, settings: Settings, began: float
+    database_url: str, sock: socket.socket, host: str, settings: Settings, began: float
 ) -> None:
     stop = stop_on_signals()
     async with running_playground(
-        database_url, sock, Shop.from_settings(settings), settings.messages_per_second, stop
+        database_url,
+        sock,
+        Shop.from_settings(settings),
+        settings.messages_per_second,
+        stop,
+        host=host,
     ):
         logger.info(
             "Playground ready at %s (started in %.1f s); Ctrl+C stops it",

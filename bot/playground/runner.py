@@ -16,10 +16,12 @@ from dataclasses import dataclass, replace
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 
 from bot.database import create_engine
 from bot.playground import sample_shop
 from bot.playground.local_bot_api import FloodLimits, LocalBotApi
+from bot.playground.same_origin import SameOriginOnly, ServedAddress
 from bot.playground.web_chat import WebChat
 from bot.postgres import migrate
 from bot.services import Shop, build_services
@@ -78,10 +80,12 @@ async def running_playground(
     shop: Shop | None = None,
     messages_per_second: float = 29.0,
     stopping: asyncio.Event | None = None,
+    host: str | None = None,
 ) -> AsyncIterator[Playground]:
     """The playground on this database and socket, until the block ends; under the shop's
     rules (ADMIN_IDS, RESTOCK_POLICY, TIMEZONE: Shop.from_settings) as the bot runs, the
-    sample shop's staff member among the staff."""
+    sample shop's staff member among the staff. It answers requests naming the socket's
+    address or `host` (the name it was told to listen on), from its own page only."""
     engine = create_engine(database_url)
     async with engine.begin() as connection:
         await migrate.upgrade_on(connection)
@@ -90,9 +94,14 @@ async def running_playground(
     services = build_services(engine, TelegramMessages(), staffed)
     await sample_shop.stock_if_empty(engine, services)
     web_chat = WebChat(PLAYGROUND_TOKEN, LocalBotApi(limits=FloodLimits()), engine, services)
+    bound_host, port = sock.getsockname()[:2]
+    served = ServedAddress(host or bound_host, port)
     server = _QuietServer(
         uvicorn.Config(
-            Starlette(routes=web_chat.routes()),
+            Starlette(
+                routes=web_chat.routes(),
+                middleware=[Middleware(SameOriginOnly, served=served)],
+            ),
             log_config=None,
             access_log=False,
             lifespan="off",

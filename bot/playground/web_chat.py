@@ -31,6 +31,14 @@ MAX_TEXT_LENGTH = 4096
 class BadAction(Exception):
     """A request from the page that a Telegram client could not have sent."""
 
+    status_code = 400
+
+
+class NotJson(BadAction):
+    """A body not sent as JSON: what another site's form or no-cors fetch can send."""
+
+    status_code = 415
+
 
 class WebChat:
     """The chats of the playground's personas with the bot, and a live feed of events."""
@@ -105,7 +113,7 @@ class WebChat:
             if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT_LENGTH:
                 raise BadAction("a message is 1 to 4096 characters")
         except BadAction as error:
-            return JSONResponse({"error": str(error)}, status_code=400)
+            return _refused(error)
         message = self.api.receive(persona.as_user(), text)
         self.updates.push(message_update(self.updates.next_id(), message))
         return JSONResponse({"ok": True})
@@ -124,13 +132,17 @@ class WebChat:
             if not isinstance(data, str) or data not in pressable:
                 raise BadAction("the message has no such button (any more)")
         except BadAction as error:
-            return JSONResponse({"error": str(error)}, status_code=400)
+            return _refused(error)
         update = callback_update(self.updates.next_id(), persona.as_user(), str(data), message)
         self._query_chats[update["callback_query"]["id"]] = persona.id
         self.updates.push(update)
         return JSONResponse({"ok": True})
 
-    async def _reset(self, _: Request) -> Response:
+    async def _reset(self, request: Request) -> Response:
+        try:
+            await _json(request)
+        except BadAction as error:
+            return _refused(error)
         await sample_shop.start_over(self._engine, self._services)
         self.api.forget()
         self._query_chats.clear()
@@ -207,7 +219,16 @@ def _shown(message: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _refused(error: BadAction) -> Response:
+    return JSONResponse({"error": str(error)}, status_code=error.status_code)
+
+
 async def _json(request: Request) -> dict[str, Any]:
+    # A page of another site can post text/plain without asking; only a page of this
+    # one can post application/json (a browser asks first, and nothing here says yes).
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise NotJson("the body must be sent as application/json")
     try:
         body = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError):

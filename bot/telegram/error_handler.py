@@ -10,9 +10,11 @@ from telegram.error import BadRequest, NetworkError, TelegramError
 
 from bot.errors import DomainError
 from bot.telegram.bad_input import BadInput
+from bot.telegram.callback_answers import answer_while_young
 from bot.telegram.context import BotContext
 from bot.telegram.lengths import CALLBACK_ANSWER_LIMIT, truncated
 from bot.telegram.texts import formatting, refusals
+from bot.telegram.update_processor import pressed_at
 
 logger = logging.getLogger(__name__)
 
@@ -34,16 +36,18 @@ async def on_error(update: object, context: BotContext) -> None:
         logger.error("Update failed", exc_info=error)
         text = refusals.something_went_wrong()
     if isinstance(update, Update):
-        await _tell(update, text)
+        await _tell(update, text, context)
 
 
-async def _tell(update: Update, text: str) -> None:
+async def _tell(update: Update, text: str, context: BotContext) -> None:
     try:
         if update.callback_query is not None:
             # An alert also stops the button's spinner.
             alert = truncated(formatting.as_plain(text), CALLBACK_ANSWER_LIMIT)
+            query = update.callback_query
+            pressed = pressed_at(context.application.update_processor, query.id)
             try:
-                await update.callback_query.answer(alert, show_alert=True)
+                await answer_while_young(query, pressed, alert, show_alert=True)
             except BadRequest:
                 # Answered already (the spinner's deadline), or too old: say it in the chat.
                 await update.callback_query.get_bot().send_message(

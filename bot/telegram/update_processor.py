@@ -10,12 +10,15 @@ so do the presses running then: a burst is on, and their outcome would come too 
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable
 from typing import Any
 
 from telegram import CallbackQuery, Update
 from telegram.error import TelegramError
 from telegram.ext import BaseUpdateProcessor
+
+from bot.telegram.callback_answers import answer_while_young
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +44,8 @@ class PerReaderUpdateProcessor(BaseUpdateProcessor):
         self._answered: set[str] = set()
         # Presses being handled whose spinner still turns.
         self._spinning: dict[str, CallbackQuery] = {}
+        # When each press being handled came in (time.monotonic()): its answer's deadline.
+        self._pressed_at: dict[str, float] = {}
 
     async def initialize(self) -> None:
         pass
@@ -58,6 +63,10 @@ class PerReaderUpdateProcessor(BaseUpdateProcessor):
         self._spinning.pop(query_id, None)
         return True
 
+    def pressed_at(self, query_id: str) -> float:
+        """When the press came in (time.monotonic()); now for one it isn't handling."""
+        return self._pressed_at.get(query_id, time.monotonic())
+
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = reader_key(update)
         # Nothing before the lock is taken yields, and PTB starts one task per update
@@ -66,6 +75,8 @@ class PerReaderUpdateProcessor(BaseUpdateProcessor):
         lock, holders = self._readers.get(key, (asyncio.Lock(), 0))
         self._readers[key] = (lock, holders + 1)
         query = update.callback_query if isinstance(update, Update) else None
+        if query is not None:
+            self._pressed_at[query.id] = time.monotonic()
         try:
             if query is not None and (lock.locked() or self._running.locked()):
                 self._answer_early(query)
@@ -86,21 +97,29 @@ class PerReaderUpdateProcessor(BaseUpdateProcessor):
             if query is not None:
                 self._spinning.pop(query.id, None)
                 self._answered.discard(query.id)
+                self._pressed_at.pop(query.id, None)
 
     def _answer_early(self, query: CallbackQuery) -> None:
         if not self.claim_answer(query.id):
             return
-        task = asyncio.create_task(self._stop_spinner(query))
+        task = asyncio.create_task(self._stop_spinner(query, self.pressed_at(query.id)))
         self._early_answers.add(task)
         task.add_done_callback(self._early_answers.discard)
 
-    async def _stop_spinner(self, query: CallbackQuery) -> None:
+    async def _stop_spinner(self, query: CallbackQuery, pressed_at: float) -> None:
         try:
-            await query.answer()
+            await answer_while_young(query, pressed_at)
         except TelegramError as error:
             # The handler answers, then, unless it has started already.
             self._answered.discard(query.id)
             logger.info("Callback query not answered early: %s", error.message)
+
+
+def pressed_at(processor: BaseUpdateProcessor, query_id: str) -> float:
+    """When the press came in, as far as the application's processor knows; else now."""
+    if isinstance(processor, PerReaderUpdateProcessor):
+        return processor.pressed_at(query_id)
+    return time.monotonic()
 
 
 def reader_key(update: object) -> int | None:

@@ -9,6 +9,7 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, TelegramError
 
 from bot.telegram import callback_data, keyboards
+from bot.telegram.callback_answers import answer_while_young
 from bot.telegram.callback_data import (
     BooksPageButton,
     CancelButton,
@@ -21,7 +22,7 @@ from bot.telegram.handlers import language
 from bot.telegram.handlers.senders import reader_of, require_private_chat
 from bot.telegram.texts import catalog, reservations
 from bot.telegram.texts import language as language_texts
-from bot.telegram.update_processor import PerReaderUpdateProcessor
+from bot.telegram.update_processor import PerReaderUpdateProcessor, pressed_at
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ async def button(update: Update, context: BotContext) -> None:
     processor = context.application.update_processor
     spinner = Spinner(
         query,
+        pressed_at(processor, query.id),
         processor.claim_answer if isinstance(processor, PerReaderUpdateProcessor) else None,
     )
     match callback_data.decode(query.data):
@@ -97,9 +99,13 @@ class Spinner:
     (error_handler falls back to one when Telegram refuses a second answer)."""
 
     def __init__(
-        self, query: CallbackQuery, claim_answer: Callable[[str], bool] | None = None
+        self,
+        query: CallbackQuery,
+        pressed_at: float,
+        claim_answer: Callable[[str], bool] | None = None,
     ) -> None:
         self._query = query
+        self._pressed_at = pressed_at  # time.monotonic(): the answer's deadline counts from it
         self._stopped = False
         # The update processor's say on who answers (it stops spinners early).
         self._claim_answer = claim_answer
@@ -121,13 +127,13 @@ class Spinner:
             return
         self._stopped = True
         if self._claim_answer is None or self._claim_answer(self._query.id):
-            await _answer(self._query, text)
+            await _answer(self._query, self._pressed_at, text)
 
 
-async def _answer(query: CallbackQuery, text: str | None = None) -> None:
+async def _answer(query: CallbackQuery, pressed_at: float, text: str | None = None) -> None:
     """Stop the button's spinner; the work is done, so a query too old to answer is no failure."""
     try:
-        await query.answer(text)
+        await answer_while_young(query, pressed_at, text)
     except TelegramError as error:
         # Too old, already answered, or Telegram away: the work goes on either way, so
         # the handler (and the reader's order of updates) never ends before it does.
