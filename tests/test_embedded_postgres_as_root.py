@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.postgres.embedded import start_embedded_postgres
-from bot.postgres.programs import SYSTEM_USER, binaries, is_root
+from bot.postgres.programs import SYSTEM_USER, EmbeddedPostgresUnavailable, binaries, is_root
 from tests.conftest import TOKEN
 from tests.test_command_line import COMMAND, SETTINGS
 from tests.test_embedded_postgres import query, servers_of
@@ -60,6 +60,24 @@ def test_as_root_no_folder_is_opened_and_the_server_serves(home: Path) -> None:
         server.release()
         if server_folder.parent.parent == Path("/var/lib/bookstore-bot"):
             shutil.rmtree(server_folder.parent)
+
+
+@as_root
+def test_as_root_a_data_folder_out_of_the_system_users_reach_is_refused_not_replaced(
+    home: Path,
+) -> None:
+    """A shop's pgdata in a home folder that is closed (again): never opened, never an
+    empty database made beside it."""
+    data_folder = home / "shop" / "pgdata"
+    data_folder.mkdir(parents=True)
+    (data_folder / "PG_VERSION").write_text("18\n")
+    with pytest.raises(EmbeddedPostgresUnavailable) as refused:
+        start_embedded_postgres(home / "shop")
+    message = str(refused.value)
+    assert "\n" not in message
+    assert f"the system user {SYSTEM_USER}, which cannot reach {data_folder}" in message
+    assert oct(home.stat().st_mode) == oct(0o40700)
+    assert sorted(path.name for path in data_folder.iterdir()) == ["PG_VERSION"]
 
 
 def test_the_servers_processes_get_none_of_the_bots_secrets(

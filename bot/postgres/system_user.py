@@ -84,7 +84,7 @@ def can_reach(folder: Path) -> bool:
 def root_folder() -> Path:
     """ROOT_FOLDER, made if missing; refused if anyone but root could change it."""
     try:
-        ROOT_FOLDER.mkdir(mode=0o755)
+        ROOT_FOLDER.mkdir(mode=0o755, parents=True)
         ROOT_FOLDER.chmod(0o755)  # whatever the umask
     except FileExistsError:
         pass
