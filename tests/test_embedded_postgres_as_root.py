@@ -119,6 +119,9 @@ def test_as_root_without_useradd_the_bot_says_so_in_one_line(
     data_dir: Path, tmp_path: Path
 ) -> None:
     """A machine whose system user is not made yet, and whose PATH has no sbin."""
+    unshare = shutil.which("unshare")
+    if unshare is None or subprocess.run([unshare, "--mount", "true"], check=False).returncode:
+        pytest.skip("needs a mount namespace of its own (unshare), which this host refuses")
     passwd = tmp_path / "passwd"
     passwd.write_text(
         "".join(
@@ -129,7 +132,7 @@ def test_as_root_without_useradd_the_bot_says_so_in_one_line(
     )
     # Only in a mount namespace of its own: the real system user stays for the others.
     without_user = [
-        "unshare", "--mount", "sh", "-c", f'mount --bind {passwd} /etc/passwd && exec "$@"', "-",
+        unshare, "--mount", "sh", "-c", f'mount --bind {passwd} /etc/passwd && exec "$@"', "-",
     ]  # fmt: skip
     path = os.pathsep.join(
         folder for folder in os.environ["PATH"].split(os.pathsep) if "sbin" not in folder
