@@ -254,3 +254,51 @@ async def test_deliveries_count_every_hold_message_by_kind(
     assert again.text.endswith(
         "\n\n<b>📦 Copies set aside</b>\n✅ sent: 1\n⏳ pending: 0\n❌ failed: 0"
     )
+
+
+async def test_after_switching_to_notify_all_stock_still_cannot_go_below_the_holds(
+    hold_chat: Chat, hold_services: Services, services: Services, engine: AsyncEngine
+) -> None:
+    """A copy held under hold_in_line stays held after the shop switches to notify_all:
+    the stock may not go below it, and collecting it never fails."""
+    await add_books(hold_services, ("Dune", "Frank Herbert", 0))
+    await hold_chat.send_one(ALICE, "/reserve 1")
+    await staff_restock(hold_chat, "/restock 1 1")
+    await hold_chat.deliveries_done()
+
+    async with running(bot_application(services, hold_chat.api)) as notify_all:
+        chat = Chat(notify_all, hold_chat.api)
+        refused = await chat.send_one(ADMIN, "/restock 1 0")
+        collected = await chat.send_one(ADMIN, "/collected 1")
+
+    assert collected.text == (
+        "Reservation #1 collected: <b>Dune</b> by Frank Herbert now has 0 in stock."
+    )
+    assert refused.text == (
+        "<b>Dune</b> by Frank Herbert has 1 copy on hold (#1): the stock can't go below "
+        "that. Collect or release them first (/collected, /holds)."
+    )
+    assert await rows(engine, "SELECT old_stock, new_stock FROM restocks ORDER BY id") == [
+        (0, 1),
+        (1, 0),
+    ]
+
+
+async def test_a_copy_held_beyond_the_stock_is_collected_without_a_failure(
+    hold_chat: Chat, hold_services: Services, engine: AsyncEngine
+) -> None:
+    """A shop whose stock went below its holds under notify_all before the floor applied
+    to both policies: the collection is recorded, the stock stays at 0."""
+    await add_books(hold_services, ("Dune", "Frank Herbert", 0))
+    await hold_chat.send_one(ALICE, "/reserve 1")
+    await staff_restock(hold_chat, "/restock 1 1")
+    await hold_chat.deliveries_done()
+    async with engine.begin() as connection:
+        await connection.execute(text("UPDATE books SET stock_quantity = 0"))
+
+    collected = await hold_chat.send_one(ADMIN, "/collected 1")
+
+    assert collected.text == (
+        "Reservation #1 collected: <b>Dune</b> by Frank Herbert now has 0 in stock."
+    )
+    assert await rows(engine, "SELECT status::text FROM pre_bookings") == [("collected",)]

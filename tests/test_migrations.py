@@ -295,3 +295,31 @@ async def test_flood_budget_revision_keeps_each_restock_message_once(server_url:
                 ]
         finally:
             await engine.dispose()
+
+
+async def test_obsolete_messages_survive_a_downgrade_as_failed(server_url: str) -> None:
+    """0011's status has no place before it: its messages become failed, saying why."""
+    async with temporary_database(server_url) as url:
+        engine = create_engine(url)
+        try:
+            async with engine.begin() as connection:
+                await migrate.upgrade_on(connection)
+            async with engine.begin() as connection:  # a new value is usable once committed
+                await connection.execute(
+                    text(
+                        "INSERT INTO notifications (pre_booking_id, chat_id, text, kind, status) "
+                        "VALUES (1, 1, 'x', 'hold_offer', 'obsolete'), "
+                        "(2, 2, 'y', 'hold_offer', 'pending')"
+                    )
+                )
+            async with engine.begin() as connection:
+                await downgrade_to(connection, "0010")
+                statuses = "SELECT status::text, last_error FROM notifications ORDER BY id"
+                assert [tuple(row) for row in await connection.execute(text(statuses))] == [
+                    ("failed", "obsolete: the hold had ended"),
+                    ("pending", None),
+                ]
+            async with engine.begin() as connection:
+                await migrate.upgrade_on(connection)
+        finally:
+            await engine.dispose()

@@ -338,7 +338,8 @@ def report(restocked_at: datetime | None) -> DeliveryReport:
         LONG_AUTHOR,
         restocked_at,
         tuple(
-            KindCounts(kind.value, 1_000_000, 1_000_000, 1_000_000) for kind in NotificationKind
+            KindCounts(kind.value, 1_000_000, 1_000_000, 1_000_000, 1_000_000)
+            for kind in NotificationKind
         ),
     )
 

@@ -49,6 +49,18 @@ PRE_BOOKINGS = [
     (4, 3, 1, "waiting", False, False),
 ]
 BACK_IN_STOCK = "📚 Good news: <b>Emma</b> by Jane Austen is back in stock!"
+# Since 0005 (holds): Alice released a copy of Emma held for her while its offer waited
+# in the outbox; since 0011 it is never sent (bot/notifications/ended_holds.py).
+RELEASED_HOLD = (
+    "INSERT INTO pre_bookings (id, user_id, book_id, status, notified_at, cancelled_at, "
+    "hold_expires_at) OVERRIDING SYSTEM VALUE VALUES (5, 1, 2, 'cancelled', now(), now(), "
+    "now() + interval '2 days')"
+)
+ITS_OFFER = (
+    "INSERT INTO notifications (id, restock_id, pre_booking_id, chat_id, text, kind) "
+    "OVERRIDING SYSTEM VALUE VALUES (2, 1, 5, :chat, 'A copy of Emma is set aside for you', "
+    "'hold_offer')"
+)
 # Columns as the first release that has each table wrote them (later ones add their own).
 KEPT = {
     "users": "id, telegram_id, chat_id, username, first_name, created_at",
@@ -134,6 +146,9 @@ async def write_a_shop(connection: AsyncConnection) -> None:
             ),
             {"chat": BOB.id, "text": BACK_IN_STOCK},
         )
+        if "kind" in await columns(connection, "notifications"):
+            await connection.execute(text(RELEASED_HOLD))
+            await connection.execute(text(ITS_OFFER), {"chat": ALICE.id})
     for table in ("users", "books", "pre_bookings", "restocks", "notifications"):
         if await columns(connection, table):
             # Rows inserted with their ids: later ones must not collide with them.
@@ -168,6 +183,7 @@ async def test_upgrading_from_an_earlier_release_keeps_everything(
                 await migrate.upgrade_on(connection, revision)
                 await write_a_shop(connection)
                 before = await read_back(connection)
+                before_columns = await columns(connection, "notifications")
             async with engine.begin() as connection:
                 await migrate.upgrade_on(connection)
                 after = await read_back(connection)
@@ -186,5 +202,12 @@ async def test_upgrading_from_an_earlier_release_keeps_everything(
                 async with running(bot_application(services, api)):
                     await outbox_settled(engine)
                 assert api.texts_to(BOB.id) == [BACK_IN_STOCK]
+                assert api.texts_to(ALICE.id) == []
+                statuses = "SELECT id, status::text FROM notifications ORDER BY id"
+                async with engine.connect() as connection:
+                    assert [tuple(row) for row in await connection.execute(text(statuses))] == [
+                        (1, "sent"),
+                        *([(2, "obsolete")] if "kind" in before_columns else []),
+                    ]
         finally:
             await engine.dispose()

@@ -63,8 +63,11 @@ class HoldService:
             if book is None or status is not ReservationStatus.ON_HOLD:
                 raise NotOnHold(reservation_id, status)
             await holds.end_hold(reservation_id, ReservationStatus.COLLECTED)
-            # Free copies stay as they were: the copy leaves the stock and the holds.
-            await BookRepository(session).set_stock(book, book.stock_quantity - 1, actor_id)
+            # Free copies stay as they were: the copy leaves the stock and the holds. A
+            # stock already below its holds (set under notify_all before the floor held
+            # under both policies) stays at 0 rather than failing the collection.
+            stock = max(book.stock_quantity - 1, 0)
+            await BookRepository(session).set_stock(book, stock, actor_id)
             return Collection(reservation_id, book_view(book))
 
     async def holds_report(self, actor_id: int, book_id: int) -> HoldsReport:

@@ -29,6 +29,9 @@ class NotificationStatus(enum.Enum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+    # Never sent: a hold's offer or reminder whose hold ended while it waited
+    # (bot/notifications/ended_holds.py).
+    OBSOLETE = "obsolete"
 
 
 class NotificationKind(enum.Enum):

@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.books.models import RestockEvent
+from bot.notifications.ended_holds import ABOUT_A_HOLD, skip_ended_holds
 from bot.notifications.models import Notification, NotificationStatus
 from bot.notifications.reachability import skip_unreachable
 from bot.notifications.schemas import Delivery
@@ -35,7 +36,8 @@ class Outbox:
 
     async def claim_due(self, limit: int, lease: timedelta) -> list[Delivery]:
         """Take up to limit due notifications, oldest first, for the length of the lease;
-        those of unreachable readers are failed instead (reachability.py)."""
+        those of unreachable readers are failed instead (reachability.py), and offers
+        and reminders of holds that ended are marked obsolete (ended_holds.py)."""
         token = uuid.uuid4()
         due = (
             select(Notification.id)
@@ -61,6 +63,8 @@ class Outbox:
                     Notification.restock_id,
                     Notification.attempts,
                     Notification.reply_markup,
+                    Notification.kind,
+                    Notification.pre_booking_id,
                 )
             )
             claimed = rows.all()
@@ -77,6 +81,9 @@ class Outbox:
                 for row in claimed
             ]
             deliveries = await skip_unreachable(session, deliveries)
+            # After the readers' rows: the order the endings of holds take them in.
+            holds = {row.id: row.pre_booking_id for row in claimed if row.kind in ABOUT_A_HOLD}
+            deliveries = await skip_ended_holds(session, deliveries, holds)
         return sorted(deliveries, key=lambda delivery: delivery.id)
 
     async def mark_sent(self, *deliveries: Delivery) -> None:

@@ -24,6 +24,7 @@ class KindCounts:
     sent: int
     pending: int
     failed: int
+    obsolete: int = 0  # offers and reminders not sent: the hold had ended
 
 
 @dataclass(frozen=True)

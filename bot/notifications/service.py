@@ -20,7 +20,7 @@ class NotificationService:
         self._zone = zone  # the shop's (TIMEZONE): the report's times are in it
 
     async def deliveries(self, actor_id: int, book_id: int) -> DeliveryReport:
-        """Sent, pending and failed messages about the book since its latest restock that
+        """Sent, pending, failed and obsolete messages about the book since its latest restock that
         notified anyone, kind by kind."""
         self._admins.require(actor_id)
         async with self._sessions.begin() as session:
@@ -39,6 +39,7 @@ class NotificationService:
                     counts.get((kind.value, NotificationStatus.SENT), 0),
                     counts.get((kind.value, NotificationStatus.PENDING), 0),
                     counts.get((kind.value, NotificationStatus.FAILED), 0),
+                    counts.get((kind.value, NotificationStatus.OBSOLETE), 0),
                 )
                 for kind in NotificationKind
                 if any(counted == kind.value for counted, _ in counts)

@@ -40,8 +40,9 @@ class RestockService:
     async def restock(self, actor_id: int, book_id: int, quantity: int) -> Restock | LineRestock:
         """Set a book's stock (staff only). Under notify_all, a 0 → positive change tells
         every waiting reader; under hold_in_line, the free copies go to the first readers
-        in line, and the stock may not go below the copies on hold. Either way in one
-        transaction with the messages it queues."""
+        in line. Under either, the stock may not go below the copies on hold (a shop may
+        switch policies with copies held). In one transaction with the messages it
+        queues."""
         self._admins.require(actor_id)
         quantity = rules.checked_quantity(quantity)
         async with self._sessions.begin() as session:
@@ -57,6 +58,9 @@ class RestockService:
         self, session: AsyncSession, book: Book, quantity: int, actor_id: int
     ) -> Restock:
         old_stock = book.stock_quantity
+        # Copies set aside under hold_in_line stay held after a switch to notify_all.
+        if quantity < await HoldRepository(session).on_hold_count(book.id):
+            raise await self._below_holds(session, book)
         view = BookView(book.id, book.title, book.author, quantity)
         if not (old_stock == 0 and quantity > 0):
             await BookRepository(session).set_stock(book, quantity, actor_id)
@@ -74,11 +78,10 @@ class RestockService:
         change = await RestockRepository(session).change_line_stock(
             book.id, book.stock_quantity, quantity, actor_id, LINE_COUNTED_UP_TO + 1
         )
-        holds = HoldRepository(session)
         if change.restock_id is None:
-            held = await holds.holds_of_book(book.id)
-            raise StockBelowHolds(book_view(book), in_shop_time(held, self._zone))
+            raise await self._below_holds(session, book)
         view = BookView(book.id, book.title, book.author, quantity)
+        holds = HoldRepository(session)
         offered = await pass_on_free_copies(
             holds, [view], self._policy, self._zone, self._messages, change.restock_id
         )
@@ -90,3 +93,8 @@ class RestockService:
             min(change.waiting, LINE_COUNTED_UP_TO),
             line_longer=change.waiting > LINE_COUNTED_UP_TO,
         )
+
+    async def _below_holds(self, session: AsyncSession, book: Book) -> StockBelowHolds:
+        """The refusal of a stock below the book's copies on hold, naming them."""
+        held = await HoldRepository(session).holds_of_book(book.id)
+        return StockBelowHolds(book_view(book), in_shop_time(held, self._zone))

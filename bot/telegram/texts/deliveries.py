@@ -27,6 +27,10 @@ def delivery_report(report: DeliveryReport, paused_since: datetime | None = None
         text += f"\n\n<b>{message_kind(counts.kind)}</b>\n" + _(
             "✅ sent: %(sent)s\n⏳ pending: %(pending)s\n❌ failed: %(failed)s"
         ) % {"sent": counts.sent, "pending": counts.pending, "failed": counts.failed}
+        if counts.obsolete:
+            text += "\n" + _("🚫 not sent, the hold had ended: %(obsolete)s") % {
+                "obsolete": counts.obsolete
+            }
     if paused_since is not None:
         text += "\n\n" + _("⏸ paused: Telegram unreachable since %(moment)s") % {
             "moment": moment(paused_since)
