@@ -15,15 +15,14 @@ import pytest
 from bot.postgres import migrate
 from bot.postgres.embedded import start_embedded_postgres
 from bot.postgres.programs import (
-    SYSTEM_USER,
     EmbeddedPostgresUnavailable,
-    is_root,
     make_folder_for_server,
     prepare_binaries,
     run,
     server_binaries,
 )
 from bot.postgres.server import socket_folder
+from bot.postgres.system_user import system_user_options
 from tests.chat import ADMIN, ALICE
 from tests.fake_bot_api_server import running_fake_bot_api
 from tests.test_command_line import bookstore_bot
@@ -256,7 +255,7 @@ def test_a_postgresql_16_server_still_in_use_is_not_stopped_for_the_upgrade(
     client = subprocess.Popen(
         [str(server_binaries(16) / "psql"), "-h", str(sockets), "-U", "postgres", "-c",
          "SELECT pg_sleep(60)"],
-        user=SYSTEM_USER if is_root() else None,
+        **system_user_options(),
     )  # fmt: skip
     try:
         # (This query's own text ends in a quote, so it does not count itself.)
@@ -292,12 +291,11 @@ def test_a_postgresql_16_folder_whose_server_was_killed_is_upgraded(data_dir: Pa
 
 def test_an_upgrade_cut_between_its_renames_is_refused_with_the_way_out(data_dir: Path) -> None:
     """Killed after pgdata became the backup and before the new folder took its place."""
-    server = start_embedded_postgres(data_dir)
-    query(18, server.url, "CREATE TABLE kept (n int); INSERT INTO kept VALUES (7)")
-    server.release()
+    folder, sockets = make_postgres16_folder(data_dir)
+    query(16, sockets, "CREATE TABLE kept (n int); INSERT INTO kept VALUES (7)")
+    leave_postgres16(folder)
+    start_embedded_postgres(data_dir).release()  # upgraded
     (data_dir / "pgdata").rename(data_dir / "pgdata.pg18")
-    (data_dir / "pgdata-pg16-backup").mkdir()
-    (data_dir / "pgdata-pg16-backup" / "PG_VERSION").write_text("16\n")
 
     with pytest.raises(EmbeddedPostgresUnavailable) as refused:
         start_embedded_postgres(data_dir)
@@ -315,3 +313,21 @@ def test_an_upgrade_cut_between_its_renames_is_refused_with_the_way_out(data_dir
         assert query(18, server.url, "SELECT n FROM kept") == "7"
     finally:
         server.release()
+
+
+def test_an_upgrade_that_failed_is_never_offered_as_the_way_out(data_dir: Path) -> None:
+    """Killed while putting the old folder back: pgdata.pg18 is the upgrade whose server
+    did not start (here: a folder no upgrade finished), only the roll back is offered."""
+    start_embedded_postgres(data_dir).release()
+    (data_dir / "pgdata").rename(data_dir / "pgdata.pg18")
+    (data_dir / "pgdata-pg16-backup").mkdir()
+    (data_dir / "pgdata-pg16-backup" / "PG_VERSION").write_text("16\n")
+
+    with pytest.raises(EmbeddedPostgresUnavailable) as refused:
+        start_embedded_postgres(data_dir)
+    message = str(refused.value)
+    assert "\n" not in message
+    roll_back = f"mv {data_dir / 'pgdata-pg16-backup'} {data_dir / 'pgdata'}"
+    assert f"roll it back with `{roll_back}`" in message, message
+    assert "finish it" not in message, message
+    assert f"{data_dir / 'pgdata.pg18'} is an upgrade that did not finish" in message, message

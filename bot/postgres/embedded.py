@@ -9,9 +9,9 @@ using it.
 """
 
 import atexit
-import contextlib
 import hashlib
 import logging
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -101,17 +101,17 @@ def place_data_folder(data_dir: Path) -> Path:
     to (a home folder stays 0700)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     data_folder = data_dir.resolve() / "pgdata"
+    if data_folder.is_symlink() and not data_folder.resolve().parent.exists():
+        raise EmbeddedPostgresUnavailable(
+            f"{data_folder} links to {data_folder.resolve()}, which is missing: put the data "
+            "folder back there (or link to where it is now), or remove the link to start "
+            "with an empty database"
+        )
     if not is_root():
         return data_folder
     is_new = not data_folder.is_symlink() and not data_folder.exists()
     if is_new and not can_reach(data_dir.resolve()):
-        refuse_upgrade_leftovers(data_folder)
-        digest = hashlib.sha256(str(data_folder).encode()).hexdigest()[:12]
-        place = root_folder() / f"{data_dir.resolve().name}-{digest}"
-        place.mkdir(mode=0o755, exist_ok=True)
-        place.chmod(0o755)  # whatever the umask
-        with contextlib.suppress(FileExistsError):  # linked by another process now
-            data_folder.symlink_to(place / "pgdata", target_is_directory=True)
+        link_to_a_place(data_folder)
     data_folder = data_folder.resolve()
     if not can_reach(data_folder.parent):
         raise EmbeddedPostgresUnavailable(
@@ -120,6 +120,32 @@ def place_data_folder(data_dir: Path) -> Path:
             f"under {ROOT_FOLDER}) and set DATA_DIR there, or set DATABASE_URL"
         )
     return data_folder
+
+
+def link_to_a_place(data_folder: Path) -> None:
+    """data_folder, new, made a link to its place in ROOT_FOLDER (named after its path).
+
+    That place outlives DATA_DIR: one that already holds data (DATA_DIR removed and made
+    again) is neither used nor deleted unasked."""
+    refuse_upgrade_leftovers(data_folder)
+    digest = hashlib.sha256(str(data_folder).encode()).hexdigest()[:12]
+    place = root_folder() / f"{data_folder.parent.name}-{digest}"
+    place.mkdir(mode=0o755, exist_ok=True)
+    place.chmod(0o755)  # whatever the umask
+    target = place / "pgdata"
+    # The lock its server is started under: a process starting at the same time either
+    # has linked (and made the cluster) already, or waits for this one.
+    with folder_lock(target):
+        if data_folder.is_symlink():
+            return
+        if target.exists():
+            link = f"ln -s {shlex.quote(str(target))} {shlex.quote(str(data_folder))}"
+            raise EmbeddedPostgresUnavailable(
+                f"{data_folder} is new, but {target} holds the data of an earlier "
+                f"{data_folder} (its DATA_DIR removed?): to use it, `{link}`; to start "
+                f"with an empty database, `rm -r {shlex.quote(str(target))}`; then start again"
+            )
+        data_folder.symlink_to(target, target_is_directory=True)
 
 
 def cluster_version(data_folder: Path) -> int | None:

