@@ -8,10 +8,11 @@ What Telegram checks and answers is the package's own local Bot API
 
 import asyncio
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from telegram.error import NetworkError
+from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 from bot.playground.files_and_inline import UploadedFile, menu_chat
@@ -44,8 +45,30 @@ class FakeBotApi(LocalBotApi):
     down: Literal["502", "drop"] | None = None
     # method -> the refusals its next calls get, one call each: (502, "Bad Gateway")
     failing_calls: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    # method -> the refusals its next calls get after Telegram took them, one call each
+    # (a proxy's 502 on the way back): asked again, Telegram says it's done already
+    failing_replies: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     # seconds each sendMessage takes before Telegram answers (FakeRequest only)
     send_delay: float = 0.0
+    # seconds each answerCallbackQuery takes before Telegram answers (FakeRequest only);
+    # a read timeout that comes first ends the request unanswered, as when Telegram stalls
+    answer_delay: float = 0.0
+    # FakeRequest's read timeout when the call gives none (the bot's own is 5 s)
+    read_timeout: float = 5.0
+    # delayed answerCallbackQuery calls started, and when each ended (cut short or
+    # timed out included) as (started, ended)
+    answers_started: int = 0
+    answer_spans: list[tuple[float, float]] = field(default_factory=list)
+
+    def answer(
+        self, method: str, params: dict[str, Any], via: str = ""
+    ) -> tuple[int, dict[str, Any]]:
+        status, body = super().answer(method, params, via)
+        if status != 200 or not self.failing_replies.get(method):
+            return status, body
+        code, description = self.failing_replies[method].pop(0)
+        self.requests[-1].error_code = code
+        return code, {"ok": False, "error_code": code, "description": description}
 
     def _before_limits(self, method: str, params: dict[str, Any]) -> None:
         if self.down == "502":
@@ -86,7 +109,7 @@ class FakeRequest(BaseRequest):
 
     @property
     def read_timeout(self) -> float | None:
-        return 5.0
+        return self.api.read_timeout
 
     async def initialize(self) -> None:
         pass
@@ -110,11 +133,24 @@ class FakeRequest(BaseRequest):
             params.update(uploaded_files(request_data))
         if api_method == "sendMessage" and self.api.send_delay:
             await asyncio.sleep(self.api.send_delay)
+        if api_method == "answerCallbackQuery" and self.api.answer_delay:
+            timeout = read_timeout if isinstance(read_timeout, int | float) else None
+            await self._delay_answer(timeout or self.api.read_timeout)
         try:
             status, body = self.api.answer(api_method, params, self.name)
         except DropConnection:
             raise NetworkError("injected: connection dropped") from None
         return status, json.dumps(body).encode()
+
+    async def _delay_answer(self, read_timeout: float) -> None:
+        started = time.monotonic()
+        self.api.answers_started += 1
+        try:
+            await asyncio.sleep(min(self.api.answer_delay, read_timeout))
+        finally:
+            self.api.answer_spans.append((started, time.monotonic()))
+        if self.api.answer_delay > read_timeout:
+            raise TimedOut()
 
 
 def uploaded_files(request_data: RequestData) -> dict[str, UploadedFile]:

@@ -1,10 +1,11 @@
 """Stopping a button's spinner, once more when Telegram fails it for a moment.
 
-Telegram takes an answer to a press for a limited time only (about 15 s after it). An
-answer it refuses for now (a 5xx, a dropped connection, a timeout, a 429) is asked again
-while the press is young, at most twice and never past that life, by the rule the set-up
-calls follow (until_accepted.attempt); one it refuses for good (400: too old, answered
-already) is not asked again.
+Telegram takes an answer to a press for a limited time only (about 15 s after it), and
+no try starts or runs past that life. An answer Telegram refused for now (a 5xx, a
+dropped connection, a 429) is asked again while the press is young, at most twice. One
+that timed out is not: it may have been taken, and Telegram may be stalled. One refused
+for good (400: too old, answered already) is not asked again; a 400 to a retry after a
+try that may have been taken (a 5xx, a dropped connection) means it was: answered.
 """
 
 import asyncio
@@ -12,9 +13,9 @@ import logging
 import time
 
 from telegram import CallbackQuery
-from telegram.error import TelegramError
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
-from bot.telegram.until_accepted import attempt
+from bot.delivery.telegram_errors import retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -23,44 +24,49 @@ RETRIES = 2
 FIRST_RETRY_SECONDS = 0.5
 
 
-class _Answer:
-    """The answer to one press, as until_accepted's Request; keeps Telegram's last refusal."""
-
-    def __init__(self, query: CallbackQuery, text: str | None, show_alert: bool) -> None:
-        self._query = query
-        self._text = text
-        self._show_alert = show_alert
-        self.refusal: TelegramError | None = None
-
-    async def send(self) -> None:
-        try:
-            await self._query.answer(self._text, show_alert=self._show_alert)
-        except TelegramError as error:
-            self.refusal = error
-            raise
-        self.refusal = None
-
-    def accepted(self) -> None:
-        pass
-
-    def refused(self, reason: str) -> None:
-        pass  # the caller says what it means: it gets the refusal raised
-
-    def postponed(self, reason: str, wait: float) -> None:
-        logger.info("Callback query not answered for now: %s", reason)
+class PastItsLife(BadRequest):
+    """The press is too old to answer: Telegram would refuse it, so it isn't asked."""
 
 
 async def answer_while_young(
     query: CallbackQuery, pressed_at: float, text: str | None = None, show_alert: bool = False
 ) -> None:
-    """Answer the press (pressed_at: time.monotonic() when it came in); Telegram's last
-    refusal is raised when it stays unanswered."""
-    answer = _Answer(query, text, show_alert)
-    wait = await attempt(answer, FIRST_RETRY_SECONDS)
-    for _ in range(RETRIES):
-        if wait is None or time.monotonic() + wait >= pressed_at + CALLBACK_LIFE_SECONDS:
-            break
+    """Answer the press (pressed_at: time.monotonic() when it came in) within its life;
+    Telegram's last refusal is raised when it stays unanswered."""
+    deadline = pressed_at + CALLBACK_LIFE_SECONDS
+    if time.monotonic() >= deadline:
+        raise PastItsLife("Query is too old: its life is over")
+    try:
+        async with asyncio.timeout(deadline - time.monotonic()):
+            await _answer(query, text, show_alert, deadline)
+    except TimeoutError:
+        # Cut short under way: as a timeout, it may have been taken.
+        raise TimedOut("Callback query answer cut short at the end of its life") from None
+
+
+async def _answer(
+    query: CallbackQuery, text: str | None, show_alert: bool, deadline: float
+) -> None:
+    wait = FIRST_RETRY_SECONDS
+    maybe_taken = False  # a try so far may have been taken by Telegram
+    refusal: NetworkError | RetryAfter
+    for retry in range(RETRIES + 1):
+        try:
+            await query.answer(text, show_alert=show_alert)
+            return
+        except BadRequest:
+            if maybe_taken:
+                return  # answered already, by the try before
+            raise
+        except RetryAfter as error:
+            refusal = error
+            wait = retry_after_seconds(error)
+        except TimedOut:
+            raise
+        except NetworkError as error:  # a 5xx, a dropped connection
+            refusal, maybe_taken = error, True
+        if retry == RETRIES or time.monotonic() + wait >= deadline:
+            raise refusal
+        logger.info("Callback query not answered for now: %s", refusal.message)
         await asyncio.sleep(wait)
-        wait = await attempt(answer, 2 * wait)
-    if answer.refusal is not None:
-        raise answer.refusal
+        wait *= 2

@@ -5,7 +5,7 @@ import logging
 import asyncpg
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from telegram import Update
+from telegram import CallbackQuery, Update
 from telegram.error import BadRequest, NetworkError, TelegramError
 
 from bot.errors import DomainError
@@ -14,7 +14,7 @@ from bot.telegram.callback_answers import answer_while_young
 from bot.telegram.context import BotContext
 from bot.telegram.lengths import CALLBACK_ANSWER_LIMIT, truncated
 from bot.telegram.texts import formatting, refusals
-from bot.telegram.update_processor import pressed_at
+from bot.telegram.update_processor import claim_answer, pressed_at
 
 logger = logging.getLogger(__name__)
 
@@ -42,21 +42,26 @@ async def on_error(update: object, context: BotContext) -> None:
 async def _tell(update: Update, text: str, context: BotContext) -> None:
     try:
         if update.callback_query is not None:
-            # An alert also stops the button's spinner.
-            alert = truncated(formatting.as_plain(text), CALLBACK_ANSWER_LIMIT)
-            query = update.callback_query
-            pressed = pressed_at(context.application.update_processor, query.id)
-            try:
-                await answer_while_young(query, pressed, alert, show_alert=True)
-            except BadRequest:
-                # Answered already (the spinner's deadline), or too old: say it in the chat.
-                await update.callback_query.get_bot().send_message(
-                    update.callback_query.from_user.id, text
-                )
+            await _alert(update.callback_query, text, context)
         elif update.effective_message is not None:
             await update.effective_message.reply_text(text)
     except TelegramError as error:
         logger.warning("Could not tell the user about a failure: %s", error)
+
+
+async def _alert(query: CallbackQuery, text: str, context: BotContext) -> None:
+    """An alert, which also stops the button's spinner; in the chat if that was stopped
+    already (the spinner's deadline, a burst) or the press is too old."""
+    processor = context.application.update_processor
+    if claim_answer(processor, query.id):
+        alert = truncated(formatting.as_plain(text), CALLBACK_ANSWER_LIMIT)
+        pressed = pressed_at(processor, query.id)
+        try:
+            await answer_while_young(query, pressed, alert, show_alert=True)
+            return
+        except BadRequest:
+            pass
+    await query.get_bot().send_message(query.from_user.id, text)
 
 
 def _is_database_outage(error: BaseException | None) -> bool:

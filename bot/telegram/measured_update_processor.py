@@ -12,13 +12,14 @@ from bot.telegram.update_processor import PerReaderUpdateProcessor
 
 
 class MeasuredUpdateProcessor(PerReaderUpdateProcessor):
-    """The per-reader processor, timing each update from arrival to end."""
+    """The per-reader processor, timing each update from arrival to end (a spinner's
+    answer still under way then is not counted)."""
 
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+    async def handle_in_turn(self, update: object, coroutine: Awaitable[Any]) -> None:
         kind = update_kind(update)
         started = time.perf_counter()
         try:
-            await super().do_process_update(update, coroutine)
+            await super().handle_in_turn(update, coroutine)
         finally:
             UPDATE_SECONDS.labels(kind).observe(time.perf_counter() - started)
             UPDATES_HANDLED.labels(kind).inc()

@@ -6,12 +6,18 @@ Here each reader (keyed by user, or by chat when there is no user) has their upd
 handled in arrival order, while different readers' updates run side by side, up to a
 bound. A button press that has to wait for its turn gets its spinner stopped at once, and
 so do the presses running then: a burst is on, and their outcome would come too late.
+
+A spinner's answer is waited for briefly (so its toast comes before the outcome's
+message), then goes on in the background: a Telegram that stalls on answers (up to a
+press's life, 15 s) holds neither the reader's turn nor a running slot. Each press is
+answered once, so a later answer can't race it; its update ends when the answer is done,
+so the Application's stop waits for it while the bot can still send.
 """
 
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Coroutine
 from typing import Any
 
 from telegram import CallbackQuery, Update
@@ -32,6 +38,9 @@ MAX_RUNNING_HANDLERS = 16
 # fixed as they come in, before they wait for a running slot, so one reader's backlog
 # never takes the slots of others.
 MAX_TAKEN_IN = 16_384
+# How long a handler waits for Telegram to take its spinner's answer (it usually does in
+# a tenth of a second) before it goes on with the answer still under way.
+ANSWER_WAIT_SECONDS = 0.25
 
 
 class PerReaderUpdateProcessor(BaseUpdateProcessor):
@@ -40,7 +49,8 @@ class PerReaderUpdateProcessor(BaseUpdateProcessor):
         self._running = asyncio.BoundedSemaphore(max_running)
         # A reader's lock and how many of their updates hold or await it.
         self._readers: dict[int | None, tuple[asyncio.Lock, int]] = {}
-        self._early_answers: set[asyncio.Task[None]] = set()
+        # Answers under way, by press; and the presses answered (or being answered).
+        self._answers: dict[str, set[asyncio.Task[None]]] = {}
         self._answered: set[str] = set()
         # Presses being handled whose spinner still turns.
         self._spinning: dict[str, CallbackQuery] = {}
@@ -51,8 +61,7 @@ class PerReaderUpdateProcessor(BaseUpdateProcessor):
         pass
 
     async def shutdown(self) -> None:
-        if self._early_answers:
-            await asyncio.gather(*self._early_answers, return_exceptions=True)
+        pass
 
     def claim_answer(self, query_id: str) -> bool:
         """Whether the caller is to stop this query's spinner: True once, and never after
@@ -63,11 +72,31 @@ class PerReaderUpdateProcessor(BaseUpdateProcessor):
         self._spinning.pop(query_id, None)
         return True
 
+    async def stop_spinner(self, query: CallbackQuery, text: str | None = None) -> None:
+        """Answer the press, unless it is answered already; return once Telegram took
+        the answer, or at ANSWER_WAIT_SECONDS with the answer going on in the background."""
+        if self.claim_answer(query.id):
+            answer = self._in_background(query.id, self._answer(query, text))
+            await asyncio.wait({answer}, timeout=ANSWER_WAIT_SECONDS)
+
     def pressed_at(self, query_id: str) -> float:
         """When the press came in (time.monotonic()); now for one it isn't handling."""
         return self._pressed_at.get(query_id, time.monotonic())
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        query = update.callback_query if isinstance(update, Update) else None
+        try:
+            await self.handle_in_turn(update, coroutine)
+        finally:
+            if query is not None:
+                # Its turn and running slot are free: only the update waits for the answer.
+                while answers := self._answers.pop(query.id, None):
+                    await asyncio.gather(*answers)
+                self._answered.discard(query.id)
+                self._pressed_at.pop(query.id, None)
+
+    async def handle_in_turn(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """The update handled in its reader's turn and a running slot."""
         key = reader_key(update)
         # Nothing before the lock is taken yields, and PTB starts one task per update
         # in queue order, so each reader's updates line up in arrival order
@@ -96,23 +125,47 @@ class PerReaderUpdateProcessor(BaseUpdateProcessor):
                 self._readers[key] = (lock, holders - 1)
             if query is not None:
                 self._spinning.pop(query.id, None)
-                self._answered.discard(query.id)
-                self._pressed_at.pop(query.id, None)
 
     def _answer_early(self, query: CallbackQuery) -> None:
-        if not self.claim_answer(query.id):
-            return
-        task = asyncio.create_task(self._stop_spinner(query, self.pressed_at(query.id)))
-        self._early_answers.add(task)
-        task.add_done_callback(self._early_answers.discard)
+        if self.claim_answer(query.id):
+            self._in_background(query.id, self._answer(query, None, early=True))
 
-    async def _stop_spinner(self, query: CallbackQuery, pressed_at: float) -> None:
+    def _in_background(
+        self, query_id: str, answer: Coroutine[Any, Any, None]
+    ) -> asyncio.Task[None]:
+        task = asyncio.create_task(answer)
+        self._answers.setdefault(query_id, set()).add(task)
+        return task
+
+    async def _answer(self, query: CallbackQuery, text: str | None, early: bool = False) -> None:
         try:
-            await answer_while_young(query, pressed_at)
+            await answer_while_young(query, self.pressed_at(query.id), text)
         except TelegramError as error:
-            # The handler answers, then, unless it has started already.
-            self._answered.discard(query.id)
-            logger.info("Callback query not answered early: %s", error.message)
+            if early:
+                # The handler answers, then, unless it has started already.
+                self._answered.discard(query.id)
+            logger.info("Callback query not answered: %s", error.message)
+
+
+async def stop_spinner(
+    processor: BaseUpdateProcessor, query: CallbackQuery, text: str | None = None
+) -> None:
+    """Stop the press's spinner (with a toast, if text), unless it was stopped already;
+    the bot's own processor finishes a slow answer in the background."""
+    if isinstance(processor, PerReaderUpdateProcessor):
+        await processor.stop_spinner(query, text)
+        return
+    try:
+        await answer_while_young(query, time.monotonic(), text)
+    except TelegramError as error:
+        logger.info("Callback query not answered: %s", error.message)
+
+
+def claim_answer(processor: BaseUpdateProcessor, query_id: str) -> bool:
+    """Whether the caller is to answer the press: not when its spinner was stopped."""
+    if isinstance(processor, PerReaderUpdateProcessor):
+        return processor.claim_answer(query_id)
+    return True
 
 
 def pressed_at(processor: BaseUpdateProcessor, query_id: str) -> float:

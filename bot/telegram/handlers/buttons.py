@@ -2,14 +2,14 @@
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import TypeVar
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest
+from telegram.ext import BaseUpdateProcessor
 
 from bot.telegram import callback_data, keyboards
-from bot.telegram.callback_answers import answer_while_young
 from bot.telegram.callback_data import (
     BooksPageButton,
     CancelButton,
@@ -22,7 +22,7 @@ from bot.telegram.handlers import language
 from bot.telegram.handlers.senders import reader_of, require_private_chat
 from bot.telegram.texts import catalog, reservations
 from bot.telegram.texts import language as language_texts
-from bot.telegram.update_processor import PerReaderUpdateProcessor, pressed_at
+from bot.telegram.update_processor import stop_spinner
 
 logger = logging.getLogger(__name__)
 
@@ -40,12 +40,7 @@ async def button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     if query is None:
         return
-    processor = context.application.update_processor
-    spinner = Spinner(
-        query,
-        pressed_at(processor, query.id),
-        processor.claim_answer if isinstance(processor, PerReaderUpdateProcessor) else None,
-    )
+    spinner = Spinner(query, context.application.update_processor)
     match callback_data.decode(query.data):
         case ReserveButton(book_id):
             confirmation = await spinner.stopped_by_deadline(
@@ -96,19 +91,13 @@ class Spinner:
     """A button's spinner, stopped once: with the outcome's short text when it is ready in
     time, else without text at the deadline (or already, while the press waited for its
     turn, or while a burst came in). A refusal after that comes as a message
-    (error_handler falls back to one when Telegram refuses a second answer)."""
+    (error_handler sends one when the spinner was stopped already)."""
 
-    def __init__(
-        self,
-        query: CallbackQuery,
-        pressed_at: float,
-        claim_answer: Callable[[str], bool] | None = None,
-    ) -> None:
+    def __init__(self, query: CallbackQuery, processor: BaseUpdateProcessor) -> None:
         self._query = query
-        self._pressed_at = pressed_at  # time.monotonic(): the answer's deadline counts from it
         self._stopped = False
-        # The update processor's say on who answers (it stops spinners early).
-        self._claim_answer = claim_answer
+        # It answers (in the background), or has stopped the spinner early already.
+        self._processor = processor
 
     async def stopped_by_deadline(self, work: Awaitable[T]) -> T:
         """The work's result; the spinner stops if the work outlasts the deadline."""
@@ -126,18 +115,8 @@ class Spinner:
         if self._stopped:
             return
         self._stopped = True
-        if self._claim_answer is None or self._claim_answer(self._query.id):
-            await _answer(self._query, self._pressed_at, text)
-
-
-async def _answer(query: CallbackQuery, pressed_at: float, text: str | None = None) -> None:
-    """Stop the button's spinner; the work is done, so a query too old to answer is no failure."""
-    try:
-        await answer_while_young(query, pressed_at, text)
-    except TelegramError as error:
-        # Too old, already answered, or Telegram away: the work goes on either way, so
-        # the handler (and the reader's order of updates) never ends before it does.
-        logger.info("Callback query not answered: %s", error.message)
+        # Too old, already answered, or Telegram away: the work goes on either way.
+        await stop_spinner(self._processor, self._query, text)
 
 
 async def _show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
