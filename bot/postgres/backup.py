@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bot.postgres.libpq import ConnectionOptionsError, libpq_environment
+from bot.postgres.libpq import ConnectionOptionsError, libpq_environment, requires_tls
 from bot.postgres.programs import SUPPORTED_VERSION, binaries
 
 TIMEOUT_SECONDS = 3600
@@ -42,7 +42,8 @@ def backup(database_url: str, path: Path) -> str:
         except OSError as error:
             raise BackupError(f"cannot write in {path.parent}: {error.strerror}") from None
         try:
-            run([tool("pg_dump"), "--format=custom", f"--file={partial}"], environment)
+            dump = tool("pg_dump", requires_tls(database_url))
+            run([dump, "--format=custom", f"--file={partial}"], environment)
             partial.replace(path)
         except OSError as error:
             raise BackupError(f"cannot write {path}: {error.strerror}") from None
@@ -61,22 +62,38 @@ def programs_environment(database_url: str) -> Iterator[dict[str, str]]:
         raise BackupError(str(error)) from None
 
 
-def tool(name: str) -> str:
-    """The embedded server's own program, else the one on the PATH."""
+def tool(name: str, tls: bool = False) -> str:
+    """The embedded server's own program, else the one on the PATH; with tls, one that can
+    encrypt its connection (the wheel's programs are built without TLS)."""
     try:
         bundled = binaries(SUPPORTED_VERSION) / name
     except KeyError:
         bundled = None
-    if bundled is not None and bundled.exists():
+    if bundled is not None and bundled.exists() and (not tls or speaks_tls(bundled.parent)):
         return str(bundled)
     found = shutil.which(name)
     if found is None:
+        needed = f"{name} with TLS (DATABASE_URL's sslmode needs it)" if tls else name
         raise BackupError(
-            f"{name} was not found: install PostgreSQL's client programs, version "
+            f"{needed} was not found: install PostgreSQL's client programs, version "
             f"{SUPPORTED_VERSION} or at least your server's (Debian, Ubuntu: "
             f"apt install postgresql-client-{SUPPORTED_VERSION})"
         )
     return found
+
+
+def speaks_tls(programs: Path) -> bool:
+    """Whether the programs in that folder were built with TLS: their libpq says it isn't
+    before it tries to connect."""
+    probe = subprocess.run(
+        [str(programs / "psql"), "--no-psqlrc", "--command="],
+        env={"PGSSLMODE": "require", "PGHOST": "/nonexistent", "LC_MESSAGES": "C"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return "SSL support is not compiled in" not in probe.stderr
 
 
 def run(command: list[str], env: dict[str, str], what: str | None = None) -> None:

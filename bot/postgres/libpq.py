@@ -40,6 +40,8 @@ VARIABLES = {
     "channel_binding": "PGCHANNELBINDING",
 }
 IN_A_SERVICE_FILE = frozenset({"sslpassword"})
+# sslmode values that refuse a connection without TLS.
+TLS_ONLY = frozenset({"require", "verify-ca", "verify-full"})
 SERVICE = "bookstore-bot"
 
 
@@ -65,6 +67,13 @@ def connection_options(database_url: str) -> dict[str, str]:
     # The programs name themselves when the URL names no application.
     options.pop("fallback_application_name", None)
     return {key: value for key, value in options.items() if value}
+
+
+def requires_tls(database_url: str) -> bool:
+    """Whether the URL refuses an unencrypted connection (sslrootcert=system implies
+    verify-full, as in libpq 16)."""
+    options = connection_options(database_url)
+    return options.get("sslmode") in TLS_ONLY or options.get("sslrootcert") == "system"
 
 
 def split_host(host: str) -> tuple[str, str]:

@@ -37,6 +37,7 @@ from bot.postgres.backup import (
     tool,
 )
 from bot.postgres.health_check import one_line
+from bot.postgres.libpq import requires_tls
 
 # pg_dump 17+ writes it; servers before 17 refuse it, and it changes nothing on a restore.
 NEWER_SERVERS_ONLY = b"SET transaction_timeout = 0;\n"
@@ -105,6 +106,7 @@ def restore(database_url: str, path: Path, force: bool) -> str:
                     environment,
                     path,
                     interruption,
+                    psql=tool("psql", requires_tls(database_url)),
                     replace=tables > 0,
                     drop_newer_settings=server_version < 170000,
                 )
@@ -126,6 +128,7 @@ def replay(
     path: Path,
     interruption: Interruption,
     *,
+    psql: str,
     replace: bool,
     drop_newer_settings: bool,
 ) -> None:
@@ -142,7 +145,7 @@ def replay(
         )
         try:
             loader = subprocess.Popen(
-                [tool("psql"), "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1"],
+                [psql, "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=load_errors,
