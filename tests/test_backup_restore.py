@@ -188,7 +188,7 @@ async def test_a_backup_to_a_place_it_cannot_write_is_one_line(
     if locked != Path("/sys"):
         locked.mkdir(mode=0o500)
     mistakes = {
-        "missing/shop.dump": f"{tmp_path}/missing is not a folder",
+        "missing/shop.dump": f"{tmp_path}/missing: no such folder",
         "a-file/shop.dump": f"{tmp_path}/a-file is not a folder",
         "a-folder": f"{tmp_path}/a-folder is a folder: name the file to write",
         f"{locked}/shop.dump": f"cannot write in {locked}: ",

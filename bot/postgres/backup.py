@@ -29,6 +29,8 @@ def backup(database_url: str, path: Path) -> str:
     """Dump the database into path, written whole or not at all, readable by its owner
     only (mkstemp's mode): it holds readers' data."""
     path = path.resolve()
+    if not path.parent.exists():
+        raise BackupError(f"{path.parent}: no such folder")
     if not path.parent.is_dir():
         raise BackupError(f"{path.parent} is not a folder")
     if path.is_dir():
@@ -44,9 +46,10 @@ def backup(database_url: str, path: Path) -> str:
         try:
             dump = tool("pg_dump", requires_tls(database_url))
             run([dump, "--format=custom", f"--file={partial}"], environment)
-            partial.replace(path)
-        except OSError as error:
-            raise BackupError(f"cannot write {path}: {error.strerror}") from None
+            try:
+                partial.replace(path)
+            except OSError as error:
+                raise BackupError(f"cannot write {path}: {error.strerror}") from None
         finally:
             partial.unlink(missing_ok=True)
     return f"Backed up the database to {path} ({path.stat().st_size:,} bytes)."
