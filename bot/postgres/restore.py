@@ -43,10 +43,11 @@ from bot.postgres.libpq import requires_tls
 NEWER_SERVERS_ONLY = b"SET transaction_timeout = 0;\n"
 # Everything the bot keeps lives in schema public. A running bot holds locks: fail rather
 # than wait for it forever.
-LOCK_TIMEOUT = "10 s"
+LOCK_TIMEOUT_SECONDS = 10
 REPLACE_EVERYTHING = (
-    b"SET lock_timeout = '10s';\nDROP SCHEMA public CASCADE;\nCREATE SCHEMA public;\n"
-)
+    f"SET lock_timeout = '{LOCK_TIMEOUT_SECONDS}s';\n"
+    "DROP SCHEMA public CASCADE;\nCREATE SCHEMA public;\n"
+).encode()
 STOPPING_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
@@ -224,8 +225,8 @@ def read(file: IO[bytes]) -> str:
 def load_failure(error: str) -> str:
     if "lock timeout" in error:
         return (
-            f"the database is in use (a table stayed locked for {LOCK_TIMEOUT}): stop the "
-            "bot, then restore again; nothing restored"
+            f"the database is in use (a table stayed locked for {LOCK_TIMEOUT_SECONDS} s): "
+            "stop the bot, then restore again; nothing restored"
         )
     return f"the restore failed, nothing restored: {error}"
 
