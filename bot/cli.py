@@ -24,10 +24,11 @@ from bot.logging_setup import configure_logging
 from bot.playground import command as playground
 from bot.playground.runner import PlaygroundError
 from bot.postgres import migrate
-from bot.postgres.backup import BackupError, backup, restore
+from bot.postgres.backup import BackupError, backup
 from bot.postgres.embedded import start_embedded_postgres
 from bot.postgres.health_check import Finding, check_database
 from bot.postgres.programs import EmbeddedPostgresUnavailable
+from bot.postgres.restore import restore
 from bot.services import Shop, build_services
 from bot.shelf_tags.command import ShelfTagsError, bot_username, write_shelf_tags
 from bot.telegram.application import ALLOWED_UPDATES, build_application

