@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.database import create_engine
 from bot.postgres import migrate
 from bot.postgres.health_check import one_line
+from bot.postgres.pgbouncer import behind_pgbouncer
 from bot.postgres.programs import SUPPORTED_VERSION, binaries
 
 # pg_dump 17+ writes it; servers before 17 refuse it, and it changes nothing on a restore.
@@ -41,6 +42,7 @@ class BackupError(Exception):
 def backup(database_url: str, path: Path) -> str:
     """Dump the database into path, written whole or not at all, readable by its owner
     only (mkstemp's mode): it holds readers' data."""
+    refuse_pgbouncer(database_url)
     uri, env = libpq_connection(database_url)
     path = path.resolve()
     if not path.parent.is_dir():
@@ -59,6 +61,7 @@ def restore(database_url: str, path: Path, force: bool) -> str:
     """Load a backup into an empty database (any, with force), then migrate it to head."""
     if not path.is_file():
         raise BackupError(f"{path}: no such file")
+    refuse_pgbouncer(database_url)
     uri, env = libpq_connection(database_url)
     restore_tool = tool("pg_restore")
     run([restore_tool, "--list", str(path)], env, what=f"{path} is not a backup made by pg_dump")
@@ -81,6 +84,16 @@ def restore(database_url: str, path: Path, force: bool) -> str:
     )
     migrate.upgrade(database_url)
     return f"Restored {path} and brought the schema up to date."
+
+
+def refuse_pgbouncer(database_url: str) -> None:
+    """The tools' session settings would stay behind in PgBouncer's server connections
+    (bot/postgres/pgbouncer.py): they need the server itself."""
+    if behind_pgbouncer(database_url):
+        raise BackupError(
+            "DATABASE_URL reaches the database through PgBouncer, which pg_dump and psql "
+            "can't use safely: run this with DATABASE_URL set to the database server itself"
+        )
 
 
 def replay(
