@@ -42,11 +42,11 @@ class BackupError(Exception):
 def backup(database_url: str, path: Path) -> str:
     """Dump the database into path, written whole or not at all, readable by its owner
     only (mkstemp's mode): it holds readers' data."""
-    refuse_pgbouncer(database_url)
     uri, env = libpq_connection(database_url)
     path = path.resolve()
     if not path.parent.is_dir():
         raise BackupError(f"{path.parent} is not a folder")
+    refuse_pgbouncer(database_url)
     with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as f:
         partial = Path(f.name)
     try:
