@@ -68,14 +68,14 @@ def running_pgbouncer(database_url: str) -> Iterator[str]:
         if os.geteuid() == 0:
             owner = Path(host).stat().st_uid if host.startswith("/") else None
             as_user = ["-u", pwd.getpwuid(owner).pw_name if owner else "nobody"]
-        process = subprocess.Popen(
-            [program, *as_user, str(config)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        # Its log goes to a file: a pipe nobody reads would fill up and stop it.
+        log = Path(folder) / "pgbouncer.log"
+        with log.open("w") as output:
+            process = subprocess.Popen(
+                [program, *as_user, str(config)], stdout=output, stderr=subprocess.STDOUT
+            )
         try:
-            wait_until_listening(process, port)
+            wait_until_listening(process, port, log)
             yield (
                 make_url(database_url)
                 .set(host="127.0.0.1", port=port, query={})
@@ -83,15 +83,14 @@ def running_pgbouncer(database_url: str) -> Iterator[str]:
             )
         finally:
             process.terminate()
-            process.communicate(timeout=10)
+            process.wait(timeout=10)
 
 
-def wait_until_listening(process: subprocess.Popen[str], port: int) -> None:
+def wait_until_listening(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            output, _ = process.communicate()
-            raise AssertionError(f"PgBouncer did not start: {output}")
+            raise AssertionError(f"PgBouncer did not start: {log.read_text()}")
         with socket.socket() as probe:
             if probe.connect_ex(("127.0.0.1", port)) == 0:
                 return
