@@ -87,6 +87,15 @@ class AsyncpgTarget:
             timeout=self.timeout,
             ssl=self.ssl_context,
             server_settings=self.server_settings or None,
+            # No named prepared statements, so the bot works behind PgBouncer in
+            # transaction mode, where each transaction may run on another server
+            # connection: asyncpg then prepares unnamed statements and parses each again
+            # in the same round trip that runs it (its answer to PgBouncer). SQLAlchemy
+            # still caches them per connection, so a statement costs one round trip, as
+            # before. Unique names (SQLAlchemy's recipe) would not do: a statement
+            # prepared outside a transaction (AUTOCOMMIT) runs on whichever connection
+            # PgBouncer picks next, and named ones pile up on the server's connections.
+            statement_cache_size=0,
         )
 
 

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bot.postgres.libpq import ConnectionOptionsError, libpq_environment, requires_tls
+from bot.postgres.pgbouncer import behind_pgbouncer
 from bot.postgres.programs import SUPPORTED_VERSION, binaries
 
 TIMEOUT_SECONDS = 3600
@@ -35,6 +36,7 @@ def backup(database_url: str, path: Path) -> str:
         raise BackupError(f"{path.parent} is not a folder")
     if path.is_dir():
         raise BackupError(f"{path} is a folder: name the file to write")
+    refuse_pgbouncer(database_url)
     with programs_environment(database_url) as environment:
         try:
             with tempfile.NamedTemporaryFile(
@@ -53,6 +55,16 @@ def backup(database_url: str, path: Path) -> str:
         finally:
             partial.unlink(missing_ok=True)
     return f"Backed up the database to {path} ({path.stat().st_size:,} bytes)."
+
+
+def refuse_pgbouncer(database_url: str) -> None:
+    """The tools' session settings would stay behind in PgBouncer's server connections
+    (bot/postgres/pgbouncer.py): they need the server itself."""
+    if behind_pgbouncer(database_url):
+        raise BackupError(
+            "DATABASE_URL reaches the database through PgBouncer, which pg_dump and psql "
+            "can't use safely: run this with DATABASE_URL set to the database server itself"
+        )
 
 
 @contextmanager

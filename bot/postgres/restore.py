@@ -33,6 +33,7 @@ from bot.postgres.backup import (
     BackupError,
     last_line,
     programs_environment,
+    refuse_pgbouncer,
     run,
     tool,
 )
@@ -85,6 +86,7 @@ def restore(database_url: str, path: Path, force: bool) -> str:
     """Load a backup into an empty database (any, with force), then migrate it to head."""
     if not path.is_file():
         raise BackupError(f"{path}: no such file")
+    refuse_pgbouncer(database_url)
     interruption = Interruption()
     with programs_environment(database_url) as environment:
         run(

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+from asyncpg.prepared_stmt import PreparedStatement
 
 from bot.delivery.flood_limits import PER_CHAT_INTERVAL, TELEGRAM_PER_SECOND
 
@@ -59,6 +60,7 @@ class SharedFloodBudget:
     ) -> None:
         self._connect = connect
         self._connection: asyncpg.Connection | None = None
+        self._prepared: dict[str, PreparedStatement] = {}
         self._using = asyncio.Lock()
         self._gap = 1 / messages_per_second
         # The spacing keeps to the rate, and so does the window: a message in flight counts
@@ -94,7 +96,7 @@ class SharedFloodBudget:
         chat_gap = PER_CHAT_INTERVAL if chat_id else 0.0
         arguments = (chat_id or 0, reply, self._gap, self._per_window, chat_gap)
         try:
-            row = await self._run(lambda c: c.fetchrow(TAKE, *arguments))
+            row = await self._run(TAKE, *arguments)
         except Exception:
             if not reply:
                 # A broadcast can wait: sent unbooked, it would take slots the other
@@ -109,18 +111,24 @@ class SharedFloodBudget:
 
     async def _mark_done(self, slot_id: int, hold: float) -> None:
         try:
-            await self._run(lambda c: c.execute(DONE, slot_id, hold))
+            await self._run(DONE, slot_id, hold)
         except Exception:
             # The slot then counts as in flight until the ledger forgets it (20 s after).
             logger.warning("Could not mark a message slot done")
 
-    async def _run(self, statement: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
+    async def _run(self, query: str, *arguments: Any) -> Any:
         async with self._using:
             try:
                 async with asyncio.timeout(STATEMENT_TIMEOUT_SECONDS):
                     if self._connection is None or self._connection.is_closed():
                         self._connection = await self._connect()
-                    return await statement(self._connection)
+                        self._prepared = {}
+                    # Prepared once per connection: the bot's statements are unnamed (for
+                    # PgBouncer, bot/database_url.py), and a prepared one is parsed again
+                    # in the round trip that runs it, where a bare query costs two.
+                    if query not in self._prepared:
+                        self._prepared[query] = await self._connection.prepare(query)
+                    return await self._prepared[query].fetchrow(*arguments)
             except Exception:
                 # Start afresh next time: the server may have restarted.
                 connection, self._connection = self._connection, None
