@@ -251,3 +251,38 @@ async def test_import_of_an_unusable_file(
     assert result.returncode == 2
     assert message in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+async def test_each_command_prints_its_own_lines_only(server_url: str, tmp_path: Path) -> None:
+    """No library's chatter around them (alembic's context, fontTools' subsetting): the
+    libraries log at WARNING unless LOG_LEVEL=DEBUG."""
+    (tmp_path / "catalog.csv").write_text("title,author,quantity\nDune,Frank Herbert,0\n")
+    commands = {
+        "import-books": ["import-books", "catalog.csv"],
+        "migrate": ["migrate"],
+        "check": ["check"],
+        "backup": ["backup", "shop.dump"],
+        "shelf-tags": ["shelf-tags", "--output", "tags.pdf", "--bot-username", "shop_bot"],
+    }
+    async with temporary_database(server_url) as url:
+        shop = {
+            "DATABASE_URL": plain_url(url),
+            "BOT_TOKEN": "123456:" + "A" * 30,
+            "LOG_LEVEL": "INFO",
+        }
+        # the catalog first (its migration included), then the rest side by side
+        first = await bookstore_bot(tmp_path, *commands.pop("import-books"), **shop)
+        rest = await asyncio.gather(
+            *(bookstore_bot(tmp_path, *args, **shop) for args in commands.values())
+        )
+    printed = {
+        name: (result.returncode, result.stderr, len(result.stdout.splitlines()))
+        for name, result in zip(["import-books", *commands], [first, *rest], strict=True)
+    }
+    assert printed == {
+        "import-books": (0, "", 1),
+        "migrate": (0, "", 1),
+        "check": (0, "", 3),
+        "backup": (0, "", 1),
+        "shelf-tags": (0, "", 1),
+    }
