@@ -103,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
             playground.serve(settings, options.host, port, options.allow_remote)
             return 0
         if options.command in (None, "run") and settings.bot_token is None:
+            if production := settings.production_settings():
+                raise CommandError(no_token_in_production(production))
             print(playground.no_token_line("127.0.0.1", settings.playground_port), flush=True)
             playground.serve(settings, "127.0.0.1", settings.playground_port, False)
             return 0
@@ -133,6 +135,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bookstore-bot: error: {error}", file=sys.stderr)
         return 2
     return 0
+
+
+def no_token_in_production(settings: list[str]) -> str:
+    verb = "is" if len(settings) == 1 else "are"
+    return (
+        f"BOT_TOKEN is not set, but {' and '.join(settings)} {verb}: set BOT_TOKEN "
+        "(from @BotFather), or try the bot without one: bookstore-bot playground"
+    )
 
 
 def check() -> int:

@@ -29,6 +29,21 @@ def default_data_dir() -> Path:
     return Path.home() / ".local" / "share" / "bookstore-bot"
 
 
+PRODUCTION_ONLY = (
+    "database_url",
+    "admin_ids",
+    "telegram_base_url",
+    "webhook_url",
+    "webhook_secret",
+    "webhook_listen",
+    "webhook_port",
+    "http_port",
+    "paid_broadcast",
+    "paid_messages_per_second",
+    "poll_updates",
+)
+
+
 class Settings(BaseSettings):
     """Everything the bot can be configured with."""
 
@@ -167,6 +182,16 @@ class Settings(BaseSettings):
     @property
     def shop_zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def production_settings(self) -> list[str]:
+        """The settings given that only the real bot reads, by their environment names:
+        beside them, a missing BOT_TOKEN is a token forgotten, not a wish to try the
+        playground (which ignores them)."""
+        return [
+            name.upper()
+            for name in PRODUCTION_ONLY
+            if name in self.model_fields_set and getattr(self, name) not in (None, frozenset())
+        ]
 
     @field_validator("log_format")
     @classmethod

@@ -186,6 +186,35 @@ def test_playground_refuses_other_machines_unless_asked(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "production",
+    [
+        {"DATABASE_URL": "postgresql://shop@127.0.0.1:1/shop"},
+        {"WEBHOOK_URL": "https://bot.example.com/telegram", "WEBHOOK_SECRET": "s3cret"},
+    ],
+    ids=["database", "webhook"],
+)
+async def test_run_without_token_beside_production_settings_is_one_line(
+    data_dir: Path, production: dict[str, str]
+) -> None:
+    """A token forgotten in production is a mistake to name, not a wish to try the
+    playground (which would ignore DATABASE_URL and answer nobody)."""
+    result = await bookstore_bot(
+        data_dir,
+        "run",
+        DATA_DIR=str(data_dir),
+        PLAYGROUND_PORT=str(free_port()),
+        **production,
+    )
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"bookstore-bot: error: BOT_TOKEN is not set, but {' and '.join(production)} "
+        f"{'is' if len(production) == 1 else 'are'}: set BOT_TOKEN (from @BotFather), "
+        "or try the bot without one: bookstore-bot playground\n"
+    )
+    assert not (data_dir / "playground").exists()
+
+
 async def test_malformed_settings_are_one_line_without_secrets(tmp_path: Path) -> None:
     result = await bookstore_bot(tmp_path, "run", BOT_TOKEN="SECRET-nonsense", ADMIN_IDS="x")
     assert result.returncode == 2
