@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     # beyond the free limit. Replies are unaffected.
     paid_broadcast: bool = False
     paid_messages_per_second: float = Field(default=1000.0, gt=0, le=1000)
+    # `run` beside a database still booting (compose without a healthcheck) waits this
+    # long for it to take connections; 0: try once.
+    database_wait_seconds: float = Field(default=60.0, ge=0, le=3600)
     # false: this process only delivers notifications; another one polls for updates
     # (Telegram gives a bot's updates to one getUpdates caller at a time).
     poll_updates: bool = True
