@@ -125,7 +125,9 @@ def ensure_environment(extras: str, lock_must_be_fresh: bool = True) -> None:
     pip = [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     check([*pip, "--upgrade", "pip"])
     check([*pip, "--require-hashes", "--no-deps", "--requirement", str(locked)])
-    check([*pip, "--no-deps", "--editable", str(ROOT)])
+    # -qq: setuptools' notice that an install is editable (10 lines) is not for a newcomer;
+    # a failing build is still shown.
+    check([*pip, "--quiet", "--no-deps", "--editable", str(ROOT)])
     stamp.write_text(fingerprint)
 
 

@@ -15,6 +15,7 @@ from telegram.error import InvalidToken
 
 from bot import cli_texts
 from bot.books.catalog_file import CatalogFileError, read_catalog
+from bot.books.service import CatalogRow
 from bot.config import Settings, SettingsError, load_settings
 from bot.database import create_engine
 from bot.database_url import parse_database_url
@@ -28,6 +29,7 @@ from bot.postgres.backup import BackupError, backup
 from bot.postgres.embedded import start_embedded_postgres
 from bot.postgres.health_check import Finding, check_database
 from bot.postgres.programs import EmbeddedPostgresUnavailable
+from bot.postgres.reachable import DatabaseUnreachable, wait_for_database
 from bot.postgres.restore import restore
 from bot.services import Shop, build_services
 from bot.shelf_tags.command import ShelfTagsError, bot_username, write_shelf_tags
@@ -104,16 +106,20 @@ def main(argv: list[str] | None = None) -> int:
             playground.serve(settings, options.host, port, options.allow_remote)
             return 0
         if options.command in (None, "run") and settings.bot_token is None:
+            if production := settings.production_settings():
+                raise CommandError(no_token_in_production(production))
             print(playground.no_token_line("127.0.0.1", settings.playground_port), flush=True)
             playground.serve(settings, "127.0.0.1", settings.playground_port, False)
             return 0
-        with database(settings) as database_url:
+        # A file that can't be read is said before the database is reached for.
+        catalog = read_catalog(options.file) if options.command == "import-books" else []
+        with database(settings, patience(options.command, settings)) as database_url:
             match options.command:
                 case "migrate":
                     migrate.upgrade(database_url)
                     print("Database is up to date.")
                 case "import-books":
-                    print(import_books(database_url, options.file))
+                    print(import_books(database_url, catalog))
                 case "backup":
                     print(backup(database_url, options.file))
                 case "restore":
@@ -130,10 +136,21 @@ def main(argv: list[str] | None = None) -> int:
         BackupError,
         PlaygroundError,
         ShelfTagsError,
+        DatabaseUnreachable,
     ) as error:
         print(f"bookstore-bot: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl+C before the bot runs (it stops itself on one)
+        return 130
     return 0
+
+
+def no_token_in_production(settings: list[str]) -> str:
+    verb = "is" if len(settings) == 1 else "are"
+    return (
+        f"BOT_TOKEN is not set, but {' and '.join(settings)} {verb}: set BOT_TOKEN "
+        "(from @BotFather), or try the bot without one: bookstore-bot playground"
+    )
 
 
 def check() -> int:
@@ -161,9 +178,12 @@ def check() -> int:
 
 
 @contextmanager
-def database(settings: Settings) -> Iterator[str]:
-    """DATABASE_URL when given, else an embedded PostgreSQL kept running meanwhile."""
+def database(settings: Settings, patience: float | None = None) -> Iterator[str]:
+    """DATABASE_URL when given (reached within patience seconds, unless None), else an
+    embedded PostgreSQL kept running meanwhile."""
     if settings.database_url:
+        if patience is not None:
+            wait_for_database(settings.database_url, patience)
         yield settings.database_url
         return
     server = start_embedded_postgres(settings.data_dir)
@@ -171,6 +191,15 @@ def database(settings: Settings) -> Iterator[str]:
         yield server.url
     finally:
         server.release()
+
+
+def patience(command: str | None, settings: Settings) -> float | None:
+    """How long a command waits for DATABASE_URL's server: run a while (beside a server
+    still booting), the others try once, a person at a terminal; None: backup and restore
+    say it in pg_dump's and psql's own words (bot/postgres/backup.py)."""
+    if command in ("backup", "restore"):
+        return None
+    return settings.database_wait_seconds if command in (None, "run") else 0
 
 
 def run(settings: Settings, database_url: str) -> None:
@@ -247,8 +276,7 @@ def cannot_listen(host: str, port: int) -> Iterator[None]:
         raise CommandError(f"cannot listen on {host}:{port}: {error.strerror}") from None
 
 
-def import_books(database_url: str, path: Path) -> str:
-    rows = read_catalog(path)
+def import_books(database_url: str, rows: list[CatalogRow]) -> str:
     migrate.upgrade(database_url)
 
     async def load() -> str:

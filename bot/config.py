@@ -45,6 +45,21 @@ def default_data_dir() -> Path:
     return Path.home() / ".local" / "share" / "bookstore-bot"
 
 
+PRODUCTION_ONLY = (
+    "database_url",
+    "admin_ids",
+    "telegram_base_url",
+    "webhook_url",
+    "webhook_secret",
+    "webhook_listen",
+    "webhook_port",
+    "http_port",
+    "paid_broadcast",
+    "paid_messages_per_second",
+    "poll_updates",
+)
+
+
 class Settings(BaseSettings):
     """Everything the bot can be configured with."""
 
@@ -93,6 +108,9 @@ class Settings(BaseSettings):
     # beyond the free limit. Replies are unaffected.
     paid_broadcast: bool = False
     paid_messages_per_second: float = Field(default=1000.0, gt=0, le=1000)
+    # `run` beside a database still booting (compose without a healthcheck) waits this
+    # long for it to take connections; 0: try once.
+    database_wait_seconds: float = Field(default=60.0, ge=0, le=3600)
     # false: this process only delivers notifications; another one polls for updates
     # (Telegram gives a bot's updates to one getUpdates caller at a time).
     poll_updates: bool = True
@@ -205,6 +223,16 @@ class Settings(BaseSettings):
     @property
     def shop_zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def production_settings(self) -> list[str]:
+        """The settings given that only the real bot reads, by their environment names:
+        beside them, a missing BOT_TOKEN is a token forgotten, not a wish to try the
+        playground (which ignores them)."""
+        return [
+            name.upper()
+            for name in PRODUCTION_ONLY
+            if name in self.model_fields_set and getattr(self, name) not in (None, frozenset())
+        ]
 
     @field_validator("log_format")
     @classmethod

@@ -61,6 +61,7 @@ def redacted(text: str, secrets: Iterable[str]) -> str:
 
 
 def configure_logging(level: str, secrets: Iterable[str] = (), log_format: str = "text") -> None:
+    """Logging to stderr at level (DEBUG, INFO, WARNING or ERROR), secrets redacted."""
     handler = logging.StreamHandler()
     if log_format == "json":
         handler.setFormatter(RedactingJsonFormatter(secrets))
@@ -69,7 +70,13 @@ def configure_logging(level: str, secrets: Iterable[str] = (), log_format: str =
             RedactingFormatter(secrets, "%(asctime)s %(levelname)s %(name)s: %(message)s")
         )
     handler.addFilter(UpdateContextFilter())
-    logging.basicConfig(level=level, handlers=[handler], force=True)
+    # The bot's own lines at LOG_LEVEL; the libraries' (alembic's context, fontTools'
+    # subsetting, PTB's and uvicorn's start-up) only from WARNING, unless LOG_LEVEL=DEBUG.
+    libraries = logging.getLevelNamesMapping()[level]
+    if level != "DEBUG":
+        libraries = max(logging.WARNING, libraries)
+    logging.basicConfig(level=libraries, handlers=[handler], force=True)
+    logging.getLogger("bot").setLevel(level)
     # httpx logs every request URL at INFO, and Bot API URLs contain the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)

@@ -186,6 +186,35 @@ def test_playground_refuses_other_machines_unless_asked(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "production",
+    [
+        {"DATABASE_URL": "postgresql://shop@127.0.0.1:1/shop"},
+        {"WEBHOOK_URL": "https://bot.example.com/telegram", "WEBHOOK_SECRET": "s3cret"},
+    ],
+    ids=["database", "webhook"],
+)
+async def test_run_without_token_beside_production_settings_is_one_line(
+    data_dir: Path, production: dict[str, str]
+) -> None:
+    """A token forgotten in production is a mistake to name, not a wish to try the
+    playground (which would ignore DATABASE_URL and answer nobody)."""
+    result = await bookstore_bot(
+        data_dir,
+        "run",
+        DATA_DIR=str(data_dir),
+        PLAYGROUND_PORT=str(free_port()),
+        **production,
+    )
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"bookstore-bot: error: BOT_TOKEN is not set, but {' and '.join(production)} "
+        f"{'is' if len(production) == 1 else 'are'}: set BOT_TOKEN (from @BotFather), "
+        "or try the bot without one: bookstore-bot playground\n"
+    )
+    assert not (data_dir / "playground").exists()
+
+
 async def test_malformed_settings_are_one_line_without_secrets(tmp_path: Path) -> None:
     result = await bookstore_bot(tmp_path, "run", BOT_TOKEN="SECRET-nonsense", ADMIN_IDS="x")
     assert result.returncode == 2
@@ -251,3 +280,38 @@ async def test_import_of_an_unusable_file(
     assert result.returncode == 2
     assert message in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+async def test_each_command_prints_its_own_lines_only(server_url: str, tmp_path: Path) -> None:
+    """No library's chatter around them (alembic's context, fontTools' subsetting): the
+    libraries log at WARNING unless LOG_LEVEL=DEBUG."""
+    (tmp_path / "catalog.csv").write_text("title,author,quantity\nDune,Frank Herbert,0\n")
+    commands = {
+        "import-books": ["import-books", "catalog.csv"],
+        "migrate": ["migrate"],
+        "check": ["check"],
+        "backup": ["backup", "shop.dump"],
+        "shelf-tags": ["shelf-tags", "--output", "tags.pdf", "--bot-username", "shop_bot"],
+    }
+    async with temporary_database(server_url) as url:
+        shop = {
+            "DATABASE_URL": plain_url(url),
+            "BOT_TOKEN": "123456:" + "A" * 30,
+            "LOG_LEVEL": "INFO",
+        }
+        # the catalog first (its migration included), then the rest side by side
+        first = await bookstore_bot(tmp_path, *commands.pop("import-books"), **shop)
+        rest = await asyncio.gather(
+            *(bookstore_bot(tmp_path, *args, **shop) for args in commands.values())
+        )
+    printed = {
+        name: (result.returncode, result.stderr, len(result.stdout.splitlines()))
+        for name, result in zip(["import-books", *commands], [first, *rest], strict=True)
+    }
+    assert printed == {
+        "import-books": (0, "", 1),
+        "migrate": (0, "", 1),
+        "check": (0, "", 3),
+        "backup": (0, "", 1),
+        "shelf-tags": (0, "", 1),
+    }

@@ -96,11 +96,27 @@ def test_settings_read_a_dotenv_file(
 def restored_logging() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
-    httpx_level = logging.getLogger("httpx").level
+    httpx_level, bot_level = logging.getLogger("httpx").level, logging.getLogger("bot").level
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
     logging.getLogger("httpx").setLevel(httpx_level)
+    logging.getLogger("bot").setLevel(bot_level)
+
+
+@pytest.mark.usefixtures("restored_logging")
+def test_libraries_speak_from_warning_unless_log_level_is_debug(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for level in ("INFO", "DEBUG"):
+        configure_logging(level)
+        logging.getLogger("bot.postgres").info("the bot's own line")
+        logging.getLogger("fontTools.subset").info("a library's chatter")
+        logging.getLogger("alembic").warning("a library's warning")
+        output = capsys.readouterr().err
+        assert "the bot's own line" in output
+        assert "a library's warning" in output
+        assert ("a library's chatter" in output) == (level == "DEBUG")
 
 
 @pytest.mark.usefixtures("restored_logging")

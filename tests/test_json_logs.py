@@ -18,10 +18,11 @@ from tests.db import failing_trigger
 def restored_logging() -> Iterator[None]:
     """configure_logging replaces the root's handlers: give pytest's back afterwards."""
     root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
+    handlers, level, bot_level = root.handlers[:], root.level, logging.getLogger("bot").level
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+    logging.getLogger("bot").setLevel(bot_level)
 
 
 def json_lines(output: str) -> list[dict[str, Any]]:
