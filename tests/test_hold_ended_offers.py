@@ -249,3 +249,42 @@ async def test_holds_ending_while_the_outbox_claims_never_send_an_ended_offer(
             assert [delivery.id for delivery in racing + later].count(bobs_offer) == 1
     # Some claims came while or after the hold ended (before this fix, all were claimed).
     assert outcomes["claimed"] < 20, outcomes
+
+
+async def test_an_offer_whose_reservation_is_gone_is_obsolete(
+    services: Services, engine: AsyncEngine
+) -> None:
+    """The outbox keeps no foreign key to the reservation: a message about one that no
+    longer exists is not a busy one, to be given back forever."""
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO notifications (pre_booking_id, chat_id, text, kind) "
+                "VALUES (999999, :chat, 'An offer', 'hold_offer')"
+            ),
+            {"chat": ALICE.id},
+        )
+
+    assert await services.outbox.claim_due(10, LEASE) == []
+    assert await rows(engine, "SELECT status::text, attempts FROM notifications") == [
+        ("obsolete", 0)
+    ]
+
+
+async def test_an_ended_holds_offer_to_an_unreachable_reader_is_obsolete(
+    hold_services: Services, engine: AsyncEngine
+) -> None:
+    """Not sent because the hold ended, whether or not the reader could be reached: when
+    they come back, nothing is queued again for it."""
+    _, alices, _ = await held_with_offer_pending(hold_services, "Dune")
+    await hold_services.holds.collect(ADMIN.id, alices)
+    async with engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE users SET unreachable_at = now() WHERE chat_id = :chat"),
+            {"chat": ALICE.id},
+        )
+
+    assert await claim_all(hold_services) == []
+    assert await rows(
+        engine, "SELECT status::text, reader_unreachable, attempts FROM notifications"
+    ) == [("obsolete", False, 0)]

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.books.models import RestockEvent
 from bot.notifications.ended_holds import ABOUT_A_HOLD, skip_ended_holds
 from bot.notifications.models import Notification, NotificationStatus
-from bot.notifications.reachability import skip_unreachable
+from bot.notifications.reachability import skip_unreachable, unreachable_chats
 from bot.notifications.schemas import Delivery
 from bot.users.models import User
 
@@ -80,10 +80,13 @@ class Outbox:
                 )
                 for row in claimed
             ]
-            deliveries = await skip_unreachable(session, deliveries)
-            # After the readers' rows: the order the endings of holds take them in.
+            # The readers' rows before the reservations: the order the endings of holds
+            # take them in. An ended hold's message is obsolete before its reader is
+            # found away.
+            away = await unreachable_chats(session, deliveries)
             holds = {row.id: row.pre_booking_id for row in claimed if row.kind in ABOUT_A_HOLD}
             deliveries = await skip_ended_holds(session, deliveries, holds)
+            deliveries = await skip_unreachable(session, deliveries, away)
         return sorted(deliveries, key=lambda delivery: delivery.id)
 
     async def mark_sent(self, *deliveries: Delivery) -> None:
