@@ -39,15 +39,15 @@ ABOUT_A_HOLD = (NotificationKind.HOLD_OFFER.value, NotificationKind.HOLD_REMINDE
 
 async def skip_ended_holds(
     session: AsyncSession, claimed: Sequence[Delivery], holds: Mapping[int, int]
-) -> list[Delivery]:
+) -> tuple[list[Delivery], int]:
     """Of the claimed messages about holds (holds: message id → its reservation), mark
     obsolete those whose hold ended or whose reservation is gone, and give back those
-    whose hold is changing right now; return the rest. Runs in the claim's
-    transaction."""
+    whose hold is changing right now; return the rest, and how many were given back.
+    Runs in the claim's transaction."""
     kept = {delivery.id for delivery in claimed}
     holds = {message: held for message, held in holds.items() if message in kept}
     if not holds:
-        return list(claimed)
+        return list(claimed), 0
     rows = await session.execute(
         select(
             PreBooking.id,
@@ -88,4 +88,4 @@ async def skip_ended_holds(
             .values(next_attempt_at=func.now(), **not_tried)
         )
     skipped = set(ended) | set(busy)
-    return [delivery for delivery in claimed if delivery.id not in skipped]
+    return [delivery for delivery in claimed if delivery.id not in skipped], len(busy)
