@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.setup import FIRST_READER_ID, database_server, fresh_database, seed_waiting_readers
 from bot.database import create_session_factory
-from bot.notifications.reachability import skip_unreachable
+from bot.notifications.reachability import skip_unreachable, unreachable_chats
 from bot.notifications.schemas import Delivery
 from bot.services import Shop, build_services
 from bot.telegram.reader_messages import TelegramMessages
@@ -61,7 +61,7 @@ async def time_lookups(engine: AsyncEngine, users: int) -> dict[str, list[float]
         ]
         started = time.perf_counter()
         async with sessions.begin() as session:
-            await skip_unreachable(session, batch)
+            await skip_unreachable(session, batch, await unreachable_chats(session, batch))
         timings["check"].append(time.perf_counter() - started)
 
         started = time.perf_counter()

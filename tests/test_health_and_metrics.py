@@ -177,3 +177,25 @@ async def test_a_health_check_from_outside_says_only_not_ok() -> None:
 )
 def test_by_default_loopback_and_private_networks_are_allowed(client: str, allowed: bool) -> None:
     assert allowed_address(client, Settings().metrics_allow) is allowed
+
+
+async def test_metrics_count_obsolete_messages_apart_as_deliveries_does(
+    services: Services, engine: AsyncEngine
+) -> None:
+    """An offer not sent because its hold ended is neither pending nor failed: /metrics
+    shows it under its own status, as /deliveries does."""
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO notifications (pre_booking_id, chat_id, text, kind, status) "
+                "VALUES (1, :chat, 'An offer', 'hold_offer', 'obsolete'), "
+                "(2, :chat, 'An offer', 'hold_offer', 'obsolete'), "
+                "(3, :chat, 'An offer', 'hold_offer', 'failed')"
+            ),
+            {"chat": ALICE.id},
+        )
+    async with serving(WebServer(web_app(engine), "127.0.0.1", 0)) as client:
+        metrics = await client.get("/metrics")
+    assert 'bot_outbox_messages{status="obsolete"} 2.0' in metrics.text
+    assert 'bot_outbox_messages{status="failed"} 1.0' in metrics.text
+    assert 'bot_outbox_messages{status="pending"} 0.0' in metrics.text

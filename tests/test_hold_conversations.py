@@ -302,3 +302,34 @@ async def test_a_copy_held_beyond_the_stock_is_collected_without_a_failure(
         "Reservation #1 collected: <b>Dune</b> by Frank Herbert now has 0 in stock."
     )
     assert await rows(engine, "SELECT status::text FROM pre_bookings") == [("collected",)]
+
+
+async def test_after_switching_to_notify_all_a_free_copy_beside_held_ones_is_announced(
+    hold_chat: Chat, hold_services: Services, services: Services, engine: AsyncEngine
+) -> None:
+    """Under notify_all a reader joins the line while every copy is held: the restock
+    that brings the first free copy tells them; one that frees none, or adds to free
+    copies already there, tells nobody."""
+    await add_books(hold_services, ("Dune", "Frank Herbert", 0))
+    await hold_chat.send_one(ALICE, "/reserve 1")
+    await staff_restock(hold_chat, "/restock 1 1")
+    await hold_chat.deliveries_done()
+
+    async with running(bot_application(services, hold_chat.api)) as notify_all:
+        chat = Chat(notify_all, hold_chat.api)
+        await chat.send_one(BOB, "/reserve 1")  # the one copy is Alice's: Bob waits
+        await chat.send(ADMIN, "/restock 1 1")  # still none free
+        await chat.send(ADMIN, "/restock 1 2")  # one free
+        told = await until_sent(chat, BOB.id, "📚 Good news")
+        await chat.send_one(CAROL, "/reserve 1")  # refused: a copy is free
+        await chat.send(ADMIN, "/restock 1 3")  # free copies already there
+        await chat.deliveries_done()
+
+    assert told.startswith("📚 Good news: <b>Dune</b> by Frank Herbert is back in stock!")
+    assert await rows(
+        engine, "SELECT pre_booking_id, kind, status::text FROM notifications ORDER BY id"
+    ) == [(1, "hold_offer", "sent"), (2, "back_in_stock", "sent")]
+    assert await rows(engine, "SELECT id, status::text FROM pre_bookings ORDER BY id") == [
+        (1, "on_hold"),
+        (2, "notified"),
+    ]

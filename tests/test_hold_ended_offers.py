@@ -11,9 +11,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.delivery.tuning import DispatcherTuning
 from bot.notifications.schemas import Delivery
 from bot.services import Services
 from tests.chat import ADMIN, ALICE, BOB, Chat
+from tests.conftest import bot_application, running
 from tests.db import add_books, rows
 from tests.fake_telegram import FakeBotApi
 from tests.test_backup_restore import reader
@@ -249,3 +251,84 @@ async def test_holds_ending_while_the_outbox_claims_never_send_an_ended_offer(
             assert [delivery.id for delivery in racing + later].count(bobs_offer) == 1
     # Some claims came while or after the hold ended (before this fix, all were claimed).
     assert outcomes["claimed"] < 20, outcomes
+
+
+async def test_an_offer_whose_reservation_is_gone_is_obsolete(
+    services: Services, engine: AsyncEngine
+) -> None:
+    """The outbox keeps no foreign key to the reservation: a message about one that no
+    longer exists is not a busy one, to be given back forever."""
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO notifications (pre_booking_id, chat_id, text, kind) "
+                "VALUES (999999, :chat, 'An offer', 'hold_offer')"
+            ),
+            {"chat": ALICE.id},
+        )
+
+    assert await services.outbox.claim_due(10, LEASE) == []
+    assert await rows(engine, "SELECT status::text, attempts FROM notifications") == [
+        ("obsolete", 0)
+    ]
+
+
+async def test_an_ended_holds_offer_to_an_unreachable_reader_is_obsolete(
+    hold_services: Services, engine: AsyncEngine
+) -> None:
+    """Not sent because the hold ended, whether or not the reader could be reached: when
+    they come back, nothing is queued again for it."""
+    _, alices, _ = await held_with_offer_pending(hold_services, "Dune")
+    await hold_services.holds.collect(ADMIN.id, alices)
+    async with engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE users SET unreachable_at = now() WHERE chat_id = :chat"),
+            {"chat": ALICE.id},
+        )
+
+    assert await claim_all(hold_services) == []
+    assert await rows(
+        engine, "SELECT status::text, reader_unreachable, attempts FROM notifications"
+    ) == [("obsolete", False, 0)]
+
+
+async def test_a_batch_of_obsolete_offers_does_not_hold_up_the_messages_behind_it(
+    hold_services: Services, services: Services, api: FakeBotApi, engine: AsyncEngine
+) -> None:
+    """Claims that find only messages not to send (here obsolete offers, 30 a second
+    paced, 60 a batch) claim again at once: only a claim that found nothing due waits
+    for the next poll, 2 s."""
+    _, alices, _ = await held_with_offer_pending(hold_services, "Dune")
+    await hold_services.holds.collect(ADMIN.id, alices)
+    async with engine.begin() as connection:
+        # 500 more of Alice's holds of the book, collected, each with its offer pending.
+        await connection.execute(
+            text(
+                "WITH held AS (INSERT INTO pre_bookings (user_id, book_id, status) "
+                "SELECT user_id, book_id, 'collected' FROM pre_bookings, "
+                "generate_series(1, 500) WHERE id = :alices RETURNING id) "
+                "INSERT INTO notifications (pre_booking_id, chat_id, text, kind, "
+                "next_attempt_at) SELECT id, :chat, 'An offer', 'hold_offer', "
+                "now() - interval '1 hour' FROM held"
+            ),
+            {"alices": alices, "chat": ALICE.id},
+        )
+        await connection.execute(
+            text(
+                "INSERT INTO notifications (pre_booking_id, chat_id, text, kind) "
+                "VALUES (:held, :chat, 'Still here', 'back_in_stock')"
+            ),
+            {"held": alices, "chat": BOB.id},
+        )
+    tuning = DispatcherTuning(poll_interval=2.0, first_probe_delay=0.05)
+    started = time.monotonic()
+
+    async with running(bot_application(services, api, 30, tuning=tuning)):
+        async with asyncio.timeout(3):
+            while not api.texts_to(BOB.id):
+                await asyncio.sleep(0.02)
+
+    assert time.monotonic() - started < 3
+    assert await rows(
+        engine, "SELECT status::text, count(*) FROM notifications GROUP BY 1 ORDER BY 1"
+    ) == [("obsolete", 501), ("sent", 1)]

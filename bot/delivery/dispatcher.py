@@ -119,9 +119,12 @@ class Dispatcher:
         return bool(self._in_flight.tasks or self._mode.recording)
 
     async def deliver_due(self) -> int:
-        """Claim one batch of due notifications and start sending it; return its size."""
+        """Claim one batch of due notifications and start sending it; return how many
+        the claim dealt with, those it marked obsolete or failed as unreachable
+        included: a batch of only those is no sign that nothing more is due."""
         claim = Claim.starting_now(self._lease)
-        deliveries = await self._outbox.claim_due(self._batch_size, self._lease)
+        claimed = await self._outbox.claim(self._batch_size, self._lease)
+        deliveries = claimed.deliveries
         self._chats.forget_idle()
         for index, delivery in enumerate(deliveries):
             chat_wait = self._chats.wait(delivery.chat_id)
@@ -136,7 +139,7 @@ class Dispatcher:
             self._in_flight.start(self._send(delivery, claim))
         # No waiting for this batch's last sends: the next claim overlaps them, so the
         # pace never stalls between batches.
-        return len(deliveries)
+        return claimed.dealt_with
 
     async def _run(self) -> None:
         while not self._stop_requested.is_set():

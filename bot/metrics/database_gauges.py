@@ -33,6 +33,12 @@ READINGS: list[tuple[Gauge, str]] = [
         OUTBOX_MESSAGES.labels("failed"),
         "SELECT count(*) FROM notifications WHERE status = 'failed'",
     ),
+    # Offers and reminders not sent because their hold ended: apart from failed, as in
+    # /deliveries.
+    (
+        OUTBOX_MESSAGES.labels("obsolete"),
+        "SELECT count(*) FROM notifications WHERE status = 'obsolete'",
+    ),
     # The index of holds by deadline answers this one.
     (
         HOLDS_EXPIRING,

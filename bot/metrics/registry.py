@@ -27,7 +27,5 @@ WEBHOOK_REFUSED = Counter(
     "Webhook requests refused: a wrong secret token (403) or a malformed body (400)",
     ["reason"],
 )
-OUTBOX_MESSAGES = Gauge(
-    "bot_outbox_messages", "Back-in-stock messages in the outbox, by status", ["status"]
-)
+OUTBOX_MESSAGES = Gauge("bot_outbox_messages", "Messages in the outbox, by status", ["status"])
 HOLDS_EXPIRING = Gauge("bot_holds_expiring", "Holds whose pick-up time ends within a day")

@@ -14,10 +14,15 @@ press or the expiry loop) and gives the message back, due at once; the next clai
 the hold ended. An ending that starts after the check waits for the claim's commit: the
 message was claimed while the hold was live and is on its way, like one already sent.
 
+A message whose reservation no longer exists (the outbox keeps no foreign key to it)
+is obsolete too: only a row that is there can be locked by an ending under way.
+
 Lock order: the claim takes its notifications, then the unreachable readers' rows
 (reachability.py), then these reservations without waiting. The endings take the
 reader, the book and the reservations, and never touch a notification already written,
-so neither ever waits for the other in a cycle.
+so neither ever waits for the other in a cycle. Only the readers' rows are locked
+before this check: their messages are failed after it, so an ended hold's message is
+obsolete whether or not its reader can be reached.
 """
 
 from collections.abc import Mapping, Sequence
@@ -34,14 +39,15 @@ ABOUT_A_HOLD = (NotificationKind.HOLD_OFFER.value, NotificationKind.HOLD_REMINDE
 
 async def skip_ended_holds(
     session: AsyncSession, claimed: Sequence[Delivery], holds: Mapping[int, int]
-) -> list[Delivery]:
+) -> tuple[list[Delivery], int]:
     """Of the claimed messages about holds (holds: message id → its reservation), mark
-    obsolete those whose hold ended and give back those whose hold is changing right
-    now; return the rest. Runs in the claim's transaction."""
+    obsolete those whose hold ended or whose reservation is gone, and give back those
+    whose hold is changing right now; return the rest, and how many were given back.
+    Runs in the claim's transaction."""
     kept = {delivery.id for delivery in claimed}
     holds = {message: held for message, held in holds.items() if message in kept}
     if not holds:
-        return list(claimed)
+        return list(claimed), 0
     rows = await session.execute(
         select(
             PreBooking.id,
@@ -52,9 +58,21 @@ async def skip_ended_holds(
         .with_for_update(read=True, skip_locked=True)
     )
     live = {reservation: bool(is_live) for reservation, is_live in rows}
-    # A reservation missing from live is locked by an ending under way.
-    ended = [message for message, held in holds.items() if held in live and not live[held]]
-    busy = [message for message, held in holds.items() if held not in live]
+    # A reservation missing from live is locked by an ending under way, or gone (the
+    # outbox has no foreign key to it). A plain read tells them apart without waiting:
+    # it sees a locked row as it was.
+    missing = set(holds.values()) - live.keys()
+    locked = set(
+        await session.scalars(select(PreBooking.id).where(PreBooking.id.in_(missing)))
+        if missing
+        else ()
+    )
+    busy = [message for message, held in holds.items() if held in locked]
+    ended = [
+        message
+        for message, held in holds.items()
+        if held not in locked and not live.get(held, False)
+    ]
     # Telegram wasn't asked: the claim was no attempt.
     not_tried = {"attempts": Notification.attempts - 1}
     if ended:
@@ -70,4 +88,4 @@ async def skip_ended_holds(
             .values(next_attempt_at=func.now(), **not_tried)
         )
     skipped = set(ended) | set(busy)
-    return [delivery for delivery in claimed if delivery.id not in skipped]
+    return [delivery for delivery in claimed if delivery.id not in skipped], len(busy)

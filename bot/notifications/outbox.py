@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.books.models import RestockEvent
 from bot.notifications.ended_holds import ABOUT_A_HOLD, skip_ended_holds
 from bot.notifications.models import Notification, NotificationStatus
-from bot.notifications.reachability import skip_unreachable
-from bot.notifications.schemas import Delivery
+from bot.notifications.reachability import skip_unreachable, unreachable_chats
+from bot.notifications.schemas import Claimed, Delivery
 from bot.users.models import User
 
 PENDING = NotificationStatus.PENDING
@@ -35,9 +35,15 @@ class Outbox:
         self._sessions = sessions
 
     async def claim_due(self, limit: int, lease: timedelta) -> list[Delivery]:
+        """The messages to send of a claim (see claim)."""
+        return (await self.claim(limit, lease)).deliveries
+
+    async def claim(self, limit: int, lease: timedelta) -> Claimed:
         """Take up to limit due notifications, oldest first, for the length of the lease;
-        those of unreachable readers are failed instead (reachability.py), and offers
-        and reminders of holds that ended are marked obsolete (ended_holds.py)."""
+        offers and reminders of holds that ended are marked obsolete (ended_holds.py),
+        and the messages of unreachable readers are failed (reachability.py) instead.
+        Also says how many it dealt with: a batch may have nothing to send with more
+        due behind it."""
         token = uuid.uuid4()
         due = (
             select(Notification.id)
@@ -80,11 +86,14 @@ class Outbox:
                 )
                 for row in claimed
             ]
-            deliveries = await skip_unreachable(session, deliveries)
-            # After the readers' rows: the order the endings of holds take them in.
+            # The readers' rows before the reservations: the order the endings of holds
+            # take them in. An ended hold's message is obsolete before its reader is
+            # found away.
+            away = await unreachable_chats(session, deliveries)
             holds = {row.id: row.pre_booking_id for row in claimed if row.kind in ABOUT_A_HOLD}
-            deliveries = await skip_ended_holds(session, deliveries, holds)
-        return sorted(deliveries, key=lambda delivery: delivery.id)
+            deliveries, busy = await skip_ended_holds(session, deliveries, holds)
+            deliveries = await skip_unreachable(session, deliveries, away)
+        return Claimed(sorted(deliveries, key=lambda delivery: delivery.id), len(claimed) - busy)
 
     async def mark_sent(self, *deliveries: Delivery) -> None:
         await self._update_owned(deliveries, status=NotificationStatus.SENT, sent_at=func.now())

@@ -33,14 +33,14 @@ from bot.users.models import User
 UNREACHABLE = "unreachable"
 
 
-async def skip_unreachable(session: AsyncSession, claimed: Sequence[Delivery]) -> list[Delivery]:
-    """Fail the claimed messages whose readers are unreachable; return the others.
-
-    Runs in the claim's transaction, on its batch: an index lookup per chat."""
+async def unreachable_chats(session: AsyncSession, claimed: Sequence[Delivery]) -> set[int]:
+    """The chats of the claimed messages whose readers are unreachable, their rows locked
+    until the claim commits. Runs in the claim's transaction, on its batch: an index
+    lookup per chat."""
     chats = {delivery.chat_id for delivery in claimed}
     if not chats:
-        return list(claimed)
-    away = set(
+        return set()
+    return set(
         await session.scalars(
             select(User.chat_id)
             .where(User.chat_id.in_(chats))
@@ -48,6 +48,13 @@ async def skip_unreachable(session: AsyncSession, claimed: Sequence[Delivery]) -
             .with_for_update(read=True)
         )
     )
+
+
+async def skip_unreachable(
+    session: AsyncSession, claimed: Sequence[Delivery], away: set[int]
+) -> list[Delivery]:
+    """Fail the claimed messages to the chats away (unreachable_chats); return the
+    others."""
     skipped = [delivery.id for delivery in claimed if delivery.chat_id in away]
     if skipped:
         await session.execute(

@@ -17,6 +17,16 @@ class Delivery:
 
 
 @dataclass(frozen=True)
+class Claimed:
+    """One claim: the messages to send, and how many due messages it dealt with: those
+    to send and those it marked obsolete or failed as unreachable (not those it gave
+    back, their hold changing right now)."""
+
+    deliveries: list[Delivery]
+    dealt_with: int
+
+
+@dataclass(frozen=True)
 class KindCounts:
     """How the messages of one kind (NotificationKind's value) are doing."""
 

@@ -38,11 +38,11 @@ class RestockService:
         self._zone = zone  # the shop's (TIMEZONE): deadlines are shown in it
 
     async def restock(self, actor_id: int, book_id: int, quantity: int) -> Restock | LineRestock:
-        """Set a book's stock (staff only). Under notify_all, a 0 → positive change tells
-        every waiting reader; under hold_in_line, the free copies go to the first readers
-        in line. Under either, the stock may not go below the copies on hold (a shop may
-        switch policies with copies held). In one transaction with the messages it
-        queues."""
+        """Set a book's stock (staff only). Under notify_all, a change that brings free
+        copies (not on hold) where there were none tells every waiting reader; under
+        hold_in_line, the free copies go to the first readers in line. Under either, the
+        stock may not go below the copies on hold (a shop may switch policies with copies
+        held). In one transaction with the messages it queues."""
         self._admins.require(actor_id)
         quantity = rules.checked_quantity(quantity)
         async with self._sessions.begin() as session:
@@ -58,11 +58,14 @@ class RestockService:
         self, session: AsyncSession, book: Book, quantity: int, actor_id: int
     ) -> Restock:
         old_stock = book.stock_quantity
-        # Copies set aside under hold_in_line stay held after a switch to notify_all.
-        if quantity < await HoldRepository(session).on_hold_count(book.id):
+        # Copies set aside under hold_in_line stay held after a switch to notify_all,
+        # and readers join the line while every copy is held (reserve): the line hears
+        # when free copies come back, not the stock.
+        held = await HoldRepository(session).on_hold_count(book.id)
+        if quantity < held:
             raise await self._below_holds(session, book)
         view = BookView(book.id, book.title, book.author, quantity)
-        if not (old_stock == 0 and quantity > 0):
+        if not (old_stock <= held < quantity):
             await BookRepository(session).set_stock(book, quantity, actor_id)
             return Restock(view, old_stock, quantity, 0)
         messages = languages.in_each_language(lambda: self._messages.back_in_stock(view))
