@@ -5,12 +5,17 @@ import os
 from logging.config import fileConfig
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from bot.database import async_database_url, create_engine
 from bot.models import Base
 
 config = context.config
+# Processes started together (replicas, `run` beside `migrate`) each migrate: one at a time,
+# the later ones then finding nothing to do. A transaction's lock, so that PgBouncer's
+# transaction mode keeps it, released by the migration's own commit or rollback.
+MIGRATION_LOCK = 7_220_011
 target_metadata = Base.metadata
 
 if config.config_file_name is not None and not config.attributes.get("skip_logging_setup"):
@@ -27,6 +32,7 @@ def database_url() -> str:
 def run_on(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
     with context.begin_transaction():
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 

@@ -1,6 +1,8 @@
 """The schema comes from the hand-written migration, and it matches the models."""
 
+import asyncio
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -19,6 +21,7 @@ from bot.services import Shop, build_services
 from bot.telegram.reader_messages import TelegramMessages
 from tests.chat import ADMIN
 from tests.conftest import temporary_database
+from tests.test_command_line import bookstore_bot, plain_url
 
 TABLES = {
     "alembic_version",
@@ -323,3 +326,24 @@ async def test_obsolete_messages_survive_a_downgrade_as_failed(server_url: str) 
                 await migrate.upgrade_on(connection)
         finally:
             await engine.dispose()
+
+
+async def test_two_processes_migrating_an_empty_database_at_once_both_succeed(
+    server_url: str, tmp_path: Path
+) -> None:
+    """Replicas started together each migrate at start (`run` does, and `migrate`): the
+    later ones wait for the first (a lock the migration's own transaction holds, so it
+    holds behind PgBouncer's transaction mode too) and then find nothing to do."""
+    async with temporary_database(server_url) as url:
+        results = await asyncio.gather(
+            *(bookstore_bot(tmp_path, "migrate", DATABASE_URL=plain_url(url)) for _ in range(3))
+        )
+        assert [(result.returncode, result.stderr) for result in results] == [(0, "")] * 3
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as connection:
+                version = await connection.scalar(text("SELECT version_num FROM alembic_version"))
+        finally:
+            await engine.dispose()
+        head = ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
+        assert version == head
