@@ -1,7 +1,9 @@
 """A button's spinner that Telegram fails to stop for a moment (a 5xx) is stopped all the
 same: the answer is asked again while the press is young, never past its life, and a
 refusal for good (the query too old) is not asked again. A Telegram that stalls on
-answers holds up no other reader, and an answer taken before its 502 is not given twice.
+answers (a spinner's, or a refusal's alert) holds up no other reader, and an answer taken
+before its 502 is not given twice. A reply to an answer that PTB can't read is logged, not
+told to the reader as a failure of her press.
 
 Presses go through the Application's update queue, as polling feeds them."""
 
@@ -20,7 +22,7 @@ from bot.services import Services
 from bot.telegram import callback_answers
 from bot.telegram.callback_answers import CALLBACK_LIFE_SECONDS
 from bot.telegram.context import BotApplication
-from bot.telegram.update_processor import MAX_RUNNING_HANDLERS
+from bot.telegram.update_processor import MAX_RUNNING_HANDLERS, PerReaderUpdateProcessor
 from bot.users.schemas import Reader
 from tests.chat import ALICE, Person, callback_update, catalog_message
 from tests.conftest import bot_application, running
@@ -205,3 +207,54 @@ async def test_an_early_answer_taken_before_its_502_is_not_given_again(
     # The retry's 400 says the early answer was taken: her handler doesn't answer again.
     second = [a.error_code for a in answers(api) if a.params["callback_query_id"] == "8"]
     assert second == [502, 400]
+
+
+async def test_stalled_alerts_hold_up_no_other_reader(services: Services) -> None:
+    await add_books(services, ("Dune", "Frank Herbert", 0))
+    # Each answer gets a 502 after 0.4 s: a refusal's alert is tried again for seconds.
+    api = FakeBotApi(answer_delay=0.4, failing_calls={"answerCallbackQuery": [BAD_GATEWAY] * 1000})
+    readers = [Person(70_000 + n, f"Reader {n}") for n in range(MAX_RUNNING_HANDLERS + 1)]
+    *forging, last = readers
+    async with running(bot_application(services, api)) as application:
+        processor = application.update_processor
+        assert isinstance(processor, PerReaderUpdateProcessor)
+        # As many forged presses as running slots, each refused at once with an alert.
+        for update_id, person in enumerate(forging, start=1):
+            data = callback_update(update_id, person, "x:1", catalog_message(person))
+            await application.update_queue.put(Update.de_json(data, application.bot))
+        async with asyncio.timeout(10):
+            while len(processor._answered) < len(forging):
+                await asyncio.sleep(0.01)
+        data = callback_update(len(readers), last, "r:1", catalog_message(last))
+        await application.update_queue.put(Update.de_json(data, application.bot))
+        pressed = time.monotonic()
+        async with asyncio.timeout(10):
+            while not api.received(last.id, "Reserved"):
+                await asyncio.sleep(0.01)
+        assert time.monotonic() - pressed < 1.0
+    forged = [a for a in answers(api) if a.params["callback_query_id"] != str(len(readers))]
+    assert forged
+    assert all(a.params["show_alert"] is True for a in forged)
+
+
+# A reply Telegram's client can't read (a proxy's 200 with no result in its body).
+MALFORMED = (200, "")
+
+
+async def test_an_unreadable_answer_reply_is_logged_not_told(
+    services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    await add_books(services, ("Dune", "Frank Herbert", 0))
+    api = FakeBotApi(failing_replies={"answerCallbackQuery": [MALFORMED]})
+    async with running(bot_application(services, api)) as application:
+        await press_reserve(application, api)
+        await asyncio.sleep(0.3)
+    # Her reservation went through: no "something went wrong" after it.
+    assert [t for t in api.texts_to(ALICE.id) if "something went wrong" in t] == []
+    [unread] = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert unread.exc_info is not None
+    assert unread.exc_info[0] is KeyError
+    # Her press is forgotten once handled.
+    processor = application.update_processor
+    assert isinstance(processor, PerReaderUpdateProcessor)
+    assert (processor._answered, processor._pressed_at) == (set(), {})

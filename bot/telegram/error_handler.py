@@ -14,7 +14,7 @@ from bot.telegram.callback_answers import answer_while_young
 from bot.telegram.context import BotContext
 from bot.telegram.lengths import CALLBACK_ANSWER_LIMIT, truncated
 from bot.telegram.texts import formatting, refusals
-from bot.telegram.update_processor import claim_answer, pressed_at
+from bot.telegram.update_processor import answer_in_background, claim_answer, pressed_at
 
 logger = logging.getLogger(__name__)
 
@@ -51,17 +51,26 @@ async def _tell(update: Update, text: str, context: BotContext) -> None:
 
 async def _alert(query: CallbackQuery, text: str, context: BotContext) -> None:
     """An alert, which also stops the button's spinner; in the chat if that was stopped
-    already (the spinner's deadline, a burst) or the press is too old."""
+    already (the spinner's deadline, a burst). A Telegram slow to take it holds neither
+    the reader's turn nor a running slot: it goes on in the background, like a spinner's."""
     processor = context.application.update_processor
-    if claim_answer(processor, query.id):
-        alert = truncated(formatting.as_plain(text), CALLBACK_ANSWER_LIMIT)
-        pressed = pressed_at(processor, query.id)
+    if not claim_answer(processor, query.id):
+        await query.get_bot().send_message(query.from_user.id, text)
+        return
+    pressed = pressed_at(processor, query.id)
+    await answer_in_background(processor, query.id, _alert_or_say(query, pressed, text))
+
+
+async def _alert_or_say(query: CallbackQuery, pressed: float, text: str) -> None:
+    """The alert; in the chat if Telegram refuses it for good (the press too old)."""
+    alert = truncated(formatting.as_plain(text), CALLBACK_ANSWER_LIMIT)
+    try:
         try:
             await answer_while_young(query, pressed, alert, show_alert=True)
-            return
         except BadRequest:
-            pass
-    await query.get_bot().send_message(query.from_user.id, text)
+            await query.get_bot().send_message(query.from_user.id, text)
+    except TelegramError as error:
+        logger.warning("Could not tell the user about a failure: %s", error)
 
 
 def _is_database_outage(error: BaseException | None) -> bool:

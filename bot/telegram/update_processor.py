@@ -7,11 +7,11 @@ handled in arrival order, while different readers' updates run side by side, up 
 bound. A button press that has to wait for its turn gets its spinner stopped at once, and
 so do the presses running then: a burst is on, and their outcome would come too late.
 
-A spinner's answer is waited for briefly (so its toast comes before the outcome's
-message), then goes on in the background: a Telegram that stalls on answers (up to a
-press's life, 15 s) holds neither the reader's turn nor a running slot. Each press is
-answered once, so a later answer can't race it; its update ends when the answer is done,
-so the Application's stop waits for it while the bot can still send.
+A spinner's answer, or a refusal's alert, is waited for briefly (so its toast comes
+before the outcome's message), then goes on in the background: a Telegram that stalls on
+answers (up to a press's life, 15 s) holds neither the reader's turn nor a running slot.
+Each press is answered once, so a later answer can't race it; its update ends when the
+answer is done, so the Application's stop waits for it while the bot can still send.
 """
 
 import asyncio
@@ -76,8 +76,12 @@ class PerReaderUpdateProcessor(BaseUpdateProcessor):
         """Answer the press, unless it is answered already; return once Telegram took
         the answer, or at ANSWER_WAIT_SECONDS with the answer going on in the background."""
         if self.claim_answer(query.id):
-            answer = self._in_background(query.id, self._answer(query, text))
-            await asyncio.wait({answer}, timeout=ANSWER_WAIT_SECONDS)
+            await self.answer_in_background(query.id, self._answer(query, text))
+
+    async def answer_in_background(self, query_id: str, answer: Coroutine[Any, Any, None]) -> None:
+        """Give a claimed press its answer (which handles Telegram's errors itself); return
+        once it is done, or at ANSWER_WAIT_SECONDS with it going on in the background."""
+        await asyncio.wait({self._in_background(query_id, answer)}, timeout=ANSWER_WAIT_SECONDS)
 
     def pressed_at(self, query_id: str) -> float:
         """When the press came in (time.monotonic()); now for one it isn't handling."""
@@ -89,11 +93,19 @@ class PerReaderUpdateProcessor(BaseUpdateProcessor):
             await self.handle_in_turn(update, coroutine)
         finally:
             if query is not None:
-                # Its turn and running slot are free: only the update waits for the answer.
-                while answers := self._answers.pop(query.id, None):
-                    await asyncio.gather(*answers)
-                self._answered.discard(query.id)
-                self._pressed_at.pop(query.id, None)
+                try:
+                    await self._answers_done(query.id)
+                finally:
+                    self._answered.discard(query.id)
+                    self._pressed_at.pop(query.id, None)
+
+    async def _answers_done(self, query_id: str) -> None:
+        """Its turn and running slot are free: only the update waits for the answers. A
+        failure in one (a reply PTB can't read) is logged: the handler's work is done."""
+        while answers := self._answers.pop(query_id, None):
+            for failure in await asyncio.gather(*answers, return_exceptions=True):
+                if isinstance(failure, Exception):
+                    logger.error("Callback query answer failed", exc_info=failure)
 
     async def handle_in_turn(self, update: object, coroutine: Awaitable[Any]) -> None:
         """The update handled in its reader's turn and a running slot."""
@@ -159,6 +171,17 @@ async def stop_spinner(
         await answer_while_young(query, time.monotonic(), text)
     except TelegramError as error:
         logger.info("Callback query not answered: %s", error.message)
+
+
+async def answer_in_background(
+    processor: BaseUpdateProcessor, query_id: str, answer: Coroutine[Any, Any, None]
+) -> None:
+    """Give a claimed press its answer; the bot's own processor finishes a slow one in
+    the background, out of the reader's turn and the running slot."""
+    if isinstance(processor, PerReaderUpdateProcessor):
+        await processor.answer_in_background(query_id, answer)
+    else:
+        await answer
 
 
 def claim_answer(processor: BaseUpdateProcessor, query_id: str) -> bool:
