@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.books.errors import DuplicateBook, RepeatedInFile, SearchTooLong
 from bot.books.service import CatalogRow
@@ -262,31 +262,49 @@ async def test_search_and_catalog_pages_are_served_by_indexes(
     assert "ix_books_title_key_id" in await plan(c_locale_engine, *statements[-1])
 
 
+async def searches_prepared(engine: AsyncEngine, services: Services) -> tuple[int, int]:
+    """A dozen searches of each kind on one connection, then how many of its prepared
+    search statements there are and how often they ran on a generic plan."""
+    for n in range(12):
+        await services.books.list_books(1, f"author {n}")
+        await services.books.list_books(1, "title")
+    async with engine.connect() as connection:
+        generic, statements = (
+            await connection.execute(
+                text(
+                    "SELECT coalesce(sum(generic_plans), 0), count(*) "
+                    "FROM pg_prepared_statements WHERE statement LIKE '%search_vector @@%' "
+                    "AND statement NOT LIKE '%pg_prepared_statements%'"
+                )
+            )
+        ).one()
+    return int(generic), int(statements)
+
+
 async def test_every_search_is_planned_for_its_own_words(
     shop: Services, c_locale_url: str
 ) -> None:
     """After five runs of a prepared statement PostgreSQL may reuse a generic plan, made
     without the words: at 100,000 books a rare word's plan made `the` twice as slow
-    (bench/search.py). One connection, so its prepared statements can be read back."""
+    (bench/search.py). The bot's engine prepares no named statement (PgBouncer's transaction
+    mode needs that), so each search is planned for its words; and where statements are
+    named and kept (asyncpg's default), the search itself still asks for its own plan. One
+    connection each, so its prepared statements can be read back."""
     rows = [CatalogRow(n, (f"Title {n}", f"Author {n // 7}", "1")) for n in range(2000)]
     assert (await shop.books.import_books(rows)).imported == len(rows)
-    engine = create_engine(c_locale_url)  # used one call at a time: a single connection
+    bots_engine = create_engine(c_locale_url)
+    kept_statements = create_async_engine(c_locale_url)
     try:
-        services = build_services(engine, TelegramMessages())
-        for n in range(12):
-            await services.books.list_books(1, f"author {n}")
-            await services.books.list_books(1, "title")
-        async with engine.connect() as connection:
-            generic, statements = (
-                await connection.execute(
-                    text(
-                        "SELECT coalesce(sum(generic_plans), 0), count(*) "
-                        "FROM pg_prepared_statements WHERE statement LIKE '%search_vector @@%' "
-                        "AND statement NOT LIKE '%pg_prepared_statements%'"
-                    )
-                )
-            ).one()
+        bots = await searches_prepared(
+            bots_engine, build_services(bots_engine, TelegramMessages())
+        )
+        kept = await searches_prepared(
+            kept_statements, build_services(kept_statements, TelegramMessages())
+        )
     finally:
-        await engine.dispose()
+        await bots_engine.dispose()
+        await kept_statements.dispose()
+    assert bots == (0, 0)
+    generic, statements = kept
     assert statements >= 2  # the counted matches and the walk, each run a dozen times
     assert generic == 0
