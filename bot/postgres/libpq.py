@@ -4,8 +4,9 @@ their arguments.
 Any local user can read a process's arguments (`ps`, /proc/PID/cmdline), while its
 environment is its owner's alone. So no `--dbname`: each connection option goes in libpq's
 environment variable for it, and the one option libpq reads from no variable
-(`sslpassword`) in a service file readable by its owner only, for as long as the programs
-run.
+(`sslpassword`) in a service file readable by its owner only, in a folder of its own
+(mode 0700), for as long as the programs run: removed when they end, fail, or SIGTERM or
+Ctrl+C stops them; only a SIGKILL of the bot leaves it in the temporary folder.
 """
 
 import os
