@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bot.database import create_engine
+from bot.postgres.libpq import connection_options
 from bot.services import Shop, build_services
 from bot.telegram.reader_messages import TelegramMessages
 from tests.chat import ADMIN
@@ -121,3 +122,41 @@ async def test_a_backup_stopped_by_sigterm_leaves_nothing_behind(
     assert await asyncio.to_thread(os.listdir, tmp_path) == []
     assert not await asyncio.to_thread(service_file.parent.exists)
     assert not dump.is_running() or dump.status() == psutil.STATUS_ZOMBIE
+
+
+async def test_a_data_line_like_a_newer_servers_setting_is_restored(
+    server_url: str, tmp_path: Path
+) -> None:
+    """The setting older servers refuse is left out of the header only, never out of data."""
+    async with temporary_database(server_url) as source_url:
+        source = create_engine(source_url)
+        try:
+            async with source.begin() as connection:
+                await connection.execute(text("CREATE TABLE notes (body text)"))
+                await connection.execute(
+                    text("INSERT INTO notes VALUES ('SET transaction_timeout = 0;'), ('b')")
+                )
+        finally:
+            await source.dispose()
+        made = await bookstore_bot(
+            tmp_path, "backup", "notes.dump", DATABASE_URL=plain_url(source_url)
+        )
+        assert made.returncode == 0, made.stderr
+    async with temporary_database(server_url) as target_url:
+        # (The notes have no alembic_version: the restore migrates them, which adds tables.)
+        await bookstore_bot(tmp_path, "restore", "notes.dump", DATABASE_URL=plain_url(target_url))
+        target = create_engine(target_url)
+        try:
+            async with target.connect() as connection:
+                notes = list(await connection.scalars(text("SELECT body FROM notes ORDER BY 1")))
+        finally:
+            await target.dispose()
+    assert notes == ["SET transaction_timeout = 0;", "b"]
+
+
+def test_the_programs_read_the_url_as_the_bot_does() -> None:
+    """An IPv6 zone is unquoted; sslmode wins over ssl, as in bot/database_url.py."""
+    zone = connection_options("postgresql://u@[fe80::1%25eth0]:5433/d")
+    assert (zone["host"], zone["port"]) == ("fe80::1%eth0", "5433")
+    for query in ("sslmode=require&ssl=disable", "ssl=disable&sslmode=require"):
+        assert connection_options(f"postgresql://u@h/d?{query}")["sslmode"] == "require"
