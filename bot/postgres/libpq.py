@@ -4,8 +4,9 @@ their arguments.
 Any local user can read a process's arguments (`ps`, /proc/PID/cmdline), while its
 environment is its owner's alone. So no `--dbname`: each connection option goes in libpq's
 environment variable for it, and the one option libpq reads from no variable
-(`sslpassword`) in a service file readable by its owner only, for as long as the programs
-run.
+(`sslpassword`) in a service file readable by its owner only, in a folder of its own
+(mode 0700), for as long as the programs run: removed when they end, fail, or SIGTERM or
+Ctrl+C stops them; only a SIGKILL of the bot leaves it in the temporary folder.
 """
 
 import os
@@ -62,8 +63,12 @@ def connection_options(database_url: str) -> dict[str, str]:
         options["port"] = ",".join(ports)
     options["dbname"] = unquote(parts.path.removeprefix("/"))
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        # asyncpg's spelling of sslmode; libpq knows only its own.
-        options["sslmode" if key == "ssl" else key] = value
+        # asyncpg's spelling of sslmode, which libpq doesn't know: sslmode wins over it,
+        # as in bot/database_url.py, so the programs and the bot connect alike.
+        if key == "ssl":
+            options.setdefault("sslmode", value)
+        else:
+            options[key] = value
     # The programs name themselves when the URL names no application.
     options.pop("fallback_application_name", None)
     return {key: value for key, value in options.items() if value}
@@ -80,7 +85,7 @@ def split_host(host: str) -> tuple[str, str]:
     """`name:port`, `[::1]:port` or a %-encoded socket folder: the name and the port."""
     if host.startswith("["):
         name, _, port = host[1:].partition("]")
-        return name, port.removeprefix(":")
+        return unquote(name), port.removeprefix(":")  # a zone: [fe80::1%25eth0]
     name, _, port = host.partition(":")
     return unquote(name), port
 

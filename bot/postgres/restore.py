@@ -15,71 +15,42 @@ setting older servers don't know is left out.
 """
 
 import asyncio
-import signal
+import re
 import subprocess
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from pathlib import Path
-from types import FrameType
 from typing import IO
 
+from alembic.util import CommandError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.database import create_engine
 from bot.postgres import migrate
 from bot.postgres.backup import (
+    TIMEOUT_SECONDS,
     BackupError,
     last_line,
     programs_environment,
     refuse_pgbouncer,
-    run,
     tool,
 )
 from bot.postgres.health_check import one_line
 from bot.postgres.libpq import requires_tls
+from bot.postgres.stopping import Interruption, Stopped
 
 # pg_dump 17+ writes it; servers before 17 refuse it, and it changes nothing on a restore.
 NEWER_SERVERS_ONLY = b"SET transaction_timeout = 0;\n"
 # Everything the bot keeps lives in schema public. A running bot holds locks: fail rather
 # than wait for it forever.
 LOCK_TIMEOUT_SECONDS = 10
+# Large objects in `pg_restore --list`: BLOB, BLOBS, BLOB METADATA (and older names).
+LARGE_OBJECTS = re.compile(r"^\d+; \d+ \d+ (BLOB|LARGE OBJECT)", re.MULTILINE)
 REPLACE_EVERYTHING = (
     f"SET lock_timeout = '{LOCK_TIMEOUT_SECONDS}s';\n"
     "DROP SCHEMA public CASCADE;\nCREATE SCHEMA public;\n"
 ).encode()
-STOPPING_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-
-
-class Stopped(BaseException):
-    """SIGTERM or SIGINT during a restore. A BaseException, as KeyboardInterrupt is:
-    nothing on its way may take it for an error of its own."""
-
-
-class Interruption:
-    """SIGTERM and SIGINT while a restore loads: Stopped at once while nothing is
-    committed; once COMMIT is on its way, noted, for the restore to end first. Only the
-    first counts, so that the clean-up is not cut short."""
-
-    def __init__(self) -> None:
-        self.committing = False
-        self.received: str | None = None
-
-    def handle(self, number: int, _: FrameType | None) -> None:
-        if self.received is None:
-            self.received = signal.Signals(number).name
-            if not self.committing:
-                raise Stopped(self.received)
-
-    @contextmanager
-    def handled(self) -> Iterator[None]:
-        previous = {number: signal.signal(number, self.handle) for number in STOPPING_SIGNALS}
-        try:
-            yield
-        finally:
-            for number, handler in previous.items():
-                signal.signal(number, handler)
 
 
 def restore(database_url: str, path: Path, force: bool) -> str:
@@ -89,11 +60,7 @@ def restore(database_url: str, path: Path, force: bool) -> str:
     refuse_pgbouncer(database_url)
     interruption = Interruption()
     with programs_environment(database_url) as environment:
-        run(
-            [tool("pg_restore"), "--list", str(path)],
-            environment,
-            what=f"{path} is not a backup made by pg_dump",
-        )
+        refuse_large_objects(path, environment)
         try:
             tables, server_version = asyncio.run(inspect_target(database_url))
         except (OSError, SQLAlchemyError) as error:
@@ -122,8 +89,48 @@ def restore(database_url: str, path: Path, force: bool) -> str:
             f"stopped by {interruption.received} once {path} was restored, before the "
             "schema was brought up to date: run bookstore-bot migrate"
         )
-    migrate.upgrade(database_url)
+    bring_up_to_date(database_url, path)
     return f"Restored {path} and brought the schema up to date."
+
+
+def refuse_large_objects(path: Path, environment: dict[str, str]) -> None:
+    """pg_restore's SQL wraps large objects in a BEGIN and COMMIT of its own, which would
+    end the restore's one transaction part-way (and the bot keeps none): refused before the
+    database is touched."""
+    listed = subprocess.run(
+        [tool("pg_restore"), "--list", str(path)],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=TIMEOUT_SECONDS,
+    )
+    if listed.returncode != 0:
+        raise BackupError(f"{path} is not a backup made by pg_dump")
+    if LARGE_OBJECTS.search(listed.stdout):
+        raise BackupError(
+            f"{path} holds large objects, which the bot never stores and a restore cannot "
+            "load in one transaction: nothing restored"
+        )
+
+
+def bring_up_to_date(database_url: str, path: Path) -> None:
+    """Migrate the restored database, saying in one line what it holds if that fails."""
+    interruption = Interruption()
+    try:
+        with interruption.handled():
+            migrate.upgrade(database_url)
+    except Stopped as stop:
+        raise BackupError(
+            f"stopped by {stop} once {path} was restored, before the schema was brought up "
+            "to date: run bookstore-bot migrate"
+        ) from None
+    except (CommandError, SQLAlchemyError, OSError) as error:
+        raise BackupError(
+            f"restored {path}, but bringing the schema up to date failed: {one_line(error)}; "
+            "the database holds the backup as it was made: run `bookstore-bot migrate` with a "
+            "bot at least as new as the one that made it"
+        ) from None
 
 
 def replay(
@@ -179,15 +186,18 @@ def feed(
     drop_newer_settings: bool,
 ) -> bool:
     """BEGIN, then pg_restore's SQL to its end; False if psql stopped taking it (at an
-    error)."""
+    error). The setting is dropped from the header only (before any data), so that no
+    line of a table's data is ever left out."""
     assert script.stdout is not None
     assert loader.stdin is not None
+    in_header = drop_newer_settings
     try:
         loader.stdin.write(b"BEGIN;\n")
         if replace:
             loader.stdin.write(REPLACE_EVERYTHING)
         for line in script.stdout:
-            if not (drop_newer_settings and line == NEWER_SERVERS_ONLY):
+            in_header = in_header and not line.startswith(b"COPY ")
+            if not (in_header and line == NEWER_SERVERS_ONLY):
                 loader.stdin.write(line)
         loader.stdin.flush()
     except BrokenPipeError:
