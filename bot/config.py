@@ -45,9 +45,10 @@ def default_data_dir() -> Path:
     return Path.home() / ".local" / "share" / "bookstore-bot"
 
 
+# ADMIN_IDS, the hold policy and TIMEZONE are not among them: the playground runs them too.
 PRODUCTION_ONLY = (
     "database_url",
-    "admin_ids",
+    "database_wait_seconds",
     "telegram_base_url",
     "webhook_url",
     "webhook_secret",
@@ -57,6 +58,9 @@ PRODUCTION_ONLY = (
     "paid_broadcast",
     "paid_messages_per_second",
     "poll_updates",
+    "metrics_allow",
+    "notification_lease_seconds",
+    "notification_max_age",
 )
 
 
@@ -126,6 +130,11 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def postgresql_url(cls, url: str | None) -> str | None:
+        # An '@' inside the password would make the rest of it the host, printed in errors.
+        if url and urlsplit(url).netloc.count("@") > 1:
+            raise ValueError(
+                "has an '@' that is not percent-encoded: write it as %40 in the user or password"
+            )
         if url:
             try:
                 async_database_url(url)
@@ -231,7 +240,7 @@ class Settings(BaseSettings):
         return [
             name.upper()
             for name in PRODUCTION_ONLY
-            if name in self.model_fields_set and getattr(self, name) not in (None, frozenset())
+            if name in self.model_fields_set and getattr(self, name) not in (None, "")
         ]
 
     @field_validator("log_format")

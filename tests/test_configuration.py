@@ -57,6 +57,11 @@ def test_metrics_allow_is_a_comma_separated_list_of_networks(
         ("BOT_TOKEN", "not-a-token-SECRET", "BOT_TOKEN: does not look like a token"),
         ("DATABASE_URL", "mysql://root:SECRET@db/shop", "DATABASE_URL: must be a postgresql://"),
         ("DATABASE_URL", "::SECRET::", "DATABASE_URL: is not a database URL"),
+        (
+            "DATABASE_URL",
+            "postgresql://shop:SEC@RET@db/shop",
+            "DATABASE_URL: has an '@' that is not percent-encoded",
+        ),
         ("LOG_LEVEL", "loud", "LOG_LEVEL: must be DEBUG, INFO, WARNING or ERROR"),
         (
             "METRICS_ALLOW",
@@ -75,6 +80,28 @@ def test_bad_settings_are_one_line_without_the_value(
     assert message in str(error.value)
     assert "SECRET" not in str(error.value)
     assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("environment", "production"),
+    [
+        ({}, []),
+        ({"ADMIN_IDS": "12", "TIMEZONE": "Europe/Berlin"}, []),  # the playground reads them
+        ({"DATABASE_URL": "", "TELEGRAM_BASE_URL": "", "WEBHOOK_URL": ""}, []),  # blank: unset
+        ({"DATABASE_URL": "postgresql://shop@db/shop"}, ["DATABASE_URL"]),
+        ({"METRICS_ALLOW": "10.0.0.0/8"}, ["METRICS_ALLOW"]),
+        ({"DATABASE_WAIT_SECONDS": "5"}, ["DATABASE_WAIT_SECONDS"]),
+        ({"NOTIFICATION_MAX_AGE": "3600"}, ["NOTIFICATION_MAX_AGE"]),
+    ],
+)
+def test_the_settings_only_the_real_bot_reads(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], production: list[str]
+) -> None:
+    """Beside these a missing BOT_TOKEN is a token forgotten; without them, `run` starts
+    the playground, which reads the shop's own settings too."""
+    for variable, value in environment.items():
+        monkeypatch.setenv(variable, value)
+    assert load_settings().production_settings() == production
 
 
 def test_settings_read_a_dotenv_file(
