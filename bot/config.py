@@ -1,7 +1,7 @@
 """Settings read from the environment and a `.env` file."""
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Literal
@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.exc import ArgumentError
 
 from bot.database import async_database_url
+from bot.opening_hours import parse_schedule
 
 TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
 WEBHOOK_SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,256}")
@@ -91,6 +92,11 @@ class Settings(BaseSettings):
     pickup_reminder: timedelta = Field(default=timedelta(days=1), ge=timedelta(0))
     # The shop's time zone (IANA name): every time a reader or staff sees is shown in it.
     timezone: str = "UTC"
+    # When the shop is open (OpenStreetMap's opening_hours syntax) and the dates it is
+    # closed: the pickup window counts only days it opens and ends while it is open, and
+    # reminders wait for it to open (bot/opening_hours.py). Neither: the clock, always.
+    opening_hours: str | None = None
+    closed_dates: Annotated[frozenset[date], NoDecode] = frozenset()
     # "json": one JSON object a line, for log aggregators; plain text by default.
     log_format: str = "text"
     # The playground's port (`bookstore-bot playground`, or `run` without BOT_TOKEN).
@@ -228,6 +234,30 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError("is not an IANA time zone name, such as Europe/Berlin") from None
         return name
+
+    @field_validator("opening_hours")
+    @classmethod
+    def opening_hours_syntax(cls, text: str | None) -> str | None:
+        if not text or not text.strip():
+            return None  # blank is unset
+        parse_schedule(text)
+        return text
+
+    @field_validator("closed_dates", mode="before")
+    @classmethod
+    def split_closed_dates(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        dates: set[date] = set()
+        for part in value.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            try:
+                dates.add(date.fromisoformat(part))
+            except ValueError:
+                raise ValueError(f"{part!r} is not a date (YYYY-MM-DD)") from None
+        return frozenset(dates)
 
     @property
     def shop_zone(self) -> ZoneInfo:

@@ -19,6 +19,7 @@ from bot.line.service import ReservationService
 from bot.notifications.messages import ReaderMessages
 from bot.notifications.outbox import Outbox
 from bot.notifications.service import NotificationService
+from bot.opening_hours import ShopHours
 from bot.restocks.service import RestockService
 from bot.users.admins import Admins
 from bot.users.service import UserService
@@ -34,13 +35,20 @@ class Shop:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Shop":
-        """ADMIN_IDS, RESTOCK_POLICY, PICKUP_WINDOW, PICKUP_REMINDER and TIMEZONE."""
+        """ADMIN_IDS, RESTOCK_POLICY, PICKUP_WINDOW, PICKUP_REMINDER, OPENING_HOURS,
+        CLOSED_DATES and TIMEZONE."""
+        hours = None
+        if settings.opening_hours or settings.closed_dates:
+            hours = ShopHours.parse(
+                settings.opening_hours, settings.closed_dates, settings.shop_zone
+            )
         return cls(
             settings.admin_ids,
             HoldPolicy(
                 hold_in_line=settings.restock_policy == "hold_in_line",
                 pickup_window=settings.pickup_window,
                 pickup_reminder=settings.pickup_reminder,
+                hours=hours,
             ),
             settings.shop_zone,
         )

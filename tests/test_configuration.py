@@ -69,6 +69,12 @@ def test_metrics_allow_is_a_comma_separated_list_of_networks(
             "METRICS_ALLOW: '10.0.0.0/33' is not a network",
         ),
         ("METRICS_ALLOW", "localhost", "METRICS_ALLOW: 'localhost' is not a network"),
+        (
+            "OPENING_HOURS",
+            "Mo-Fr 10:00-19:00; Sa 25:00",
+            "OPENING_HOURS: is not in OpenStreetMap's opening_hours syntax (at character 23)",
+        ),
+        ("CLOSED_DATES", "2026-12-25,25.12.2026", "CLOSED_DATES: '25.12.2026' is not a date"),
     ],
 )
 def test_bad_settings_are_one_line_without_the_value(

@@ -29,7 +29,9 @@ ALLOWED: dict[str, set[str]] = {
     "database_url": set(),
     "database": {"database_url"},
     "logging_setup": {"log_context"},
-    "config": {"database"},
+    # When the shop is open (OPENING_HOURS, CLOSED_DATES).
+    "opening_hours": set(),
+    "config": {"database", "opening_hours"},
     # Running and operating PostgreSQL.
     "postgres": {"database", "database_url"},
     # The domains, bottom to top: a reader, the catalog, the records of the line, the
@@ -38,7 +40,7 @@ ALLOWED: dict[str, set[str]] = {
     "books": BASE | {"users"},
     "reservations": BASE | {"users", "books"},
     "notifications": BASE | {"users", "books", "reservations"},
-    "holds": BASE | {"users", "books", "reservations", "notifications"},
+    "holds": BASE | {"users", "books", "reservations", "notifications", "opening_hours"},
     # Use cases above the domains they join: the reader's line, the restock, book cards,
     # the demand report.
     "line": BASE | DOMAINS,
@@ -46,7 +48,7 @@ ALLOWED: dict[str, set[str]] = {
     "cards": BASE | DOMAINS,
     "demand": BASE | DOMAINS,
     # The one wiring of the services.
-    "services": BASE | DOMAINS | USE_CASES | {"config"},
+    "services": BASE | DOMAINS | USE_CASES | {"config", "opening_hours"},
     # Sending the outbox within Telegram's limits.
     "delivery": {"database", "database_url", "metrics", "notifications"},
     # The Telegram layer: handlers, texts, the messages' words, the lifecycle.

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
-from datetime import tzinfo
+from datetime import UTC, datetime, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -73,6 +73,9 @@ class HoldSweeper:
     async def _remind(self) -> int:
         if not self._policy.pickup_reminder:
             return 0
+        hours = self._policy.hours
+        if hours is not None and not hours.is_open(datetime.now(UTC)):
+            return 0  # due reminders wait for the shop to open: the reader can come then
         async with self._sessions.begin() as session:
             holds = HoldRepository(session)
             due = await holds.claim_reminders(self._policy.pickup_reminder, REMINDERS_PER_PASS)

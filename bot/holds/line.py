@@ -6,7 +6,7 @@ commits, a book with free copies has nobody waiting.
 """
 
 from collections.abc import Sequence
-from datetime import tzinfo
+from datetime import UTC, datetime, tzinfo
 
 from bot.books.schemas import BookView
 from bot.holds.policy import HoldPolicy
@@ -26,7 +26,12 @@ async def pass_on_free_copies(
     """Set each book's free copies aside for the first readers in its line, each with
     their message queued; return those readers. A few statements for any number of
     books, so the expiry loop passes on a whole batch at once."""
-    readers = await holds.hold_first_in_line([book.id for book in books], policy.pickup_window)
+    until = None
+    if policy.hours is not None:
+        until = policy.hours.deadline(datetime.now(UTC), policy.pickup_window)
+    readers = await holds.hold_first_in_line(
+        [book.id for book in books], policy.pickup_window, until
+    )
     by_id = {book.id: book for book in books}
     await holds.queue(
         [

@@ -1,7 +1,10 @@
-"""How the shop runs its line: RESTOCK_POLICY, PICKUP_WINDOW and PICKUP_REMINDER."""
+"""How the shop runs its line: RESTOCK_POLICY, PICKUP_WINDOW, PICKUP_REMINDER, and the
+opening hours the window and the reminder keep to (OPENING_HOURS, CLOSED_DATES)."""
 
 from dataclasses import dataclass
 from datetime import timedelta
+
+from bot.opening_hours import ShopHours
 
 
 @dataclass(frozen=True)
@@ -12,3 +15,5 @@ class HoldPolicy:
     hold_in_line: bool = False
     pickup_window: timedelta = timedelta(days=2)
     pickup_reminder: timedelta = timedelta(days=1)
+    # None: the window runs on the clock and reminders go out at any hour.
+    hours: ShopHours | None = None

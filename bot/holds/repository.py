@@ -88,14 +88,15 @@ class HoldRepository:
         return count or 0
 
     async def hold_first_in_line(
-        self, book_ids: Sequence[int], window: timedelta
+        self, book_ids: Sequence[int], window: timedelta, until: datetime | None = None
     ) -> list[LineReader]:
         """For each book, put as many of the first readers in its line on hold as it has
-        free copies (stock minus copies on hold), until window from now; return them in
-        line order. The caller holds the books' row locks, which every change to a line
-        takes first, so the line stands still meanwhile."""
+        free copies (stock minus copies on hold), until window from now (or until
+        `until`, the opening hours' deadline); return them in line order. The caller
+        holds the books' row locks, which every change to a line takes first, so the line
+        stands still meanwhile."""
         rows = await self._session.execute(
-            HOLD_FIRST_IN_LINE, {"book_ids": list(book_ids), "window": window}
+            HOLD_FIRST_IN_LINE, {"book_ids": list(book_ids), "window": window, "until": until}
         )
         return sorted(
             (LineReader(*row) for row in rows),
@@ -219,7 +220,8 @@ class HoldRepository:
 HOLD_FIRST_IN_LINE = text(
     """UPDATE pre_bookings
        SET status = 'on_hold', notified_at = now(),
-           hold_expires_at = now() + CAST(:window AS interval)
+           hold_expires_at = coalesce(CAST(:until AS timestamptz),
+                                      now() + CAST(:window AS interval))
        WHERE pre_bookings.id = ANY(ARRAY(
            SELECT line.id
            FROM books
