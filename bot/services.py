@@ -31,10 +31,13 @@ class Shop:
     admin_ids: frozenset[int] = frozenset()
     policy: HoldPolicy = field(default_factory=HoldPolicy)
     zone: tzinfo = UTC
+    # How many reservations one reader may have waiting or set aside at once; 0: no limit.
+    max_active_reservations: int = 25
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Shop":
-        """ADMIN_IDS, RESTOCK_POLICY, PICKUP_WINDOW, PICKUP_REMINDER and TIMEZONE."""
+        """ADMIN_IDS, RESTOCK_POLICY, PICKUP_WINDOW, PICKUP_REMINDER, TIMEZONE and
+        MAX_ACTIVE_RESERVATIONS."""
         return cls(
             settings.admin_ids,
             HoldPolicy(
@@ -43,6 +46,7 @@ class Shop:
                 pickup_reminder=settings.pickup_reminder,
             ),
             settings.shop_zone,
+            settings.max_active_reservations,
         )
 
 
@@ -71,7 +75,9 @@ def build_services(engine: AsyncEngine, messages: ReaderMessages, shop: Shop = S
     return Services(
         users=UserService(sessions, admins),
         books=books,
-        reservations=ReservationService(sessions, messages, policy, zone),
+        reservations=ReservationService(
+            sessions, messages, policy, zone, shop.max_active_reservations
+        ),
         restocks=RestockService(sessions, admins, messages, policy, zone),
         notifications=NotificationService(sessions, admins, zone),
         outbox=Outbox(sessions),
