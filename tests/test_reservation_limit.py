@@ -152,3 +152,22 @@ async def test_racing_presses_of_one_reader_stop_at_the_limit(
         (5,)
     ]
     assert len(refusals_to(api, "You already have 5 reservations")) == 15
+
+
+async def test_a_reservation_told_the_book_is_back_does_not_count(
+    services: Services, engine: AsyncEngine, api: FakeBotApi
+) -> None:
+    """Under notify_all the wait ends when the reader is told: the place is free again."""
+    limited = build_services(engine, TelegramMessages(), shop_with_limit(1))
+    await add_books(limited, ("Dune", "Frank Herbert", 0), ("Emma", "Jane Austen", 0))
+    async with running(bot_application(limited, api)) as application:
+        chat = Chat(application, api)
+        await chat.send_one(ALICE, "/reserve 1")
+        await chat.send(ADMIN, "/restock 1 1")
+        await chat.deliveries_done()
+        emma = await chat.send_one(ALICE, "/reserve 2")
+    assert "Reserved <b>Emma</b>" in emma.text, emma.text
+    assert await rows(engine, "SELECT status::text FROM pre_bookings ORDER BY id") == [
+        ("notified",),
+        ("waiting",),
+    ]
