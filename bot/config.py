@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     restock_policy: Literal["notify_all", "hold_in_line"] = "notify_all"
     pickup_window: timedelta = Field(default=timedelta(days=2), gt=timedelta(0))
     pickup_reminder: timedelta = Field(default=timedelta(days=1), ge=timedelta(0))
+    # How many reservations one reader may have waiting or set aside at once; 0: no limit.
+    max_active_reservations: int = Field(default=25, ge=0)
     # The shop's time zone (IANA name): every time a reader or staff sees is shown in it.
     timezone: str = "UTC"
     # When the shop is open (OpenStreetMap's opening_hours syntax) and the dates it is

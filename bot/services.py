@@ -32,11 +32,13 @@ class Shop:
     admin_ids: frozenset[int] = frozenset()
     policy: HoldPolicy = field(default_factory=HoldPolicy)
     zone: tzinfo = UTC
+    # How many reservations one reader may have waiting or set aside at once; 0: no limit.
+    max_active_reservations: int = 25
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Shop":
         """ADMIN_IDS, RESTOCK_POLICY, PICKUP_WINDOW, PICKUP_REMINDER, OPENING_HOURS,
-        CLOSED_DATES and TIMEZONE."""
+        CLOSED_DATES, TIMEZONE and MAX_ACTIVE_RESERVATIONS."""
         hours = None
         if settings.opening_hours or settings.closed_dates:
             hours = ShopHours.parse(
@@ -51,6 +53,7 @@ class Shop:
                 hours=hours,
             ),
             settings.shop_zone,
+            settings.max_active_reservations,
         )
 
 
@@ -79,7 +82,9 @@ def build_services(engine: AsyncEngine, messages: ReaderMessages, shop: Shop = S
     return Services(
         users=UserService(sessions, admins),
         books=books,
-        reservations=ReservationService(sessions, messages, policy, zone),
+        reservations=ReservationService(
+            sessions, messages, policy, zone, shop.max_active_reservations
+        ),
         restocks=RestockService(sessions, admins, messages, policy, zone),
         notifications=NotificationService(sessions, admins, zone),
         outbox=Outbox(sessions),

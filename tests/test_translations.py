@@ -52,6 +52,7 @@ from bot.reservations.errors import (
     BookInStock,
     NotCancellable,
     ReservationNotFound,
+    TooManyReservations,
 )
 from bot.reservations.models import ReservationStatus
 from bot.reservations.schemas import (
@@ -201,6 +202,8 @@ REFUSALS: list[DomainError | BadInput] = [
     BookNotFound(MAX_ID),
     BookInStock(IN_STOCK),
     AlreadyWaiting(BOOK),
+    # Each plural form (one; two to four; five and more in Russian) and the longest.
+    *(TooManyReservations(limit) for limit in (1, 2, 5, MAX_ID)),
     ReservationNotFound(MAX_ID),
     NotCancellable(reservation(ReservationStatus.CANCELLED)),
     NotCancellable(reservation(ReservationStatus.NOTIFIED)),

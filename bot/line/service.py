@@ -14,7 +14,12 @@ from bot.holds.policy import HoldPolicy
 from bot.holds.repository import HoldRepository
 from bot.notifications.messages import ReaderMessages
 from bot.pagination import PageRequest, page_count
-from bot.reservations.errors import BookInStock, NotCancellable, ReservationNotFound
+from bot.reservations.errors import (
+    BookInStock,
+    NotCancellable,
+    ReservationNotFound,
+    TooManyReservations,
+)
 from bot.reservations.models import ReservationStatus
 from bot.reservations.repository import ReservationRepository
 from bot.reservations.schemas import Cancellation, Confirmation, ReservationPage
@@ -32,15 +37,22 @@ class ReservationService:
         messages: ReaderMessages,
         policy: HoldPolicy,
         zone: tzinfo = UTC,
+        max_active: int = 0,
     ) -> None:
         self._sessions = sessions
         self._messages = messages
         self._policy = policy
         self._zone = zone  # the shop's (TIMEZONE): reservations' times are shown in it
+        self._max_active = max_active  # MAX_ACTIVE_RESERVATIONS; 0: no limit
 
     async def reserve(self, reader: Reader, book_id: int) -> Confirmation:
         """Put the reader in the queue for an out-of-stock book."""
         async with self._sessions.begin() as session:
+            # Saving the reader upserts their row, which locks it until we commit: one
+            # reader's reserves take turns here, so the count below is theirs to the end
+            # (they come from several processes; one process takes a reader's updates in
+            # turn). The reader's row before the book's, as cancel takes them; nothing
+            # locks a book and then a reader.
             user_id = await UserRepository(session).save(reader)
             # The book row lock (FOR NO KEY UPDATE) orders us against a restock
             # (FOR UPDATE): none can commit between our stock check and our insert,
@@ -53,6 +65,13 @@ class ReservationService:
             if free > 0:
                 raise BookInStock(replace(view, stock_quantity=free))
             reservations = ReservationRepository(session)
+            # A reservation of this very book is left to the insert: "already waiting"
+            # says more than the limit.
+            if self._max_active and (
+                await reservations.active_count(user_id, other_than_book=book_id)
+                >= self._max_active
+            ):
+                raise TooManyReservations(self._max_active)
             reservation_id = await reservations.add_waiting(user_id, view)
             position = await reservations.queue_position(book_id, reservation_id)
         return Confirmation(reservation_id, view, position)

@@ -18,6 +18,13 @@ class AlreadyWaiting(DomainError):
 
 
 @dataclass(eq=False)
+class TooManyReservations(DomainError):
+    """The reader has as many active reservations as one may (MAX_ACTIVE_RESERVATIONS)."""
+
+    limit: int
+
+
+@dataclass(eq=False)
 class ReservationNotFound(DomainError):
     """No such reservation among the reader's own (another's looks the same)."""
 

@@ -18,6 +18,10 @@ class ReservationStatus(enum.Enum):
     EXPIRED = "expired"
 
 
+# What counts against MAX_ACTIVE_RESERVATIONS: the reader still waits for the book or
+# has a copy set aside (a paused reservation, when pause exists, is added here).
+ACTIVE_STATUSES = (ReservationStatus.WAITING, ReservationStatus.ON_HOLD)
+
 # A reader's live reservations of a book: at most one of them at a time.
 LIVE_STATUSES = "status IN ('waiting', 'on_hold')"
 

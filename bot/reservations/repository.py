@@ -10,7 +10,7 @@ from bot.books.schemas import BookView
 from bot.database import is_valid_id
 from bot.pagination import PageRequest
 from bot.reservations.errors import AlreadyWaiting
-from bot.reservations.models import PreBooking, ReservationStatus
+from bot.reservations.models import ACTIVE_STATUSES, PreBooking, ReservationStatus
 from bot.reservations.schemas import ReservationView
 
 LIVE_INDEX = "uq_pre_bookings_live_user_book"
@@ -65,6 +65,18 @@ class ReservationRepository:
             raise
         assert reservation_id is not None
         return int(reservation_id)
+
+    async def active_count(self, user_id: int, other_than_book: int) -> int:
+        """The reader's active reservations (ACTIVE_STATUSES) of books other than this one."""
+        count = await self._session.scalar(
+            select(func.count())
+            .select_from(PreBooking)
+            .where(PreBooking.user_id == user_id)
+            .where(PreBooking.status.in_(ACTIVE_STATUSES))
+            .where(PreBooking.book_id != other_than_book)
+        )
+        assert count is not None
+        return count
 
     async def queue_position(self, book_id: int, reservation_id: int) -> int:
         """1 for the reader who has waited longest for the book."""

@@ -22,6 +22,7 @@ from bot.reservations.errors import (
     BookInStock,
     NotCancellable,
     ReservationNotFound,
+    TooManyReservations,
 )
 from bot.telegram.bad_input import BadInput, InvalidButton, NotPrivateChat, UsageError
 from bot.telegram.texts import catalog, holds, reservations, staff
@@ -63,6 +64,7 @@ REFUSALS: dict[type[DomainError | BadInput], Callable[[Any], str]] = {
     SearchTooLong: catalog.search_too_long,
     BookInStock: reservations.book_in_stock,
     AlreadyWaiting: reservations.already_waiting,
+    TooManyReservations: reservations.too_many_reservations,
     ReservationNotFound: reservations.reservation_not_found,
     NotCancellable: reservations.not_cancellable,
     NotOnHold: holds.not_on_hold,

@@ -2,12 +2,13 @@
 that the book is back, and the refusals of the reservation rules."""
 
 from bot.books.schemas import BookView
-from bot.i18n.catalogs import N_, _
+from bot.i18n.catalogs import N_, _, ngettext
 from bot.reservations.errors import (
     AlreadyWaiting,
     BookInStock,
     NotCancellable,
     ReservationNotFound,
+    TooManyReservations,
 )
 from bot.reservations.models import ReservationStatus
 from bot.reservations.schemas import (
@@ -137,6 +138,16 @@ def already_waiting(error: AlreadyWaiting) -> str:
     return _("You are already waiting for %(book)s. See /myreservations.") % {
         "book": book_name(error.book.title, error.book.author)
     }
+
+
+def too_many_reservations(error: TooManyReservations) -> str:
+    return ngettext(
+        "You already have %(limit)s reservation waiting or set aside, the most one reader "
+        "may have. Cancel one in /myreservations to reserve another book.",
+        "You already have %(limit)s reservations waiting or set aside, the most one reader "
+        "may have. Cancel one in /myreservations to reserve another book.",
+        error.limit,
+    ) % {"limit": error.limit}
 
 
 def reservation_not_found(error: ReservationNotFound) -> str:
