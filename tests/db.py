@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.books.schemas import BookView
@@ -63,3 +63,17 @@ async def outbox_settled(engine: AsyncEngine, limit_seconds: float = 30) -> None
     async with asyncio.timeout(limit_seconds):
         while await rows(engine, "SELECT 1 FROM notifications WHERE status = 'pending'"):
             await asyncio.sleep(0.05)
+
+
+async def open_server_connection(
+    server_url: str,
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A raw connection to the test server, for proxies in front of it: over TCP, or over
+    its Unix socket when the URL names a folder (the embedded server's)."""
+    url = make_url(server_url)
+    port = url.port or 5432
+    if url.host:
+        return await asyncio.open_connection(url.host, port)
+    folder = url.query["host"]
+    assert isinstance(folder, str)
+    return await asyncio.open_unix_connection(f"{folder}/.s.PGSQL.{port}")

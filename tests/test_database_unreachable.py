@@ -10,6 +10,7 @@ from sqlalchemy.engine import make_url
 
 from tests.chat import ALICE
 from tests.conftest import TOKEN, temporary_database
+from tests.db import open_server_connection
 from tests.fake_bot_api_server import running_fake_bot_api
 from tests.test_command_line import bookstore_bot, free_port, plain_url
 from tests.test_polling_end_to_end import reply_to, start_bot, stop_bot
@@ -22,13 +23,17 @@ async def test_each_wrong_url_is_one_line_naming_what_to_check(
 ) -> None:
     server = make_url(server_url)
     wrong = {
-        "refused": f"postgresql://shop:{PASSWORD}@127.0.0.1:{free_port()}/shop",
-        "role": f"postgresql://nobody:{PASSWORD}@{server.host}:{server.port}/postgres",
+        "refused": make_url(f"postgresql://shop:{PASSWORD}@127.0.0.1:{free_port()}/shop"),
+        "role": server.set(username="nobody", password=PASSWORD, database="postgres"),
         "database": server.set(database="no_such_shop", password=PASSWORD),
     }
     results = await asyncio.gather(
         *(
-            bookstore_bot(tmp_path, "migrate", DATABASE_URL=plain_url(str(url)))
+            bookstore_bot(
+                tmp_path,
+                "migrate",
+                DATABASE_URL=plain_url(url.render_as_string(hide_password=False)),
+            )
             for url in wrong.values()
         )
     )
@@ -61,7 +66,7 @@ async def test_run_gives_up_on_a_refusing_database_in_one_line(tmp_path: Path) -
 
 
 @contextlib.asynccontextmanager
-async def forwarding(port: int, to_host: str, to_port: int) -> AsyncIterator[None]:
+async def forwarding(port: int, server_url: str) -> AsyncIterator[None]:
     """A TCP proxy on port to the real server: the database appears there, as one that
     has just finished booting."""
 
@@ -73,7 +78,7 @@ async def forwarding(port: int, to_host: str, to_port: int) -> AsyncIterator[Non
         writer.close()
 
     async def connect(client_in: asyncio.StreamReader, client_out: asyncio.StreamWriter) -> None:
-        server_in, server_out = await asyncio.open_connection(to_host, to_port)
+        server_in, server_out = await open_server_connection(server_url)
         await asyncio.gather(pipe(client_in, server_out), pipe(server_in, client_out))
 
     proxy = await asyncio.start_server(connect, "127.0.0.1", port)
@@ -87,7 +92,11 @@ async def test_run_waits_for_a_database_that_is_still_starting(
     port = free_port()
     async with temporary_database(server_url) as url:
         target = make_url(url)
-        proxied = plain_url(str(target.set(host="127.0.0.1", port=port)))
+        proxied = plain_url(
+            target.set(host="127.0.0.1", port=port)
+            .difference_update_query(["host"])
+            .render_as_string(hide_password=False)
+        )
         with running_fake_bot_api() as telegram:
             bot = start_bot(tmp_path, telegram, DATABASE_URL=proxied, DATABASE_WAIT_SECONDS="60")
             try:
@@ -97,8 +106,7 @@ async def test_run_waits_for_a_database_that_is_still_starting(
                     line = await asyncio.to_thread(bot.stdout.readline)
                     assert line, output
                     output += line
-                assert target.host is not None
-                async with forwarding(port, target.host, target.port or 5432):
+                async with forwarding(port, server_url):
                     telegram.send_text(ALICE, "/start")
                     await asyncio.to_thread(telegram.wait_for, reply_to(ALICE.id, "Hello"), 60)
                     output += await stop_bot(bot)

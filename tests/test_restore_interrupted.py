@@ -17,7 +17,7 @@ from typing import Any
 
 import psutil
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 
 from bot.database import create_engine
 from bot.services import Shop, build_services
@@ -161,7 +161,7 @@ async def child(bot: subprocess.Popen[str], name: str) -> psutil.Process:
 
 async def copied_books(url: str) -> int:
     """How many books the restore's COPY has loaded so far (in its own transaction)."""
-    database = url.rsplit("/", 1)[1]
+    database = make_url(url).database
     engine = create_engine(url)
     try:
         async with engine.connect() as connection:
