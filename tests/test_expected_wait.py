@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.services import Services
 from bot.users.schemas import Reader
-from tests.chat import ALICE, BOB, Chat
+from tests.chat import ALICE, BOB, Chat, Person
 from tests.conftest import SHOP_ZONE
 from tests.db import add_books
 
@@ -132,3 +132,20 @@ async def test_the_day_is_the_shops(
     assert f"expected around {day(expected)}." in reply.text
     listed = await hold_chat.send_one(ALICE, "/myreservations")
     assert f"1st in line · expected around {day(expected)}" in listed.text
+
+
+async def test_the_day_is_in_the_readers_language(
+    chat: Chat, services: Services, engine: AsyncEngine
+) -> None:
+    await add_books(services, ("Dune", "Frank Herbert", 0))
+    last = last_restock()
+    await plant(engine, 1, last - timedelta(days=30), last)
+    expected = (last + timedelta(days=30)).date()
+    ivan = Person(3001, "Иван", "ivan", language_code="ru")
+    reply = await chat.send_one(ivan, "/reserve 1")
+    assert f"📅 Экземпляр ожидается около {expected.day} " in reply.text
+    # Russian dates end with an abbreviation and its full stop: the sentence adds none.
+    assert not reply.text.endswith("..")
+    assert str(expected.year) in reply.text
+    listed = await chat.send_one(ivan, "/myreservations")
+    assert f"ожидается около {expected.day} " in listed.text
