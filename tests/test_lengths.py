@@ -5,7 +5,7 @@ Plane take two units a character: every page, report and alert must still be acc
 """
 
 import unicodedata
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from hypothesis import given, settings
@@ -209,7 +209,18 @@ def test_any_reservations_page_is_accepted(
 ) -> None:
     now = datetime.now(UTC)
     reservations = tuple(
-        ReservationView(book.id, book.id, book.title, book.author, status, now, now, now)
+        ReservationView(
+            book.id,
+            book.id,
+            book.title,
+            book.author,
+            status,
+            now,
+            now,
+            now,
+            place_in_line=MAX_ID,
+            expected_on=date(2026, 9, 30),
+        )
         for book in books
     )
     page = ReservationPage(reservations, 1, MAX_ID, MAX_ID)
@@ -219,7 +230,7 @@ def test_any_reservations_page_is_accepted(
 @PROPERTIES
 @given(book=BOOKS)
 def test_any_book_in_a_message_is_accepted(book: BookView) -> None:
-    confirmation = Confirmation(MAX_ID, book, MAX_ID)
+    confirmation = Confirmation(MAX_ID, book, MAX_ID, date(2026, 9, 30))
     messages = [
         reservations_texts.back_in_stock(book),
         staff.book_added(book),

@@ -6,7 +6,7 @@ import ast
 import re
 from collections import Counter
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -243,6 +243,7 @@ def messages() -> list[str]:
         + catalog_texts.search_unpaged(BOOK_PAGE),
         reservations.reserved(Confirmation(MAX_ID, BOOK, MAX_ID)),
         reservations.reserved(Confirmation(MAX_ID, BOOK, 1)),
+        reservations.reserved(Confirmation(MAX_ID, BOOK, MAX_ID, EXPECTED_ON)),
         reservations.reservation_page(RESERVATIONS),
         reservations.reservation_page(ReservationPage((), 1, 1, 0)),
         reservations.cancelled(
@@ -277,12 +278,17 @@ HOLDS = (
 HELD = ReservationView(
     MAX_ID, MAX_ID, LONG_TITLE, LONG_AUTHOR, ReservationStatus.ON_HOLD, NOW, NOW, None, NOW
 )
-IN_LINE = replace(reservation(ReservationStatus.WAITING), place_in_line=MAX_ID)
+# The longest date in every language: September, the 30th.
+EXPECTED_ON = date(2026, 9, 30)
+IN_LINE = replace(
+    reservation(ReservationStatus.WAITING), place_in_line=MAX_ID, expected_on=EXPECTED_ON
+)
 HOLD_PAGE = ReservationPage((HELD, IN_LINE) * 2 + (HELD,), MAX_ID, MAX_ID, MAX_ID)
 CARD_STATES: tuple[ReaderStatus, ...] = (
     NoReservation(),
     Waiting(MAX_ID, 1, NOW),
     Waiting(MAX_ID, MAX_ID, NOW),
+    Waiting(MAX_ID, MAX_ID, NOW, EXPECTED_ON),
     Notified(MAX_ID, NOW),
     OnHold(MAX_ID, NOW),
 )

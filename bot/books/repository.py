@@ -1,4 +1,5 @@
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import cast, select, text
@@ -6,6 +7,7 @@ from sqlalchemy.dialects.postgresql import TSQUERY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.books.errors import BookNotFound
+from bot.books.expected_wait import RestockPoint
 from bot.books.folding import folded, prefix_query, search_vector
 from bot.books.models import Book, RestockEvent
 from bot.books.schemas import BookView, NewBook
@@ -34,6 +36,28 @@ def book_row(new: NewBook) -> dict[str, Any]:
 class BookRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+
+    async def restock_histories(
+        self, book_ids: Sequence[int], since: datetime
+    ) -> dict[int, list[RestockPoint]]:
+        """The stock changes since then that brought copies, for all these books in one
+        query (through the restocks' book_id index), by book."""
+        histories: dict[int, list[RestockPoint]] = {book_id: [] for book_id in book_ids}
+        if not book_ids:
+            return histories
+        rows = await self._session.execute(
+            select(
+                RestockEvent.book_id,
+                RestockEvent.created_at,
+                RestockEvent.new_stock - RestockEvent.old_stock,
+            )
+            .where(RestockEvent.book_id.in_(book_ids))
+            .where(RestockEvent.created_at >= since)
+            .where(RestockEvent.new_stock > RestockEvent.old_stock)
+        )
+        for book_id, at, copies in rows:
+            histories[book_id].append(RestockPoint(at, copies))
+        return histories
 
     async def get(self, book_id: int, lock: RowLock | None = None) -> Book | None:
         """The book, optionally row-locked (FOR UPDATE or FOR NO KEY UPDATE) to serialize."""

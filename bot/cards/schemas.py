@@ -1,7 +1,7 @@
 """A book as one reader sees it: availability, their own place, what they can do."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from bot.books.schemas import BookView
 
@@ -16,6 +16,8 @@ class Waiting:
     reservation_id: int
     place: int
     since: datetime
+    # The day a copy is expected (bot.books.expected_wait), when the history allows.
+    expected_on: date | None = None
 
 
 @dataclass(frozen=True)

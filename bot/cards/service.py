@@ -1,12 +1,13 @@
 """Book cards (what /book, deep links and shelf tags open) and inline search."""
 
 from dataclasses import replace
-from datetime import UTC, tzinfo
+from datetime import UTC, datetime, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.books import rules
 from bot.books.errors import BookNotFound
+from bot.books.expected_wait import HISTORY, expected_day
 from bot.books.repository import BookRepository, book_view
 from bot.books.schemas import BookView
 from bot.cards.repository import CardRepository
@@ -56,9 +57,17 @@ class CardService:
                 return None
             book = book_view(found)
             cards = CardRepository(session)
+            status = await cards.reader_status(user_id, book)
+            if isinstance(status, Waiting):
+                now = datetime.now(UTC)
+                books = BookRepository(session)
+                history = (await books.restock_histories([book.id], now - HISTORY))[book.id]
+                status = replace(
+                    status, expected_on=expected_day(history, status.place, now, self._zone)
+                )
             return BookCard(
                 book,
-                self._in_zone(await cards.reader_status(user_id, book)),
+                self._in_zone(status),
                 await cards.readers_waiting(book.id),
                 await HoldRepository(session).on_hold_count(book.id),
             )

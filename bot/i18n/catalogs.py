@@ -6,7 +6,7 @@ until use) and `ngettext`; `python3 dev.py translations` extracts and updates th
 catalogs (docs/developers.md, "Languages").
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from gettext import NullTranslations
 from pathlib import Path
@@ -67,6 +67,11 @@ def deadline(when: datetime) -> str:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return format_datetime(when, "EEE dd MMM, HH:mm", tzinfo=when.tzinfo, locale=active())
+
+
+def day(when: date) -> str:
+    """A date as the active language writes it: Dec 27, 2026 in English."""
+    return format_date(when, "medium", locale=active())
 
 
 def number(value: int) -> str:

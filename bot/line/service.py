@@ -3,10 +3,11 @@ it (cancel, which passes a held copy on to the next reader). It sits above reser
 (the records) and holds (copies set aside), as bot/restocks/ is staff's use case."""
 
 from dataclasses import replace
-from datetime import UTC, tzinfo
+from datetime import UTC, datetime, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.books.expected_wait import HISTORY, expected_day
 from bot.books.models import Book
 from bot.books.repository import BookRepository, book_view
 from bot.holds.line import pass_on_free_copies
@@ -74,7 +75,10 @@ class ReservationService:
                 raise TooManyReservations(self._max_active)
             reservation_id = await reservations.add_waiting(user_id, view)
             position = await reservations.queue_position(book_id, reservation_id)
-        return Confirmation(reservation_id, view, position)
+            now = datetime.now(UTC)
+            history = await BookRepository(session).restock_histories([book_id], now - HISTORY)
+            expected = expected_day(history[book_id], position, now, self._zone)
+        return Confirmation(reservation_id, view, position, expected)
 
     async def list_reservations(self, reader: Reader, page: int = 1) -> ReservationPage:
         """The reader's reservations, newest first, one page of them."""
@@ -124,6 +128,21 @@ class ReservationService:
         items, total, request = await ReservationRepository(session).page_for_user(
             user_id, request
         )
+        # One query for the restock histories of all the page's waiting books.
+        now = datetime.now(UTC)
+        waiting = {item.book_id for item in items if item.place_in_line}
+        histories = await BookRepository(session).restock_histories(sorted(waiting), now - HISTORY)
+        items = [
+            replace(
+                item,
+                expected_on=expected_day(
+                    histories[item.book_id], item.place_in_line, now, self._zone
+                ),
+            )
+            if item.place_in_line
+            else item
+            for item in items
+        ]
         return ReservationPage(
             tuple(item.in_zone(self._zone) for item in items),
             request.number,

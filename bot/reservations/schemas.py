@@ -1,5 +1,5 @@
 from dataclasses import dataclass, replace
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 
 from bot.books.schemas import BookView
 from bot.reservations.models import ReservationStatus
@@ -20,6 +20,8 @@ class ReservationView:
     expired_at: datetime | None = None
     # 1 for the reader first in line; only for a waiting reservation, when asked for.
     place_in_line: int | None = None
+    # The day a copy is expected (bot.books.expected_wait), for a waiting one, when known.
+    expected_on: date | None = None
 
     @property
     def status_since(self) -> datetime:
@@ -65,6 +67,8 @@ class Confirmation:
     reservation_id: int
     book: BookView
     queue_position: int
+    # The day a copy is expected (bot.books.expected_wait), when the history allows.
+    expected_on: date | None = None
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,14 @@ from bot.cards.schemas import (
 )
 from bot.i18n.catalogs import _, ngettext
 from bot.telegram.texts.catalog import availability
-from bot.telegram.texts.formatting import as_plain, book_name, deadline, moment, shortened
+from bot.telegram.texts.formatting import (
+    as_plain,
+    book_name,
+    deadline,
+    expected_sentence,
+    moment,
+    shortened,
+)
 
 
 def book_card(card: BookCard, link: str) -> str:
@@ -40,15 +47,19 @@ def readers_waiting(count: int) -> str:
 
 def card_status(status: ReaderStatus) -> str:
     match status:
-        case Waiting(place=place, since=since):
+        case Waiting(place=place, since=since, expected_on=expected_on):
             if place == 1:
-                return _("⏳ You are first in line (since %(moment)s).") % {
+                text = _("⏳ You are first in line (since %(moment)s).") % {
                     "moment": moment(since)
                 }
-            return _("⏳ You are number %(place)s in line (since %(moment)s).") % {
-                "place": place,
-                "moment": moment(since),
-            }
+            else:
+                text = _("⏳ You are number %(place)s in line (since %(moment)s).") % {
+                    "place": place,
+                    "moment": moment(since),
+                }
+            if expected_on is None:
+                return text
+            return f"{text}\n{expected_sentence(expected_on)}"
         case Notified(at=at):
             return _("📬 I told you it is back on %(moment)s: come by the shop.") % {
                 "moment": moment(at)

@@ -3,7 +3,7 @@ line, and lists cut to fit Telegram's limits."""
 
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from html import escape, unescape
 
 from bot.i18n import catalogs
@@ -30,6 +30,16 @@ def moment(when: datetime) -> str:
 def deadline(when: datetime) -> str:
     """A hold's deadline, short: Fri 27 Nov, 18:00 (in the time's own zone)."""
     return catalogs.deadline(when)
+
+
+def expected_around(day: date) -> str:
+    """When a waiting reader may expect a copy (bot.books.expected_wait), as a phrase."""
+    return _("expected around %(day)s") % {"day": catalogs.day(day)}
+
+
+def expected_sentence(day: date) -> str:
+    """The same, as a sentence of its own under a card or a confirmation."""
+    return _("📅 A copy is expected around %(day)s.") % {"day": catalogs.day(day)}
 
 
 def counted(count: int, more: bool = False) -> str:

@@ -21,6 +21,8 @@ from bot.telegram.lengths import CALLBACK_ANSWER_LIMIT, truncated
 from bot.telegram.texts.formatting import (
     book_name,
     deadline,
+    expected_around,
+    expected_sentence,
     fitted,
     moment,
     place_in_line,
@@ -45,7 +47,7 @@ def reserved(confirmation: Confirmation) -> str:
         if place == 1
         else _("you are number %(place)s in line") % {"place": place}
     )
-    return _(
+    text = _(
         "Reserved %(book)s (reservation #%(id)s); %(ahead)s. "
         "I'll message you as soon as it is back in stock."
     ) % {
@@ -53,6 +55,9 @@ def reserved(confirmation: Confirmation) -> str:
         "id": confirmation.reservation_id,
         "ahead": ahead,
     }
+    if confirmation.expected_on is None:
+        return text
+    return f"{text}\n{expected_sentence(confirmation.expected_on)}"
 
 
 def reserved_short(confirmation: Confirmation) -> str:
@@ -93,7 +98,10 @@ def reservation_entry(reservation: ReservationView, units: int | None = None) ->
 def hold_detail(reservation: ReservationView) -> str:
     """The line under a reservation: its place in line, or until when a copy is kept."""
     if reservation.status is ReservationStatus.WAITING and reservation.place_in_line:
-        return f" · {place_in_line(reservation.place_in_line)}"
+        place = f" · {place_in_line(reservation.place_in_line)}"
+        if reservation.expected_on is None:
+            return place
+        return f"{place} · {expected_around(reservation.expected_on)}"
     if reservation.status is ReservationStatus.ON_HOLD and reservation.hold_expires_at:
         return "\n    " + _("kept for you until %(deadline)s") % {
             "deadline": deadline(reservation.hold_expires_at)
