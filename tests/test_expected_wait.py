@@ -149,3 +149,34 @@ async def test_the_day_is_in_the_readers_language(
     assert str(expected.year) in reply.text
     listed = await chat.send_one(ivan, "/myreservations")
     assert f"ожидается около {expected.day} " in listed.text
+
+
+async def test_a_restock_taken_back_at_once_is_no_restock(
+    chat: Chat, services: Services, engine: AsyncEngine
+) -> None:
+    """Staff typing 20 for 2 and correcting it a minute later, or restocking the wrong book
+    and undoing it, bring no copies: the estimate keeps the book's real rhythm, 2 copies
+    every 60 days, and the copies sold an hour after each restock don't undo it."""
+    await add_books(services, ("Dune", "Frank Herbert", 0))
+    last = last_restock()
+    changes = []
+    for at, typed in ((last - timedelta(days=120), 2), (last - timedelta(days=60), 20), (last, 2)):
+        changes += [(at, 0, typed)]
+        if typed != 2:
+            changes += [(at + timedelta(minutes=1), typed, 2)]
+        changes += [(at + timedelta(hours=1), 2, 0)]
+    for at in (last - timedelta(days=90), last - timedelta(days=30)):  # the wrong book
+        changes += [(at, 0, 5), (at + timedelta(minutes=1), 5, 0)]
+    async with engine.begin() as connection:
+        for at, old, new in changes:
+            await connection.execute(
+                text(
+                    "INSERT INTO restocks (book_id, old_stock, new_stock, admin_telegram_id,"
+                    " created_at) VALUES (1, :old, :new, :admin, :at)"
+                ),
+                {"old": old, "new": new, "admin": 9001, "at": at},
+            )
+    await queue_others(services, 1, 4)
+    reply = await chat.send_one(BOB, "/reserve 1")
+    # Place 5 at 2 copies a restock: the third restock after the last, 60 days apart.
+    assert f"around {day((last + timedelta(days=180)).date())}" in reply.text

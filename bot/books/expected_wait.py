@@ -3,7 +3,9 @@
 
 The rule, as docs/staff.md states it: of the last 365 days' stock changes, those that
 brought copies (the stock went up) count, and those within a day of the one before are
-part of it (a correction, a second box); with fewer than two there is no estimate. The
+part of it (a second box); a change down within CORRECTION of a change up takes that much
+back (a typo corrected, a restock entered on the wrong book and undone), while a later one
+is a sale; with fewer than two restocks left there is no estimate. The
 median time between them is the book's restock interval; the median copies they brought,
 its restock size. A reader at place p needs k = ceil(p / size) restocks. Restocks are
 expected every interval after the last one; those already overdue are taken as missed, so
@@ -24,11 +26,13 @@ HORIZON = timedelta(days=365)
 MIN_RESTOCKS = 2
 # Stock going up again this soon after a restock is part of it, not a restock of its own.
 SAME_RESTOCK = timedelta(days=1)
+# Stock going down this soon after going up corrects it; later, copies were sold.
+CORRECTION = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
 class RestockPoint:
-    """A stock change that brought copies: when, and how many."""
+    """A stock change: when, and how many copies it brought (negative: it went down)."""
 
     at: datetime
     copies: int
@@ -37,11 +41,9 @@ class RestockPoint:
 def expected_at(history: Sequence[RestockPoint], place: int, now: datetime) -> datetime | None:
     """When the reader at place (1: first) may expect a copy, or None when the history
     (restocks of the last HISTORY before now, any order) does not allow an honest guess."""
+    # No upper bound: the database's clock, which dated the restocks, may run ahead of ours.
     restocks = merged(
-        sorted(
-            (point for point in history if now - HISTORY <= point.at <= now and point.copies > 0),
-            key=lambda point: point.at,
-        )
+        sorted((point for point in history if now - HISTORY <= point.at), key=lambda p: p.at)
     )
     if len(restocks) < MIN_RESTOCKS or place < 1:
         return None
@@ -59,15 +61,21 @@ def expected_at(history: Sequence[RestockPoint], place: int, now: datetime) -> d
     return expected if expected - now <= HORIZON else None
 
 
-def merged(restocks: Sequence[RestockPoint]) -> list[RestockPoint]:
-    """The restocks in time order, each with the copies that came within SAME_RESTOCK of it."""
+def merged(changes: Sequence[RestockPoint]) -> list[RestockPoint]:
+    """The restocks among the stock changes (in time order): each with the copies that came
+    within SAME_RESTOCK of its last box, less those taken back within CORRECTION."""
     found: list[RestockPoint] = []
-    for point in restocks:
-        if found and point.at - found[-1].at < SAME_RESTOCK:
-            found[-1] = RestockPoint(found[-1].at, found[-1].copies + point.copies)
-        else:
-            found.append(point)
-    return found
+    last_up: datetime | None = None
+    for change in changes:
+        if change.copies > 0:
+            if found and last_up is not None and change.at - last_up < SAME_RESTOCK:
+                found[-1] = RestockPoint(found[-1].at, found[-1].copies + change.copies)
+            else:
+                found.append(change)
+            last_up = change.at
+        elif found and last_up is not None and change.at - last_up < CORRECTION:
+            found[-1] = RestockPoint(found[-1].at, found[-1].copies + change.copies)
+    return [restock for restock in found if restock.copies > 0]
 
 
 def expected_day(

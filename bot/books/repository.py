@@ -40,8 +40,8 @@ class BookRepository:
     async def restock_histories(
         self, book_ids: Sequence[int], since: datetime
     ) -> dict[int, list[RestockPoint]]:
-        """The stock changes since then that brought copies, for all these books in one
-        query (through the restocks' book_id index), by book."""
+        """The stock changes since then, up and down, for all these books in one query
+        (through the restocks' book_id index), by book, in time order."""
         histories: dict[int, list[RestockPoint]] = {book_id: [] for book_id in book_ids}
         if not book_ids:
             return histories
@@ -53,7 +53,8 @@ class BookRepository:
             )
             .where(RestockEvent.book_id.in_(book_ids))
             .where(RestockEvent.created_at >= since)
-            .where(RestockEvent.new_stock > RestockEvent.old_stock)
+            .where(RestockEvent.new_stock != RestockEvent.old_stock)
+            .order_by(RestockEvent.created_at, RestockEvent.id)
         )
         for book_id, at, copies in rows:
             histories[book_id].append(RestockPoint(at, copies))
