@@ -11,8 +11,6 @@ from sqlalchemy import text
 from bot.database import create_engine
 from bot.database_url import parse_database_url
 from bot.delivery.flood_budget.ledger import SharedFloodBudget
-from bot.postgres.backup import BackupError, backup
-from bot.postgres.restore import restore
 from bot.services import build_services
 from bot.telegram.application import build_application
 from bot.telegram.reader_messages import TelegramMessages
@@ -22,7 +20,7 @@ from tests.db import rows
 from tests.fake_bot_api_server import running_fake_bot_api
 from tests.fake_telegram import FakeBotApi, FakeRequest
 from tests.pgbouncer import running_pgbouncer
-from tests.test_command_line import plain_url
+from tests.test_command_line import bookstore_bot, plain_url
 from tests.test_polling_end_to_end import start_bot, stop_bot
 
 # What breaks behind PgBouncer: a statement prepared on one server connection, used or
@@ -111,11 +109,17 @@ async def test_backup_and_restore_refuse_pgbouncer_in_one_line(
     connection PgBouncer lends the bot next: the tools ask for the server itself."""
     async with temporary_database(server_url) as direct:
         with running_pgbouncer(direct) as url:
-            dump = tmp_path / "shop.dump"
-            with pytest.raises(BackupError, match="PgBouncer") as refused:
-                await asyncio.to_thread(backup, url, dump)
-            assert not dump.exists()
-            await asyncio.to_thread(backup, direct, dump)
-            with pytest.raises(BackupError, match="PgBouncer"):
-                await asyncio.to_thread(restore, url, dump, True)
-    assert "\n" not in str(refused.value)
+            bouncer = plain_url(url)
+            refused = await bookstore_bot(tmp_path, "backup", "shop.dump", DATABASE_URL=bouncer)
+            assert not (tmp_path / "shop.dump").exists()
+            made = await bookstore_bot(
+                tmp_path, "backup", "shop.dump", DATABASE_URL=plain_url(direct)
+            )
+            assert made.returncode == 0, made.stderr
+            not_restored = await bookstore_bot(
+                tmp_path, "restore", "--force", "shop.dump", DATABASE_URL=bouncer
+            )
+    for result in (refused, not_restored):
+        assert result.returncode == 2
+        assert "PgBouncer" in result.stderr
+        assert result.stderr.count("\n") == 1, result.stderr

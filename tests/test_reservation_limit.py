@@ -21,7 +21,11 @@ LIMIT_REFUSAL = "You already have 3 reservations waiting or set aside"
 def refusals_to(api: FakeBotApi, start: str) -> list[str]:
     """Refusals of ALICE's reserves: a button's as its toast, or as a message when the
     toast's moment passed (bot/telegram/handlers/buttons.py)."""
-    toasts = [r.params.get("text", "") for r in api.sent("answerCallbackQuery")]
+    # Only the toasts Telegram took: one it refused (the press answered already) was
+    # told as a message instead.
+    toasts = [
+        r.params.get("text", "") for r in api.sent("answerCallbackQuery") if r.error_code is None
+    ]
     return [t for t in toasts + api.texts_to(ALICE.id) if t.startswith(start)]
 
 
