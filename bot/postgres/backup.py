@@ -12,8 +12,9 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import IO
 
 from bot.postgres.libpq import ConnectionOptionsError, libpq_environment, requires_tls
 from bot.postgres.pgbouncer import behind_pgbouncer
@@ -82,13 +83,27 @@ def dump_into(partial: Path, dump: str, environment: dict[str, str]) -> None:
         except subprocess.TimeoutExpired:
             raise BackupError("pg_dump did not finish in an hour") from None
         finally:
-            if process.poll() is None:
-                process.kill()
-            process.wait()
+            stop(process)
         if code != 0:
-            errors.seek(0)
-            message = last_line(errors.read().decode(errors="replace"))
-            raise BackupError(f"pg_dump failed: {message}")
+            raise BackupError(f"pg_dump failed: {last_line(read(errors))}")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Kill the process unless it ended, wait for it, and only then close its pipes (the
+    end of psql's input must never come before it is stopped)."""
+    if process.poll() is None:
+        process.kill()
+    process.wait()
+    pipes: list[IO[bytes] | None] = [process.stdin, process.stdout]
+    for pipe in pipes:
+        if pipe is not None:
+            with suppress(BrokenPipeError):
+                pipe.close()
+
+
+def read(file: IO[bytes]) -> str:
+    file.seek(0)
+    return file.read().decode(errors="replace")
 
 
 def refuse_pgbouncer(database_url: str) -> None:

@@ -20,7 +20,6 @@ import subprocess
 import tempfile
 from contextlib import suppress
 from pathlib import Path
-from typing import IO
 
 from alembic.util import CommandError
 from sqlalchemy import text
@@ -33,7 +32,9 @@ from bot.postgres.backup import (
     BackupError,
     last_line,
     programs_environment,
+    read,
     refuse_pgbouncer,
+    stop,
     tool,
 )
 from bot.postgres.health_check import one_line
@@ -214,24 +215,6 @@ def commit(loader: subprocess.Popen[bytes], interruption: Interruption) -> bool:
         loader.stdin.write(b"COMMIT;\n")
         loader.stdin.close()
     return loader.wait() == 0
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """Kill the process unless it ended, wait for it, and only then close its pipes (the
-    end of psql's input must never come before it is stopped)."""
-    if process.poll() is None:
-        process.kill()
-    process.wait()
-    pipes: list[IO[bytes] | None] = [process.stdin, process.stdout]
-    for pipe in pipes:
-        if pipe is not None:
-            with suppress(BrokenPipeError):
-                pipe.close()
-
-
-def read(file: IO[bytes]) -> str:
-    file.seek(0)
-    return file.read().decode(errors="replace")
 
 
 def load_failure(error: str) -> str:
