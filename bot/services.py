@@ -16,6 +16,7 @@ from bot.holds.expiry import HoldSweeper
 from bot.holds.policy import HoldPolicy
 from bot.holds.service import HoldService
 from bot.line.service import ReservationService
+from bot.line.upkeep import LineUpkeep
 from bot.notifications.messages import ReaderMessages
 from bot.notifications.outbox import Outbox
 from bot.notifications.service import NotificationService
@@ -70,6 +71,8 @@ class Services:
     holds: HoldService
     # One pass of the hold expiry loop, which the Telegram layer runs with its dispatcher.
     hold_sweeper: HoldSweeper
+    # The pass the loop runs: the hold sweeper's, then the line's own timed steps.
+    line_upkeep: LineUpkeep
     cards: CardService
     demand: DemandService
 
@@ -79,6 +82,7 @@ def build_services(engine: AsyncEngine, messages: ReaderMessages, shop: Shop = S
     admins = Admins(shop.admin_ids)
     policy, zone = shop.policy, shop.zone
     books = BookService(sessions, admins)
+    hold_sweeper = HoldSweeper(sessions, policy, zone, messages)
     return Services(
         users=UserService(sessions, admins),
         books=books,
@@ -89,7 +93,8 @@ def build_services(engine: AsyncEngine, messages: ReaderMessages, shop: Shop = S
         notifications=NotificationService(sessions, admins, zone),
         outbox=Outbox(sessions),
         holds=HoldService(sessions, admins, books, policy, zone),
-        hold_sweeper=HoldSweeper(sessions, policy, zone, messages),
+        hold_sweeper=hold_sweeper,
+        line_upkeep=LineUpkeep(hold_sweeper, {}),
         cards=CardService(sessions, zone),
         demand=DemandService(sessions, admins, zone, policy.hold_in_line),
     )

@@ -328,6 +328,45 @@ async def test_obsolete_messages_survive_a_downgrade_as_failed(server_url: str) 
             await engine.dispose()
 
 
+async def test_paused_and_lapsed_survive_a_downgrade_as_waiting_and_cancelled(
+    server_url: str,
+) -> None:
+    """0012's statuses have no place before it: a paused reader waits again (their place
+    kept), a lapsed reservation is history as a cancelled one; its own messages go."""
+    async with temporary_database(server_url) as url:
+        engine = create_engine(url)
+        try:
+            async with engine.begin() as connection:
+                await migrate.upgrade_on(connection)
+                for statement in (
+                    "INSERT INTO users (id, telegram_id, chat_id) OVERRIDING SYSTEM VALUE "
+                    "VALUES (1, 11, 11), (2, 22, 22)",
+                    "INSERT INTO books (id, title, author, title_key, author_key, search_vector) "
+                    "OVERRIDING SYSTEM VALUE VALUES (1, 'Dune', 'Herbert', 'dune', 'herbert', '')",
+                    "INSERT INTO pre_bookings (id, user_id, book_id, status, resume_on) "
+                    "OVERRIDING SYSTEM VALUE VALUES (1, 1, 1, 'paused', '2027-01-05'), "
+                    "(2, 2, 1, 'lapsed', NULL), (3, 2, 1, 'waiting', NULL)",
+                    "INSERT INTO notifications (pre_booking_id, chat_id, text, kind) "
+                    "VALUES (2, 22, 'lapsed', 'lapsed'), (3, 22, '1st', 'place_update'), "
+                    "(1, 11, 'back', 'back_in_stock')",
+                ):
+                    await connection.execute(text(statement))
+            async with engine.begin() as connection:
+                await downgrade_to(connection, "0011")
+                statuses = "SELECT id, status::text FROM pre_bookings ORDER BY id"
+                assert [tuple(row) for row in await connection.execute(text(statuses))] == [
+                    (1, "waiting"),
+                    (2, "cancelled"),
+                    (3, "waiting"),
+                ]
+                kinds = "SELECT kind FROM notifications"
+                assert list(await connection.scalars(text(kinds))) == ["back_in_stock"]
+            async with engine.begin() as connection:
+                await migrate.upgrade_on(connection)
+        finally:
+            await engine.dispose()
+
+
 async def test_two_processes_migrating_an_empty_database_at_once_both_succeed(
     server_url: str, tmp_path: Path
 ) -> None:

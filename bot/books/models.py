@@ -42,6 +42,13 @@ class Book(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+    # Withdrawn by staff (out of print, cancelled by the publisher): cannot be reserved
+    # until a restock brings it back.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text)
+    # Someone left the book's line (or took a copy) since the line's loop last told the
+    # readers behind their new places.
+    line_moved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 # One entry per title and author, whatever the case: two staff adding the same book at
@@ -51,6 +58,12 @@ Index("uq_books_title_key_author_key", Book.title_key, Book.author_key, unique=T
 Index("ix_books_title_key_id", Book.title_key, Book.id)
 # Word-prefix search ('war':* & 'pea':*) in core PostgreSQL, no extension needed.
 Index("ix_books_search_vector", Book.search_vector, postgresql_using="gin")
+# The books whose readers are owed place updates.
+Index(
+    "ix_books_line_moved",
+    Book.line_moved_at,
+    postgresql_where=Book.line_moved_at.isnot(None),
+)
 
 
 class RestockEvent(Base):

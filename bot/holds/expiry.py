@@ -14,6 +14,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, tzinfo
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -113,13 +114,18 @@ class HoldSweeper:
         )
 
 
+class Sweeper(Protocol):
+    async def sweep(self) -> SweepReport: ...
+
+
 class HoldExpiry:
-    """Runs the sweeper every poll_interval seconds (at once again while work remains),
+    """Runs the sweeper (HoldSweeper, or the line's loop that runs it: bot/line/upkeep.py)
+    every poll_interval seconds (at once again while work remains),
     and tells on_queued whenever messages went into the outbox."""
 
     def __init__(
         self,
-        sweeper: HoldSweeper,
+        sweeper: Sweeper,
         on_queued: Callable[[], None],
         poll_interval: float = 1.0,
     ) -> None:
@@ -146,12 +152,13 @@ class HoldExpiry:
             try:
                 report = await self._sweeper.sweep()
                 more = report.more
-                if report.expired or report.offered or report.reminded:
+                if report.anything_done:
                     logger.info(
-                        "Holds: %d expired, %d passed on, %d reminded",
+                        "Holds: %d expired, %d passed on, %d reminded; line: %s",
                         report.expired,
                         report.offered,
                         report.reminded,
+                        ", ".join(f"{count} {name}" for name, count in report.line.items()),
                     )
                     self._on_queued()
             except Exception:

@@ -1,4 +1,5 @@
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 
 from bot.books.schemas import BookView
@@ -61,6 +62,12 @@ class SweepReport:
     offered: int
     reminded: int
     more: bool = False  # a full batch: more may be due at once
+    # What the line's own steps did (bot/line/upkeep.py), by name.
+    line: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def anything_done(self) -> bool:
+        return bool(self.expired or self.offered or self.reminded or any(self.line.values()))
 
 
 def in_shop_time(held: list[HoldEntry], zone: tzinfo) -> tuple[HoldEntry, ...]:

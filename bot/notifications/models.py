@@ -13,7 +13,6 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    UniqueConstraint,
     Uuid,
     false,
     func,
@@ -41,6 +40,11 @@ class NotificationKind(enum.Enum):
     HOLD_OFFER = "hold_offer"
     HOLD_REMINDER = "hold_reminder"
     HOLD_EXPIRED = "hold_expired"
+    # Issue 21: a better place in line (many per reservation, one waiting at a time), a
+    # reservation lapsed after the reader's date, and a withdrawn book.
+    PLACE_UPDATE = "place_update"
+    LAPSED = "lapsed"
+    WITHDRAWN = "withdrawn"
 
 
 class Notification(Base):
@@ -62,10 +66,25 @@ class Notification(Base):
             "id",
             postgresql_where=text("status = 'pending'"),
         ),
-        # One message of each kind per reservation, however often its step is retried.
-        UniqueConstraint("pre_booking_id", "kind"),
+        # One message of each kind per reservation, however often its step is retried;
+        # place updates may be many, but only one of them waits in the outbox at a time
+        # (a newer place rewrites it).
+        Index(
+            "uq_notifications_pre_booking_id_kind",
+            "pre_booking_id",
+            "kind",
+            unique=True,
+            postgresql_where=text("kind <> 'place_update'"),
+        ),
+        Index(
+            "uq_notifications_pending_place_update",
+            "pre_booking_id",
+            unique=True,
+            postgresql_where=text("kind = 'place_update' AND status = 'pending'"),
+        ),
         CheckConstraint(
-            "kind IN ('back_in_stock', 'hold_offer', 'hold_reminder', 'hold_expired')",
+            "kind IN ('back_in_stock', 'hold_offer', 'hold_reminder', 'hold_expired', "
+            "'place_update', 'lapsed', 'withdrawn')",
             name="kind_known",
         ),
     )

@@ -1,7 +1,18 @@
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Index, func, text
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.database import Base, status_enum
@@ -16,14 +27,18 @@ class ReservationStatus(enum.Enum):
     ON_HOLD = "on_hold"
     COLLECTED = "collected"
     EXPIRED = "expired"
+    # Keeps its place (its id) but is skipped by restocks until resumed (issue 21).
+    PAUSED = "paused"
+    # Not needed after the reader's date (needed_until): kept as history.
+    LAPSED = "lapsed"
 
 
-# What counts against MAX_ACTIVE_RESERVATIONS: the reader still waits for the book or
-# has a copy set aside (a paused reservation, when pause exists, is added here).
-ACTIVE_STATUSES = (ReservationStatus.WAITING, ReservationStatus.ON_HOLD)
+# What counts against MAX_ACTIVE_RESERVATIONS: the reader still waits for the book
+# (paused or not) or has a copy set aside.
+ACTIVE_STATUSES = (ReservationStatus.WAITING, ReservationStatus.PAUSED, ReservationStatus.ON_HOLD)
 
 # A reader's live reservations of a book: at most one of them at a time.
-LIVE_STATUSES = "status IN ('waiting', 'on_hold')"
+LIVE_STATUSES = "status IN ('waiting', 'paused', 'on_hold')"
 
 
 class PreBooking(Base):
@@ -47,6 +62,24 @@ class PreBooking(Base):
             "book_id",
             "id",
             postgresql_where=text("status = 'waiting'"),
+        ),
+        # A book's paused readers (a withdrawal cancels them with the waiting ones).
+        Index(
+            "ix_pre_bookings_paused_line",
+            "book_id",
+            "id",
+            postgresql_where=text("status = 'paused'"),
+        ),
+        # What the line's loop resumes and lapses, by day.
+        Index(
+            "ix_pre_bookings_resume_due",
+            "resume_on",
+            postgresql_where=text("status = 'paused' AND resume_on IS NOT NULL"),
+        ),
+        Index(
+            "ix_pre_bookings_lapse_due",
+            "needed_until",
+            postgresql_where=text("status IN ('waiting', 'paused') AND needed_until IS NOT NULL"),
         ),
         # What the hold expiry loop claims: held rows by deadline, and the copies on
         # hold for a book.
@@ -90,3 +123,16 @@ class PreBooking(Base):
     reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     collected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     expired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Paused since then; resumes by itself at the start of resume_on (shop time), if set.
+    paused_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resume_on: Mapped[date | None] = mapped_column(Date)
+    # Only needed until the end of this day (shop time): lapses after it, and a copy set
+    # aside is held no later.
+    needed_until: Mapped[date | None] = mapped_column(Date)
+    lapsed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Why staff cancelled it (a withdrawn book); NULL when the reader did.
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    # The place in line the reader was last told (on reserving or in a place update), and
+    # when the last update was queued: at most one a day.
+    place_told: Mapped[int | None] = mapped_column(Integer)
+    place_told_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

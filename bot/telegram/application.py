@@ -98,7 +98,7 @@ def build_application(
     notifications = Dispatcher(application.bot, services.outbox, pacer, tuning)
     application.bot_data[DISPATCHER] = notifications
     application.bot_data[HOLD_EXPIRY] = HoldExpiry(
-        services.hold_sweeper, notifications.wake, hold_poll_interval
+        services.line_upkeep, notifications.wake, hold_poll_interval
     )
     application.bot_data[COMMAND_MENU] = CommandMenu(
         application.bot, menus_by_role(services.users.staff_ids())

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Identity, String, false, func
+from sqlalchemy import BigInteger, Boolean, DateTime, Identity, String, false, func, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.database import Base
@@ -29,3 +29,6 @@ class User(Base):
     # they block the bot, so it is still theirs when they come back.
     language: Mapped[str | None] = mapped_column(String(8))
     language_chosen: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # Place updates (a message when their place in a line improves); off once they press
+    # "Stop these updates".
+    line_updates: Mapped[bool] = mapped_column(Boolean, server_default=true())
