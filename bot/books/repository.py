@@ -2,7 +2,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import cast, select, text
+from sqlalchemy import cast, func, select, text, update
 from sqlalchemy.dialects.postgresql import TSQUERY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -157,3 +157,17 @@ class BookRepository:
         self._session.add(restock)
         await self._session.flush()
         return restock.id
+
+    async def mark_line_moved(self, book_ids: Sequence[int]) -> None:
+        """Someone left these books' lines (cancelled, paused, lapsed, took a copy): the
+        line's loop tells the readers behind their new places (bot/line/place_updates.py).
+        Call it with the books already locked, as everything that moves a line has them."""
+        if book_ids:
+            await self._session.execute(
+                update(Book)
+                .where(Book.id.in_(book_ids))
+                .where(Book.line_moved_at.is_(None))
+                # The book itself did not change: its updated_at stays.
+                .values(line_moved_at=func.now(), updated_at=Book.updated_at)
+                .execution_options(synchronize_session=False)
+            )
