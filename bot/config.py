@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     pickup_reminder: timedelta = Field(default=timedelta(days=1), ge=timedelta(0))
     # How many reservations one reader may have waiting or set aside at once; 0: no limit.
     max_active_reservations: int = Field(default=25, ge=0)
+    # on: a waiting reader whose place in line improves is told, at most once a day per
+    # reservation (bot/line/place_updates.py); off: never.
+    line_updates: Literal["on", "off"] = "on"
     # The shop's time zone (IANA name): every time a reader or staff sees is shown in it.
     timezone: str = "UTC"
     # When the shop is open (OpenStreetMap's opening_hours syntax) and the dates it is

@@ -15,8 +15,10 @@ from bot.demand.service import DemandService
 from bot.holds.expiry import HoldSweeper
 from bot.holds.policy import HoldPolicy
 from bot.holds.service import HoldService
+from bot.line.place_updates import PlaceUpdates
 from bot.line.service import ReservationService
-from bot.line.upkeep import LineUpkeep
+from bot.line.updates_choice import UpdatesChoice
+from bot.line.upkeep import LineStep, LineUpkeep
 from bot.notifications.messages import ReaderMessages
 from bot.notifications.outbox import Outbox
 from bot.notifications.service import NotificationService
@@ -35,11 +37,13 @@ class Shop:
     zone: tzinfo = UTC
     # How many reservations one reader may have waiting or set aside at once; 0: no limit.
     max_active_reservations: int = 25
+    # Place updates (a message when a waiting reader's place improves); off: none.
+    line_updates: bool = True
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Shop":
         """ADMIN_IDS, RESTOCK_POLICY, PICKUP_WINDOW, PICKUP_REMINDER, OPENING_HOURS,
-        CLOSED_DATES, TIMEZONE and MAX_ACTIVE_RESERVATIONS."""
+        CLOSED_DATES, TIMEZONE, MAX_ACTIVE_RESERVATIONS and LINE_UPDATES."""
         hours = None
         if settings.opening_hours or settings.closed_dates:
             hours = ShopHours.parse(
@@ -55,6 +59,7 @@ class Shop:
             ),
             settings.shop_zone,
             settings.max_active_reservations,
+            settings.line_updates == "on",
         )
 
 
@@ -75,6 +80,8 @@ class Services:
     line_upkeep: LineUpkeep
     cards: CardService
     demand: DemandService
+    # A reader's Stop these updates.
+    updates_choice: UpdatesChoice
 
 
 def build_services(engine: AsyncEngine, messages: ReaderMessages, shop: Shop = Shop()) -> Services:
@@ -83,6 +90,9 @@ def build_services(engine: AsyncEngine, messages: ReaderMessages, shop: Shop = S
     policy, zone = shop.policy, shop.zone
     books = BookService(sessions, admins)
     hold_sweeper = HoldSweeper(sessions, policy, zone, messages)
+    steps: dict[str, LineStep] = {}
+    if shop.line_updates:
+        steps["places"] = PlaceUpdates(sessions, messages)
     return Services(
         users=UserService(sessions, admins),
         books=books,
@@ -94,7 +104,8 @@ def build_services(engine: AsyncEngine, messages: ReaderMessages, shop: Shop = S
         outbox=Outbox(sessions),
         holds=HoldService(sessions, admins, books, policy, zone),
         hold_sweeper=hold_sweeper,
-        line_upkeep=LineUpkeep(hold_sweeper, {}),
+        line_upkeep=LineUpkeep(hold_sweeper, steps),
         cards=CardService(sessions, zone),
         demand=DemandService(sessions, admins, zone, policy.hold_in_line),
+        updates_choice=UpdatesChoice(sessions),
     )

@@ -84,6 +84,7 @@ from bot.telegram.texts import catalog as catalog_texts
 from bot.telegram.texts import demand as demand_texts
 from bot.telegram.texts import holds as holds_texts
 from bot.telegram.texts import language as language_texts
+from bot.telegram.texts import place_updates as place_texts
 from bot.users.errors import NotAnAdmin
 from tests.test_lengths import telegram_accepts
 
@@ -262,6 +263,7 @@ def messages() -> list[str]:
         refusals.something_went_wrong(),
         refusals.temporarily_unavailable(),
         *hold_card_and_demand_messages(),
+        place_texts.place_update(LONG_TITLE, LONG_AUTHOR, MAX_ID, MAX_ID),
     ]
 
 
@@ -362,6 +364,7 @@ def test_every_message_fits_in_every_language(language: str) -> None:
             reservations.reserved_short(Confirmation(MAX_ID, BOOK, MAX_ID)),
             reservations.cancelled_short(),
             language_texts.language_chosen_short(),
+            place_texts.stopped_short(),
         ]
         labels = [
             button.text
@@ -376,7 +379,7 @@ def test_every_message_fits_in_every_language(language: str) -> None:
             if keyboard is not None
             for row in keyboard.inline_keyboard
             for button in row
-        ]
+        ] + [place_texts.stop_button()]
         menu = commands_for(commands.READER_COMMANDS, commands.ADMIN_COMMANDS)
         terminal = cli_texts.import_report(
             ImportReport(MAX_ID, tuple(RejectedRow(MAX_ID, error) for error in ROW_ERRORS))

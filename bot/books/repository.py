@@ -166,7 +166,8 @@ class BookRepository:
             await self._session.execute(
                 update(Book)
                 .where(Book.id.in_(book_ids))
-                .where(Book.line_moved_at.is_(None))
+                # Not yet marked, or marked for a later look (place_repository.py's retry).
+                .where(Book.line_moved_at.is_(None) | (Book.line_moved_at > func.now()))
                 # The book itself did not change: its updated_at stays.
                 .values(line_moved_at=func.now(), updated_at=Book.updated_at)
                 .execution_options(synchronize_session=False)

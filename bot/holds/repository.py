@@ -9,6 +9,7 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.books.models import Book
+from bot.books.repository import BookRepository
 from bot.holds.schemas import HoldEntry
 from bot.notifications.messages import OutgoingMessage
 from bot.notifications.models import Notification, NotificationKind
@@ -102,6 +103,11 @@ class HoldRepository:
             (LineReader(*row) for row in rows),
             key=lambda reader: (reader.book_id, reader.reservation_id),
         )
+
+    async def mark_lines_moved(self, book_ids: Sequence[int]) -> None:
+        """These books' lines moved (copies set aside for their first readers): those
+        behind are told their new places (BookRepository.mark_line_moved)."""
+        await BookRepository(self._session).mark_line_moved(book_ids)
 
     async def end_hold(self, reservation_id: int, status: ReservationStatus) -> None:
         """A hold released (cancelled) or collected, stamped with when."""

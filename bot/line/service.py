@@ -75,6 +75,8 @@ class ReservationService:
                 raise TooManyReservations(self._max_active)
             reservation_id = await reservations.add_waiting(user_id, view)
             position = await reservations.queue_position(book_id, reservation_id)
+            # The confirmation tells the place: place updates start from it.
+            await reservations.place_told(reservation_id, position)
             now = datetime.now(UTC)
             history = await BookRepository(session).restock_histories([book_id], now - HISTORY)
             expected = expected_day(history[book_id], position, now, self._zone)
@@ -99,6 +101,9 @@ class ReservationService:
             if reservation.status not in CANCELLABLE:
                 raise NotCancellable(reservation.in_zone(self._zone))
             await reservations.cancel(reservation_id)
+            if reservation.status is ReservationStatus.WAITING:
+                # Those behind move up: the line's loop tells them (place_updates.py).
+                await BookRepository(session).mark_line_moved([reservation.book_id])
             if reservation.status is ReservationStatus.ON_HOLD:
                 await pass_on_free_copies(
                     HoldRepository(session),

@@ -27,7 +27,7 @@ obsolete whether or not its reader can be reached.
 
 from collections.abc import Mapping, Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.notifications.models import Notification, NotificationKind, NotificationStatus
@@ -44,16 +44,28 @@ async def skip_ended_holds(
     obsolete those whose hold ended or whose reservation is gone, and give back those
     whose hold is changing right now; return the rest, and how many were given back.
     Runs in the claim's transaction."""
+    live = (PreBooking.status == ReservationStatus.ON_HOLD) & (
+        PreBooking.hold_expires_at > func.now()
+    )
+    return await skip_obsolete(session, claimed, holds, live)
+
+
+async def skip_obsolete(
+    session: AsyncSession,
+    claimed: Sequence[Delivery],
+    about: Mapping[int, int],
+    still_wanted: ColumnElement[bool],
+) -> tuple[list[Delivery], int]:
+    """Of the claimed messages about reservations (about: message id → its reservation),
+    mark obsolete those whose reservation no longer meets still_wanted (or is gone), and
+    give back those whose reservation is changing right now; return the rest, and how
+    many were given back. The rule for holds above; for place updates, stale_places.py."""
     kept = {delivery.id for delivery in claimed}
-    holds = {message: held for message, held in holds.items() if message in kept}
+    holds = {message: held for message, held in about.items() if message in kept}
     if not holds:
         return list(claimed), 0
     rows = await session.execute(
-        select(
-            PreBooking.id,
-            (PreBooking.status == ReservationStatus.ON_HOLD)
-            & (PreBooking.hold_expires_at > func.now()),
-        )
+        select(PreBooking.id, still_wanted)
         .where(PreBooking.id.in_(set(holds.values())))
         .with_for_update(read=True, skip_locked=True)
     )

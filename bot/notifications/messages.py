@@ -30,6 +30,17 @@ class HeldCopy:
     language: str | None = None
 
 
+@dataclass(frozen=True)
+class PlaceNews:
+    """A waiting reader's better place in line: what their place update says."""
+
+    reservation_id: int
+    title: str
+    author: str
+    place: int
+    language: str | None = None  # the reader's (users.language); None: the default
+
+
 class ReaderMessages(Protocol):
     """Every message a use case queues for a reader; required by each service that queues."""
 
@@ -48,4 +59,9 @@ class ReaderMessages(Protocol):
 
     def hold_expired(self, hold: HeldCopy) -> OutgoingMessage:
         """The hold ended uncollected; the copy went on."""
+        ...
+
+    def place_update(self, news: PlaceNews) -> OutgoingMessage:
+        """The reader's place in line improved; with the button that stops these. The
+        line's loop renders one for each reader moved up (thousands at once)."""
         ...

@@ -24,6 +24,7 @@ from bot.notifications.ended_holds import ABOUT_A_HOLD, skip_ended_holds
 from bot.notifications.models import Notification, NotificationStatus
 from bot.notifications.reachability import skip_unreachable, unreachable_chats
 from bot.notifications.schemas import Claimed, Delivery
+from bot.notifications.stale_places import PLACE_UPDATE, skip_stale_places
 from bot.users.models import User
 
 PENDING = NotificationStatus.PENDING
@@ -41,7 +42,8 @@ class Outbox:
     async def claim(self, limit: int, lease: timedelta) -> Claimed:
         """Take up to limit due notifications, oldest first, for the length of the lease;
         offers and reminders of holds that ended are marked obsolete (ended_holds.py),
-        and the messages of unreachable readers are failed (reachability.py) instead.
+        so are place updates no longer wanted (stale_places.py), and the messages of
+        unreachable readers are failed (reachability.py) instead.
         Also says how many it dealt with: a batch may have nothing to send with more
         due behind it."""
         token = uuid.uuid4()
@@ -92,6 +94,9 @@ class Outbox:
             away = await unreachable_chats(session, deliveries)
             holds = {row.id: row.pre_booking_id for row in claimed if row.kind in ABOUT_A_HOLD}
             deliveries, busy = await skip_ended_holds(session, deliveries, holds)
+            places = {row.id: row.pre_booking_id for row in claimed if row.kind == PLACE_UPDATE}
+            deliveries, busy_places = await skip_stale_places(session, deliveries, places)
+            busy += busy_places
             deliveries = await skip_unreachable(session, deliveries, away)
         return Claimed(sorted(deliveries, key=lambda delivery: delivery.id), len(claimed) - busy)
 

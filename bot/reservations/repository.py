@@ -90,6 +90,12 @@ class ReservationRepository:
         assert position is not None
         return position
 
+    async def place_told(self, reservation_id: int, place: int) -> None:
+        """The place the reader was just told (place updates tell them better ones)."""
+        await self._session.execute(
+            update(PreBooking).where(PreBooking.id == reservation_id).values(place_told=place)
+        )
+
     async def page_for_user(
         self, user_id: int, request: PageRequest
     ) -> tuple[list[ReservationView], int, PageRequest]:

@@ -2,7 +2,7 @@
 
 Formats: `r:<book_id>` reserve, `c:<reservation_id>:<page>` cancel,
 `b:<page>[:<search>]` catalog page, `m:<page>` my reservations page,
-`l:<language>` the reader's language.
+`l:<language>` the reader's language, `lu:off` stop the presser's place updates.
 Clients can send any bytes back, so decoding checks everything.
 """
 
@@ -44,7 +44,19 @@ class LanguageButton:
     language: str
 
 
-Button = ReserveButton | CancelButton | BooksPageButton | ReservationsPageButton | LanguageButton
+@dataclass(frozen=True)
+class StopPlaceUpdatesButton:
+    """No id: whoever presses it stops their own updates."""
+
+
+Button = (
+    ReserveButton
+    | CancelButton
+    | BooksPageButton
+    | ReservationsPageButton
+    | LanguageButton
+    | StopPlaceUpdatesButton
+)
 
 
 def encode(button: Button) -> str | None:
@@ -60,6 +72,8 @@ def encode(button: Button) -> str | None:
             data = f"m:{page}"
         case LanguageButton(language):
             data = f"l:{language}"
+        case StopPlaceUpdatesButton():
+            data = "lu:off"
     return data if len(data.encode()) <= MAX_BYTES else None
 
 
@@ -81,6 +95,8 @@ def decode(data: object) -> Button:
             return ReservationsPageButton(_page(rest))
         case "l" if languages.is_supported(rest):
             return LanguageButton(rest)
+        case "lu" if rest == "off":
+            return StopPlaceUpdatesButton()
     raise InvalidButton()
 
 

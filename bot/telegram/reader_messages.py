@@ -1,16 +1,17 @@
 """The messages the services queue for readers (bot/notifications/messages.py), worded and
 formatted here: texts, and the hold messages' release button."""
 
+from functools import cache
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.books.schemas import BookView
 from bot.i18n import languages
-from bot.notifications.messages import HeldCopy, OutgoingMessage
+from bot.notifications.messages import HeldCopy, OutgoingMessage, PlaceNews
 from bot.telegram import callback_data
-from bot.telegram.callback_data import CancelButton
-from bot.telegram.texts import holds, reservations
+from bot.telegram.callback_data import CancelButton, StopPlaceUpdatesButton
+from bot.telegram.texts import holds, place_updates, reservations
 
 
 class TelegramMessages:
@@ -37,10 +38,30 @@ class TelegramMessages:
                 holds.hold_expired(hold.title, hold.author, hold.reservation_id, hold.until)
             )
 
+    def place_update(self, news: PlaceNews) -> OutgoingMessage:
+        language = news.language or languages.DEFAULT
+        with languages.speaking(language):
+            text = place_updates.place_update(
+                news.title, news.author, news.reservation_id, news.place
+            )
+        return OutgoingMessage(text, stop_updates_markup(language))
+
 
 def release_markup(reservation_id: int) -> dict[str, Any]:
     """The "Don't need it" button: the same cancel as in /myreservations."""
     data = callback_data.encode(CancelButton(reservation_id, 1))
     assert data is not None  # an id and a page always fit in 64 bytes
     button = InlineKeyboardButton(holds.release_button(reservation_id), callback_data=data)
+    return InlineKeyboardMarkup([[button]]).to_dict()
+
+
+@cache
+def stop_updates_markup(language: str) -> dict[str, Any]:
+    """The "Stop these updates" button, the same for all the language's readers (whoever
+    presses it stops their own): built once, for the thousands of updates a move sends.
+    Read only: the outbox stores it as JSON."""
+    data = callback_data.encode(StopPlaceUpdatesButton())
+    assert data is not None
+    with languages.speaking(language):
+        button = InlineKeyboardButton(place_updates.stop_button(), callback_data=data)
     return InlineKeyboardMarkup([[button]]).to_dict()

@@ -66,6 +66,12 @@ class UserRepository:
         )
         return chosen
 
+    async def set_line_updates(self, telegram_id: int, on: bool) -> None:
+        """Place updates on or off for the reader; unknown ids: nothing."""
+        await self._session.execute(
+            update(User).where(User.telegram_id == telegram_id).values(line_updates=on)
+        )
+
     async def mark_unreachable(self, telegram_id: int) -> None:
         """Our messages don't reach them (since the first time we knew); unknown ids: nothing."""
         await self._session.execute(

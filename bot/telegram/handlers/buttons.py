@@ -16,11 +16,12 @@ from bot.telegram.callback_data import (
     LanguageButton,
     ReservationsPageButton,
     ReserveButton,
+    StopPlaceUpdatesButton,
 )
 from bot.telegram.context import BotContext
 from bot.telegram.handlers import language
 from bot.telegram.handlers.senders import reader_of, require_private_chat
-from bot.telegram.texts import catalog, reservations
+from bot.telegram.texts import catalog, place_updates, reservations
 from bot.telegram.texts import language as language_texts
 from bot.telegram.update_processor import stop_spinner
 
@@ -85,6 +86,11 @@ async def button(update: Update, context: BotContext) -> None:
             await spinner.stop(language_texts.language_chosen_short())
             await _show(query, language_texts.language_chosen(), None)
             await language.publish_chat_menu(context, reader.chat_id, chosen)
+        case StopPlaceUpdatesButton():
+            await spinner.stopped_by_deadline(
+                context.services.updates_choice.stop(reader_of(update))
+            )
+            await spinner.stop(place_updates.stopped_short())
 
 
 class Spinner:

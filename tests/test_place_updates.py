@@ -1,0 +1,267 @@
+"""Place updates (issue 21, item 3): a waiting reader whose place improves is told the new
+place through the outbox, at most once a day per reservation (the first at once), never
+while paused or after pressing Stop, not at all under LINE_UPDATES=off."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.config import Settings
+from bot.playground.local_bot_api import SentRequest
+from bot.services import Services, Shop, build_services
+from bot.telegram.application import build_application
+from bot.telegram.context import BotApplication
+from bot.telegram.reader_messages import TelegramMessages
+from tests.chat import ADMIN, ALICE, BOB, CAROL, Chat, Person
+from tests.conftest import FAST, TOKEN, running
+from tests.db import add_books, rows, snapshot
+from tests.fake_telegram import FakeBotApi, FakeRequest
+
+DAVE = Person(1004, "Dave")
+ERIN = Person(1005, "Erin", language_code="ru")
+UPDATE = "📈 "
+STOP = "Stop these updates"
+SHOP = Shop(frozenset({ADMIN.id}))
+
+
+@pytest.fixture
+async def line_chat(services: Services, api: FakeBotApi) -> AsyncIterator[Chat]:
+    """The bot with its line's loop passing every 50 ms."""
+    async with running(application(services, api)) as running_application:
+        yield Chat(running_application, api)
+
+
+def application(services: Services, api: FakeBotApi) -> BotApplication:
+    return build_application(
+        TOKEN,
+        services,
+        messages_per_second=1000,
+        tuning=FAST,
+        request=FakeRequest(api),
+        get_updates_request=FakeRequest(api),
+        hold_poll_interval=0.05,
+    )
+
+
+def sent_updates(chat: Chat, person: Person) -> list[SentRequest]:
+    return [r for r in chat.api.sent("sendMessage", person.id) if r.text.startswith(UPDATE)]
+
+
+def updates_to(chat: Chat, person: Person) -> list[str]:
+    return [t for t in chat.api.texts_to(person.id) if t.startswith(UPDATE)]
+
+
+async def settled(engine: AsyncEngine, limit_seconds: float = 10) -> None:
+    """Every moved line looked at, every update due now sent: what is left pending is
+    due later (tomorrow's)."""
+    async with asyncio.timeout(limit_seconds):
+        while await rows(
+            engine,
+            "SELECT 1 FROM books WHERE line_moved_at IS NOT NULL "
+            "UNION ALL SELECT 1 FROM notifications WHERE status = 'pending' "
+            "AND (next_attempt_at <= now() OR claim_token IS NOT NULL)",
+        ):
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.1)  # a pass under way when we looked is done too
+
+
+async def line_of(chat: Chat, *people: Person) -> None:
+    for person in people:
+        reply = await chat.send_one(person, "/reserve 1")
+        assert "<b>Dune</b>" in reply.text, reply.text
+
+
+async def a_day_passes(engine: AsyncEngine) -> None:
+    """Yesterday's updates were a day ago: what waits for tomorrow is due now."""
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "UPDATE pre_bookings SET place_told_at = place_told_at - interval '1 day' "
+                "WHERE place_told_at IS NOT NULL"
+            )
+        )
+        await connection.execute(
+            text(
+                "UPDATE notifications SET next_attempt_at = now() "
+                "WHERE status = 'pending' AND kind = 'place_update'"
+            )
+        )
+
+
+async def test_a_cancellation_ahead_tells_the_readers_behind_at_once(
+    line_chat: Chat, services: Services, engine: AsyncEngine
+) -> None:
+    await add_books(services, ("Dune", "Frank Herbert", 0))
+    await line_of(line_chat, ALICE, BOB, CAROL, ERIN)
+
+    await line_chat.send_one(BOB, "/cancel 2")
+    await settled(engine)
+
+    [carols] = sent_updates(line_chat, CAROL)
+    assert carols.text == (
+        "📈 You moved up in the line for <b>Dune</b> by Frank Herbert: "
+        "you are now 2nd in line (reservation #3)."
+    )
+    assert [label for label, _ in carols.buttons] == [STOP]
+    assert updates_to(line_chat, ERIN) == [
+        "📈 Очередь на <b>Dune</b>, Frank Herbert продвинулась: "
+        "теперь вы 3-й в очереди (бронь №4)."
+    ]
+    # Alice, ahead of Bob, did not move; Bob left.
+    assert updates_to(line_chat, ALICE) == updates_to(line_chat, BOB) == []
+    assert await rows(engine, "SELECT id, place_told FROM pre_bookings ORDER BY id") == [
+        (1, 1),
+        (2, 2),
+        (3, 2),
+        (4, 3),
+    ]
+
+
+async def test_place_updates_once_a_day_with_the_newest_place(
+    line_chat: Chat, services: Services, engine: AsyncEngine
+) -> None:
+    await add_books(services, ("Dune", "Frank Herbert", 0))
+    await line_of(line_chat, ALICE, BOB, CAROL, DAVE)
+    await line_chat.send_one(ALICE, "/cancel 1")
+    await settled(engine)
+    assert updates_to(line_chat, DAVE) == [
+        "📈 You moved up in the line for <b>Dune</b> by Frank Herbert: "
+        "you are now 3rd in line (reservation #4)."
+    ]
+
+    # Twice more the same day: nothing more today, the newest place waits for tomorrow.
+    await line_chat.send_one(BOB, "/cancel 2")
+    await settled(engine)
+    await line_chat.send_one(CAROL, "/cancel 3")
+    await settled(engine)
+    assert len(updates_to(line_chat, DAVE)) == 1
+    [(waiting, tomorrow)] = await rows(
+        engine,
+        "SELECT text, next_attempt_at > now() + interval '23 hours' FROM notifications "
+        "WHERE status = 'pending' AND pre_booking_id = 4",
+    )
+    assert tomorrow
+    assert "you are now 1st in line" in waiting
+
+    await a_day_passes(engine)
+    await settled(engine)
+    assert updates_to(line_chat, DAVE)[1:] == [
+        "📈 You moved up in the line for <b>Dune</b> by Frank Herbert: "
+        "you are now 1st in line (reservation #4)."
+    ]
+    assert await rows(engine, "SELECT place_told FROM pre_bookings WHERE id = 4") == [(1,)]
+    # Carol's own update, waiting for tomorrow when she cancelled, was never sent.
+    assert updates_to(line_chat, CAROL) == [
+        "📈 You moved up in the line for <b>Dune</b> by Frank Herbert: "
+        "you are now 2nd in line (reservation #3)."
+    ]
+    assert await rows(
+        engine, "SELECT status::text FROM notifications WHERE pre_booking_id = 3 ORDER BY id"
+    ) == [("sent",), ("obsolete",)]
+
+
+async def test_never_to_a_paused_or_opted_out_reader(
+    line_chat: Chat, services: Services, engine: AsyncEngine
+) -> None:
+    await add_books(services, ("Dune", "Frank Herbert", 0))
+    await line_of(line_chat, ALICE, BOB, CAROL, DAVE, ERIN)
+    async with engine.begin() as connection:
+        await connection.execute(text("UPDATE pre_bookings SET status = 'paused' WHERE id = 2"))
+        await connection.execute(
+            text("UPDATE users SET line_updates = false WHERE telegram_id = :id"), {"id": CAROL.id}
+        )
+
+    await line_chat.send_one(ALICE, "/cancel 1")
+    await settled(engine)
+
+    assert updates_to(line_chat, BOB) == updates_to(line_chat, CAROL) == []
+    # Bob, paused, is not counted ahead of Dave: Carol alone is.
+    assert updates_to(line_chat, DAVE) == [
+        "📈 You moved up in the line for <b>Dune</b> by Frank Herbert: "
+        "you are now 2nd in line (reservation #4)."
+    ]
+    assert len(updates_to(line_chat, ERIN)) == 1
+
+    # An update waiting for tomorrow is dropped if its reader pauses meanwhile, or turns
+    # updates off: it is never sent.
+    await line_chat.send_one(CAROL, "/cancel 3")
+    await settled(engine)
+    async with engine.begin() as connection:
+        await connection.execute(text("UPDATE pre_bookings SET status = 'paused' WHERE id = 4"))
+        await connection.execute(
+            text("UPDATE users SET line_updates = false WHERE telegram_id = :id"), {"id": ERIN.id}
+        )
+    await a_day_passes(engine)
+    await settled(engine)
+    assert len(updates_to(line_chat, DAVE)) == len(updates_to(line_chat, ERIN)) == 1
+    assert await rows(
+        engine,
+        "SELECT pre_booking_id, status::text FROM notifications "
+        "WHERE kind = 'place_update' ORDER BY id",
+    ) == [(4, "sent"), (5, "sent"), (4, "obsolete"), (5, "obsolete")]
+
+
+async def test_the_shop_may_turn_place_updates_off(
+    services: Services, engine: AsyncEngine, api: FakeBotApi
+) -> None:
+    assert Shop.from_settings(Settings(_env_file=None)).line_updates  # type: ignore[call-arg]
+    off = Settings(_env_file=None, line_updates="off")  # type: ignore[call-arg]
+    quiet = build_services(engine, TelegramMessages(), replace(SHOP, line_updates=False))
+    assert Shop.from_settings(off).line_updates is False
+    await add_books(quiet, ("Dune", "Frank Herbert", 0))
+    async with running(application(quiet, api)) as running_application:
+        chat = Chat(running_application, api)
+        await line_of(chat, ALICE, BOB, CAROL)
+        await chat.send_one(ALICE, "/cancel 1")
+        await asyncio.sleep(0.3)  # six passes of the loop
+        await chat.deliveries_done()
+    assert updates_to(chat, BOB) == updates_to(chat, CAROL) == []
+    assert await rows(engine, "SELECT count(*) FROM notifications") == [(0,)]
+
+
+async def test_stop_these_updates_turns_them_off_for_the_reader(
+    line_chat: Chat, services: Services, engine: AsyncEngine
+) -> None:
+    await add_books(services, ("Dune", "Frank Herbert", 0), ("Emma", "Jane Austen", 0))
+    await line_of(line_chat, ALICE, BOB, CAROL)  # #1, #2, #3
+    await line_chat.send_one(ALICE, "/reserve 2")  # #4
+    await line_chat.send_one(CAROL, "/reserve 2")  # #5
+    await line_chat.send_one(ALICE, "/cancel 1")
+    await settled(engine)
+    [update] = sent_updates(line_chat, CAROL)
+    # One more move: Carol's update waits for tomorrow.
+    await line_chat.send_one(BOB, "/cancel 2")
+    await settled(engine)
+
+    # Forged payloads change nothing.
+    before = await snapshot(engine)
+    for forged in ("lu", "lu:", "lu:on", "lu:off:3", "lu:offf", "lu:off" + "x" * 70):
+        answers = await line_chat.press_data(CAROL, forged, line_chat.current(update))
+        assert answers[0].method == "answerCallbackQuery", forged
+        assert "Stop" not in answers[0].params.get("text", ""), forged
+    assert await snapshot(engine) == before
+
+    pressed = await line_chat.press(CAROL, STOP, update)
+    assert [r.method for r in pressed] == ["answerCallbackQuery"]
+    assert pressed[0].params["text"] == (
+        "Place updates are off. /myreservations still shows your place."
+    )
+    assert await rows(
+        engine, "SELECT telegram_id, line_updates FROM users ORDER BY telegram_id"
+    ) == [(ALICE.id, True), (BOB.id, True), (CAROL.id, False)]
+    # The update waiting for tomorrow is dropped; nor do moves in her other lines tell her.
+    assert await rows(
+        engine, "SELECT status::text FROM notifications WHERE pre_booking_id = 3 ORDER BY id"
+    ) == [("sent",), ("obsolete",)]
+    await line_chat.send_one(ALICE, "/cancel 4")
+    await settled(engine)
+    await a_day_passes(engine)
+    await settled(engine)
+    assert len(updates_to(line_chat, CAROL)) == 1
+    assert await rows(engine, "SELECT count(*) FROM notifications WHERE status = 'pending'") == [
+        (0,)
+    ]
