@@ -6,6 +6,7 @@
 `python3 dev.py bench webhook [--updates N]` for webhook mode's own cost (bench/webhook.py).
 `python3 dev.py bench scale …` for several processes, paid broadcasts, the restock's cost.
 `python3 dev.py bench languages [--waiting N] [--runs N]` for a restock in three languages.
+`python3 dev.py bench places [--waiting N] [--runs N] [--send-seconds S]` for place updates.
 
 Prints a Markdown report (medians, with every run) for docs/benchmarks.md.
 """
@@ -19,7 +20,7 @@ import statistics
 import sys
 from dataclasses import fields
 
-from bench import burst, holds, languages, outage, scale, webhook
+from bench import burst, holds, languages, outage, place_updates, scale, webhook
 from bench.broadcast import VARIANTS, BroadcastResult, run_broadcast
 from bench.restock import time_restocks
 from bench.search import search_report
@@ -32,6 +33,9 @@ async def main() -> None:
         return
     if sys.argv[1:2] == ["languages"]:
         await languages.main(sys.argv[2:])
+        return
+    if sys.argv[1:2] == ["places"]:
+        await place_updates.main(sys.argv[2:])
         return
     parser = argparse.ArgumentParser(prog="python3 dev.py bench")
     parser.add_argument("--readers", type=int, default=1000, help="readers in the broadcast")

@@ -105,7 +105,8 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture
 async def services(engine: AsyncEngine) -> Services:
-    """Services on empty tables; ADMIN is staff."""
+    """Services on empty tables; ADMIN is staff. Place updates off, here and under holds:
+    tests of other things see their own messages only (tests/test_place_updates.py)."""
     async with engine.begin() as connection:
         await connection.execute(
             text(
@@ -113,7 +114,9 @@ async def services(engine: AsyncEngine) -> Services:
                 "RESTART IDENTITY CASCADE"
             )
         )
-    return build_services(engine, TelegramMessages(), Shop(frozenset({ADMIN.id})))
+    return build_services(
+        engine, TelegramMessages(), Shop(frozenset({ADMIN.id}), line_updates=False)
+    )
 
 
 @pytest.fixture
@@ -168,7 +171,7 @@ HOLD_POLICY = HoldPolicy(
     pickup_window=timedelta(days=2),
     pickup_reminder=timedelta(days=1),
 )
-HOLD_SHOP = Shop(frozenset({ADMIN.id}), HOLD_POLICY, ZoneInfo(SHOP_ZONE))
+HOLD_SHOP = Shop(frozenset({ADMIN.id}), HOLD_POLICY, ZoneInfo(SHOP_ZONE), line_updates=False)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from bot.telegram.application import build_application
 from bot.telegram.context import BotApplication
 from bot.telegram.reader_messages import TelegramMessages
 from tests.chat import ADMIN, ALICE, BOB, CAROL, Chat, Person
-from tests.conftest import FAST, TOKEN, running
+from tests.conftest import FAST, HOLD_SHOP, TOKEN, running
 from tests.db import add_books, rows, snapshot
 from tests.fake_telegram import FakeBotApi, FakeRequest
 
@@ -29,9 +29,15 @@ SHOP = Shop(frozenset({ADMIN.id}))
 
 
 @pytest.fixture
-async def line_chat(services: Services, api: FakeBotApi) -> AsyncIterator[Chat]:
+async def line_services(services: Services, engine: AsyncEngine) -> Services:
+    """Services on empty tables, with place updates (LINE_UPDATES=on, the default)."""
+    return build_services(engine, TelegramMessages(), SHOP)
+
+
+@pytest.fixture
+async def line_chat(line_services: Services, api: FakeBotApi) -> AsyncIterator[Chat]:
     """The bot with its line's loop passing every 50 ms."""
-    async with running(application(services, api)) as running_application:
+    async with running(application(line_services, api)) as running_application:
         yield Chat(running_application, api)
 
 
@@ -93,9 +99,9 @@ async def a_day_passes(engine: AsyncEngine) -> None:
 
 
 async def test_a_cancellation_ahead_tells_the_readers_behind_at_once(
-    line_chat: Chat, services: Services, engine: AsyncEngine
+    line_chat: Chat, line_services: Services, engine: AsyncEngine
 ) -> None:
-    await add_books(services, ("Dune", "Frank Herbert", 0))
+    await add_books(line_services, ("Dune", "Frank Herbert", 0))
     await line_of(line_chat, ALICE, BOB, CAROL, ERIN)
 
     await line_chat.send_one(BOB, "/cancel 2")
@@ -122,9 +128,9 @@ async def test_a_cancellation_ahead_tells_the_readers_behind_at_once(
 
 
 async def test_place_updates_once_a_day_with_the_newest_place(
-    line_chat: Chat, services: Services, engine: AsyncEngine
+    line_chat: Chat, line_services: Services, engine: AsyncEngine
 ) -> None:
-    await add_books(services, ("Dune", "Frank Herbert", 0))
+    await add_books(line_services, ("Dune", "Frank Herbert", 0))
     await line_of(line_chat, ALICE, BOB, CAROL, DAVE)
     await line_chat.send_one(ALICE, "/cancel 1")
     await settled(engine)
@@ -165,9 +171,9 @@ async def test_place_updates_once_a_day_with_the_newest_place(
 
 
 async def test_never_to_a_paused_or_opted_out_reader(
-    line_chat: Chat, services: Services, engine: AsyncEngine
+    line_chat: Chat, line_services: Services, engine: AsyncEngine
 ) -> None:
-    await add_books(services, ("Dune", "Frank Herbert", 0))
+    await add_books(line_services, ("Dune", "Frank Herbert", 0))
     await line_of(line_chat, ALICE, BOB, CAROL, DAVE, ERIN)
     async with engine.begin() as connection:
         await connection.execute(text("UPDATE pre_bookings SET status = 'paused' WHERE id = 2"))
@@ -224,9 +230,9 @@ async def test_the_shop_may_turn_place_updates_off(
 
 
 async def test_stop_these_updates_turns_them_off_for_the_reader(
-    line_chat: Chat, services: Services, engine: AsyncEngine
+    line_chat: Chat, line_services: Services, engine: AsyncEngine
 ) -> None:
-    await add_books(services, ("Dune", "Frank Herbert", 0), ("Emma", "Jane Austen", 0))
+    await add_books(line_services, ("Dune", "Frank Herbert", 0), ("Emma", "Jane Austen", 0))
     await line_of(line_chat, ALICE, BOB, CAROL)  # #1, #2, #3
     await line_chat.send_one(ALICE, "/reserve 2")  # #4
     await line_chat.send_one(CAROL, "/reserve 2")  # #5
@@ -265,3 +271,23 @@ async def test_stop_these_updates_turns_them_off_for_the_reader(
     assert await rows(engine, "SELECT count(*) FROM notifications WHERE status = 'pending'") == [
         (0,)
     ]
+
+
+async def test_a_copy_set_aside_moves_the_readers_behind_up(
+    services: Services, engine: AsyncEngine, api: FakeBotApi
+) -> None:
+    hold_in_line = build_services(
+        engine, TelegramMessages(), replace(HOLD_SHOP, line_updates=True)
+    )
+    await add_books(hold_in_line, ("Dune", "Frank Herbert", 0))
+    async with running(application(hold_in_line, api)) as running_application:
+        chat = Chat(running_application, api)
+        await line_of(chat, ALICE, BOB, CAROL)
+        await chat.send(ADMIN, "/restock 1 1")
+        await settled(engine)
+    assert updates_to(chat, ALICE) == []
+    assert updates_to(chat, BOB) == [
+        "📈 You moved up in the line for <b>Dune</b> by Frank Herbert: "
+        "you are now 1st in line (reservation #2)."
+    ]
+    assert len(updates_to(chat, CAROL)) == 1

@@ -4,7 +4,7 @@ each one's update queued. Set-based: a few statements for a line of any length."
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +32,9 @@ class MovedReader:
     place: int
     chat_id: int
     language: str | None
+    # At once if the reservation's last update was a day ago or more (or never), else a
+    # day after it.
+    due: datetime
 
 
 @dataclass(frozen=True)
@@ -65,19 +68,25 @@ class PlaceRepository:
         the reservations done: not those whose update is out for sending right now."""
         if not updates:
             return set()
-        markups: dict[int, str] = {}  # one JSON text per markup (one per language)
+        # The buttons: each distinct markup (one per language) sent once, and numbered
+        # (from 1, as PostgreSQL's arrays) for each row to name its own.
+        numbers: dict[int, int] = {}
+        markups: list[str] = []
         for update in updates:
             markup = update.message.reply_markup
-            if id(markup) not in markups:
-                markups[id(markup)] = json.dumps(markup)
+            if id(markup) not in numbers:
+                numbers[id(markup)] = len(markups) + 1
+                markups.append(json.dumps(markup))
         rows = await self._session.execute(
             QUEUE,
             {
                 "ids": [update.reader.reservation_id for update in updates],
                 "chats": [update.reader.chat_id for update in updates],
                 "places": [update.reader.place for update in updates],
+                "dues": [update.reader.due for update in updates],
                 "texts": [update.message.text for update in updates],
-                "markups": [markups[id(update.message.reply_markup)] for update in updates],
+                "markup_of": [numbers[id(update.message.reply_markup)] for update in updates],
+                "markups": markups,
             },
         )
         return {reservation_id for (reservation_id,) in rows}
@@ -101,7 +110,7 @@ CLAIM_MOVED_BOOKS = text(
 # Places by the line's index, in order: the row number among the book's waiting readers.
 MOVED_UP = text(
     """WITH line AS (
-           SELECT id, user_id, book_id, place_told,
+           SELECT id, user_id, book_id, place_told, place_told_at,
                   row_number() OVER (PARTITION BY book_id ORDER BY id) AS place
            FROM pre_bookings
            WHERE book_id = ANY(CAST(:book_ids AS bigint[])) AND status = 'waiting'),
@@ -109,7 +118,9 @@ MOVED_UP = text(
            UPDATE pre_bookings SET place_told = line.place
            FROM line
            WHERE pre_bookings.id = line.id AND line.place_told IS NULL)
-       SELECT line.id, line.book_id, line.place, users.chat_id, users.language
+       SELECT line.id, line.book_id, line.place, users.chat_id, users.language,
+              CASE WHEN line.place_told_at IS NULL THEN now()
+                   ELSE greatest(now(), line.place_told_at + interval '1 day') END
        FROM line JOIN users ON users.id = line.user_id
        WHERE line.place < line.place_told AND users.line_updates
        ORDER BY line.book_id, line.id"""
@@ -121,16 +132,15 @@ QUEUE = text(
     """WITH news AS (
            SELECT * FROM unnest(
                CAST(:ids AS bigint[]), CAST(:chats AS bigint[]), CAST(:places AS integer[]),
-               CAST(:texts AS text[]), CAST(:markups AS jsonb[]))
-               AS news(id, chat_id, place, text, markup)),
+               CAST(:dues AS timestamptz[]), CAST(:texts AS text[]),
+               CAST(:markup_of AS integer[]))
+               AS news(id, chat_id, place, due, text, markup)),
        queued AS (
            INSERT INTO notifications
                (pre_booking_id, chat_id, kind, text, reply_markup, next_attempt_at)
-           SELECT news.id, news.chat_id, 'place_update', news.text, news.markup,
-                  CASE WHEN pre_bookings.place_told_at IS NULL THEN now()
-                       ELSE greatest(now(), pre_bookings.place_told_at + interval '1 day')
-                  END
-           FROM news JOIN pre_bookings ON pre_bookings.id = news.id
+           SELECT id, chat_id, 'place_update', text,
+                  (CAST(:markups AS jsonb[]))[markup], due
+           FROM news
            ON CONFLICT (pre_booking_id) WHERE kind = 'place_update' AND status = 'pending'
            DO UPDATE SET text = excluded.text, reply_markup = excluded.reply_markup,
                          chat_id = excluded.chat_id

@@ -2,7 +2,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.books.models import RestockEvent
-from bot.notifications.models import Notification, NotificationStatus
+from bot.notifications.models import Notification, NotificationKind, NotificationStatus
 from bot.reservations.models import PreBooking
 
 
@@ -40,6 +40,8 @@ class NotificationRepository:
             .where(PreBooking.book_id == restock.book_id)
             .where(PreBooking.hold_expires_at.is_not(None))
             .where(Notification.restock_id.is_(None))
+            # Place updates are the line's news, not the restock's (docs/staff.md).
+            .where(Notification.kind != NotificationKind.PLACE_UPDATE.value)
             .where(Notification.created_at >= restock.created_at)
             .group_by(Notification.kind, Notification.status)
         )

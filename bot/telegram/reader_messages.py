@@ -1,7 +1,8 @@
 """The messages the services queue for readers (bot/notifications/messages.py), worded and
 formatted here: texts, and the hold messages' release button."""
 
-from functools import cache
+from collections.abc import Callable
+from functools import cache, lru_cache
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -40,11 +41,10 @@ class TelegramMessages:
 
     def place_update(self, news: PlaceNews) -> OutgoingMessage:
         language = news.language or languages.DEFAULT
-        with languages.speaking(language):
-            text = place_updates.place_update(
-                news.title, news.author, news.reservation_id, news.place
-            )
-        return OutgoingMessage(text, stop_updates_markup(language))
+        write = place_update_writer(news.title, news.author, language)
+        return OutgoingMessage(
+            write(news.reservation_id, news.place), stop_updates_markup(language)
+        )
 
 
 def release_markup(reservation_id: int) -> dict[str, Any]:
@@ -65,3 +65,11 @@ def stop_updates_markup(language: str) -> dict[str, Any]:
     with languages.speaking(language):
         button = InlineKeyboardButton(place_updates.stop_button(), callback_data=data)
     return InlineKeyboardMarkup([[button]]).to_dict()
+
+
+@lru_cache(maxsize=256)
+def place_update_writer(title: str, author: str, language: str) -> Callable[[int, int], str]:
+    """A book's place update in a language, for each of its readers of that language
+    (the line's loop writes thousands at once)."""
+    with languages.speaking(language):
+        return place_updates.place_update_writer(title, author)

@@ -49,8 +49,12 @@ def counted(count: int, more: bool = False) -> str:
 
 def place_in_line(place: int) -> str:
     """1st, 2nd, 3rd, 4th … 11th, 12th, 13th … 21st in line."""
-    last = 0 if 10 <= place % 100 <= 20 or place % 10 > 3 else place % 10
-    return _(ORDINAL_IN_LINE[last]) % {"place": place}
+    return _(ORDINAL_IN_LINE[ordinal_ending(place)]) % {"place": place}
+
+
+def ordinal_ending(place: int) -> int:
+    """Which of ORDINAL_IN_LINE the place takes: its last digit's, 0 for "th"."""
+    return 0 if 10 <= place % 100 <= 20 or place % 10 > 3 else place % 10
 
 
 def book_name(title: str, author: str, units: int | None = None) -> str:

@@ -1,15 +1,41 @@
 """Place updates: the message telling a waiting reader their better place in line, its
 Stop button, and the answer to pressing it."""
 
+from collections.abc import Callable
+
 from bot.i18n.catalogs import _
 from bot.telegram.lengths import CALLBACK_ANSWER_LIMIT, truncated
-from bot.telegram.texts.formatting import book_name, place_in_line, shortened
+from bot.telegram.texts.formatting import (
+    ORDINAL_IN_LINE,
+    book_name,
+    ordinal_ending,
+    shortened,
+)
+
+# Where each reader's own place and reservation go in a book's sentence: PostgreSQL's
+# text cannot hold a NUL, so no title or author contains these.
+PLACE_SLOT = "\x00place\x00"
+ID_SLOT = "\x00id\x00"
 
 
 def place_update(title: str, author: str, reservation_id: int, place: int) -> str:
-    return _(
+    return place_update_writer(title, author)(reservation_id, place)
+
+
+def place_update_writer(title: str, author: str) -> Callable[[int, int], str]:
+    """place_update for the readers of one book in the active language: the sentence
+    is rendered once, and each reader's place and reservation filled in, so a move in a
+    line of 10,000 writes them in milliseconds."""
+    sentence = _(
         "📈 You moved up in the line for %(book)s: you are now %(place)s (reservation #%(id)s)."
-    ) % {"book": book_name(title, author), "place": place_in_line(place), "id": reservation_id}
+    ) % {"book": book_name(title, author), "place": PLACE_SLOT, "id": ID_SLOT}
+    places = {ending: _(ordinal) for ending, ordinal in ORDINAL_IN_LINE.items()}
+
+    def write(reservation_id: int, place: int) -> str:
+        in_line = places[ordinal_ending(place)] % {"place": place}
+        return sentence.replace(PLACE_SLOT, in_line, 1).replace(ID_SLOT, str(reservation_id), 1)
+
+    return write
 
 
 def stop_button() -> str:
