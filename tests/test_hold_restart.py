@@ -65,6 +65,8 @@ async def test_holds_due_while_the_bot_was_killed_expire_once_after_restart(
             "TIMEZONE": "Europe/Berlin",
             # Offers the killed bot had claimed but not sent come back after this.
             "NOTIFICATION_LEASE_SECONDS": "3",
+            # Only the holds' own messages (place updates: tests/test_place_updates.py).
+            "LINE_UPDATES": "off",
         }
         try:
             with running_fake_bot_api() as telegram:

@@ -14,8 +14,8 @@ from bot.telegram.texts.formatting import (
 
 # Where each reader's own place and reservation go in a book's sentence: PostgreSQL's
 # text cannot hold a NUL, so no title or author contains these.
-PLACE_SLOT = "\x00place\x00"
-ID_SLOT = "\x00id\x00"
+PLACE_SLOT = "\x00\x01"
+ID_SLOT = "\x00\x02"
 
 
 def place_update(title: str, author: str, reservation_id: int, place: int) -> str:
