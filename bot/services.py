@@ -107,5 +107,5 @@ def build_services(engine: AsyncEngine, messages: ReaderMessages, shop: Shop = S
         line_upkeep=LineUpkeep(hold_sweeper, steps),
         cards=CardService(sessions, zone),
         demand=DemandService(sessions, admins, zone, policy.hold_in_line),
-        updates_choice=UpdatesChoice(sessions),
+        updates_choice=UpdatesChoice(sessions, shop.line_updates),
     )

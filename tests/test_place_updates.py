@@ -225,6 +225,8 @@ async def test_the_shop_may_turn_place_updates_off(
         await chat.send_one(ALICE, "/cancel 1")
         await asyncio.sleep(0.3)  # six passes of the loop
         await chat.deliveries_done()
+        asked = await chat.send_one(BOB, "/updates on")
+    assert asked.text == ("This shop sends no place updates; /myreservations shows your place.")
     assert updates_to(chat, BOB) == updates_to(chat, CAROL) == []
     assert await rows(engine, "SELECT count(*) FROM notifications") == [(0,)]
 
@@ -271,6 +273,31 @@ async def test_stop_these_updates_turns_them_off_for_the_reader(
     assert await rows(engine, "SELECT count(*) FROM notifications WHERE status = 'pending'") == [
         (0,)
     ]
+
+    # /updates on turns them back on (bad arguments change nothing); off again, as Stop.
+    before = await snapshot(engine)
+    for bad in ("/updates", "/updates maybe", "/updates on off"):
+        refused = await line_chat.send_one(CAROL, bad)
+        assert refused.text == "Usage: /updates on or /updates off", bad
+    assert await snapshot(engine) == before
+    on = await line_chat.send_one(CAROL, "/updates ON")
+    assert on.text.startswith("Place updates are on: when your place in a line improves")
+    await line_chat.send_one(BOB, "/reserve 2")  # #6, behind Carol
+    await line_chat.send_one(DAVE, "/reserve 2")  # #7
+    await line_chat.send_one(BOB, "/cancel 6")
+    await settled(engine)
+    assert updates_to(line_chat, DAVE) == [
+        "📈 You moved up in the line for <b>Emma</b> by Jane Austen: "
+        "you are now 2nd in line (reservation #7)."
+    ]
+    off = await line_chat.send_one(DAVE, "/updates off")
+    assert off.text == "Place updates are off. /myreservations still shows your place."
+    assert await rows(
+        engine,
+        "SELECT line_updates FROM users WHERE telegram_id IN (:c, :d) ORDER BY id",
+        c=CAROL.id,
+        d=DAVE.id,
+    ) == [(True,), (False,)]
 
 
 async def test_a_copy_set_aside_moves_the_readers_behind_up(

@@ -35,6 +35,7 @@ from bot.telegram.handlers import (
     inline,
     language,
     membership,
+    place_updates,
     readers,
 )
 from bot.telegram.log_names import name_handlers_in_logs
@@ -126,6 +127,7 @@ def add_handlers(application: BotApplication) -> None:
         "holds": admin.holds,
         "demand": demand.demand,
         "language": language.language_command,
+        "updates": place_updates.updates_command,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=NEW_MESSAGES))

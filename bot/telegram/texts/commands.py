@@ -14,6 +14,7 @@ READER_COMMANDS = {
     "help": N_("show this list"),
     "book": N_("a book's card, to reserve or share it: /book <book id>"),
     "language": N_("choose the language I speak with you"),
+    "updates": N_("news of your place in line: /updates on or /updates off"),
 }
 ADMIN_COMMANDS = {
     "restock": N_("set a book's stock: /restock <book id> <quantity>"),

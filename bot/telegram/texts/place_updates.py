@@ -42,6 +42,18 @@ def stop_button() -> str:
     return shortened(_("Stop these updates"))
 
 
+def updates_chosen(on: bool, shop_sends: bool) -> str:
+    """The answer to /updates on or off."""
+    if not on:
+        return stopped_short()
+    if not shop_sends:
+        return _("This shop sends no place updates; /myreservations shows your place.")
+    return _(
+        "Place updates are on: when your place in a line improves, I tell you, "
+        "at most once a day for each reservation."
+    )
+
+
 def stopped_short() -> str:
     return truncated(
         _("Place updates are off. /myreservations still shows your place."),

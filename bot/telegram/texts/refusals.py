@@ -41,6 +41,7 @@ USAGE = {
     ),
     "collected": N_("/collected &lt;reservation id&gt;, for example /collected 7"),
     "holds": N_("/holds &lt;book id&gt;, for example /holds 12"),
+    "updates": N_("/updates on or /updates off"),
 }
 
 
