@@ -32,8 +32,6 @@ async def pass_on_free_copies(
     readers = await holds.hold_first_in_line(
         [book.id for book in books], policy.pickup_window, until
     )
-    # Those behind the readers given a copy move up.
-    await holds.mark_lines_moved(sorted({reader.book_id for reader in readers}))
     by_id = {book.id: book for book in books}
     await holds.queue(
         [

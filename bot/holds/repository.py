@@ -9,7 +9,6 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.books.models import Book
-from bot.books.repository import BookRepository
 from bot.holds.schemas import HoldEntry
 from bot.notifications.messages import OutgoingMessage
 from bot.notifications.models import Notification, NotificationKind
@@ -93,7 +92,9 @@ class HoldRepository:
     ) -> list[LineReader]:
         """For each book, put as many of the first readers in its line on hold as it has
         free copies (stock minus copies on hold), until window from now (or until
-        `until`, the opening hours' deadline); return them in line order. The caller
+        `until`, the opening hours' deadline); return them in line order. The books
+        whose lines so moved are marked for the place updates of the readers behind
+        (as BookRepository.mark_line_moved marks them), in the same statement. The caller
         holds the books' row locks, which every change to a line takes first, so the line
         stands still meanwhile."""
         rows = await self._session.execute(
@@ -103,11 +104,6 @@ class HoldRepository:
             (LineReader(*row) for row in rows),
             key=lambda reader: (reader.book_id, reader.reservation_id),
         )
-
-    async def mark_lines_moved(self, book_ids: Sequence[int]) -> None:
-        """These books' lines moved (copies set aside for their first readers): those
-        behind are told their new places (BookRepository.mark_line_moved)."""
-        await BookRepository(self._session).mark_line_moved(book_ids)
 
     async def end_hold(self, reservation_id: int, status: ReservationStatus) -> None:
         """A hold released (cancelled) or collected, stamped with when."""
@@ -222,9 +218,12 @@ class HoldRepository:
 # Free copies per book, then that many of its line through the line's index (a lateral
 # LIMIT per book: a line of 100,000 costs as little as a line of 5), set aside in the
 # same statement. The ids go through an array and each reader's chat is looked up by
-# key: the planner, expecting long lines, would otherwise hash the whole table.
+# key: the planner, expecting long lines, would otherwise hash the whole table. The
+# books whose lines moved are marked in the same statement: no round trip more for the
+# restock (bench/holds.py).
 HOLD_FIRST_IN_LINE = text(
-    """UPDATE pre_bookings
+    """WITH given AS (
+       UPDATE pre_bookings
        SET status = 'on_hold', notified_at = now(),
            hold_expires_at = coalesce(CAST(:until AS timestamptz),
                                       now() + CAST(:window AS interval))
@@ -245,7 +244,12 @@ HOLD_FIRST_IN_LINE = text(
        RETURNING pre_bookings.id, pre_bookings.book_id,
                  (SELECT users.chat_id FROM users WHERE users.id = pre_bookings.user_id),
                  pre_bookings.hold_expires_at,
-                 (SELECT users.language FROM users WHERE users.id = pre_bookings.user_id)"""
+                 (SELECT users.language FROM users WHERE users.id = pre_bookings.user_id)),
+       moved AS (
+           UPDATE books SET line_moved_at = now()
+           WHERE books.id IN (SELECT given.book_id FROM given)
+             AND (books.line_moved_at IS NULL OR books.line_moved_at > now()))
+       SELECT * FROM given"""
 )
 
 
