@@ -4,15 +4,18 @@ day they chose (the line's loop, across a restart), through the real Application
 
 import asyncio
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.database import create_engine, create_session_factory
+from bot.line.resuming import ResumeStep
 from bot.services import Services, Shop, build_services
 from bot.telegram.application import build_application
 from bot.telegram.context import BotApplication
 from bot.telegram.reader_messages import TelegramMessages
+from bot.users.schemas import Reader
 from tests.chat import ADMIN, ALICE, BOB, CAROL, Chat
 from tests.conftest import FAST, HOLD_SHOP, SHOP_ZONE, TOKEN, running
 from tests.db import add_books, rows, snapshot
@@ -51,6 +54,12 @@ async def test_a_paused_reader_is_skipped_by_a_hold_in_line_restock_and_keeps_th
     alices = await hold_chat.send_one(ALICE, "/myreservations")
     assert "⏸ paused on" in alices.text
     assert "· 1st in line when you resume" in alices.text
+
+    # Staff can't hand a paused reader a copy.
+    collected = await hold_chat.send_one(ADMIN, "/collected 1")
+    assert collected.text == (
+        "Reservation #1 is not on hold (it is paused): only a held copy can be collected."
+    )
 
     resumed = await hold_chat.send_one(ALICE, "/resume 1")
     assert resumed.text == (
@@ -329,3 +338,73 @@ async def test_a_pause_with_a_day_resumes_by_itself_at_the_start_of_that_day_aft
     assert await rows(
         engine, "SELECT status::text, paused_at, resume_on FROM pre_bookings WHERE id = 1"
     ) == [("on_hold", None, None)]
+
+
+async def test_two_processes_resume_each_due_reservation_once(
+    services: Services, engine: AsyncEngine, database_url: str
+) -> None:
+    """Two line loops (each with its own engine, as two bot processes have) share the due
+    resumes of 40 books, a few books a pass: each reader is resumed and offered once."""
+    clock = Clock(datetime(2030, 3, 1, 12, 0, tzinfo=BERLIN))
+    shop = build_services(engine, TelegramMessages(), HOLD_SHOP, clock)
+    count = 40
+    await add_books(shop, *[(f"Book {n}", "Someone", 0) for n in range(count)])
+    for book_id in range(1, count + 1):
+        reader = Reader(7000 + book_id, 7000 + book_id)
+        confirmation = await shop.reservations.reserve(reader, book_id)
+        await shop.pauses.pause(reader, confirmation.reservation_id, date(2030, 3, 2))
+        await shop.restocks.restock(ADMIN.id, book_id, 1)  # free: the line is paused
+    assert await statuses(engine) == ["paused"] * count
+
+    clock.now = datetime(2030, 3, 2, 0, 0, tzinfo=BERLIN)
+    engines = [create_engine(database_url) for _ in range(2)]
+    try:
+        steps = [
+            ResumeStep(
+                create_session_factory(each),
+                HOLD_SHOP.policy,
+                BERLIN,
+                TelegramMessages(),
+                clock,
+                3,
+            )
+            for each in engines
+        ]
+
+        async def loop(step: ResumeStep) -> int:
+            done = 0
+            while (report := await step.run()).done or report.more:
+                done += report.done
+            return done
+
+        resumed = await asyncio.gather(*(loop(step) for step in steps))
+    finally:
+        for each in engines:
+            await each.dispose()
+
+    assert sum(resumed) == count
+    assert await statuses(engine) == ["on_hold"] * count
+    assert await rows(engine, "SELECT kind, count(*) FROM notifications GROUP BY kind") == [
+        ("hold_offer", count)
+    ]
+
+
+async def test_the_books_card_shows_the_pause_and_resumes_it(
+    chat: Chat, services: Services, engine: AsyncEngine
+) -> None:
+    await add_books(services, ("Dune", "Frank Herbert", 0))
+    await chat.send_one(ALICE, "/reserve 1")
+    await chat.send_one(BOB, "/reserve 1")
+    await chat.send_one(BOB, "/pause 2 2099-01-31")
+
+    card = await chat.send_one(BOB, "/book 1")
+    assert (
+        "⏸ Your reservation #2 is paused until Jan 31, 2099: 2nd in line when it resumes."
+        in card.text
+    )
+    assert [label for label, _ in chat.current_buttons(card)] == ["▶️ Resume my reservation"]
+
+    await chat.press(BOB, "▶️ Resume", card)
+    assert await statuses(engine) == ["waiting", "waiting"]
+    again = await chat.send_one(BOB, "/book 1")
+    assert "You are number 2 in line" in again.text

@@ -35,6 +35,7 @@ from bot.cards.schemas import (
     NoReservation,
     Notified,
     OnHold,
+    Paused,
     ReaderStatus,
     Waiting,
 )
@@ -295,6 +296,8 @@ CARD_STATES: tuple[ReaderStatus, ...] = (
     Waiting(MAX_ID, 1, NOW),
     Waiting(MAX_ID, MAX_ID, NOW),
     Waiting(MAX_ID, MAX_ID, NOW, EXPECTED_ON),
+    Paused(MAX_ID, MAX_ID),
+    Paused(MAX_ID, MAX_ID, EXPECTED_ON),
     Notified(MAX_ID, NOW),
     OnHold(MAX_ID, NOW),
 )

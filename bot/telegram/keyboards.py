@@ -5,7 +5,7 @@ from collections.abc import Callable, Iterable
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.books.schemas import BookPage
-from bot.cards.schemas import BookCard, NoReservation, OnHold, Waiting
+from bot.cards.schemas import BookCard, NoReservation, OnHold, Paused, Waiting
 from bot.i18n import languages
 from bot.i18n.catalogs import N_, _
 from bot.reservations.models import ReservationStatus
@@ -109,6 +109,8 @@ def card_keyboard(card: BookCard) -> InlineKeyboardMarkup | None:
     match card.status:
         case Waiting(reservation_id=reservation_id):
             return _markup([[(cards.card_cancel_button(), CancelButton(reservation_id, 1))]])
+        case Paused(reservation_id=reservation_id):
+            return _markup([[(pause.card_resume_button(), ResumeButton(reservation_id, 1))]])
         case OnHold(reservation_id=reservation_id):
             return _markup(
                 [[(holds.release_button(reservation_id), CancelButton(reservation_id, 1))]]

@@ -3,6 +3,7 @@ back; the Pause and Resume buttons under /myreservations; their refusals."""
 
 from html import escape
 
+from bot.cards.schemas import Paused
 from bot.i18n import catalogs
 from bot.i18n.catalogs import _
 from bot.line.pause import PauseChange
@@ -145,3 +146,22 @@ def not_a_day(error: NotADay) -> str:
         "“%(text)s” is not a day I can read: write it as YYYY-MM-DD, "
         "for example /%(command)s 7 2026-12-24."
     ) % {"text": escape(truncated(error.text, ECHOED_DAY_LENGTH)), "command": error.command}
+
+
+def card_paused(status: Paused) -> str:
+    """On the book's card: paused, the place once resumed, and the day it resumes."""
+    place = place_in_line(status.place)
+    if status.resume_on is None:
+        return _("⏸ Your reservation #%(id)s is paused: %(place)s when you resume.") % {
+            "id": status.reservation_id,
+            "place": place,
+        }
+    return _("⏸ Your reservation #%(id)s is paused until %(day)s: %(place)s when it resumes.") % {
+        "id": status.reservation_id,
+        "place": place,
+        "day": catalogs.day(status.resume_on),
+    }
+
+
+def card_resume_button() -> str:
+    return _("▶️ Resume my reservation")
