@@ -15,7 +15,10 @@ from bot.demand.service import DemandService
 from bot.holds.expiry import HoldSweeper
 from bot.holds.policy import HoldPolicy
 from bot.holds.service import HoldService
+from bot.line.clock import Clock, system_clock
+from bot.line.pause import PauseService
 from bot.line.place_updates import PlaceUpdates
+from bot.line.resuming import ResumeStep
 from bot.line.service import ReservationService
 from bot.line.updates_choice import UpdatesChoice
 from bot.line.upkeep import LineStep, LineUpkeep
@@ -69,6 +72,8 @@ class Services:
     books: BookService
     # The reader's reserve, reservations and cancel.
     reservations: ReservationService
+    # The reader's /pause and /resume.
+    pauses: PauseService
     # Staff's /restock, under either RESTOCK_POLICY.
     restocks: RestockService
     notifications: NotificationService
@@ -84,13 +89,21 @@ class Services:
     updates_choice: UpdatesChoice
 
 
-def build_services(engine: AsyncEngine, messages: ReaderMessages, shop: Shop = Shop()) -> Services:
+def build_services(
+    engine: AsyncEngine,
+    messages: ReaderMessages,
+    shop: Shop = Shop(),
+    clock: Clock = system_clock,
+) -> Services:
+    """The services; clock tells the line's days (a test's may jump to tomorrow)."""
     sessions = create_session_factory(engine)
     admins = Admins(shop.admin_ids)
     policy, zone = shop.policy, shop.zone
     books = BookService(sessions, admins)
     hold_sweeper = HoldSweeper(sessions, policy, zone, messages)
-    steps: dict[str, LineStep] = {}
+    steps: dict[str, LineStep] = {
+        "resumed": ResumeStep(sessions, policy, zone, messages, clock),
+    }
     if shop.line_updates:
         steps["places"] = PlaceUpdates(sessions, messages)
     return Services(
@@ -99,6 +112,7 @@ def build_services(engine: AsyncEngine, messages: ReaderMessages, shop: Shop = S
         reservations=ReservationService(
             sessions, messages, policy, zone, shop.max_active_reservations
         ),
+        pauses=PauseService(sessions, messages, policy, zone, clock),
         restocks=RestockService(sessions, admins, messages, policy, zone),
         notifications=NotificationService(sessions, admins, zone),
         outbox=Outbox(sessions),

@@ -196,11 +196,9 @@ async def test_never_to_a_paused_or_opted_out_reader(
     # updates off: it is never sent.
     await line_chat.send_one(CAROL, "/cancel 3")
     await settled(engine)
-    async with engine.begin() as connection:
-        await connection.execute(text("UPDATE pre_bookings SET status = 'paused' WHERE id = 4"))
-        await connection.execute(
-            text("UPDATE users SET line_updates = false WHERE telegram_id = :id"), {"id": ERIN.id}
-        )
+    await line_chat.send_one(ERIN, "/updates off")
+    await line_chat.send_one(DAVE, "/pause 4")
+    await settled(engine)
     await a_day_passes(engine)
     await settled(engine)
     assert len(updates_to(line_chat, DAVE)) == len(updates_to(line_chat, ERIN)) == 1
@@ -318,3 +316,24 @@ async def test_a_copy_set_aside_moves_the_readers_behind_up(
         "you are now 1st in line (reservation #2)."
     ]
     assert len(updates_to(chat, CAROL)) == 1
+
+
+async def test_a_pause_ahead_moves_the_readers_behind_up(
+    line_chat: Chat, line_services: Services, engine: AsyncEngine
+) -> None:
+    await add_books(line_services, ("Dune", "Frank Herbert", 0))
+    await line_of(line_chat, ALICE, BOB, CAROL)
+
+    await line_chat.send_one(ALICE, "/pause 1")
+    await settled(engine)
+
+    assert updates_to(line_chat, ALICE) == []
+    assert updates_to(line_chat, CAROL) == [
+        "📈 You moved up in the line for <b>Dune</b> by Frank Herbert: "
+        "you are now 2nd in line (reservation #3)."
+    ]
+    # Resumed, Alice is ahead again: places got worse, nobody is told.
+    await line_chat.send_one(ALICE, "/resume 1")
+    await settled(engine)
+    assert len(updates_to(line_chat, BOB)) == len(updates_to(line_chat, CAROL)) == 1
+    assert updates_to(line_chat, ALICE) == []

@@ -1,9 +1,13 @@
-from sqlalchemy import func, select
+from collections.abc import Mapping
+
+from sqlalchemy import BigInteger, Text, case, func, insert, literal, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.books.models import RestockEvent
+from bot.i18n import languages
 from bot.notifications.models import Notification, NotificationKind, NotificationStatus
-from bot.reservations.models import PreBooking
+from bot.reservations.models import PreBooking, ReservationStatus
+from bot.users.models import User
 
 
 class NotificationRepository:
@@ -50,3 +54,50 @@ class NotificationRepository:
             for kind, status, count in await self._session.execute(statement):
                 counts[kind, status] = counts.get((kind, status), 0) + count
         return counts
+
+    async def notify_waiting(
+        self, book_id: int, restock_id: int | None, messages: Mapping[str, str]
+    ) -> int:
+        """Mark every waiting reservation of the book notified and queue each reader's
+        message, in their language (messages by language), in the outbox: one
+        statement, so both happen or neither does; return how many. The default
+        language's text is on the restock (restocks.message); the rows of readers of
+        that language point to it (their text is NULL), the others carry their own;
+        with no restock (restock_id None), every row carries its text."""
+        notified = (
+            update(PreBooking)
+            .where(PreBooking.book_id == book_id)
+            .where(PreBooking.status == ReservationStatus.WAITING)
+            .where(PreBooking.user_id == User.id)
+            .values(status=ReservationStatus.NOTIFIED, notified_at=func.now())
+            .returning(PreBooking.id, User.chat_id, User.language)
+            .cte("notified")
+        )
+        queued = (
+            insert(Notification)
+            .from_select(
+                ["restock_id", "pre_booking_id", "chat_id", "text"],
+                select(
+                    literal(restock_id, BigInteger),
+                    notified.c.id,
+                    notified.c.chat_id,
+                    case(
+                        {
+                            code: literal(text, Text)
+                            for code, text in messages.items()
+                            if code != languages.DEFAULT
+                        },
+                        value=notified.c.language,
+                        else_=null()
+                        if restock_id is not None
+                        else literal(messages[languages.DEFAULT], Text),
+                    ),
+                ),
+            )
+            .returning(Notification.id)
+            .cte("queued")
+        )
+        # Only the count comes back: 100,000 rows through the driver cost a quarter
+        # of the restock (docs/benchmarks.md).
+        count = await self._session.scalar(select(func.count()).select_from(queued))
+        return int(count or 0)

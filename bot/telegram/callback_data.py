@@ -2,7 +2,8 @@
 
 Formats: `r:<book_id>` reserve, `c:<reservation_id>:<page>` cancel,
 `b:<page>[:<search>]` catalog page, `m:<page>` my reservations page,
-`l:<language>` the reader's language, `lu:off` stop the presser's place updates.
+`l:<language>` the reader's language, `ps:<reservation_id>:<page>` pause,
+`rs:<reservation_id>:<page>` resume, `lu:off` stop the presser's place updates.
 Clients can send any bytes back, so decoding checks everything.
 """
 
@@ -24,6 +25,18 @@ class ReserveButton:
 
 @dataclass(frozen=True)
 class CancelButton:
+    reservation_id: int
+    page: int
+
+
+@dataclass(frozen=True)
+class PauseButton:
+    reservation_id: int
+    page: int
+
+
+@dataclass(frozen=True)
+class ResumeButton:
     reservation_id: int
     page: int
 
@@ -55,6 +68,8 @@ Button = (
     | BooksPageButton
     | ReservationsPageButton
     | LanguageButton
+    | PauseButton
+    | ResumeButton
     | StopPlaceUpdatesButton
 )
 
@@ -72,6 +87,10 @@ def encode(button: Button) -> str | None:
             data = f"m:{page}"
         case LanguageButton(language):
             data = f"l:{language}"
+        case PauseButton(reservation_id, page):
+            data = f"ps:{reservation_id}:{page}"
+        case ResumeButton(reservation_id, page):
+            data = f"rs:{reservation_id}:{page}"
         case StopPlaceUpdatesButton():
             data = "lu:off"
     return data if len(data.encode()) <= MAX_BYTES else None
@@ -95,6 +114,10 @@ def decode(data: object) -> Button:
             return ReservationsPageButton(_page(rest))
         case "l" if languages.is_supported(rest):
             return LanguageButton(rest)
+        case "ps" | "rs":
+            reservation_id, _, page = rest.partition(":")
+            button = PauseButton if kind == "ps" else ResumeButton
+            return button(_id(reservation_id), _page(page))
         case "lu" if rest == "off":
             return StopPlaceUpdatesButton()
     raise InvalidButton()
