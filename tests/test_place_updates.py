@@ -145,12 +145,15 @@ async def test_place_updates_once_a_day_with_the_newest_place(
     await line_chat.send_one(CAROL, "/cancel 3")
     await settled(engine)
     assert len(updates_to(line_chat, DAVE)) == 1
-    [(waiting, tomorrow)] = await rows(
+    # Queued as of tomorrow: NOTIFICATION_MAX_AGE counts from then.
+    [(waiting, tomorrow, queued_then)] = await rows(
         engine,
-        "SELECT text, next_attempt_at > now() + interval '23 hours' FROM notifications "
+        "SELECT text, next_attempt_at > now() + interval '23 hours', "
+        "created_at = next_attempt_at FROM notifications "
         "WHERE status = 'pending' AND pre_booking_id = 4",
     )
     assert tomorrow
+    assert queued_then
     assert "you are now 1st in line" in waiting
 
     await a_day_passes(engine)

@@ -127,7 +127,8 @@ MOVED_UP = text(
 )
 
 # The pending update of a reservation is rewritten unless a claim holds it (its lease
-# running): that one is on its way with the place it had.
+# running): that one is on its way with the place it had. An update is queued as of when
+# it is due: NOTIFICATION_MAX_AGE counts from then, not from the day before.
 QUEUE = text(
     """WITH news AS (
            SELECT * FROM unnest(
@@ -137,9 +138,10 @@ QUEUE = text(
                AS news(id, chat_id, place, due, text, markup)),
        queued AS (
            INSERT INTO notifications
-               (pre_booking_id, chat_id, kind, text, reply_markup, next_attempt_at)
+               (pre_booking_id, chat_id, kind, text, reply_markup, next_attempt_at,
+                created_at)
            SELECT id, chat_id, 'place_update', text,
-                  (CAST(:markups AS jsonb[]))[markup], due
+                  (CAST(:markups AS jsonb[]))[markup], due, due
            FROM news
            ON CONFLICT (pre_booking_id) WHERE kind = 'place_update' AND status = 'pending'
            DO UPDATE SET text = excluded.text, reply_markup = excluded.reply_markup,
