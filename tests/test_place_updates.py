@@ -16,6 +16,7 @@ from bot.services import Services, Shop, build_services
 from bot.telegram.application import build_application
 from bot.telegram.context import BotApplication
 from bot.telegram.reader_messages import TelegramMessages
+from bot.users.schemas import Reader
 from tests.chat import ADMIN, ALICE, BOB, CAROL, Chat, Person
 from tests.conftest import FAST, HOLD_SHOP, TOKEN, running
 from tests.db import add_books, rows, snapshot
@@ -340,3 +341,42 @@ async def test_a_pause_ahead_moves_the_readers_behind_up(
     await settled(engine)
     assert len(updates_to(line_chat, BOB)) == len(updates_to(line_chat, CAROL)) == 1
     assert updates_to(line_chat, ALICE) == []
+
+
+async def test_an_update_out_for_sending_is_not_rewritten_and_its_line_is_looked_at_again(
+    line_services: Services, engine: AsyncEngine
+) -> None:
+    """Services only: a claim's lease planted on a pending update, as the dispatcher's."""
+    await add_books(line_services, ("Dune", "Frank Herbert", 0))
+    alice, bob, carol = (Reader(p.id, p.id, None, p.first_name) for p in (ALICE, BOB, CAROL))
+    for reader in (alice, bob, carol):
+        await line_services.reservations.reserve(reader, 1)
+    await line_services.reservations.cancel(alice, 1)
+    await line_services.line_upkeep.sweep()
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "UPDATE notifications SET claim_token = gen_random_uuid(), "
+                "next_attempt_at = now() + interval '30 seconds' WHERE pre_booking_id = 3"
+            )
+        )
+    before = await rows(engine, "SELECT id, text FROM notifications WHERE pre_booking_id = 3")
+
+    await line_services.reservations.cancel(bob, 2)
+    await line_services.line_upkeep.sweep()
+
+    # Carol's "2nd" is on its way: it stays as it is, and so does the place she was told.
+    assert (
+        await rows(engine, "SELECT id, text FROM notifications WHERE pre_booking_id = 3") == before
+    )
+    assert await rows(engine, "SELECT place_told FROM pre_bookings WHERE id = 3") == [(2,)]
+    [(later,)] = await rows(
+        engine,
+        "SELECT line_moved_at BETWEEN now() + interval '50 seconds' "
+        "AND now() + interval '70 seconds' FROM books",
+    )
+    assert later
+    # A move meanwhile brings the look forward.
+    await line_services.reservations.reserve(alice, 1)
+    await line_services.reservations.cancel(alice, 4)
+    assert await rows(engine, "SELECT line_moved_at <= now() FROM books") == [(True,)]
