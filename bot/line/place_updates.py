@@ -10,8 +10,6 @@ last update was a day ago or more (or never), else a day after it, one waiting a
 no longer wanted when their turn comes (bot/notifications/stale_places.py).
 """
 
-from itertools import groupby
-
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.line.place_repository import MovedBook, MovedReader, PlaceRepository, PlaceUpdate
@@ -50,23 +48,21 @@ class PlaceUpdates:
         return StepReport(len(done), more=len(books) == self._books_per_pass)
 
     def _render(self, books: list[MovedBook], moved: list[MovedReader]) -> list[PlaceUpdate]:
+        """Each reader's update in their language (TelegramMessages writes a book's
+        sentence once per language and fills in each reader's place)."""
         by_id = {book.id: book for book in books}
-        updates = []
-        for book_id, readers in groupby(moved, key=lambda reader: reader.book_id):
-            book = by_id[book_id]
-            updates += [
-                PlaceUpdate(
-                    reader,
-                    self._messages.place_update(
-                        PlaceNews(
-                            reader.reservation_id,
-                            book.title,
-                            book.author,
-                            reader.place,
-                            reader.language,
-                        )
-                    ),
-                )
-                for reader in readers
-            ]
-        return updates
+        return [
+            PlaceUpdate(
+                reader,
+                self._messages.place_update(
+                    PlaceNews(
+                        reader.reservation_id,
+                        by_id[reader.book_id].title,
+                        by_id[reader.book_id].author,
+                        reader.place,
+                        reader.language,
+                    )
+                ),
+            )
+            for reader in moved
+        ]
