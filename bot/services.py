@@ -15,6 +15,9 @@ from bot.demand.service import DemandService
 from bot.holds.expiry import HoldSweeper
 from bot.holds.policy import HoldPolicy
 from bot.holds.service import HoldService
+from bot.line.clock import Clock, system_clock
+from bot.line.lapses import LapseStep
+from bot.line.needed_until import NeededUntilService
 from bot.line.service import ReservationService
 from bot.line.upkeep import LineUpkeep
 from bot.notifications.messages import ReaderMessages
@@ -64,6 +67,8 @@ class Services:
     books: BookService
     # The reader's reserve, reservations and cancel.
     reservations: ReservationService
+    # /until: the day a reservation is needed until, and the buttons after reserving.
+    needed_until: NeededUntilService
     # Staff's /restock, under either RESTOCK_POLICY.
     restocks: RestockService
     notifications: NotificationService
@@ -77,7 +82,13 @@ class Services:
     demand: DemandService
 
 
-def build_services(engine: AsyncEngine, messages: ReaderMessages, shop: Shop = Shop()) -> Services:
+def build_services(
+    engine: AsyncEngine,
+    messages: ReaderMessages,
+    shop: Shop = Shop(),
+    clock: Clock = system_clock,
+) -> Services:
+    """clock: where the line's rules read today from (a test's can cross midnight)."""
     sessions = create_session_factory(engine)
     admins = Admins(shop.admin_ids)
     policy, zone = shop.policy, shop.zone
@@ -89,12 +100,15 @@ def build_services(engine: AsyncEngine, messages: ReaderMessages, shop: Shop = S
         reservations=ReservationService(
             sessions, messages, policy, zone, shop.max_active_reservations
         ),
+        needed_until=NeededUntilService(sessions, zone, clock),
         restocks=RestockService(sessions, admins, messages, policy, zone),
         notifications=NotificationService(sessions, admins, zone),
         outbox=Outbox(sessions),
         holds=HoldService(sessions, admins, books, policy, zone),
         hold_sweeper=hold_sweeper,
-        line_upkeep=LineUpkeep(hold_sweeper, {}),
+        line_upkeep=LineUpkeep(
+            hold_sweeper, {"lapsed": LapseStep(sessions, zone, messages, clock)}
+        ),
         cards=CardService(sessions, zone),
         demand=DemandService(sessions, admins, zone, policy.hold_in_line),
     )

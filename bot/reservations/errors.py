@@ -1,4 +1,5 @@
 from dataclasses import dataclass
+from datetime import date
 
 from bot.books.schemas import BookView
 from bot.errors import DomainError
@@ -33,4 +34,21 @@ class ReservationNotFound(DomainError):
 
 @dataclass(eq=False)
 class NotCancellable(DomainError):
+    reservation: ReservationView
+
+
+@dataclass(eq=False)
+class DayPassed(DomainError):
+    """A day before today in the shop's time: a reservation can't be needed only until
+    then (today itself is allowed: needed until its end)."""
+
+    day: date
+    today: date
+
+
+@dataclass(eq=False)
+class ReservationEnded(DomainError):
+    """The reservation is no longer in line or on hold (cancelled, collected, lapsed…):
+    there is nothing left to limit."""
+
     reservation: ReservationView

@@ -27,6 +27,8 @@ _VIEW_COLUMNS = (
     PreBooking.hold_expires_at,
     PreBooking.collected_at,
     PreBooking.expired_at,
+    PreBooking.needed_until,
+    PreBooking.lapsed_at,
 )
 
 
@@ -44,6 +46,8 @@ def _view(row: Any) -> ReservationView:
         row.collected_at,
         row.expired_at,
         getattr(row, "place_in_line", None),
+        needed_until=row.needed_until,
+        lapsed_at=row.lapsed_at,
     )
 
 

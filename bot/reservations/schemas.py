@@ -22,6 +22,9 @@ class ReservationView:
     place_in_line: int | None = None
     # The day a copy is expected (bot.books.expected_wait), for a waiting one, when known.
     expected_on: date | None = None
+    # Only needed until the end of this day in shop time (/until); lapsed after it.
+    needed_until: date | None = None
+    lapsed_at: datetime | None = None
 
     @property
     def status_since(self) -> datetime:
@@ -32,6 +35,7 @@ class ReservationView:
             ReservationStatus.CANCELLED: self.cancelled_at,
             ReservationStatus.COLLECTED: self.collected_at,
             ReservationStatus.EXPIRED: self.expired_at,
+            ReservationStatus.LAPSED: self.lapsed_at,
         }.get(self.status)
         return since or self.created_at
 
@@ -45,6 +49,7 @@ class ReservationView:
             hold_expires_at=_in_zone(self.hold_expires_at, zone),
             collected_at=_in_zone(self.collected_at, zone),
             expired_at=_in_zone(self.expired_at, zone),
+            lapsed_at=_in_zone(self.lapsed_at, zone),
         )
 
 

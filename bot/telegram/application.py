@@ -35,6 +35,7 @@ from bot.telegram.handlers import (
     inline,
     language,
     membership,
+    needed_until,
     readers,
 )
 from bot.telegram.log_names import name_handlers_in_logs
@@ -119,6 +120,7 @@ def add_handlers(application: BotApplication) -> None:
         "reserve": readers.reserve,
         "myreservations": readers.my_reservations,
         "cancel": readers.cancel,
+        "until": needed_until.until,
         "restock": admin.restock,
         "addbook": admin.add_book,
         "deliveries": admin.deliveries,

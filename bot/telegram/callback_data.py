@@ -2,7 +2,8 @@
 
 Formats: `r:<book_id>` reserve, `c:<reservation_id>:<page>` cancel,
 `b:<page>[:<search>]` catalog page, `m:<page>` my reservations page,
-`l:<language>` the reader's language.
+`l:<language>` the reader's language, `u:<reservation_id>:<span>` only needed until
+(span: 2w, 1m, 3m).
 Clients can send any bytes back, so decoding checks everything.
 """
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 
 from bot.database import is_valid_id
 from bot.i18n import languages
+from bot.line.needed_until import Span
 from bot.telegram.bad_input import InvalidButton
 
 # Telegram's limit for callback_data.
@@ -44,7 +46,21 @@ class LanguageButton:
     language: str
 
 
-Button = ReserveButton | CancelButton | BooksPageButton | ReservationsPageButton | LanguageButton
+@dataclass(frozen=True)
+class UntilButton:
+    reservation_id: int
+    span: Span
+
+
+Button = (
+    ReserveButton
+    | CancelButton
+    | BooksPageButton
+    | ReservationsPageButton
+    | LanguageButton
+    | UntilButton
+)
+SPANS = {span.value: span for span in Span}
 
 
 def encode(button: Button) -> str | None:
@@ -60,6 +76,8 @@ def encode(button: Button) -> str | None:
             data = f"m:{page}"
         case LanguageButton(language):
             data = f"l:{language}"
+        case UntilButton(reservation_id, span):
+            data = f"u:{reservation_id}:{span.value}"
     return data if len(data.encode()) <= MAX_BYTES else None
 
 
@@ -81,6 +99,10 @@ def decode(data: object) -> Button:
             return ReservationsPageButton(_page(rest))
         case "l" if languages.is_supported(rest):
             return LanguageButton(rest)
+        case "u":
+            reservation_id, _, span = rest.partition(":")
+            if span in SPANS:
+                return UntilButton(_id(reservation_id), SPANS[span])
     raise InvalidButton()
 
 

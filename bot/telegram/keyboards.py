@@ -8,6 +8,7 @@ from bot.books.schemas import BookPage
 from bot.cards.schemas import BookCard, NoReservation, OnHold, Waiting
 from bot.i18n import languages
 from bot.i18n.catalogs import N_, _
+from bot.line.needed_until import Span
 from bot.reservations.models import ReservationStatus
 from bot.reservations.schemas import ReservationPage
 from bot.telegram import callback_data
@@ -18,8 +19,9 @@ from bot.telegram.callback_data import (
     LanguageButton,
     ReservationsPageButton,
     ReserveButton,
+    UntilButton,
 )
-from bot.telegram.texts import cards, catalog, holds, reservations
+from bot.telegram.texts import cards, catalog, holds, needed_until, reservations
 
 PREVIOUS = N_("‹ Prev")
 NEXT = N_("Next ›")
@@ -49,6 +51,19 @@ def reservations_keyboard(page: ReservationPage) -> InlineKeyboardMarkup | None:
     ]
     rows.append(_navigation(page.number, page.page_count, ReservationsPageButton))
     return _markup(rows)
+
+
+def until_keyboard(reservation_id: int) -> InlineKeyboardMarkup | None:
+    """Under a new reservation's confirmation: only needed for this long (Until: 2 weeks,
+    1 month, 3 months); pressing another replaces the day."""
+    return _markup(
+        [
+            [
+                (needed_until.span_button(span.value), UntilButton(reservation_id, span))
+                for span in Span
+            ]
+        ]
+    )
 
 
 def languages_keyboard() -> InlineKeyboardMarkup | None:

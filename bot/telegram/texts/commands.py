@@ -11,6 +11,7 @@ READER_COMMANDS = {
     "reserve": N_("wait for an out-of-stock book: /reserve <book id>"),
     "myreservations": N_("see your reservations"),
     "cancel": N_("cancel a reservation: /cancel <reservation id>"),
+    "until": N_("only needed until a day: /until <reservation id> <YYYY-MM-DD> or never"),
     "help": N_("show this list"),
     "book": N_("a book's card, to reserve or share it: /book <book id>"),
     "language": N_("choose the language I speak with you"),

@@ -20,12 +20,14 @@ from bot.i18n.catalogs import N_, _
 from bot.reservations.errors import (
     AlreadyWaiting,
     BookInStock,
+    DayPassed,
     NotCancellable,
+    ReservationEnded,
     ReservationNotFound,
     TooManyReservations,
 )
 from bot.telegram.bad_input import BadInput, InvalidButton, NotPrivateChat, UsageError
-from bot.telegram.texts import catalog, holds, reservations, staff
+from bot.telegram.texts import catalog, holds, needed_until, reservations, staff
 from bot.users.errors import NotAnAdmin
 
 USAGE = {
@@ -41,6 +43,10 @@ USAGE = {
     ),
     "collected": N_("/collected &lt;reservation id&gt;, for example /collected 7"),
     "holds": N_("/holds &lt;book id&gt;, for example /holds 12"),
+    "until": N_(
+        "/until &lt;reservation id&gt; &lt;YYYY-MM-DD&gt; (or never), "
+        "for example /until 7 2026-12-24"
+    ),
 }
 
 
@@ -67,6 +73,8 @@ REFUSALS: dict[type[DomainError | BadInput], Callable[[Any], str]] = {
     TooManyReservations: reservations.too_many_reservations,
     ReservationNotFound: reservations.reservation_not_found,
     NotCancellable: reservations.not_cancellable,
+    DayPassed: needed_until.day_passed,
+    ReservationEnded: needed_until.reservation_ended,
     NotOnHold: holds.not_on_hold,
     StockBelowHolds: holds.stock_below_holds,
     NotAnAdmin: staff.not_an_admin,
