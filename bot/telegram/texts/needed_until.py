@@ -24,28 +24,26 @@ def span_button(span: str) -> str:
 
 def needed_until_set(reservation: ReservationView) -> str:
     """The answer to /until or a button: the day, or that it waits as long as it takes."""
-    values = {"id": reservation.id, "book": book_name(reservation.title, reservation.author)}
+    book = book_name(reservation.title, reservation.author)
     if reservation.needed_until is None:
-        return (
-            _(
-                "Reservation #%(id)s for %(book)s has no end date now: "
-                "it waits as long as it takes."
-            )
-            % values
-        )
-    values["day"] = catalogs.day(reservation.needed_until)
+        return _(
+            "Reservation #%(id)s for %(book)s has no end date now: it waits as long as it takes."
+        ) % {"id": reservation.id, "book": book}
+    day = catalogs.day(reservation.needed_until)
     if reservation.status is ReservationStatus.ON_HOLD and reservation.hold_expires_at:
         return _(
             "Reservation #%(id)s for %(book)s is only needed until %(day)s. "
             "The copy set aside is kept for you until %(deadline)s."
-        ) % {**values, "deadline": deadline(reservation.hold_expires_at)}
-    return (
-        _(
-            "Reservation #%(id)s for %(book)s is only needed until %(day)s. If it is still "
-            "waiting when that day ends, it ends too, and I'll tell you."
-        )
-        % values
-    )
+        ) % {
+            "id": reservation.id,
+            "book": book,
+            "day": day,
+            "deadline": deadline(reservation.hold_expires_at),
+        }
+    return _(
+        "Reservation #%(id)s for %(book)s is only needed until %(day)s. If it is still "
+        "waiting when that day ends, it ends too, and I'll tell you."
+    ) % {"id": reservation.id, "book": book, "day": day}
 
 
 def needed_until_short(reservation: ReservationView) -> str:
