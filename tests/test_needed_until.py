@@ -2,15 +2,18 @@
 reservation still in line lapses when its day ends in shop time (the reader told once),
 and a copy set aside is kept no later than that end."""
 
+import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from babel.dates import format_date
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.holds.policy import HoldPolicy
 from bot.line.needed_until import months_after
 from bot.services import Services, build_services
 from bot.telegram.reader_messages import TelegramMessages
@@ -324,3 +327,72 @@ async def test_a_bad_until_button_changes_nothing(
     for replies in (anothers, missing):
         [alert] = [r for r in replies if r.method == "answerCallbackQuery"]
         assert alert.params["text"].startswith("You have no reservation #")
+
+
+async def test_under_notify_all_a_lapsed_reader_is_not_told_the_book_is_back(
+    services: Services, engine: AsyncEngine, api: FakeBotApi, clock: ShopClock
+) -> None:
+    notify_all = build_services(
+        engine, TelegramMessages(), replace(HOLD_SHOP, policy=HoldPolicy()), clock
+    )
+    await add_books(notify_all, ("Dune", "Frank Herbert", 0))
+    async with running(bot_application(notify_all, api)) as application:
+        chat = Chat(application, api)
+        for reader in (ALICE, BOB):
+            await chat.send_one(reader, "/reserve 1")
+        await chat.send_one(ALICE, f"/until 1 {clock.today.isoformat()}")
+        clock.at(clock.today + timedelta(days=1), time(0, 0, 1))
+        await notify_all.line_upkeep.sweep()
+        await chat.send(ADMIN, "/restock 1 3")
+        await chat.deliveries_done()
+
+    assert await rows(engine, "SELECT status::text FROM pre_bookings ORDER BY id") == [
+        ("lapsed",),
+        ("notified",),
+    ]
+    assert [t for t in api.texts_to(BOB.id) if "back in stock" in t]
+    assert [t[:20] for t in api.texts_to(ALICE.id) if t.startswith(("🗓", "📚"))] == [LAPSED[:20]]
+
+
+async def test_two_processes_lapse_each_reservation_once(
+    services: Services, engine: AsyncEngine, clock: ShopClock
+) -> None:
+    """Two bot processes' loops at once, over more books than one batch: each book is
+    taken by one of them (SKIP LOCKED), each reservation lapses once, with one message."""
+    books, yesterday = 450, clock.today - timedelta(days=1)
+    await add_books(services, *[(f"Book {n}", "Someone", 0) for n in range(books)])
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO users (telegram_id, chat_id, first_name) "
+                "SELECT n, n, 'Reader' FROM generate_series(1, 2) AS n"
+            )
+        )
+        await connection.execute(
+            text(
+                "INSERT INTO pre_bookings (user_id, book_id, needed_until) "
+                "SELECT users.id, books.id, :day FROM users CROSS JOIN books"
+            ),
+            {"day": yesterday},
+        )
+    processes = [build_services(engine, TelegramMessages(), HOLD_SHOP, clock) for _ in "ab"]
+
+    async def loop(line: Services) -> int:
+        lapsed = 0
+        while True:
+            report = await line.line_upkeep.sweep()
+            lapsed += report.line["lapsed"]
+            if not report.more:
+                return lapsed
+
+    counts = await asyncio.gather(*(loop(line) for line in processes))
+
+    assert sum(counts) == 2 * books
+    assert await rows(
+        engine, "SELECT status::text, count(*) FROM pre_bookings GROUP BY status"
+    ) == [("lapsed", 2 * books)]
+    assert await rows(
+        engine,
+        "SELECT kind, count(DISTINCT pre_booking_id), count(*) FROM notifications GROUP BY kind",
+    ) == [("lapsed", 2 * books, 2 * books)]
+    assert await rows(engine, "SELECT count(*) FROM books WHERE line_moved_at IS NULL") == [(0,)]
