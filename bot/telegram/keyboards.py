@@ -57,12 +57,7 @@ def until_keyboard(reservation_id: int) -> InlineKeyboardMarkup | None:
     """Under a new reservation's confirmation: only needed for this long (Until: 2 weeks,
     1 month, 3 months); pressing another replaces the day."""
     return _markup(
-        [
-            [
-                (needed_until.span_button(span.value), UntilButton(reservation_id, span))
-                for span in Span
-            ]
-        ]
+        [[(needed_until.span_button(span), UntilButton(reservation_id, span)) for span in Span]]
     )
 
 

@@ -3,6 +3,7 @@ the message when it lapsed after that day, and the refusals of the rule."""
 
 from bot.i18n import catalogs
 from bot.i18n.catalogs import N_, _
+from bot.line.needed_until import Span
 from bot.notifications.messages import LapsedWait
 from bot.reservations.errors import DayPassed, ReservationEnded
 from bot.reservations.models import ReservationStatus
@@ -10,15 +11,15 @@ from bot.reservations.schemas import ReservationView
 from bot.telegram.lengths import CALLBACK_ANSWER_LIMIT, truncated
 from bot.telegram.texts.formatting import book_name, deadline, shortened
 
-# The buttons under a reservation's confirmation, by Span's value.
+# The buttons under a reservation's confirmation.
 SPAN_LABELS = {
-    "2w": N_("Until: 2 weeks"),
-    "1m": N_("Until: 1 month"),
-    "3m": N_("Until: 3 months"),
+    Span.TWO_WEEKS: N_("Until: 2 weeks"),
+    Span.ONE_MONTH: N_("Until: 1 month"),
+    Span.THREE_MONTHS: N_("Until: 3 months"),
 }
 
 
-def span_button(span: str) -> str:
+def span_button(span: Span) -> str:
     return shortened(_(SPAN_LABELS[span]))
 
 
