@@ -4,7 +4,7 @@ Telegram layer, which words and formats them (bot/telegram/reader_messages.py). 
 outbox so holds each message's final text, in its reader's language."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from bot.books.schemas import BookView
@@ -30,6 +30,19 @@ class HeldCopy:
     language: str | None = None
 
 
+@dataclass(frozen=True)
+class LapsedWait:
+    """A reservation that lapsed after the day its reader needed the book until."""
+
+    reservation_id: int
+    book_id: int
+    title: str
+    author: str
+    needed_until: date
+    # The reader's language (users.language), for their messages; None: the default.
+    language: str | None = None
+
+
 class ReaderMessages(Protocol):
     """Every message a use case queues for a reader; required by each service that queues."""
 
@@ -48,4 +61,8 @@ class ReaderMessages(Protocol):
 
     def hold_expired(self, hold: HeldCopy) -> OutgoingMessage:
         """The hold ended uncollected; the copy went on."""
+        ...
+
+    def lapsed(self, lapse: LapsedWait) -> OutgoingMessage:
+        """The reservation ended after the day the reader needed the book until."""
         ...

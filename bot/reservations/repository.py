@@ -31,6 +31,8 @@ _VIEW_COLUMNS = (
     PreBooking.expired_at,
     PreBooking.paused_at,
     PreBooking.resume_on,
+    PreBooking.needed_until,
+    PreBooking.lapsed_at,
 )
 
 
@@ -50,6 +52,8 @@ def _view(row: Any) -> ReservationView:
         getattr(row, "place_in_line", None),
         paused_at=row.paused_at,
         resume_on=row.resume_on,
+        needed_until=row.needed_until,
+        lapsed_at=row.lapsed_at,
     )
 
 

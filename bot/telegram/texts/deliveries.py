@@ -12,6 +12,7 @@ MESSAGE_KINDS = {
     NotificationKind.HOLD_OFFER.value: N_("📦 Copies set aside"),
     NotificationKind.HOLD_REMINDER.value: N_("⏰ Pickup reminders"),
     NotificationKind.HOLD_EXPIRED.value: N_("⌛ Holds not collected in time"),
+    NotificationKind.LAPSED.value: N_("🗓 Reservations no longer needed"),
 }
 
 

@@ -20,15 +20,17 @@ from bot.i18n.catalogs import N_, _
 from bot.reservations.errors import (
     AlreadyWaiting,
     BookInStock,
+    DayPassed,
     NotCancellable,
     NotPausable,
     NotPaused,
+    ReservationEnded,
     ReservationNotFound,
     ResumeDayNotAhead,
     TooManyReservations,
 )
 from bot.telegram.bad_input import BadInput, InvalidButton, NotADay, NotPrivateChat, UsageError
-from bot.telegram.texts import catalog, holds, pause, reservations, staff
+from bot.telegram.texts import catalog, holds, needed_until, pause, reservations, staff
 from bot.users.errors import NotAnAdmin
 
 USAGE = {
@@ -49,6 +51,10 @@ USAGE = {
         "or /pause 7 2026-12-24 to resume by itself that day"
     ),
     "resume": N_("/resume &lt;reservation id&gt;, for example /resume 7"),
+    "until": N_(
+        "/until &lt;reservation id&gt; &lt;YYYY-MM-DD&gt; (or never), "
+        "for example /until 7 2026-12-24"
+    ),
 }
 
 
@@ -75,6 +81,8 @@ REFUSALS: dict[type[DomainError | BadInput], Callable[[Any], str]] = {
     TooManyReservations: reservations.too_many_reservations,
     ReservationNotFound: reservations.reservation_not_found,
     NotCancellable: reservations.not_cancellable,
+    DayPassed: needed_until.day_passed,
+    ReservationEnded: needed_until.reservation_ended,
     NotOnHold: holds.not_on_hold,
     StockBelowHolds: holds.stock_below_holds,
     NotAnAdmin: staff.not_an_admin,
