@@ -22,6 +22,7 @@ from bot.notifications.outbox import Outbox
 from bot.notifications.service import NotificationService
 from bot.opening_hours import ShopHours
 from bot.restocks.service import RestockService
+from bot.restocks.withdrawal import WithdrawalService
 from bot.users.admins import Admins
 from bot.users.service import UserService
 
@@ -66,6 +67,8 @@ class Services:
     reservations: ReservationService
     # Staff's /restock, under either RESTOCK_POLICY.
     restocks: RestockService
+    # Staff's /withdraw.
+    withdrawals: WithdrawalService
     notifications: NotificationService
     outbox: Outbox
     holds: HoldService
@@ -90,6 +93,7 @@ def build_services(engine: AsyncEngine, messages: ReaderMessages, shop: Shop = S
             sessions, messages, policy, zone, shop.max_active_reservations
         ),
         restocks=RestockService(sessions, admins, messages, policy, zone),
+        withdrawals=WithdrawalService(sessions, admins, messages, zone),
         notifications=NotificationService(sessions, admins, zone),
         outbox=Outbox(sessions),
         holds=HoldService(sessions, admins, books, policy, zone),

@@ -49,3 +49,8 @@ class ReaderMessages(Protocol):
     def hold_expired(self, hold: HeldCopy) -> OutgoingMessage:
         """The hold ended uncollected; the copy went on."""
         ...
+
+    def withdrawn(self, book: BookView) -> str:
+        """Staff withdrew the book (book.withdrawn_reason) and cancelled the reader's wait,
+        in the active language: rendered once per language, as back_in_stock."""
+        ...

@@ -27,6 +27,7 @@ _VIEW_COLUMNS = (
     PreBooking.hold_expires_at,
     PreBooking.collected_at,
     PreBooking.expired_at,
+    PreBooking.cancel_reason,
 )
 
 
@@ -44,6 +45,7 @@ def _view(row: Any) -> ReservationView:
         row.collected_at,
         row.expired_at,
         getattr(row, "place_in_line", None),
+        cancel_reason=row.cancel_reason,
     )
 
 

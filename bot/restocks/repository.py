@@ -1,14 +1,29 @@
 """The SQL of a restock: telling a book's whole line (notify_all), or changing the stock
-of a book whose copies may be held (hold_in_line)."""
+of a book whose copies may be held (hold_in_line); and of a withdrawal, which cancels a
+book's whole line and tells each reader why."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, Text, case, func, insert, literal, null, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    String,
+    Text,
+    case,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import languages
-from bot.notifications.models import Notification
+from bot.notifications.models import Notification, NotificationKind
 from bot.reservations.models import PreBooking, ReservationStatus
 from bot.users.models import User
 
@@ -51,15 +66,7 @@ class RestockRepository:
                     literal(restock_id, BigInteger),
                     notified.c.id,
                     notified.c.chat_id,
-                    case(
-                        {
-                            code: literal(text, Text)
-                            for code, text in messages.items()
-                            if code != languages.DEFAULT
-                        },
-                        value=notified.c.language,
-                        else_=null(),
-                    ),
+                    in_their_language(notified.c.language, messages),
                 ),
             )
             .returning(Notification.id)
@@ -67,6 +74,50 @@ class RestockRepository:
         )
         # Only the count comes back: 100,000 rows through the driver cost a quarter
         # of the restock (docs/benchmarks.md).
+        count = await self._session.scalar(select(func.count()).select_from(queued))
+        return int(count or 0)
+
+    async def cancel_line(
+        self, book_id: int, restock_id: int, reason: str, messages: Mapping[str, str]
+    ) -> int:
+        """Cancel every waiting and paused reservation of the book with the reason, and
+        queue each reader the withdrawal notice in their language (messages by language,
+        the default one's stored once on the withdrawal's log entry, restock_id): one
+        statement, as notify_waiting; return how many."""
+        cancelled = (
+            update(PreBooking)
+            .where(PreBooking.book_id == book_id)
+            # Two arms, so that each reads its partial index (the line, the paused).
+            .where(
+                or_(
+                    PreBooking.status == ReservationStatus.WAITING,
+                    PreBooking.status == ReservationStatus.PAUSED,
+                )
+            )
+            .where(PreBooking.user_id == User.id)
+            .values(
+                status=ReservationStatus.CANCELLED,
+                cancelled_at=func.now(),
+                cancel_reason=reason,
+            )
+            .returning(PreBooking.id, User.chat_id, User.language)
+            .cte("cancelled")
+        )
+        queued = (
+            insert(Notification)
+            .from_select(
+                ["restock_id", "pre_booking_id", "chat_id", "kind", "text"],
+                select(
+                    literal(restock_id, BigInteger),
+                    cancelled.c.id,
+                    cancelled.c.chat_id,
+                    literal(NotificationKind.WITHDRAWN.value, String),
+                    in_their_language(cancelled.c.language, messages),
+                ),
+            )
+            .returning(Notification.id)
+            .cte("queued")
+        )
         count = await self._session.scalar(select(func.count()).select_from(queued))
         return int(count or 0)
 
@@ -89,6 +140,22 @@ class RestockRepository:
             )
         ).one()
         return LineStockChange(row.copies, row.readers, row.restock_id)
+
+
+def in_their_language(
+    language: ColumnElement[str | None], messages: Mapping[str, str]
+) -> ColumnElement[str | None]:
+    """An outbox row's own text for a reader of that language; NULL for the default
+    language's readers, whose text is the log entry's (restocks.message)."""
+    return case(
+        {
+            code: literal(text, Text)
+            for code, text in messages.items()
+            if code != languages.DEFAULT
+        },
+        value=language,
+        else_=null(),
+    )
 
 
 # Each part reads through its partial index (the holds of a book, the line in order).

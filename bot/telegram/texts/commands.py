@@ -22,6 +22,7 @@ ADMIN_COMMANDS = {
     "collected": N_("a reader took their held copy: /collected <reservation id>"),
     "holds": N_("a book's copies on hold and its line: /holds <book id>"),
     "demand": N_("which books readers wait for most, with a chart and a CSV"),
+    "withdraw": N_("withdraw a book, cancelling its line: /withdraw <book id> <reason>"),
 }
 
 

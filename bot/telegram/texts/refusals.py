@@ -6,13 +6,16 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.books.errors import (
+    AlreadyWithdrawn,
     BookFieldInvalid,
     BookNotFound,
+    BookWithdrawn,
     DuplicateBook,
     MalformedRow,
     QuantityOutOfRange,
     RepeatedInFile,
     SearchTooLong,
+    WithdrawalReasonInvalid,
 )
 from bot.errors import DomainError
 from bot.holds.errors import NotOnHold, StockBelowHolds
@@ -25,7 +28,7 @@ from bot.reservations.errors import (
     TooManyReservations,
 )
 from bot.telegram.bad_input import BadInput, InvalidButton, NotPrivateChat, UsageError
-from bot.telegram.texts import catalog, holds, reservations, staff
+from bot.telegram.texts import catalog, holds, reservations, staff, withdrawals
 from bot.users.errors import NotAnAdmin
 
 USAGE = {
@@ -41,6 +44,9 @@ USAGE = {
     ),
     "collected": N_("/collected &lt;reservation id&gt;, for example /collected 7"),
     "holds": N_("/holds &lt;book id&gt;, for example /holds 12"),
+    "withdraw": N_(
+        "/withdraw &lt;book id&gt; &lt;reason&gt;, for example /withdraw 12 out of print"
+    ),
 }
 
 
@@ -75,6 +81,9 @@ REFUSALS: dict[type[DomainError | BadInput], Callable[[Any], str]] = {
     DuplicateBook: staff.duplicate_book,
     RepeatedInFile: staff.repeated_in_file,
     MalformedRow: staff.malformed_row,
+    BookWithdrawn: withdrawals.book_withdrawn,
+    AlreadyWithdrawn: withdrawals.already_withdrawn,
+    WithdrawalReasonInvalid: withdrawals.withdrawal_reason_invalid,
     UsageError: usage,
     NotPrivateChat: not_private_chat,
     InvalidButton: invalid_button,
