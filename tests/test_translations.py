@@ -20,12 +20,12 @@ from bot.books.errors import (
     AlreadyWithdrawn,
     BookFieldInvalid,
     BookNotFound,
+    BookWithdrawn,
     DuplicateBook,
     MalformedRow,
     QuantityOutOfRange,
     RepeatedInFile,
     SearchTooLong,
-    BookWithdrawn,
     WithdrawalReasonInvalid,
 )
 from bot.books.models import AUTHOR_MAX_LENGTH, TITLE_MAX_LENGTH
@@ -381,8 +381,16 @@ def withdrawal_messages() -> list[str]:
                 LONG_TITLE,
                 LONG_AUTHOR,
                 NOW,
-                (KindCounts(NotificationKind.WITHDRAWN.value, BIG, BIG, BIG, BIG),)
-                + tuple(counts for counts in report(NOW).kinds if counts.kind != "withdrawn")[:4],
+                # The notices, and the messages of the holds left in place.
+                tuple(
+                    KindCounts(kind.value, BIG, BIG, BIG, BIG)
+                    for kind in (
+                        NotificationKind.WITHDRAWN,
+                        NotificationKind.HOLD_OFFER,
+                        NotificationKind.HOLD_REMINDER,
+                        NotificationKind.HOLD_EXPIRED,
+                    )
+                ),
                 withdrawal=True,
             ),
             paused_since=NOW,
