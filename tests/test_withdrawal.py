@@ -333,3 +333,39 @@ async def test_five_thousand_readers_are_told_in_one_fast_transaction(
     assert await rows(engine, "SELECT status::text, count(*) FROM pre_bookings GROUP BY 1") == [
         ("cancelled", 5000)
     ]
+
+
+async def test_a_reader_away_during_the_withdrawal_is_told_when_back_while_it_holds(
+    chat: Chat, services: Services, engine: AsyncEngine
+) -> None:
+    """A reader who blocked the bot misses the notice; coming back while the book is
+    still withdrawn brings it, once. After a restock made the book available again, it
+    would only confuse: nothing comes."""
+    await add_books(services, ("Dune", "Frank Herbert", 0), ("Emma", "Jane Austen", 0))
+    for person in (ALICE, BOB):
+        await chat.send_one(person, "/reserve 1")
+        await chat.send_one(person, "/reserve 2")
+    await chat.block(ALICE)
+    await chat.block(BOB)
+    await chat.send_one(ADMIN, "/withdraw 1 out of print")
+    await chat.send_one(ADMIN, "/withdraw 2 cancelled by the publisher")
+    await chat.deliveries_done()
+    assert not any(sent.startswith("📕") for sent in chat.api.texts_to(ALICE.id))
+    assert (
+        await rows(engine, "SELECT status::text, last_error FROM notifications ORDER BY id")
+        == [("failed", "unreachable")] * 4
+    )
+
+    await chat.send_one(ADMIN, "/restock 2 3")  # Emma is back: its notice no longer holds
+    await chat.unblock(ALICE)
+    await chat.unblock(ALICE)
+    chat.api.failing_chats.pop(BOB.id)  # Bob deleted the chat and starts it again
+    await chat.send(BOB, "/start")  # writing to the bot is coming back too
+    await chat.deliveries_done()
+
+    for person in (ALICE, BOB):
+        notices = [sent for sent in chat.api.texts_to(person.id) if sent.startswith("📕")]
+        assert notices == [
+            "📕 Sorry: <b>Dune</b> by Frank Herbert has been withdrawn (out of print), so I "
+            "cancelled your reservation. Send /books to find another book."
+        ]
