@@ -4,7 +4,9 @@
 through the outbox, and the book shows as withdrawn and cannot be reserved; copies on
 hold stay; a restock that brings copies makes it available again."""
 
+import asyncio
 import time
+from contextlib import AsyncExitStack
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -13,8 +15,10 @@ from bot.books.models import AUTHOR_MAX_LENGTH, TITLE_MAX_LENGTH
 from bot.services import Services
 from bot.telegram.lengths import MESSAGE_LIMIT
 from bot.telegram.texts.formatting import plain_length
-from tests.chat import ADMIN, ALICE, BOB, Chat, Person, inline_query_update
+from tests.chat import ADMIN, ALICE, BOB, Chat, Person, catalog_message, inline_query_update
+from tests.conftest import bot_application, running
 from tests.db import add_books, rows, snapshot
+from tests.fake_telegram import FakeBotApi
 from tests.test_inline_search import results
 
 IVAN = Person(2001, "Иван", "ivan", language_code="ru")
@@ -369,3 +373,58 @@ async def test_a_reader_away_during_the_withdrawal_is_told_when_back_while_it_ho
             "📕 Sorry: <b>Dune</b> by Frank Herbert has been withdrawn (out of print), so I "
             "cancelled your reservation. Send /books to find another book."
         ]
+
+
+async def test_reserves_racing_a_withdrawal_leave_nobody_waiting(
+    services: Services, engine: AsyncEngine, api: FakeBotApi
+) -> None:
+    """120 readers press Reserve while staff withdraw the book, through four bot processes:
+    each reader either joined before the withdrawal (and was cancelled and told) or was
+    refused after it; nobody is left waiting for a withdrawn book. The staff member's
+    update goes through a fifth process."""
+    await add_books(services, ("Dune", "Frank Herbert", 0))
+    readers = [Person(3000 + n, f"Reader {n}") for n in range(120)]
+    async with AsyncExitStack() as stack:
+        chats = [
+            Chat(await stack.enter_async_context(running(bot_application(services, api))), api)
+            for _ in range(5)
+        ]
+        on = catalog_message(readers[0])
+        presses = [
+            asyncio.create_task(
+                chats[n % 4].press_data(reader, "r:1", {**on, "chat": reader.private_chat()})
+            )
+            for n, reader in enumerate(readers)
+        ]
+        # Once the first reader has joined: the others race the withdrawal (which of them
+        # win varies from run to run; the outcome must hold whatever the order).
+        async with asyncio.timeout(10):
+            while await rows(engine, "SELECT count(*) FROM pre_bookings") < [(1,)]:
+                await asyncio.sleep(0.001)
+        # Through a process of its own, not queued behind the presses.
+        await asyncio.gather(chats[4].send(ADMIN, "/withdraw 1 out of print"), *presses)
+        await chats[0].deliveries_done()
+
+    assert await rows(
+        engine, "SELECT count(*) FROM pre_bookings WHERE status IN ('waiting', 'paused')"
+    ) == [(0,)]
+    [(cancelled,)] = await rows(engine, "SELECT count(*) FROM pre_bookings")
+    assert await rows(
+        engine,
+        "SELECT count(*), count(DISTINCT pre_booking_id) FROM notifications "
+        "WHERE kind = 'withdrawn' AND status = 'sent'",
+    ) == [(cancelled, cancelled)]
+    told = [r for r in readers if any(t.startswith("📕") for t in api.texts_to(r.id))]
+    # A refusal is the press's toast, or a message when the toast's moment passed.
+    refusal = "Dune by Frank Herbert has been withdrawn (out of print)"
+    toasts = [  # those Telegram took: one it refused was told as a message instead
+        r.params.get("text", "") for r in api.sent("answerCallbackQuery") if r.error_code is None
+    ]
+    refused = [t for t in toasts if t.startswith(refusal)] + [
+        t
+        for r in readers
+        for t in api.texts_to(r.id)
+        if t.startswith("<b>Dune</b> by Frank Herbert has been withdrawn")
+    ]
+    assert len(told) == cancelled
+    assert len(told) + len(refused) == 120
