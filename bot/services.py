@@ -15,6 +15,9 @@ from bot.demand.service import DemandService
 from bot.holds.expiry import HoldSweeper
 from bot.holds.policy import HoldPolicy
 from bot.holds.service import HoldService
+from bot.line.clock import Clock, system_clock
+from bot.line.pause import PauseService
+from bot.line.resuming import ResumeStep
 from bot.line.service import ReservationService
 from bot.line.upkeep import LineUpkeep
 from bot.notifications.messages import ReaderMessages
@@ -65,6 +68,8 @@ class Services:
     books: BookService
     # The reader's reserve, reservations and cancel.
     reservations: ReservationService
+    # The reader's /pause and /resume.
+    pauses: PauseService
     # Staff's /restock, under either RESTOCK_POLICY.
     restocks: RestockService
     # Staff's /withdraw.
@@ -80,7 +85,13 @@ class Services:
     demand: DemandService
 
 
-def build_services(engine: AsyncEngine, messages: ReaderMessages, shop: Shop = Shop()) -> Services:
+def build_services(
+    engine: AsyncEngine,
+    messages: ReaderMessages,
+    shop: Shop = Shop(),
+    clock: Clock = system_clock,
+) -> Services:
+    """The services; clock tells the line's days (a test's may jump to tomorrow)."""
     sessions = create_session_factory(engine)
     admins = Admins(shop.admin_ids)
     policy, zone = shop.policy, shop.zone
@@ -92,13 +103,16 @@ def build_services(engine: AsyncEngine, messages: ReaderMessages, shop: Shop = S
         reservations=ReservationService(
             sessions, messages, policy, zone, shop.max_active_reservations
         ),
+        pauses=PauseService(sessions, messages, policy, zone, clock),
         restocks=RestockService(sessions, admins, messages, policy, zone),
         withdrawals=WithdrawalService(sessions, admins, messages, zone),
         notifications=NotificationService(sessions, admins, zone),
         outbox=Outbox(sessions),
         holds=HoldService(sessions, admins, books, policy, zone),
         hold_sweeper=hold_sweeper,
-        line_upkeep=LineUpkeep(hold_sweeper, {}),
+        line_upkeep=LineUpkeep(
+            hold_sweeper, {"resumed": ResumeStep(sessions, policy, zone, messages, clock)}
+        ),
         cards=CardService(sessions, zone),
         demand=DemandService(sessions, admins, zone, policy.hold_in_line),
     )

@@ -133,6 +133,8 @@ async def test_command_menu_is_published(services: Services, api: FakeBotApi) ->
             "reserve",
             "myreservations",
             "cancel",
+            "pause",
+            "resume",
             "help",
             "book",
             "language",

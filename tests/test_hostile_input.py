@@ -21,21 +21,35 @@ COMMANDS = [
     "reserve",
     "myreservations",
     "cancel",
+    "pause",
+    "resume",
     "restock",
     "addbook",
     "deliveries",
     "frobnicate",
 ]
 # Replies that report a change; any other reply must leave the database untouched.
-CHANGES = ("Reserved", "Cancelled reservation", "Stock of", "Added #")
-CALLBACK_CHANGES = ("Reserved:", "Reservation cancelled")
+CHANGES = (
+    "Reserved",
+    "Cancelled reservation",
+    "Stock of",
+    "Added #",
+    "⏸ Paused reservation",
+    "▶️ Resumed reservation",
+)
+CALLBACK_CHANGES = (
+    "Reserved:",
+    "Reservation cancelled",
+    "Reservation paused",
+    "Reservation resumed",
+)
 FAILED = refusals.something_went_wrong()
 HYPOTHESIS = settings(
     max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-NEAR_VALID_DATA = st.from_regex(r"\A[rcbmx]:-?[0-9]{0,25}(:[0-9a-z]{0,8})?\Z")
+NEAR_VALID_DATA = st.from_regex(r"\A([rcbmx]|ps|rs):-?[0-9]{0,25}(:[0-9a-z]{0,8})?\Z")
 
 
 @pytest.fixture

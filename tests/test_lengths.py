@@ -17,7 +17,7 @@ from bot.books.rules import SEARCH_MAX_LENGTH
 from bot.books.schemas import BookPage, BookView
 from bot.books.service import BOOKS_PAGE_SIZE
 from bot.database import MAX_ID
-from bot.line.service import RESERVATIONS_PAGE_SIZE
+from bot.line.pages import RESERVATIONS_PAGE_SIZE
 from bot.playground.local_bot_api import SentRequest
 from bot.reservations.errors import AlreadyWaiting, BookInStock
 from bot.reservations.models import ReservationStatus

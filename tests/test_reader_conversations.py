@@ -108,7 +108,10 @@ async def test_reader_reserves_lists_and_cancels(
     listing = await chat.send_one(ALICE, "/myreservations")
     assert "<b>Dune</b> by Frank Herbert" in listing.text
     assert "⏳ waiting since" in listing.text
-    assert [label for label, _ in chat.current_buttons(listing)] == ["Cancel #1 Dune"]
+    assert [label for label, _ in chat.current_buttons(listing)] == [
+        "Cancel #1 Dune",
+        "⏸ Pause #1",
+    ]
 
     pressed = await chat.press(ALICE, "Cancel #1", listing)
     assert [request.method for request in pressed] == ["answerCallbackQuery", "editMessageText"]
@@ -154,7 +157,10 @@ async def test_my_reservations_empty_then_newest_first(chat: Chat, services: Ser
     assert listing.text.index("Emma") < listing.text.index("Dune")
     assert "#1 <b>Dune</b> by Frank Herbert\n    ✖️ cancelled on" in listing.text
     assert "#2 <b>Emma</b> by Jane Austen\n    ⏳ waiting since" in listing.text
-    assert [label for label, _ in chat.current_buttons(listing)] == ["Cancel #2 Emma"]
+    assert [label for label, _ in chat.current_buttons(listing)] == [
+        "Cancel #2 Emma",
+        "⏸ Pause #2",
+    ]
 
 
 async def test_my_reservations_pages(chat: Chat, services: Services) -> None:
@@ -221,7 +227,7 @@ async def test_readers_see_only_their_own_reservations(chat: Chat, services: Ser
     bobs = await chat.send_one(BOB, "/myreservations")
     assert "#7 <b>Book 7</b>" in bobs.text
     assert "Book 1" not in bobs.text
-    assert [label for label, _ in chat.current_buttons(bobs)] == ["Cancel #7 Book 7"]
+    assert [label for label, _ in chat.current_buttons(bobs)] == ["Cancel #7 Book 7", "⏸ Pause #7"]
     # Alice's page-2 button pressed by Bob shows Bob's list (one page), never Alice's.
     alices = await chat.send_one(ALICE, "/myreservations")
     next_page = next(data for label, data in chat.current_buttons(alices) if label == "Next ›")

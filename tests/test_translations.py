@@ -38,6 +38,7 @@ from bot.cards.schemas import (
     NoReservation,
     Notified,
     OnHold,
+    Paused,
     ReaderStatus,
     Waiting,
 )
@@ -47,14 +48,18 @@ from bot.errors import DomainError
 from bot.holds.errors import NotOnHold, StockBelowHolds
 from bot.holds.schemas import Collection, HoldEntry, HoldsReport, LineRestock
 from bot.i18n import catalogs, languages
-from bot.line.service import RESERVATIONS_PAGE_SIZE
+from bot.line.pages import RESERVATIONS_PAGE_SIZE
+from bot.line.pause import PauseChange
 from bot.notifications.models import NotificationKind
 from bot.notifications.schemas import DeliveryReport, KindCounts
 from bot.reservations.errors import (
     AlreadyWaiting,
     BookInStock,
     NotCancellable,
+    NotPausable,
+    NotPaused,
     ReservationNotFound,
+    ResumeDayNotAhead,
     TooManyReservations,
 )
 from bot.reservations.models import ReservationStatus
@@ -67,7 +72,7 @@ from bot.reservations.schemas import (
 from bot.restocks.schemas import Restock, Withdrawal
 from bot.telegram import deep_links, keyboards
 from bot.telegram.application import reader_commands
-from bot.telegram.bad_input import BadInput, InvalidButton, NotPrivateChat, UsageError
+from bot.telegram.bad_input import BadInput, InvalidButton, NotADay, NotPrivateChat, UsageError
 from bot.telegram.command_menu import commands_for
 from bot.telegram.lengths import (
     CALLBACK_ANSWER_LIMIT,
@@ -88,6 +93,7 @@ from bot.telegram.texts import catalog as catalog_texts
 from bot.telegram.texts import demand as demand_texts
 from bot.telegram.texts import holds as holds_texts
 from bot.telegram.texts import language as language_texts
+from bot.telegram.texts import pause as pause_texts
 from bot.users.errors import NotAnAdmin
 from tests.test_lengths import telegram_accepts
 
@@ -273,6 +279,7 @@ def messages() -> list[str]:
         refusals.temporarily_unavailable(),
         *hold_card_and_demand_messages(),
         *withdrawal_messages(),
+        *pause_messages(),
     ]
 
 
@@ -300,6 +307,8 @@ CARD_STATES: tuple[ReaderStatus, ...] = (
     Waiting(MAX_ID, 1, NOW),
     Waiting(MAX_ID, MAX_ID, NOW),
     Waiting(MAX_ID, MAX_ID, NOW, EXPECTED_ON),
+    Paused(MAX_ID, MAX_ID),
+    Paused(MAX_ID, MAX_ID, EXPECTED_ON),
     Notified(MAX_ID, NOW),
     OnHold(MAX_ID, NOW),
 )
@@ -420,6 +429,8 @@ def test_every_message_fits_in_every_language(language: str) -> None:
             reservations.reserved_short(Confirmation(MAX_ID, BOOK, MAX_ID)),
             reservations.cancelled_short(),
             language_texts.language_chosen_short(),
+            pause_texts.paused_short(),
+            pause_texts.resumed_short(),
         ]
         labels = [
             button.text
@@ -521,3 +532,38 @@ def test_no_refused_error_is_a_kind_of_another() -> None:
     a subclass of another, which words it gets would hang on the order of its bases."""
     kinds = list(refusals.REFUSALS)
     assert [(a, b) for a in kinds for b in kinds if a is not b and issubclass(a, b)] == []
+
+
+# Paused at the far end of the line, until the longest date in every language.
+PAUSED = replace(
+    reservation(ReservationStatus.PAUSED),
+    place_in_line=MAX_ID,
+    paused_at=NOW,
+    resume_on=EXPECTED_ON,
+)
+
+
+def pause_messages() -> list[str]:
+    page = ReservationPage((PAUSED, replace(PAUSED, resume_on=None)) * 2 + (PAUSED,), 1, 1, 5)
+    changes = [
+        PauseChange(replace(PAUSED, status=status), page)
+        for status in (
+            ReservationStatus.PAUSED,
+            ReservationStatus.WAITING,
+            ReservationStatus.ON_HOLD,
+            ReservationStatus.NOTIFIED,
+        )
+    ]
+    errors: list[DomainError | BadInput] = [
+        *(NotPausable(reservation(status)) for status in ReservationStatus),
+        *(NotPaused(reservation(status)) for status in ReservationStatus),
+        ResumeDayNotAhead(EXPECTED_ON, EXPECTED_ON),
+        NotADay("pause", LONG_QUERY),
+    ]
+    return [
+        *(pause_texts.paused(change) for change in changes[:1]),
+        pause_texts.paused(replace(changes[0], reservation=replace(PAUSED, resume_on=None))),
+        *(pause_texts.resumed(change) for change in changes[1:]),
+        reservations.reservation_page(page),
+        *(refusals.refusal(error) for error in errors),
+    ]

@@ -190,3 +190,12 @@ class BookRepository:
                 .values(line_moved_at=func.now(), updated_at=Book.updated_at)
                 .execution_options(synchronize_session=False)
             )
+
+    async def latest_restock_id(self, book_id: int) -> int | None:
+        """The book's most recent restock (the one that brought its copies back)."""
+        return await self._session.scalar(
+            select(RestockEvent.id)
+            .where(RestockEvent.book_id == book_id)
+            .order_by(RestockEvent.id.desc())
+            .limit(1)
+        )

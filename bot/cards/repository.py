@@ -13,6 +13,7 @@ from bot.cards.schemas import (
     NoReservation,
     Notified,
     OnHold,
+    Paused,
     ReaderStatus,
     Waiting,
 )
@@ -28,7 +29,9 @@ class CardRepository:
         latest = (
             await self._session.execute(
                 select(PreBooking.id, PreBooking.status, PreBooking.created_at)
-                .add_columns(PreBooking.notified_at, PreBooking.hold_expires_at)
+                .add_columns(
+                    PreBooking.notified_at, PreBooking.hold_expires_at, PreBooking.resume_on
+                )
                 .where(PreBooking.user_id == user_id, PreBooking.book_id == book.id)
                 .where(PreBooking.status != ReservationStatus.CANCELLED)
                 .order_by(PreBooking.id.desc())
@@ -37,7 +40,7 @@ class CardRepository:
         ).one_or_none()
         if latest is None:
             return NoReservation()
-        if latest.status is ReservationStatus.WAITING:
+        if latest.status in (ReservationStatus.WAITING, ReservationStatus.PAUSED):
             place = await self._session.scalar(
                 select(func.count())
                 .select_from(PreBooking)
@@ -45,6 +48,9 @@ class CardRepository:
                 .where(PreBooking.status == ReservationStatus.WAITING)
                 .where(PreBooking.id <= latest.id)
             )
+            if latest.status is ReservationStatus.PAUSED:
+                # Its own row is not counted: the place it takes when resumed.
+                return Paused(latest.id, int(place or 0) + 1, latest.resume_on)
             return Waiting(latest.id, int(place or 0), latest.created_at)
         if latest.status is ReservationStatus.ON_HOLD and latest.hold_expires_at is not None:
             return OnHold(latest.id, latest.hold_expires_at)

@@ -29,6 +29,16 @@ class Notified:
 
 
 @dataclass(frozen=True)
+class Paused:
+    """Out of the line for a while (/pause): the place it takes again when resumed, and
+    the day it resumes by itself, if any."""
+
+    reservation_id: int
+    place: int
+    resume_on: date | None = None
+
+
+@dataclass(frozen=True)
 class OnHold:
     """A copy set aside for the reader (RESTOCK_POLICY=hold_in_line), kept until then."""
 
@@ -37,7 +47,7 @@ class OnHold:
 
 
 # One class per state a reader can be in for a book.
-ReaderStatus = NoReservation | Waiting | Notified | OnHold
+ReaderStatus = NoReservation | Waiting | Paused | Notified | OnHold
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.books.errors import BookWithdrawn
 from bot.books.expected_wait import HISTORY, expected_day
-from bot.books.models import Book
 from bot.books.repository import BookRepository, book_view
 from bot.holds.line import pass_on_free_copies
 from bot.holds.policy import HoldPolicy
 from bot.holds.repository import HoldRepository
+from bot.line.pages import locked_book_of, reservation_page
 from bot.notifications.messages import ReaderMessages
-from bot.pagination import PageRequest, page_count
 from bot.reservations.errors import (
     BookInStock,
     NotCancellable,
@@ -28,8 +27,7 @@ from bot.reservations.schemas import Cancellation, Confirmation, ReservationPage
 from bot.users.repository import UserRepository
 from bot.users.schemas import Reader
 
-RESERVATIONS_PAGE_SIZE = 5
-CANCELLABLE = {ReservationStatus.WAITING, ReservationStatus.ON_HOLD}
+CANCELLABLE = {ReservationStatus.WAITING, ReservationStatus.PAUSED, ReservationStatus.ON_HOLD}
 
 
 class ReservationService:
@@ -89,7 +87,7 @@ class ReservationService:
         """The reader's reservations, newest first, one page of them."""
         async with self._sessions.begin() as session:
             user_id = await UserRepository(session).save(reader)
-            return await self._page(session, user_id, page)
+            return await reservation_page(session, user_id, page, self._zone)
 
     async def cancel(self, reader: Reader, reservation_id: int, page: int = 1) -> Cancellation:
         """Cancel one of the reader's waiting reservations, or release a copy held for
@@ -97,7 +95,7 @@ class ReservationService:
         async with self._sessions.begin() as session:
             user_id = await UserRepository(session).save(reader)
             reservations = ReservationRepository(session)
-            book = await self._locked_book_of(session, user_id, reservation_id)
+            book = await locked_book_of(session, user_id, reservation_id)
             reservation = await reservations.get_for_user(user_id, reservation_id, lock="update")
             if book is None or reservation is None:
                 raise ReservationNotFound(reservation_id)
@@ -115,42 +113,6 @@ class ReservationService:
             cancelled = await reservations.get_for_user(user_id, reservation_id, lock="update")
             assert cancelled is not None
             return Cancellation(
-                cancelled.in_zone(self._zone), await self._page(session, user_id, page)
+                cancelled.in_zone(self._zone),
+                await reservation_page(session, user_id, page, self._zone),
             )
-
-    async def _locked_book_of(
-        self, session: AsyncSession, user_id: int, reservation_id: int
-    ) -> Book | None:
-        """The book of the reader's reservation, locked before the reservation is: the
-        order in which restocks and the expiry loop take them, so none deadlocks."""
-        found = await ReservationRepository(session).get_for_user(user_id, reservation_id)
-        if found is None:
-            return None
-        return await BookRepository(session).get(found.book_id, lock="update")
-
-    async def _page(self, session: AsyncSession, user_id: int, page: int) -> ReservationPage:
-        request = PageRequest(page, RESERVATIONS_PAGE_SIZE)
-        items, total, request = await ReservationRepository(session).page_for_user(
-            user_id, request
-        )
-        # One query for the restock histories of all the page's waiting books.
-        now = datetime.now(UTC)
-        waiting = {item.book_id for item in items if item.place_in_line}
-        histories = await BookRepository(session).restock_histories(sorted(waiting), now - HISTORY)
-        items = [
-            replace(
-                item,
-                expected_on=expected_day(
-                    histories[item.book_id], item.place_in_line, now, self._zone
-                ),
-            )
-            if item.place_in_line
-            else item
-            for item in items
-        ]
-        return ReservationPage(
-            tuple(item.in_zone(self._zone) for item in items),
-            request.number,
-            page_count(total, request.size),
-            total,
-        )

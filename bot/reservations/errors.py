@@ -1,4 +1,5 @@
 from dataclasses import dataclass
+from datetime import date
 
 from bot.books.schemas import BookView
 from bot.errors import DomainError
@@ -34,3 +35,25 @@ class ReservationNotFound(DomainError):
 @dataclass(eq=False)
 class NotCancellable(DomainError):
     reservation: ReservationView
+
+
+@dataclass(eq=False)
+class NotPausable(DomainError):
+    """Only a waiting reservation pauses: not a paused one, a hold, or one that ended."""
+
+    reservation: ReservationView
+
+
+@dataclass(eq=False)
+class NotPaused(DomainError):
+    """Only a paused reservation resumes."""
+
+    reservation: ReservationView
+
+
+@dataclass(eq=False)
+class ResumeDayNotAhead(DomainError):
+    """The day a pause ends by itself must come after today (in shop time)."""
+
+    resume_on: date
+    today: date

@@ -1,3 +1,5 @@
+from collections.abc import Sequence
+from datetime import date
 from typing import Any, Literal
 
 from sqlalchemy import case, func, insert, select, update
@@ -28,6 +30,8 @@ _VIEW_COLUMNS = (
     PreBooking.collected_at,
     PreBooking.expired_at,
     PreBooking.cancel_reason,
+    PreBooking.paused_at,
+    PreBooking.resume_on,
 )
 
 
@@ -46,6 +50,8 @@ def _view(row: Any) -> ReservationView:
         row.expired_at,
         getattr(row, "place_in_line", None),
         cancel_reason=row.cancel_reason,
+        paused_at=row.paused_at,
+        resume_on=row.resume_on,
     )
 
 
@@ -114,7 +120,10 @@ class ReservationRepository:
             select(
                 *_VIEW_COLUMNS,
                 case(
-                    (PreBooking.status == ReservationStatus.WAITING, place_in_line), else_=None
+                    (PreBooking.status == ReservationStatus.WAITING, place_in_line),
+                    # Its own row is not counted: where it stands once resumed.
+                    (PreBooking.status == ReservationStatus.PAUSED, place_in_line + 1),
+                    else_=None,
                 ).label("place_in_line"),
             )
             .join(Book, Book.id == PreBooking.book_id)
@@ -149,3 +158,65 @@ class ReservationRepository:
             .where(PreBooking.id == reservation_id)
             .values(status=ReservationStatus.CANCELLED, cancelled_at=func.now())
         )
+
+    async def pause(self, reservation_id: int, resume_on: date | None) -> None:
+        """Out of the line (its id keeps its place) until resumed, or until resume_on."""
+        await self._session.execute(
+            update(PreBooking)
+            .where(PreBooking.id == reservation_id)
+            .values(status=ReservationStatus.PAUSED, paused_at=func.now(), resume_on=resume_on)
+        )
+
+    async def resume(self, reservation_ids: Sequence[int]) -> None:
+        """Back in the line at their places, each reader's place noted as told (place
+        updates count from there). The books are locked by the caller."""
+        await self._session.execute(
+            update(PreBooking)
+            .where(PreBooking.id.in_(reservation_ids))
+            .where(PreBooking.status == ReservationStatus.PAUSED)
+            .values(status=ReservationStatus.WAITING, paused_at=None, resume_on=None)
+        )
+        ahead = aliased(PreBooking)
+        await self._session.execute(
+            update(PreBooking)
+            .where(PreBooking.id.in_(reservation_ids))
+            .values(
+                place_told=select(func.count())
+                .where(ahead.book_id == PreBooking.book_id)
+                .where(ahead.status == ReservationStatus.WAITING)
+                .where(ahead.id <= PreBooking.id)
+                .correlate(PreBooking)
+                .scalar_subquery()
+            )
+        )
+
+    async def books_with_due_resumes(self, today: date, limit: int) -> list[int]:
+        """Up to limit books with paused reservations due to resume by today, locked
+        (before any of their reservations, as everything that changes a line locks);
+        books another process is working on are skipped (SKIP LOCKED)."""
+        due = (
+            select(PreBooking.book_id)
+            .where(PreBooking.status == ReservationStatus.PAUSED)
+            .where(PreBooking.resume_on <= today)
+            .distinct()
+        )
+        books = await self._session.scalars(
+            select(Book.id)
+            .where(Book.id.in_(due.scalar_subquery()))
+            .order_by(Book.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list(books)
+
+    async def due_resumes(self, book_ids: Sequence[int], today: date) -> list[int]:
+        """The books' paused reservations due to resume by today (the books locked)."""
+        found = await self._session.scalars(
+            select(PreBooking.id)
+            .where(PreBooking.book_id.in_(book_ids))
+            .where(PreBooking.status == ReservationStatus.PAUSED)
+            .where(PreBooking.resume_on <= today)
+            .order_by(PreBooking.id)
+            .with_for_update()
+        )
+        return list(found)

@@ -24,6 +24,10 @@ class ReservationView:
     expected_on: date | None = None
     # Why staff cancelled it (a withdrawn book); None when the reader did.
     cancel_reason: str | None = None
+    # Paused since then (its place_in_line: where it stands when resumed); resumes by
+    # itself at the start of resume_on (shop time), if set.
+    paused_at: datetime | None = None
+    resume_on: date | None = None
 
     @property
     def status_since(self) -> datetime:
@@ -34,6 +38,7 @@ class ReservationView:
             ReservationStatus.CANCELLED: self.cancelled_at,
             ReservationStatus.COLLECTED: self.collected_at,
             ReservationStatus.EXPIRED: self.expired_at,
+            ReservationStatus.PAUSED: self.paused_at,
         }.get(self.status)
         return since or self.created_at
 
@@ -47,6 +52,7 @@ class ReservationView:
             hold_expires_at=_in_zone(self.hold_expires_at, zone),
             collected_at=_in_zone(self.collected_at, zone),
             expired_at=_in_zone(self.expired_at, zone),
+            paused_at=_in_zone(self.paused_at, zone),
         )
 
 

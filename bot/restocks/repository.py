@@ -1,31 +1,11 @@
-"""The SQL of a restock: telling a book's whole line (notify_all), or changing the stock
-of a book whose copies may be held (hold_in_line); and of a withdrawal, which cancels a
-book's whole line and tells each reader why."""
+"""The SQL of a restock: changing the stock of a book whose copies may be held
+(hold_in_line). Telling a book's whole line (notify_all) is the outbox's
+(NotificationRepository.notify_waiting), as a resumed reservation is told the same way."""
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import (
-    BigInteger,
-    ColumnElement,
-    String,
-    Text,
-    case,
-    func,
-    insert,
-    literal,
-    null,
-    or_,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from bot.i18n import languages
-from bot.notifications.models import Notification, NotificationKind
-from bot.reservations.models import PreBooking, ReservationStatus
-from bot.users.models import User
 
 
 @dataclass(frozen=True)
@@ -40,86 +20,6 @@ class LineStockChange:
 class RestockRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
-
-    async def notify_waiting(
-        self, book_id: int, restock_id: int, messages: Mapping[str, str]
-    ) -> int:
-        """Mark every waiting reservation of the book notified and queue each reader's
-        message, in their language (messages by language), in the outbox: one
-        statement, so both happen or neither does; return how many. The default
-        language's text is on the restock (restocks.message); the rows of readers of
-        that language point to it (their text is NULL), the others carry their own."""
-        notified = (
-            update(PreBooking)
-            .where(PreBooking.book_id == book_id)
-            .where(PreBooking.status == ReservationStatus.WAITING)
-            .where(PreBooking.user_id == User.id)
-            .values(status=ReservationStatus.NOTIFIED, notified_at=func.now())
-            .returning(PreBooking.id, User.chat_id, User.language)
-            .cte("notified")
-        )
-        queued = (
-            insert(Notification)
-            .from_select(
-                ["restock_id", "pre_booking_id", "chat_id", "text"],
-                select(
-                    literal(restock_id, BigInteger),
-                    notified.c.id,
-                    notified.c.chat_id,
-                    in_their_language(notified.c.language, messages),
-                ),
-            )
-            .returning(Notification.id)
-            .cte("queued")
-        )
-        # Only the count comes back: 100,000 rows through the driver cost a quarter
-        # of the restock (docs/benchmarks.md).
-        count = await self._session.scalar(select(func.count()).select_from(queued))
-        return int(count or 0)
-
-    async def cancel_line(
-        self, book_id: int, restock_id: int, reason: str, messages: Mapping[str, str]
-    ) -> int:
-        """Cancel every waiting and paused reservation of the book with the reason, and
-        queue each reader the withdrawal notice in their language (messages by language,
-        the default one's stored once on the withdrawal's log entry, restock_id): one
-        statement, as notify_waiting; return how many."""
-        cancelled = (
-            update(PreBooking)
-            .where(PreBooking.book_id == book_id)
-            # Two arms, so that each reads its partial index (the line, the paused).
-            .where(
-                or_(
-                    PreBooking.status == ReservationStatus.WAITING,
-                    PreBooking.status == ReservationStatus.PAUSED,
-                )
-            )
-            .where(PreBooking.user_id == User.id)
-            .values(
-                status=ReservationStatus.CANCELLED,
-                cancelled_at=func.now(),
-                cancel_reason=reason,
-            )
-            .returning(PreBooking.id, User.chat_id, User.language)
-            .cte("cancelled")
-        )
-        queued = (
-            insert(Notification)
-            .from_select(
-                ["restock_id", "pre_booking_id", "chat_id", "kind", "text"],
-                select(
-                    literal(restock_id, BigInteger),
-                    cancelled.c.id,
-                    cancelled.c.chat_id,
-                    literal(NotificationKind.WITHDRAWN.value, String),
-                    in_their_language(cancelled.c.language, messages),
-                ),
-            )
-            .returning(Notification.id)
-            .cte("queued")
-        )
-        count = await self._session.scalar(select(func.count()).select_from(queued))
-        return int(count or 0)
 
     async def change_line_stock(
         self, book_id: int, old_stock: int, quantity: int, admin_telegram_id: int, up_to: int
@@ -140,22 +40,6 @@ class RestockRepository:
             )
         ).one()
         return LineStockChange(row.copies, row.readers, row.restock_id)
-
-
-def in_their_language(
-    language: ColumnElement[str | None], messages: Mapping[str, str]
-) -> ColumnElement[str | None]:
-    """An outbox row's own text for a reader of that language; NULL for the default
-    language's readers, whose text is the log entry's (restocks.message)."""
-    return case(
-        {
-            code: literal(text, Text)
-            for code, text in messages.items()
-            if code != languages.DEFAULT
-        },
-        value=language,
-        else_=null(),
-    )
 
 
 # Each part reads through its partial index (the holds of a book, the line in order).

@@ -17,6 +17,7 @@ from bot.holds.repository import HoldRepository
 from bot.holds.schemas import LINE_COUNTED_UP_TO, LineRestock, in_shop_time
 from bot.i18n import languages
 from bot.notifications.messages import ReaderMessages
+from bot.notifications.repository import NotificationRepository
 from bot.restocks.repository import RestockRepository
 from bot.restocks.schemas import Restock
 from bot.users.admins import Admins
@@ -81,7 +82,9 @@ class RestockService:
         restock_id = await BookRepository(session).set_stock(
             book, quantity, actor_id, messages[languages.DEFAULT]
         )
-        notified = await RestockRepository(session).notify_waiting(book.id, restock_id, messages)
+        notified = await NotificationRepository(session).notify_waiting(
+            book.id, restock_id, messages
+        )
         return Restock(view, old_stock, quantity, notified)
 
     async def _restock_in_line(

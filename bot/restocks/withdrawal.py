@@ -15,7 +15,7 @@ from bot.books.repository import BookRepository, book_view
 from bot.holds.repository import HoldRepository
 from bot.i18n import languages
 from bot.notifications.messages import ReaderMessages
-from bot.restocks.repository import RestockRepository
+from bot.notifications.repository import NotificationRepository
 from bot.restocks.schemas import Withdrawal
 from bot.users.admins import Admins
 
@@ -53,7 +53,7 @@ class WithdrawalService:
             shown = replace(book_view(book), withdrawn_reason=reason)
             messages = languages.in_each_language(lambda: self._messages.withdrawn(shown))
             entry = await books.withdraw(book, reason, actor_id, messages[languages.DEFAULT])
-            cancelled = await RestockRepository(session).cancel_line(
+            cancelled = await NotificationRepository(session).notify_withdrawn(
                 book.id, entry, reason, messages
             )
             # Nobody is left in the line to hear of a better place: no mark_line_moved.

@@ -119,6 +119,8 @@ def add_handlers(application: BotApplication) -> None:
         "reserve": readers.reserve,
         "myreservations": readers.my_reservations,
         "cancel": readers.cancel,
+        "pause": readers.pause_reservation,
+        "resume": readers.resume_reservation,
         "restock": admin.restock,
         "addbook": admin.add_book,
         "deliveries": admin.deliveries,

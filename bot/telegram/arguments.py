@@ -1,9 +1,13 @@
 """Parsing of command arguments; anything malformed becomes a UsageError."""
 
+import re
 from collections.abc import Sequence
+from datetime import date
 
 from bot.database import is_valid_id
-from bot.telegram.bad_input import UsageError
+from bot.telegram.bad_input import NotADay, UsageError
+
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 # Longer than any number the bot takes; refusing it early avoids converting huge strings.
 _MAX_DIGITS = 19
@@ -14,6 +18,14 @@ def single_id(command: str, args: Sequence[str]) -> int:
     if len(args) != 1:
         raise UsageError(command)
     return _id(command, args[0].removeprefix("#"))
+
+
+def id_and_optional_day(command: str, args: Sequence[str]) -> tuple[int, date | None]:
+    """`/command <id> [YYYY-MM-DD]`; whether the day may be that day is the service's rule."""
+    if len(args) not in (1, 2):
+        raise UsageError(command)
+    reservation_id = _id(command, args[0].removeprefix("#"))
+    return reservation_id, _day(command, args[1]) if len(args) == 2 else None
 
 
 def id_and_quantity(command: str, args: Sequence[str]) -> tuple[int, int]:
@@ -51,6 +63,15 @@ def _id(command: str, text: str) -> int:
     if not is_valid_id(value):
         raise UsageError(command)
     return value
+
+
+def _day(command: str, text: str) -> date:
+    if not _DAY.fullmatch(text):
+        raise NotADay(command, text)
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise NotADay(command, text) from None
 
 
 def _integer(command: str, text: str) -> int:

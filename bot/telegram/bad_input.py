@@ -19,3 +19,12 @@ class InvalidButton(BadInput):
 
 class NotPrivateChat(BadInput):
     """Reservations are personal: the bot serves readers in private chats only."""
+
+
+class NotADay(BadInput):
+    """A day that is not written YYYY-MM-DD, or no such day (2026-02-30)."""
+
+    def __init__(self, command: str, text: str) -> None:
+        super().__init__(command, text)
+        self.command = command
+        self.text = text

@@ -2,7 +2,8 @@
 
 Formats: `r:<book_id>` reserve, `c:<reservation_id>:<page>` cancel,
 `b:<page>[:<search>]` catalog page, `m:<page>` my reservations page,
-`l:<language>` the reader's language.
+`l:<language>` the reader's language, `ps:<reservation_id>:<page>` pause,
+`rs:<reservation_id>:<page>` resume.
 Clients can send any bytes back, so decoding checks everything.
 """
 
@@ -29,6 +30,18 @@ class CancelButton:
 
 
 @dataclass(frozen=True)
+class PauseButton:
+    reservation_id: int
+    page: int
+
+
+@dataclass(frozen=True)
+class ResumeButton:
+    reservation_id: int
+    page: int
+
+
+@dataclass(frozen=True)
 class BooksPageButton:
     page: int
     query: str | None = None
@@ -44,7 +57,15 @@ class LanguageButton:
     language: str
 
 
-Button = ReserveButton | CancelButton | BooksPageButton | ReservationsPageButton | LanguageButton
+Button = (
+    ReserveButton
+    | CancelButton
+    | BooksPageButton
+    | ReservationsPageButton
+    | LanguageButton
+    | PauseButton
+    | ResumeButton
+)
 
 
 def encode(button: Button) -> str | None:
@@ -60,6 +81,10 @@ def encode(button: Button) -> str | None:
             data = f"m:{page}"
         case LanguageButton(language):
             data = f"l:{language}"
+        case PauseButton(reservation_id, page):
+            data = f"ps:{reservation_id}:{page}"
+        case ResumeButton(reservation_id, page):
+            data = f"rs:{reservation_id}:{page}"
     return data if len(data.encode()) <= MAX_BYTES else None
 
 
@@ -81,6 +106,10 @@ def decode(data: object) -> Button:
             return ReservationsPageButton(_page(rest))
         case "l" if languages.is_supported(rest):
             return LanguageButton(rest)
+        case "ps" | "rs":
+            reservation_id, _, page = rest.partition(":")
+            button = PauseButton if kind == "ps" else ResumeButton
+            return button(_id(reservation_id), _page(page))
     raise InvalidButton()
 
 

@@ -5,21 +5,23 @@ from collections.abc import Callable, Iterable
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.books.schemas import BookPage, BookView
-from bot.cards.schemas import BookCard, NoReservation, OnHold, Waiting
+from bot.cards.schemas import BookCard, NoReservation, OnHold, Paused, Waiting
 from bot.i18n import languages
 from bot.i18n.catalogs import N_, _
 from bot.reservations.models import ReservationStatus
-from bot.reservations.schemas import ReservationPage
+from bot.reservations.schemas import ReservationPage, ReservationView
 from bot.telegram import callback_data
 from bot.telegram.callback_data import (
     BooksPageButton,
     Button,
     CancelButton,
     LanguageButton,
+    PauseButton,
     ReservationsPageButton,
     ReserveButton,
+    ResumeButton,
 )
-from bot.telegram.texts import cards, catalog, holds, reservations
+from bot.telegram.texts import cards, catalog, holds, pause, reservations
 
 PREVIOUS = N_("‹ Prev")
 NEXT = N_("Next ›")
@@ -40,15 +42,29 @@ def books_keyboard(page: BookPage) -> InlineKeyboardMarkup | None:
 
 
 def reservations_keyboard(page: ReservationPage) -> InlineKeyboardMarkup | None:
-    rows: list[list[tuple[str, Button]]] = [
-        [(reservations.cancel_button(reservation), CancelButton(reservation.id, page.number))]
-        if reservation.status is ReservationStatus.WAITING
-        else [(holds.release_button(reservation.id), CancelButton(reservation.id, page.number))]
-        for reservation in page.reservations
-        if reservation.status in (ReservationStatus.WAITING, ReservationStatus.ON_HOLD)
-    ]
+    rows = [_reservation_row(reservation, page.number) for reservation in page.reservations]
     rows.append(_navigation(page.number, page.page_count, ReservationsPageButton))
     return _markup(rows)
+
+
+def _reservation_row(reservation: ReservationView, page: int) -> list[tuple[str, Button]]:
+    """A waiting reservation's Cancel and Pause, a paused one's Resume and Cancel, a held
+    copy's Don't need it; nothing for the others."""
+    cancel = CancelButton(reservation.id, page)
+    match reservation.status:
+        case ReservationStatus.WAITING:
+            return [
+                (reservations.cancel_button(reservation), cancel),
+                (pause.pause_button(reservation), PauseButton(reservation.id, page)),
+            ]
+        case ReservationStatus.PAUSED:
+            return [
+                (pause.resume_button(reservation), ResumeButton(reservation.id, page)),
+                (reservations.cancel_button(reservation), cancel),
+            ]
+        case ReservationStatus.ON_HOLD:
+            return [(holds.release_button(reservation.id), cancel)]
+    return []
 
 
 def languages_keyboard() -> InlineKeyboardMarkup | None:
@@ -93,6 +109,8 @@ def card_keyboard(card: BookCard) -> InlineKeyboardMarkup | None:
     match card.status:
         case Waiting(reservation_id=reservation_id):
             return _markup([[(cards.card_cancel_button(), CancelButton(reservation_id, 1))]])
+        case Paused(reservation_id=reservation_id):
+            return _markup([[(pause.card_resume_button(), ResumeButton(reservation_id, 1))]])
         case OnHold(reservation_id=reservation_id):
             return _markup(
                 [[(holds.release_button(reservation_id), CancelButton(reservation_id, 1))]]

@@ -9,18 +9,21 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import BaseUpdateProcessor
 
+from bot.reservations.schemas import ReservationPage
 from bot.telegram import callback_data, keyboards
 from bot.telegram.callback_data import (
     BooksPageButton,
     CancelButton,
     LanguageButton,
+    PauseButton,
     ReservationsPageButton,
     ReserveButton,
+    ResumeButton,
 )
 from bot.telegram.context import BotContext
 from bot.telegram.handlers import language
 from bot.telegram.handlers.senders import reader_of, require_private_chat
-from bot.telegram.texts import catalog, reservations
+from bot.telegram.texts import catalog, pause, reservations
 from bot.telegram.texts import language as language_texts
 from bot.telegram.update_processor import stop_spinner
 
@@ -60,6 +63,19 @@ async def button(update: Update, context: BotContext) -> None:
                 reservations.reservation_page(cancellation.page),
                 keyboards.reservations_keyboard(cancellation.page),
             )
+        case PauseButton(reservation_id, page):
+            change = await spinner.stopped_by_deadline(
+                context.services.pauses.pause(reader_of(update), reservation_id, None, page)
+            )
+            await spinner.stop(pause.paused_short())
+            await _show_page(query, change.page)
+        case ResumeButton(reservation_id, page):
+            change = await spinner.stopped_by_deadline(
+                context.services.pauses.resume(reader_of(update), reservation_id, page)
+            )
+            await spinner.stop(pause.resumed_short())
+            # A copy set aside or the news that it is back comes in its own message.
+            await _show_page(query, change.page)
         case BooksPageButton(page, search):
             book_page = await spinner.stopped_by_deadline(
                 context.services.holds.list_books(page, search)
@@ -117,6 +133,11 @@ class Spinner:
         self._stopped = True
         # Too old, already answered, or Telegram away: the work goes on either way.
         await stop_spinner(self._processor, self._query, text)
+
+
+async def _show_page(query: CallbackQuery, page: ReservationPage) -> None:
+    """The reader's list as it now stands, in place of the one the button was on."""
+    await _show(query, reservations.reservation_page(page), keyboards.reservations_keyboard(page))
 
 
 async def _show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:

@@ -7,7 +7,7 @@ from bot.telegram import arguments, keyboards
 from bot.telegram.bad_input import UsageError
 from bot.telegram.context import BotContext
 from bot.telegram.handlers.senders import message_of, reader_of, require_private_chat
-from bot.telegram.texts import catalog, commands, reservations
+from bot.telegram.texts import catalog, commands, pause, reservations
 
 
 async def start(update: Update, context: BotContext) -> None:
@@ -61,6 +61,20 @@ async def cancel(update: Update, context: BotContext) -> None:
     reservation_id = arguments.single_id("cancel", context.args or [])
     cancellation = await context.services.reservations.cancel(reader_of(update), reservation_id)
     await message_of(update).reply_text(reservations.cancelled(cancellation))
+
+
+async def pause_reservation(update: Update, context: BotContext) -> None:
+    """Take one of the reader's reservations out of the line for a while, keeping its place."""
+    reservation_id, resume_on = arguments.id_and_optional_day("pause", context.args or [])
+    change = await context.services.pauses.pause(reader_of(update), reservation_id, resume_on)
+    await message_of(update).reply_text(pause.paused(change))
+
+
+async def resume_reservation(update: Update, context: BotContext) -> None:
+    """Put one of the reader's paused reservations back in line."""
+    reservation_id = arguments.single_id("resume", context.args or [])
+    change = await context.services.pauses.resume(reader_of(update), reservation_id)
+    await message_of(update).reply_text(pause.resumed(change))
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:

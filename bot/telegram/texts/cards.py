@@ -10,11 +10,12 @@ from bot.cards.schemas import (
     NoReservation,
     Notified,
     OnHold,
+    Paused,
     ReaderStatus,
     Waiting,
 )
 from bot.i18n.catalogs import _, ngettext
-from bot.telegram.texts import withdrawals
+from bot.telegram.texts import pause, withdrawals
 from bot.telegram.texts.catalog import availability
 from bot.telegram.texts.formatting import (
     as_plain,
@@ -61,6 +62,8 @@ def card_status(status: ReaderStatus) -> str:
             if expected_on is None:
                 return text
             return f"{text}\n{expected_sentence(expected_on)}"
+        case Paused():
+            return pause.card_paused(status)
         case Notified(at=at):
             return _("📬 I told you it is back on %(moment)s: come by the shop.") % {
                 "moment": moment(at)

@@ -11,6 +11,8 @@ READER_COMMANDS = {
     "reserve": N_("wait for an out-of-stock book: /reserve <book id>"),
     "myreservations": N_("see your reservations"),
     "cancel": N_("cancel a reservation: /cancel <reservation id>"),
+    "pause": N_("pause a reservation, keeping your place: /pause <reservation id> [YYYY-MM-DD]"),
+    "resume": N_("resume a paused reservation: /resume <reservation id>"),
     "help": N_("show this list"),
     "book": N_("a book's card, to reserve or share it: /book <book id>"),
     "language": N_("choose the language I speak with you"),

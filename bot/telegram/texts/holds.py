@@ -24,6 +24,7 @@ HOLD_STATES = {
     ReservationStatus.ON_HOLD: N_("on hold"),
     ReservationStatus.COLLECTED: N_("collected"),
     ReservationStatus.EXPIRED: N_("expired"),
+    ReservationStatus.PAUSED: N_("paused"),
 }
 
 

@@ -24,11 +24,14 @@ from bot.reservations.errors import (
     AlreadyWaiting,
     BookInStock,
     NotCancellable,
+    NotPausable,
+    NotPaused,
     ReservationNotFound,
+    ResumeDayNotAhead,
     TooManyReservations,
 )
-from bot.telegram.bad_input import BadInput, InvalidButton, NotPrivateChat, UsageError
-from bot.telegram.texts import catalog, holds, reservations, staff, withdrawals
+from bot.telegram.bad_input import BadInput, InvalidButton, NotADay, NotPrivateChat, UsageError
+from bot.telegram.texts import catalog, holds, pause, reservations, staff, withdrawals
 from bot.users.errors import NotAnAdmin
 
 USAGE = {
@@ -44,6 +47,11 @@ USAGE = {
     ),
     "collected": N_("/collected &lt;reservation id&gt;, for example /collected 7"),
     "holds": N_("/holds &lt;book id&gt;, for example /holds 12"),
+    "pause": N_(
+        "/pause &lt;reservation id&gt; [YYYY-MM-DD], for example /pause 7, "
+        "or /pause 7 2026-12-24 to resume by itself that day"
+    ),
+    "resume": N_("/resume &lt;reservation id&gt;, for example /resume 7"),
     "withdraw": N_(
         "/withdraw &lt;book id&gt; &lt;reason&gt;, for example /withdraw 12 out of print"
     ),
@@ -87,6 +95,10 @@ REFUSALS: dict[type[DomainError | BadInput], Callable[[Any], str]] = {
     UsageError: usage,
     NotPrivateChat: not_private_chat,
     InvalidButton: invalid_button,
+    NotPausable: pause.not_pausable,
+    NotPaused: pause.not_paused,
+    ResumeDayNotAhead: pause.resume_day_not_ahead,
+    NotADay: pause.not_a_day,
 }
 
 

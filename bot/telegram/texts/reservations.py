@@ -18,7 +18,7 @@ from bot.reservations.schemas import (
     ReservationView,
 )
 from bot.telegram.lengths import CALLBACK_ANSWER_LIMIT, truncated
-from bot.telegram.texts import withdrawals
+from bot.telegram.texts import pause, withdrawals
 from bot.telegram.texts.formatting import (
     book_name,
     deadline,
@@ -37,6 +37,7 @@ STATUS_LABELS = {
     ReservationStatus.ON_HOLD: N_("📦 set aside for you on"),
     ReservationStatus.COLLECTED: N_("✅ collected on"),
     ReservationStatus.EXPIRED: N_("⌛ not collected in time, ended on"),
+    ReservationStatus.PAUSED: N_("⏸ paused on"),
 }
 
 
@@ -104,6 +105,8 @@ def hold_detail(reservation: ReservationView) -> str:
         if reservation.expected_on is None:
             return place
         return f"{place} · {expected_around(reservation.expected_on)}"
+    if reservation.status is ReservationStatus.PAUSED:
+        return pause.paused_detail(reservation)
     if reservation.status is ReservationStatus.ON_HOLD and reservation.hold_expires_at:
         return "\n    " + _("kept for you until %(deadline)s") % {
             "deadline": deadline(reservation.hold_expires_at)
