@@ -46,15 +46,6 @@ EN_MESSAGE = (
 REFUSED = f"<b>Dune</b> by Frank Herbert has been withdrawn ({ESCAPED}): it can't be reserved."
 
 
-async def pause(engine: AsyncEngine, reservation_id: int) -> None:
-    """As /pause would leave it (the command is another part of issue 21)."""
-    async with engine.begin() as connection:
-        await connection.execute(
-            text("UPDATE pre_bookings SET status = 'paused', paused_at = now() WHERE id = :id"),
-            {"id": reservation_id},
-        )
-
-
 async def test_a_withdrawal_with_readers_in_three_languages(
     hold_chat: Chat, hold_services: Services, engine: AsyncEngine
 ) -> None:
@@ -69,7 +60,7 @@ async def test_a_withdrawal_with_readers_in_three_languages(
     await chat.send_one(PAUL, "/reserve 1")
     await chat.send_one(OLGA, "/reserve 1")
     await chat.send_one(OLGA, "/reserve 2")  # another book's line is not touched
-    await pause(engine, 4)
+    assert (await chat.send_one(PAUL, "/pause 4")).text.startswith("⏸ Paused reservation #4")
     await chat.send(ADMIN, "/restock 1 1")
     await chat.deliveries_done()
     assert await rows(engine, "SELECT status::text FROM pre_bookings WHERE id = 1") == [
