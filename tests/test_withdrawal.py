@@ -419,3 +419,15 @@ async def test_reserves_racing_a_withdrawal_leave_nobody_waiting(
     ]
     assert len(told) == cancelled
     assert len(told) + len(refused) == 120
+
+
+async def test_shelf_tags_of_sold_out_books_leave_withdrawn_ones_out(
+    chat: Chat, services: Services
+) -> None:
+    """A tag says "Scan to be told when it's back": not for a book that won't be."""
+    await add_books(services, ("Dune", "Frank Herbert", 0), ("Emma", "Jane Austen", 0))
+    await chat.send_one(ADMIN, "/withdraw 1 out of print")
+    sold_out = await services.cards.books_for_tags(sold_out_only=True)
+    every = await services.cards.books_for_tags(sold_out_only=False)
+    assert [book.title for book in sold_out] == ["Emma"]
+    assert [book.title for book in every] == ["Dune", "Emma"]
