@@ -104,8 +104,9 @@ def _markup(rows: Iterable[list[tuple[str, Button]]]) -> InlineKeyboardMarkup | 
 
 
 def card_keyboard(card: BookCard) -> InlineKeyboardMarkup | None:
-    """The one button that fits the reader's state: Reserve a book with no free copy,
-    Cancel a wait, or let a held copy go (the same release as the hold offer's button)."""
+    """The one button that fits the reader's state: Reserve a book with no free copy (and
+    not withdrawn), Cancel a wait, or let a held copy go (the same release as the hold
+    offer's button)."""
     match card.status:
         case Waiting(reservation_id=reservation_id):
             return _markup([[(cards.card_cancel_button(), CancelButton(reservation_id, 1))]])
