@@ -16,6 +16,8 @@ from bot.holds.expiry import HoldSweeper
 from bot.holds.policy import HoldPolicy
 from bot.holds.service import HoldService
 from bot.line.clock import Clock, system_clock
+from bot.line.lapses import LapseStep
+from bot.line.needed_until import NeededUntilService
 from bot.line.pause import PauseService
 from bot.line.resuming import ResumeStep
 from bot.line.service import ReservationService
@@ -70,6 +72,8 @@ class Services:
     reservations: ReservationService
     # The reader's /pause and /resume.
     pauses: PauseService
+    # /until: the day a reservation is needed until, and the buttons after reserving.
+    needed_until: NeededUntilService
     # Staff's /restock, under either RESTOCK_POLICY.
     restocks: RestockService
     # Staff's /withdraw.
@@ -91,7 +95,8 @@ def build_services(
     shop: Shop = Shop(),
     clock: Clock = system_clock,
 ) -> Services:
-    """The services; clock tells the line's days (a test's may jump to tomorrow)."""
+    """The services; clock is where the line's rules read today from (a test's can cross
+    midnight)."""
     sessions = create_session_factory(engine)
     admins = Admins(shop.admin_ids)
     policy, zone = shop.policy, shop.zone
@@ -104,6 +109,7 @@ def build_services(
             sessions, messages, policy, zone, shop.max_active_reservations
         ),
         pauses=PauseService(sessions, messages, policy, zone, clock),
+        needed_until=NeededUntilService(sessions, zone, clock),
         restocks=RestockService(sessions, admins, messages, policy, zone),
         withdrawals=WithdrawalService(sessions, admins, messages, zone),
         notifications=NotificationService(sessions, admins, zone),
@@ -111,7 +117,12 @@ def build_services(
         holds=HoldService(sessions, admins, books, policy, zone),
         hold_sweeper=hold_sweeper,
         line_upkeep=LineUpkeep(
-            hold_sweeper, {"resumed": ResumeStep(sessions, policy, zone, messages, clock)}
+            hold_sweeper,
+            # Lapsing first: a reservation whose day is over does not resume.
+            {
+                "lapsed": LapseStep(sessions, zone, messages, clock),
+                "resumed": ResumeStep(sessions, policy, zone, messages, clock),
+            },
         ),
         cards=CardService(sessions, zone),
         demand=DemandService(sessions, admins, zone, policy.hold_in_line),

@@ -23,6 +23,7 @@ COMMANDS = [
     "cancel",
     "pause",
     "resume",
+    "until",
     "restock",
     "addbook",
     "deliveries",
@@ -39,12 +40,15 @@ CHANGES = (
     "▶️ Resumed reservation",
     "#1 <b>Dune</b> by Frank Herbert is withdrawn",
     "#2 <b>Emma</b> by Jane Austen is withdrawn",
+    "Reservation #1 for",
 )
 CALLBACK_CHANGES = (
     "Reserved:",
     "Reservation cancelled",
     "Reservation paused",
     "Reservation resumed",
+    "Only needed until",
+    "No end date",
 )
 FAILED = refusals.something_went_wrong()
 HYPOTHESIS = settings(
@@ -52,7 +56,7 @@ HYPOTHESIS = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-NEAR_VALID_DATA = st.from_regex(r"\A([rcbmx]|ps|rs):-?[0-9]{0,25}(:[0-9a-z]{0,8})?\Z")
+NEAR_VALID_DATA = st.from_regex(r"\A([rcbmux]|ps|rs):-?[0-9]{0,25}(:[0-9a-z]{0,8})?\Z")
 
 
 @pytest.fixture

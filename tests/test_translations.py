@@ -50,14 +50,17 @@ from bot.holds.schemas import Collection, HoldEntry, HoldsReport, LineRestock
 from bot.i18n import catalogs, languages
 from bot.line.pages import RESERVATIONS_PAGE_SIZE
 from bot.line.pause import PauseChange
+from bot.notifications.messages import LapsedWait
 from bot.notifications.models import NotificationKind
 from bot.notifications.schemas import DeliveryReport, KindCounts
 from bot.reservations.errors import (
     AlreadyWaiting,
     BookInStock,
+    DayPassed,
     NotCancellable,
     NotPausable,
     NotPaused,
+    ReservationEnded,
     ReservationNotFound,
     ResumeDayNotAhead,
     TooManyReservations,
@@ -84,6 +87,7 @@ from bot.telegram.texts import (
     commands,
     deliveries,
     formatting,
+    needed_until,
     refusals,
     reservations,
     staff,
@@ -220,6 +224,10 @@ REFUSALS: list[DomainError | BadInput] = [
     ReservationNotFound(MAX_ID),
     NotCancellable(reservation(ReservationStatus.CANCELLED)),
     NotCancellable(reservation(ReservationStatus.NOTIFIED)),
+    NotCancellable(reservation(ReservationStatus.LAPSED)),
+    # The longest day there is in every language: a Wednesday in September.
+    DayPassed(date(2026, 9, 30), date(2026, 9, 30)),
+    ReservationEnded(reservation(ReservationStatus.LAPSED)),
     NotAnAdmin(),
     QuantityOutOfRange(1_000_000),
     BookFieldInvalid("title", TITLE_MAX_LENGTH),
@@ -280,6 +288,19 @@ def messages() -> list[str]:
         *hold_card_and_demand_messages(),
         *withdrawal_messages(),
         *pause_messages(),
+        *needed_until_messages(),
+    ]
+
+
+def needed_until_messages() -> list[str]:
+    """/until's answers and the lapsed reservation's message, at their longest."""
+    waiting = replace(IN_LINE, needed_until=EXPECTED_ON)
+    return [
+        needed_until.needed_until_set(waiting),
+        needed_until.needed_until_set(replace(HELD, needed_until=EXPECTED_ON)),
+        needed_until.needed_until_set(replace(waiting, needed_until=None)),
+        needed_until.lapsed(LapsedWait(MAX_ID, MAX_ID, LONG_TITLE, LONG_AUTHOR, EXPECTED_ON)),
+        reservations.reservation_page(ReservationPage((waiting,) * 5, MAX_ID, MAX_ID, MAX_ID)),
     ]
 
 
@@ -431,6 +452,8 @@ def test_every_message_fits_in_every_language(language: str) -> None:
             language_texts.language_chosen_short(),
             pause_texts.paused_short(),
             pause_texts.resumed_short(),
+            needed_until.needed_until_short(replace(IN_LINE, needed_until=EXPECTED_ON)),
+            needed_until.needed_until_short(IN_LINE),
         ]
         labels = [
             button.text
@@ -439,6 +462,7 @@ def test_every_message_fits_in_every_language(language: str) -> None:
                 keyboards.reservations_keyboard(RESERVATIONS),
                 keyboards.reservations_keyboard(HOLD_PAGE),
                 keyboards.languages_keyboard(),
+                keyboards.until_keyboard(MAX_ID),
                 *(keyboards.card_keyboard(card) for card in CARDS),
                 keyboards.inline_result_keyboard(LINK),
                 keyboards.inline_result_keyboard(LINK, WITHDRAWN),

@@ -32,6 +32,8 @@ _VIEW_COLUMNS = (
     PreBooking.cancel_reason,
     PreBooking.paused_at,
     PreBooking.resume_on,
+    PreBooking.needed_until,
+    PreBooking.lapsed_at,
 )
 
 
@@ -52,6 +54,8 @@ def _view(row: Any) -> ReservationView:
         cancel_reason=row.cancel_reason,
         paused_at=row.paused_at,
         resume_on=row.resume_on,
+        needed_until=row.needed_until,
+        lapsed_at=row.lapsed_at,
     )
 
 

@@ -35,6 +35,7 @@ from bot.telegram.handlers import (
     inline,
     language,
     membership,
+    needed_until,
     readers,
 )
 from bot.telegram.log_names import name_handlers_in_logs
@@ -121,6 +122,7 @@ def add_handlers(application: BotApplication) -> None:
         "cancel": readers.cancel,
         "pause": readers.pause_reservation,
         "resume": readers.resume_reservation,
+        "until": needed_until.until,
         "restock": admin.restock,
         "addbook": admin.add_book,
         "deliveries": admin.deliveries,

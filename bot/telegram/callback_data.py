@@ -3,7 +3,8 @@
 Formats: `r:<book_id>` reserve, `c:<reservation_id>:<page>` cancel,
 `b:<page>[:<search>]` catalog page, `m:<page>` my reservations page,
 `l:<language>` the reader's language, `ps:<reservation_id>:<page>` pause,
-`rs:<reservation_id>:<page>` resume.
+`rs:<reservation_id>:<page>` resume, `u:<reservation_id>:<span>` only needed until
+(span: 2w, 1m, 3m).
 Clients can send any bytes back, so decoding checks everything.
 """
 
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 
 from bot.database import is_valid_id
 from bot.i18n import languages
+from bot.line.needed_until import Span
 from bot.telegram.bad_input import InvalidButton
 
 # Telegram's limit for callback_data.
@@ -57,6 +59,12 @@ class LanguageButton:
     language: str
 
 
+@dataclass(frozen=True)
+class UntilButton:
+    reservation_id: int
+    span: Span
+
+
 Button = (
     ReserveButton
     | CancelButton
@@ -65,7 +73,9 @@ Button = (
     | LanguageButton
     | PauseButton
     | ResumeButton
+    | UntilButton
 )
+SPANS = {span.value: span for span in Span}
 
 
 def encode(button: Button) -> str | None:
@@ -85,6 +95,8 @@ def encode(button: Button) -> str | None:
             data = f"ps:{reservation_id}:{page}"
         case ResumeButton(reservation_id, page):
             data = f"rs:{reservation_id}:{page}"
+        case UntilButton(reservation_id, span):
+            data = f"u:{reservation_id}:{span.value}"
     return data if len(data.encode()) <= MAX_BYTES else None
 
 
@@ -110,6 +122,10 @@ def decode(data: object) -> Button:
             reservation_id, _, page = rest.partition(":")
             button = PauseButton if kind == "ps" else ResumeButton
             return button(_id(reservation_id), _page(page))
+        case "u":
+            reservation_id, _, span = rest.partition(":")
+            if span in SPANS:
+                return UntilButton(_id(reservation_id), SPANS[span])
     raise InvalidButton()
 
 

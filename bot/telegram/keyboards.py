@@ -8,6 +8,7 @@ from bot.books.schemas import BookPage, BookView
 from bot.cards.schemas import BookCard, NoReservation, OnHold, Paused, Waiting
 from bot.i18n import languages
 from bot.i18n.catalogs import N_, _
+from bot.line.needed_until import Span
 from bot.reservations.models import ReservationStatus
 from bot.reservations.schemas import ReservationPage, ReservationView
 from bot.telegram import callback_data
@@ -20,8 +21,9 @@ from bot.telegram.callback_data import (
     ReservationsPageButton,
     ReserveButton,
     ResumeButton,
+    UntilButton,
 )
-from bot.telegram.texts import cards, catalog, holds, pause, reservations
+from bot.telegram.texts import cards, catalog, holds, needed_until, pause, reservations
 
 PREVIOUS = N_("‹ Prev")
 NEXT = N_("Next ›")
@@ -65,6 +67,14 @@ def _reservation_row(reservation: ReservationView, page: int) -> list[tuple[str,
         case ReservationStatus.ON_HOLD:
             return [(holds.release_button(reservation.id), cancel)]
     return []
+
+
+def until_keyboard(reservation_id: int) -> InlineKeyboardMarkup | None:
+    """Under a new reservation's confirmation: only needed for this long (Until: 2 weeks,
+    1 month, 3 months); pressing another replaces the day."""
+    return _markup(
+        [[(needed_until.span_button(span), UntilButton(reservation_id, span)) for span in Span]]
+    )
 
 
 def languages_keyboard() -> InlineKeyboardMarkup | None:

@@ -7,10 +7,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.books.schemas import BookView
 from bot.i18n import languages
-from bot.notifications.messages import HeldCopy, OutgoingMessage
+from bot.notifications.messages import HeldCopy, LapsedWait, OutgoingMessage
 from bot.telegram import callback_data
 from bot.telegram.callback_data import CancelButton
-from bot.telegram.texts import holds, reservations, withdrawals
+from bot.telegram.texts import holds, needed_until, reservations, withdrawals
 
 
 class TelegramMessages:
@@ -40,6 +40,10 @@ class TelegramMessages:
             return OutgoingMessage(
                 holds.hold_expired(hold.title, hold.author, hold.reservation_id, hold.until)
             )
+
+    def lapsed(self, lapse: LapsedWait) -> OutgoingMessage:
+        with languages.speaking(lapse.language or languages.DEFAULT):
+            return OutgoingMessage(needed_until.lapsed(lapse))
 
 
 def release_markup(reservation_id: int) -> dict[str, Any]:

@@ -13,6 +13,7 @@ READER_COMMANDS = {
     "cancel": N_("cancel a reservation: /cancel <reservation id>"),
     "pause": N_("pause a reservation, keeping your place: /pause <reservation id> [YYYY-MM-DD]"),
     "resume": N_("resume a paused reservation: /resume <reservation id>"),
+    "until": N_("only needed until a day: /until <reservation id> <YYYY-MM-DD> or never"),
     "help": N_("show this list"),
     "book": N_("a book's card, to reserve or share it: /book <book id>"),
     "language": N_("choose the language I speak with you"),

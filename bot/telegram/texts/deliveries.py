@@ -14,6 +14,7 @@ MESSAGE_KINDS = {
     NotificationKind.HOLD_REMINDER.value: N_("⏰ Pickup reminders"),
     NotificationKind.HOLD_EXPIRED.value: N_("⌛ Holds not collected in time"),
     NotificationKind.WITHDRAWN.value: N_("📕 Withdrawal notices"),
+    NotificationKind.LAPSED.value: N_("🗓 Reservations no longer needed"),
 }
 
 

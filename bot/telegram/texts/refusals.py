@@ -23,15 +23,25 @@ from bot.i18n.catalogs import N_, _
 from bot.reservations.errors import (
     AlreadyWaiting,
     BookInStock,
+    DayPassed,
     NotCancellable,
     NotPausable,
     NotPaused,
+    ReservationEnded,
     ReservationNotFound,
     ResumeDayNotAhead,
     TooManyReservations,
 )
 from bot.telegram.bad_input import BadInput, InvalidButton, NotADay, NotPrivateChat, UsageError
-from bot.telegram.texts import catalog, holds, pause, reservations, staff, withdrawals
+from bot.telegram.texts import (
+    catalog,
+    holds,
+    needed_until,
+    pause,
+    reservations,
+    staff,
+    withdrawals,
+)
 from bot.users.errors import NotAnAdmin
 
 USAGE = {
@@ -54,6 +64,10 @@ USAGE = {
     "resume": N_("/resume &lt;reservation id&gt;, for example /resume 7"),
     "withdraw": N_(
         "/withdraw &lt;book id&gt; &lt;reason&gt;, for example /withdraw 12 out of print"
+    ),
+    "until": N_(
+        "/until &lt;reservation id&gt; &lt;YYYY-MM-DD&gt; (or never), "
+        "for example /until 7 2026-12-24"
     ),
 }
 
@@ -81,6 +95,8 @@ REFUSALS: dict[type[DomainError | BadInput], Callable[[Any], str]] = {
     TooManyReservations: reservations.too_many_reservations,
     ReservationNotFound: reservations.reservation_not_found,
     NotCancellable: reservations.not_cancellable,
+    DayPassed: needed_until.day_passed,
+    ReservationEnded: needed_until.reservation_ended,
     NotOnHold: holds.not_on_hold,
     StockBelowHolds: holds.stock_below_holds,
     NotAnAdmin: staff.not_an_admin,

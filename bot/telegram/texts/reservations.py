@@ -29,6 +29,7 @@ from bot.telegram.texts.formatting import (
     place_in_line,
     shortened,
 )
+from bot.telegram.texts.needed_until import needed_until_line
 
 STATUS_LABELS = {
     ReservationStatus.WAITING: N_("⏳ waiting since"),
@@ -38,6 +39,7 @@ STATUS_LABELS = {
     ReservationStatus.COLLECTED: N_("✅ collected on"),
     ReservationStatus.EXPIRED: N_("⌛ not collected in time, ended on"),
     ReservationStatus.PAUSED: N_("⏸ paused on"),
+    ReservationStatus.LAPSED: N_("🗓 not needed after your date, ended on"),
 }
 
 
@@ -94,7 +96,7 @@ def reservation_entry(reservation: ReservationView, units: int | None = None) ->
         f"#{reservation.id} {book_name(reservation.title, reservation.author, units)}\n"
         f"    {label} {moment(reservation.status_since)}"
     )
-    return text + hold_detail(reservation)
+    return text + hold_detail(reservation) + needed_until_line(reservation)
 
 
 def hold_detail(reservation: ReservationView) -> str:
@@ -185,6 +187,11 @@ def not_cancellable(error: NotCancellable) -> str:
         return _(
             "Reservation #%(id)s can't be cancelled: it is over: "
             "the copy kept for you was not collected in time."
+        ) % {"id": reservation.id}
+    if reservation.status is ReservationStatus.LAPSED:
+        return _(
+            "Reservation #%(id)s can't be cancelled: it has ended after the day "
+            "you needed the book until."
         ) % {"id": reservation.id}
     return _(
         "Reservation #%(id)s can't be cancelled: it is already fulfilled: "
