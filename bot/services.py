@@ -27,6 +27,7 @@ from bot.notifications.outbox import Outbox
 from bot.notifications.service import NotificationService
 from bot.opening_hours import ShopHours
 from bot.restocks.service import RestockService
+from bot.restocks.withdrawal import WithdrawalService
 from bot.users.admins import Admins
 from bot.users.service import UserService
 
@@ -75,6 +76,8 @@ class Services:
     needed_until: NeededUntilService
     # Staff's /restock, under either RESTOCK_POLICY.
     restocks: RestockService
+    # Staff's /withdraw.
+    withdrawals: WithdrawalService
     notifications: NotificationService
     outbox: Outbox
     holds: HoldService
@@ -108,6 +111,7 @@ def build_services(
         pauses=PauseService(sessions, messages, policy, zone, clock),
         needed_until=NeededUntilService(sessions, zone, clock),
         restocks=RestockService(sessions, admins, messages, policy, zone),
+        withdrawals=WithdrawalService(sessions, admins, messages, zone),
         notifications=NotificationService(sessions, admins, zone),
         outbox=Outbox(sessions),
         holds=HoldService(sessions, admins, books, policy, zone),

@@ -17,16 +17,19 @@ from babel.support import Translations
 
 from bot import cli_texts
 from bot.books.errors import (
+    AlreadyWithdrawn,
     BookFieldInvalid,
     BookNotFound,
+    BookWithdrawn,
     DuplicateBook,
     MalformedRow,
     QuantityOutOfRange,
     RepeatedInFile,
     SearchTooLong,
+    WithdrawalReasonInvalid,
 )
 from bot.books.models import AUTHOR_MAX_LENGTH, TITLE_MAX_LENGTH
-from bot.books.rules import SEARCH_MAX_LENGTH
+from bot.books.rules import SEARCH_MAX_LENGTH, WITHDRAWAL_REASON_MAX_LENGTH
 from bot.books.schemas import BookPage, BookView, ImportReport, RejectedRow
 from bot.books.service import BOOKS_PAGE_SIZE
 from bot.cards.schemas import (
@@ -69,7 +72,7 @@ from bot.reservations.schemas import (
     ReservationPage,
     ReservationView,
 )
-from bot.restocks.schemas import Restock
+from bot.restocks.schemas import Restock, Withdrawal
 from bot.telegram import deep_links, keyboards
 from bot.telegram.application import reader_commands
 from bot.telegram.bad_input import BadInput, InvalidButton, NotADay, NotPrivateChat, UsageError
@@ -88,6 +91,7 @@ from bot.telegram.texts import (
     refusals,
     reservations,
     staff,
+    withdrawals,
 )
 from bot.telegram.texts import catalog as catalog_texts
 from bot.telegram.texts import demand as demand_texts
@@ -194,6 +198,9 @@ LONG_QUERY = "\N{MATHEMATICAL FRAKTUR CAPITAL Y}" * SEARCH_MAX_LENGTH
 BOOK = BookView(MAX_ID, LONG_TITLE, LONG_AUTHOR, 0)
 IN_STOCK = BookView(MAX_ID, LONG_TITLE, LONG_AUTHOR, 1_000_000)
 NOW = datetime(2026, 12, 31, 23, 59, tzinfo=UTC)
+LONG_REASON = "<&>" + "\N{MATHEMATICAL FRAKTUR CAPITAL Y}" * (WITHDRAWAL_REASON_MAX_LENGTH - 3)
+WITHDRAWN = replace(BOOK, withdrawn_reason=LONG_REASON)
+WITHDRAWN_IN_STOCK = replace(IN_STOCK, withdrawn_reason=LONG_REASON)
 
 
 def reservation(status: ReservationStatus) -> ReservationView:
@@ -232,6 +239,9 @@ REFUSALS: list[DomainError | BadInput] = [
     *(UsageError(command) for command in [*refusals.USAGE, "unknown"]),
     NotPrivateChat(),
     InvalidButton(),
+    BookWithdrawn(WITHDRAWN),
+    AlreadyWithdrawn(WITHDRAWN, NOW),
+    WithdrawalReasonInvalid(WITHDRAWAL_REASON_MAX_LENGTH),
 ]
 
 
@@ -276,6 +286,7 @@ def messages() -> list[str]:
         refusals.something_went_wrong(),
         refusals.temporarily_unavailable(),
         *hold_card_and_demand_messages(),
+        *withdrawal_messages(),
         *pause_messages(),
         *needed_until_messages(),
     ]
@@ -370,6 +381,53 @@ def hold_card_and_demand_messages() -> list[str]:
     ]
 
 
+def withdrawal_messages() -> list[str]:
+    """/withdraw's answers, the readers' notice and the withdrawn book wherever it is shown,
+    with the longest reason."""
+    cancelled = replace(reservation(ReservationStatus.CANCELLED), cancel_reason=LONG_REASON)
+    return [
+        *(
+            withdrawals.withdrawal_report(Withdrawal(WITHDRAWN, cancelled, on_hold))
+            for cancelled in (0, 1, 2, 5, BIG)
+            for on_hold in (0, 1, 2, 5, BIG)
+        ),
+        withdrawals.withdrawn_notice(WITHDRAWN),
+        staff.restock_report(Restock(IN_STOCK, 0, 1_000_000, 1000, reinstated=True)),
+        staff.restock_report(LineRestock(IN_STOCK, BIG, BIG, BIG, BIG * 2, True, True)),
+        catalog_texts.book_page(replace(BOOK_PAGE, books=(WITHDRAWN,) * BOOKS_PAGE_SIZE)),
+        catalog_texts.book_page(replace(BOOK_PAGE, books=(WITHDRAWN_IN_STOCK,) * BOOKS_PAGE_SIZE)),
+        reservations.reservation_page(replace(RESERVATIONS, reservations=(cancelled,) * 5)),
+        *(
+            cards.book_card(BookCard(book, state, MAX_ID, on_hold), LINK)
+            for book in (WITHDRAWN, WITHDRAWN_IN_STOCK)
+            for state in CARD_STATES
+            for on_hold in (0, 1)
+        ),
+        cards.inline_card(BookInLine(WITHDRAWN_IN_STOCK, BIG, 1)),
+        cards.inline_card(BookInLine(WITHDRAWN, BIG)),
+        deliveries.delivery_report(
+            DeliveryReport(
+                MAX_ID,
+                LONG_TITLE,
+                LONG_AUTHOR,
+                NOW,
+                # The notices, and the messages of the holds left in place.
+                tuple(
+                    KindCounts(kind.value, BIG, BIG, BIG, BIG)
+                    for kind in (
+                        NotificationKind.WITHDRAWN,
+                        NotificationKind.HOLD_OFFER,
+                        NotificationKind.HOLD_REMINDER,
+                        NotificationKind.HOLD_EXPIRED,
+                    )
+                ),
+                withdrawal=True,
+            ),
+            paused_since=NOW,
+        ),
+    ]
+
+
 def report(restocked_at: datetime | None) -> DeliveryReport:
     return DeliveryReport(
         MAX_ID,
@@ -407,6 +465,7 @@ def test_every_message_fits_in_every_language(language: str) -> None:
                 keyboards.until_keyboard(MAX_ID),
                 *(keyboards.card_keyboard(card) for card in CARDS),
                 keyboards.inline_result_keyboard(LINK),
+                keyboards.inline_result_keyboard(LINK, WITHDRAWN),
             )
             if keyboard is not None
             for row in keyboard.inline_keyboard

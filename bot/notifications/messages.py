@@ -63,6 +63,11 @@ class ReaderMessages(Protocol):
         """The hold ended uncollected; the copy went on."""
         ...
 
+    def withdrawn(self, book: BookView) -> str:
+        """Staff withdrew the book (book.withdrawn_reason) and cancelled the reader's wait,
+        in the active language: rendered once per language, as back_in_stock."""
+        ...
+
     def lapsed(self, lapse: LapsedWait) -> OutgoingMessage:
         """The reservation ended after the day the reader needed the book until."""
         ...

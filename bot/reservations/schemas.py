@@ -22,6 +22,8 @@ class ReservationView:
     place_in_line: int | None = None
     # The day a copy is expected (bot.books.expected_wait), for a waiting one, when known.
     expected_on: date | None = None
+    # Why staff cancelled it (a withdrawn book); None when the reader did.
+    cancel_reason: str | None = None
     # Paused since then (its place_in_line: where it stands when resumed); resumes by
     # itself at the start of resume_on (shop time), if set.
     paused_at: datetime | None = None

@@ -128,6 +128,7 @@ def add_handlers(application: BotApplication) -> None:
         "deliveries": admin.deliveries,
         "collected": admin.collected,
         "holds": admin.holds,
+        "withdraw": admin.withdraw,
         "demand": demand.demand,
         "language": language.language_command,
     }

@@ -39,6 +39,15 @@ def id_and_quantity(command: str, args: Sequence[str]) -> tuple[int, int]:
     return _id(command, args[0].removeprefix("#")), _integer(command, args[1])
 
 
+def id_and_text(command: str, text: str) -> tuple[int, str]:
+    """`/command <id> <text>`: the text after the command; the text's rules are the
+    service's."""
+    parts = text.split(maxsplit=1)
+    if len(parts) != 2:
+        raise UsageError(command)
+    return _id(command, parts[0].removeprefix("#")), parts[1]
+
+
 def id_and_day(command: str, args: Sequence[str]) -> tuple[int, date | None]:
     """`/command <id> <YYYY-MM-DD>`, or `/command <id> never` (None); the day's range is
     the service's rule."""

@@ -4,7 +4,7 @@ from collections.abc import Callable, Iterable
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.books.schemas import BookPage
+from bot.books.schemas import BookPage, BookView
 from bot.cards.schemas import BookCard, NoReservation, OnHold, Paused, Waiting
 from bot.i18n import languages
 from bot.i18n.catalogs import N_, _
@@ -33,7 +33,7 @@ def books_keyboard(page: BookPage) -> InlineKeyboardMarkup | None:
     rows: list[list[tuple[str, Button]]] = [
         [(catalog.reserve_button(book), ReserveButton(book.id))]
         for book in page.books
-        if not book.in_stock
+        if book.reservable
     ]
     rows.append(
         _navigation(
@@ -114,8 +114,9 @@ def _markup(rows: Iterable[list[tuple[str, Button]]]) -> InlineKeyboardMarkup | 
 
 
 def card_keyboard(card: BookCard) -> InlineKeyboardMarkup | None:
-    """The one button that fits the reader's state: Reserve a book with no free copy,
-    Cancel a wait, or let a held copy go (the same release as the hold offer's button)."""
+    """The one button that fits the reader's state: Reserve a book with no free copy (and
+    not withdrawn), Cancel a wait, or let a held copy go (the same release as the hold
+    offer's button)."""
     match card.status:
         case Waiting(reservation_id=reservation_id):
             return _markup([[(cards.card_cancel_button(), CancelButton(reservation_id, 1))]])
@@ -125,12 +126,13 @@ def card_keyboard(card: BookCard) -> InlineKeyboardMarkup | None:
             return _markup(
                 [[(holds.release_button(reservation_id), CancelButton(reservation_id, 1))]]
             )
-        case NoReservation() if card.free_copies == 0:
+        case NoReservation() if card.free_copies == 0 and not card.book.withdrawn:
             label = cards.card_join_line_button() if card.on_hold else cards.card_reserve_button()
             return _markup([[(label, ReserveButton(card.book.id))]])
     return None
 
 
-def inline_result_keyboard(link: str) -> InlineKeyboardMarkup:
+def inline_result_keyboard(link: str, book: BookView | None = None) -> InlineKeyboardMarkup:
     """Under an inline result, in someone else's chat: a link into the bot."""
-    return InlineKeyboardMarkup([[InlineKeyboardButton(cards.inline_reserve_button(), url=link)]])
+    label = cards.inline_reserve_button(book)
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, url=link)]])

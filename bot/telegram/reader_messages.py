@@ -10,16 +10,20 @@ from bot.i18n import languages
 from bot.notifications.messages import HeldCopy, LapsedWait, OutgoingMessage
 from bot.telegram import callback_data
 from bot.telegram.callback_data import CancelButton
-from bot.telegram.texts import holds, needed_until, reservations
+from bot.telegram.texts import holds, needed_until, reservations, withdrawals
 
 
 class TelegramMessages:
     """ReaderMessages for the services. A hold message is in its reader's language (the
-    staff member whose /restock queued it may speak another); back-in-stock is rendered in
-    the active one, once per language, by the restock."""
+    staff member whose /restock queued it may speak another); back-in-stock (and a
+    withdrawal's notice) is rendered in the active one, once per language, by the restock
+    (the withdrawal)."""
 
     def back_in_stock(self, book: BookView) -> str:
         return reservations.back_in_stock(book)
+
+    def withdrawn(self, book: BookView) -> str:
+        return withdrawals.withdrawn_notice(book)
 
     def hold_offer(self, hold: HeldCopy) -> OutgoingMessage:
         with languages.speaking(hold.language or languages.DEFAULT):

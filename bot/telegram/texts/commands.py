@@ -24,6 +24,7 @@ ADMIN_COMMANDS = {
     "deliveries": N_("how a book's messages to readers are going: /deliveries <book id>"),
     "collected": N_("a reader took their held copy: /collected <reservation id>"),
     "holds": N_("a book's copies on hold and its line: /holds <book id>"),
+    "withdraw": N_("withdraw a book, cancelling its line: /withdraw <book id> <reason>"),
     "demand": N_("which books readers wait for most, with a chart and a CSV"),
 }
 

@@ -6,13 +6,16 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.books.errors import (
+    AlreadyWithdrawn,
     BookFieldInvalid,
     BookNotFound,
+    BookWithdrawn,
     DuplicateBook,
     MalformedRow,
     QuantityOutOfRange,
     RepeatedInFile,
     SearchTooLong,
+    WithdrawalReasonInvalid,
 )
 from bot.errors import DomainError
 from bot.holds.errors import NotOnHold, StockBelowHolds
@@ -30,7 +33,15 @@ from bot.reservations.errors import (
     TooManyReservations,
 )
 from bot.telegram.bad_input import BadInput, InvalidButton, NotADay, NotPrivateChat, UsageError
-from bot.telegram.texts import catalog, holds, needed_until, pause, reservations, staff
+from bot.telegram.texts import (
+    catalog,
+    holds,
+    needed_until,
+    pause,
+    reservations,
+    staff,
+    withdrawals,
+)
 from bot.users.errors import NotAnAdmin
 
 USAGE = {
@@ -51,6 +62,9 @@ USAGE = {
         "or /pause 7 2026-12-24 to resume by itself that day"
     ),
     "resume": N_("/resume &lt;reservation id&gt;, for example /resume 7"),
+    "withdraw": N_(
+        "/withdraw &lt;book id&gt; &lt;reason&gt;, for example /withdraw 12 out of print"
+    ),
     "until": N_(
         "/until &lt;reservation id&gt; &lt;YYYY-MM-DD&gt; (or never), "
         "for example /until 7 2026-12-24"
@@ -91,6 +105,9 @@ REFUSALS: dict[type[DomainError | BadInput], Callable[[Any], str]] = {
     DuplicateBook: staff.duplicate_book,
     RepeatedInFile: staff.repeated_in_file,
     MalformedRow: staff.malformed_row,
+    BookWithdrawn: withdrawals.book_withdrawn,
+    AlreadyWithdrawn: withdrawals.already_withdrawn,
+    WithdrawalReasonInvalid: withdrawals.withdrawal_reason_invalid,
     UsageError: usage,
     NotPrivateChat: not_private_chat,
     InvalidButton: invalid_button,

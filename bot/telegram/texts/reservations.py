@@ -18,7 +18,7 @@ from bot.reservations.schemas import (
     ReservationView,
 )
 from bot.telegram.lengths import CALLBACK_ANSWER_LIMIT, truncated
-from bot.telegram.texts import pause
+from bot.telegram.texts import pause, withdrawals
 from bot.telegram.texts.formatting import (
     book_name,
     deadline,
@@ -100,7 +100,8 @@ def reservation_entry(reservation: ReservationView, units: int | None = None) ->
 
 
 def hold_detail(reservation: ReservationView) -> str:
-    """The line under a reservation: its place in line, or until when a copy is kept."""
+    """The line under a reservation: its place in line, until when a copy is kept, or
+    why staff cancelled it."""
     if reservation.status is ReservationStatus.WAITING and reservation.place_in_line:
         place = f" · {place_in_line(reservation.place_in_line)}"
         if reservation.expected_on is None:
@@ -112,6 +113,8 @@ def hold_detail(reservation: ReservationView) -> str:
         return "\n    " + _("kept for you until %(deadline)s") % {
             "deadline": deadline(reservation.hold_expires_at)
         }
+    if reservation.status is ReservationStatus.CANCELLED and reservation.cancel_reason:
+        return "\n    " + withdrawals.cancelled_because_withdrawn(reservation.cancel_reason)
     return ""
 
 
