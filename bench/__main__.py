@@ -3,6 +3,8 @@
 `python3 dev.py bench burst [--readers N] [--runs N] [--before COMMIT]` for the burst;
 `python3 dev.py bench outage [--readers N] [--minutes M]` for an outage (bench/outage.py);
 `python3 dev.py bench holds [--waiting N] [--runs N] [--holds N]` for holds (bench/holds.py).
+`python3 dev.py bench paused [--reservations N] [--paused N] [--runs N] [--before COMMIT]`
+for a hold_in_line restock when half the line is paused (bench/paused_line.py).
 `python3 dev.py bench webhook [--updates N]` for webhook mode's own cost (bench/webhook.py).
 `python3 dev.py bench scale …` for several processes, paid broadcasts, the restock's cost.
 `python3 dev.py bench languages [--waiting N] [--runs N]` for a restock in three languages.
@@ -20,7 +22,7 @@ import statistics
 import sys
 from dataclasses import fields
 
-from bench import burst, holds, languages, outage, place_updates, scale, webhook
+from bench import burst, holds, languages, outage, paused_line, place_updates, scale, webhook
 from bench.broadcast import VARIANTS, BroadcastResult, run_broadcast
 from bench.restock import time_restocks
 from bench.search import search_report
@@ -118,6 +120,8 @@ if __name__ == "__main__":
         asyncio.run(burst.main(sys.argv[2:]))
     elif sys.argv[1:2] == ["holds"]:
         asyncio.run(holds.main(sys.argv[2:]))
+    elif sys.argv[1:2] == ["paused"]:
+        asyncio.run(paused_line.main(sys.argv[2:]))
     elif sys.argv[1:2] == ["webhook"]:
         asyncio.run(webhook.main(sys.argv[2:]))
     elif sys.argv[1:2] == ["scale"]:

@@ -2,6 +2,7 @@
 
 import enum
 import time
+from datetime import timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import Enum, MetaData, event
@@ -103,3 +104,14 @@ MAX_ID = 2**63 - 1
 
 def is_valid_id(value: int) -> bool:
     return 1 <= value <= MAX_ID
+
+
+def zone_name(zone: tzinfo) -> str:
+    """The shop's time zone (TIMEZONE) by the name PostgreSQL knows it by, for SQL that
+    works out days in shop time (AT TIME ZONE)."""
+    key = getattr(zone, "key", None)  # a ZoneInfo's IANA name
+    if isinstance(key, str):
+        return key
+    if zone.utcoffset(None) == timedelta(0):
+        return "UTC"
+    raise ValueError(f"no PostgreSQL name for the time zone {zone!r}; use an IANA name")

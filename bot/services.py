@@ -16,6 +16,8 @@ from bot.holds.expiry import HoldSweeper
 from bot.holds.policy import HoldPolicy
 from bot.holds.service import HoldService
 from bot.line.clock import Clock, system_clock
+from bot.line.lapses import LapseStep
+from bot.line.needed_until import NeededUntilService
 from bot.line.pause import PauseService
 from bot.line.place_updates import PlaceUpdates
 from bot.line.resuming import ResumeStep
@@ -27,6 +29,7 @@ from bot.notifications.outbox import Outbox
 from bot.notifications.service import NotificationService
 from bot.opening_hours import ShopHours
 from bot.restocks.service import RestockService
+from bot.restocks.withdrawal import WithdrawalService
 from bot.users.admins import Admins
 from bot.users.service import UserService
 
@@ -74,8 +77,12 @@ class Services:
     reservations: ReservationService
     # The reader's /pause and /resume.
     pauses: PauseService
+    # /until: the day a reservation is needed until, and the buttons after reserving.
+    needed_until: NeededUntilService
     # Staff's /restock, under either RESTOCK_POLICY.
     restocks: RestockService
+    # Staff's /withdraw.
+    withdrawals: WithdrawalService
     notifications: NotificationService
     outbox: Outbox
     holds: HoldService
@@ -95,13 +102,17 @@ def build_services(
     shop: Shop = Shop(),
     clock: Clock = system_clock,
 ) -> Services:
-    """The services; clock tells the line's days (a test's may jump to tomorrow)."""
+    """The services; clock is where the line's rules read today from (a test's can cross
+    midnight)."""
     sessions = create_session_factory(engine)
     admins = Admins(shop.admin_ids)
     policy, zone = shop.policy, shop.zone
     books = BookService(sessions, admins)
     hold_sweeper = HoldSweeper(sessions, policy, zone, messages)
+    # Lapsing first: a reservation whose day is over does not resume. Place updates
+    # last: they tell the readers whom the steps before moved up, in the same pass.
     steps: dict[str, LineStep] = {
+        "lapsed": LapseStep(sessions, zone, messages, clock),
         "resumed": ResumeStep(sessions, policy, zone, messages, clock),
     }
     if shop.line_updates:
@@ -113,7 +124,9 @@ def build_services(
             sessions, messages, policy, zone, shop.max_active_reservations
         ),
         pauses=PauseService(sessions, messages, policy, zone, clock),
+        needed_until=NeededUntilService(sessions, zone, clock),
         restocks=RestockService(sessions, admins, messages, policy, zone),
+        withdrawals=WithdrawalService(sessions, admins, messages, zone),
         notifications=NotificationService(sessions, admins, zone),
         outbox=Outbox(sessions),
         holds=HoldService(sessions, admins, books, policy, zone),

@@ -135,6 +135,7 @@ async def test_command_menu_is_published(services: Services, api: FakeBotApi) ->
             "cancel",
             "pause",
             "resume",
+            "until",
             "help",
             "book",
             "language",

@@ -17,16 +17,19 @@ from babel.support import Translations
 
 from bot import cli_texts
 from bot.books.errors import (
+    AlreadyWithdrawn,
     BookFieldInvalid,
     BookNotFound,
+    BookWithdrawn,
     DuplicateBook,
     MalformedRow,
     QuantityOutOfRange,
     RepeatedInFile,
     SearchTooLong,
+    WithdrawalReasonInvalid,
 )
 from bot.books.models import AUTHOR_MAX_LENGTH, TITLE_MAX_LENGTH
-from bot.books.rules import SEARCH_MAX_LENGTH
+from bot.books.rules import SEARCH_MAX_LENGTH, WITHDRAWAL_REASON_MAX_LENGTH
 from bot.books.schemas import BookPage, BookView, ImportReport, RejectedRow
 from bot.books.service import BOOKS_PAGE_SIZE
 from bot.cards.schemas import (
@@ -47,14 +50,17 @@ from bot.holds.schemas import Collection, HoldEntry, HoldsReport, LineRestock
 from bot.i18n import catalogs, languages
 from bot.line.pages import RESERVATIONS_PAGE_SIZE
 from bot.line.pause import PauseChange
+from bot.notifications.messages import LapsedWait
 from bot.notifications.models import NotificationKind
 from bot.notifications.schemas import DeliveryReport, KindCounts
 from bot.reservations.errors import (
     AlreadyWaiting,
     BookInStock,
+    DayPassed,
     NotCancellable,
     NotPausable,
     NotPaused,
+    ReservationEnded,
     ReservationNotFound,
     ResumeDayNotAhead,
     TooManyReservations,
@@ -66,7 +72,7 @@ from bot.reservations.schemas import (
     ReservationPage,
     ReservationView,
 )
-from bot.restocks.schemas import Restock
+from bot.restocks.schemas import Restock, Withdrawal
 from bot.telegram import deep_links, keyboards
 from bot.telegram.application import reader_commands
 from bot.telegram.bad_input import BadInput, InvalidButton, NotADay, NotPrivateChat, UsageError
@@ -81,9 +87,11 @@ from bot.telegram.texts import (
     commands,
     deliveries,
     formatting,
+    needed_until,
     refusals,
     reservations,
     staff,
+    withdrawals,
 )
 from bot.telegram.texts import catalog as catalog_texts
 from bot.telegram.texts import demand as demand_texts
@@ -191,6 +199,9 @@ LONG_QUERY = "\N{MATHEMATICAL FRAKTUR CAPITAL Y}" * SEARCH_MAX_LENGTH
 BOOK = BookView(MAX_ID, LONG_TITLE, LONG_AUTHOR, 0)
 IN_STOCK = BookView(MAX_ID, LONG_TITLE, LONG_AUTHOR, 1_000_000)
 NOW = datetime(2026, 12, 31, 23, 59, tzinfo=UTC)
+LONG_REASON = "<&>" + "\N{MATHEMATICAL FRAKTUR CAPITAL Y}" * (WITHDRAWAL_REASON_MAX_LENGTH - 3)
+WITHDRAWN = replace(BOOK, withdrawn_reason=LONG_REASON)
+WITHDRAWN_IN_STOCK = replace(IN_STOCK, withdrawn_reason=LONG_REASON)
 
 
 def reservation(status: ReservationStatus) -> ReservationView:
@@ -214,6 +225,10 @@ REFUSALS: list[DomainError | BadInput] = [
     ReservationNotFound(MAX_ID),
     NotCancellable(reservation(ReservationStatus.CANCELLED)),
     NotCancellable(reservation(ReservationStatus.NOTIFIED)),
+    NotCancellable(reservation(ReservationStatus.LAPSED)),
+    # The longest day there is in every language: a Wednesday in September.
+    DayPassed(date(2026, 9, 30), date(2026, 9, 30)),
+    ReservationEnded(reservation(ReservationStatus.LAPSED)),
     NotAnAdmin(),
     QuantityOutOfRange(1_000_000),
     BookFieldInvalid("title", TITLE_MAX_LENGTH),
@@ -225,6 +240,9 @@ REFUSALS: list[DomainError | BadInput] = [
     *(UsageError(command) for command in [*refusals.USAGE, "unknown"]),
     NotPrivateChat(),
     InvalidButton(),
+    BookWithdrawn(WITHDRAWN),
+    AlreadyWithdrawn(WITHDRAWN, NOW),
+    WithdrawalReasonInvalid(WITHDRAWAL_REASON_MAX_LENGTH),
 ]
 
 
@@ -269,8 +287,24 @@ def messages() -> list[str]:
         refusals.something_went_wrong(),
         refusals.temporarily_unavailable(),
         *hold_card_and_demand_messages(),
+        *withdrawal_messages(),
         *pause_messages(),
         place_texts.place_update(LONG_TITLE, LONG_AUTHOR, MAX_ID, MAX_ID),
+        place_texts.updates_chosen(True, True),
+        place_texts.updates_chosen(True, False),
+        *needed_until_messages(),
+    ]
+
+
+def needed_until_messages() -> list[str]:
+    """/until's answers and the lapsed reservation's message, at their longest."""
+    waiting = replace(IN_LINE, needed_until=EXPECTED_ON)
+    return [
+        needed_until.needed_until_set(waiting),
+        needed_until.needed_until_set(replace(HELD, needed_until=EXPECTED_ON)),
+        needed_until.needed_until_set(replace(waiting, needed_until=None)),
+        needed_until.lapsed(LapsedWait(MAX_ID, MAX_ID, LONG_TITLE, LONG_AUTHOR, EXPECTED_ON)),
+        reservations.reservation_page(ReservationPage((waiting,) * 5, MAX_ID, MAX_ID, MAX_ID)),
     ]
 
 
@@ -351,6 +385,53 @@ def hold_card_and_demand_messages() -> list[str]:
     ]
 
 
+def withdrawal_messages() -> list[str]:
+    """/withdraw's answers, the readers' notice and the withdrawn book wherever it is shown,
+    with the longest reason."""
+    cancelled = replace(reservation(ReservationStatus.CANCELLED), cancel_reason=LONG_REASON)
+    return [
+        *(
+            withdrawals.withdrawal_report(Withdrawal(WITHDRAWN, cancelled, on_hold))
+            for cancelled in (0, 1, 2, 5, BIG)
+            for on_hold in (0, 1, 2, 5, BIG)
+        ),
+        withdrawals.withdrawn_notice(WITHDRAWN),
+        staff.restock_report(Restock(IN_STOCK, 0, 1_000_000, 1000, reinstated=True)),
+        staff.restock_report(LineRestock(IN_STOCK, BIG, BIG, BIG, BIG * 2, True, True)),
+        catalog_texts.book_page(replace(BOOK_PAGE, books=(WITHDRAWN,) * BOOKS_PAGE_SIZE)),
+        catalog_texts.book_page(replace(BOOK_PAGE, books=(WITHDRAWN_IN_STOCK,) * BOOKS_PAGE_SIZE)),
+        reservations.reservation_page(replace(RESERVATIONS, reservations=(cancelled,) * 5)),
+        *(
+            cards.book_card(BookCard(book, state, MAX_ID, on_hold), LINK)
+            for book in (WITHDRAWN, WITHDRAWN_IN_STOCK)
+            for state in CARD_STATES
+            for on_hold in (0, 1)
+        ),
+        cards.inline_card(BookInLine(WITHDRAWN_IN_STOCK, BIG, 1)),
+        cards.inline_card(BookInLine(WITHDRAWN, BIG)),
+        deliveries.delivery_report(
+            DeliveryReport(
+                MAX_ID,
+                LONG_TITLE,
+                LONG_AUTHOR,
+                NOW,
+                # The notices, and the messages of the holds left in place.
+                tuple(
+                    KindCounts(kind.value, BIG, BIG, BIG, BIG)
+                    for kind in (
+                        NotificationKind.WITHDRAWN,
+                        NotificationKind.HOLD_OFFER,
+                        NotificationKind.HOLD_REMINDER,
+                        NotificationKind.HOLD_EXPIRED,
+                    )
+                ),
+                withdrawal=True,
+            ),
+            paused_since=NOW,
+        ),
+    ]
+
+
 def report(restocked_at: datetime | None) -> DeliveryReport:
     return DeliveryReport(
         MAX_ID,
@@ -375,6 +456,8 @@ def test_every_message_fits_in_every_language(language: str) -> None:
             language_texts.language_chosen_short(),
             pause_texts.paused_short(),
             pause_texts.resumed_short(),
+            needed_until.needed_until_short(replace(IN_LINE, needed_until=EXPECTED_ON)),
+            needed_until.needed_until_short(IN_LINE),
             place_texts.stopped_short(),
         ]
         labels = [
@@ -384,8 +467,10 @@ def test_every_message_fits_in_every_language(language: str) -> None:
                 keyboards.reservations_keyboard(RESERVATIONS),
                 keyboards.reservations_keyboard(HOLD_PAGE),
                 keyboards.languages_keyboard(),
+                keyboards.until_keyboard(MAX_ID),
                 *(keyboards.card_keyboard(card) for card in CARDS),
                 keyboards.inline_result_keyboard(LINK),
+                keyboards.inline_result_keyboard(LINK, WITHDRAWN),
             )
             if keyboard is not None
             for row in keyboard.inline_keyboard

@@ -1,5 +1,7 @@
 from dataclasses import dataclass
+from datetime import datetime
 
+from bot.books.schemas import BookView
 from bot.errors import DomainError
 
 
@@ -45,3 +47,27 @@ class MalformedRow(DomainError):
     """A catalog file row without exactly a title, an author and a quantity."""
 
     field_count: int
+
+
+@dataclass(eq=False)
+class BookWithdrawn(DomainError):
+    """Staff withdrew the book (its reason on book.withdrawn_reason): no one may join its
+    line until a restock brings copies."""
+
+    book: BookView
+
+
+@dataclass(eq=False)
+class AlreadyWithdrawn(DomainError):
+    """A second /withdraw of a book: refused, so the reason the card shows stays the one
+    its readers were told."""
+
+    book: BookView
+    since: datetime  # in the shop's time zone
+
+
+@dataclass(eq=False)
+class WithdrawalReasonInvalid(DomainError):
+    """A reason that is empty or too long."""
+
+    limit: int

@@ -18,7 +18,8 @@ RowLock = Literal["update", "no_key_update"]
 
 
 def book_view(book: Book) -> BookView:
-    return BookView(book.id, book.title, book.author, book.stock_quantity)
+    reason = book.withdrawn_reason if book.withdrawn_at is not None else None
+    return BookView(book.id, book.title, book.author, book.stock_quantity, reason)
 
 
 def book_row(new: NewBook) -> dict[str, Any]:
@@ -157,6 +158,24 @@ class BookRepository:
         self._session.add(restock)
         await self._session.flush()
         return restock.id
+
+    async def withdraw(self, book: Book, reason: str, admin_telegram_id: int, message: str) -> int:
+        """Mark the (locked) book withdrawn with the reason, and log it in the book's stock
+        log as an entry that leaves the stock as it was, carrying the default language's
+        notice: its outbox rows point to that entry as a restock's do (one text stored
+        once; /deliveries finds them through the same index). Return the entry's id."""
+        book.withdrawn_at = func.now()
+        book.withdrawn_reason = reason
+        restock_id = await self.set_stock(book, book.stock_quantity, admin_telegram_id, message)
+        # The database's time, as shown by AlreadyWithdrawn.
+        await self._session.refresh(book, ["withdrawn_at"])
+        return restock_id
+
+    async def reinstate(self, book: Book) -> None:
+        """The (locked) book is withdrawn no more: it may be reserved again."""
+        book.withdrawn_at = None
+        book.withdrawn_reason = None
+        await self._session.flush()
 
     async def mark_line_moved(self, book_ids: Sequence[int]) -> None:
         """Someone left these books' lines (cancelled, paused, lapsed, took a copy): the

@@ -2,13 +2,21 @@
 
 import unicodedata
 
-from bot.books.errors import BookFieldInvalid, QuantityOutOfRange, SearchTooLong
+from bot.books.errors import (
+    BookFieldInvalid,
+    QuantityOutOfRange,
+    SearchTooLong,
+    WithdrawalReasonInvalid,
+)
 from bot.books.models import AUTHOR_MAX_LENGTH, TITLE_MAX_LENGTH
 from bot.books.schemas import NewBook
 
 # No shop shelves a million copies of one title; a bigger number is a typo.
 MAX_STOCK = 1_000_000
 SEARCH_MAX_LENGTH = 100
+# Long enough for "cancelled by the publisher, a new edition is announced for spring";
+# short enough to sit beside a book's name in every message that shows it.
+WITHDRAWAL_REASON_MAX_LENGTH = 200
 
 
 def tidy(text: str) -> str:
@@ -42,3 +50,11 @@ def checked_search(query: str | None) -> str | None:
     if len(query) > SEARCH_MAX_LENGTH:
         raise SearchTooLong(SEARCH_MAX_LENGTH)
     return query or None
+
+
+def checked_withdrawal_reason(reason: str) -> str:
+    """The reason staff give for withdrawing a book, tidied: 1 to 200 characters."""
+    reason = tidy(reason)
+    if not reason or len(reason) > WITHDRAWAL_REASON_MAX_LENGTH:
+        raise WithdrawalReasonInvalid(WITHDRAWAL_REASON_MAX_LENGTH)
+    return reason

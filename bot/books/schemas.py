@@ -9,10 +9,21 @@ class BookView:
     title: str
     author: str
     stock_quantity: int
+    # Why staff withdrew it (/withdraw); None while it is not withdrawn.
+    withdrawn_reason: str | None = None
 
     @property
     def in_stock(self) -> bool:
         return self.stock_quantity > 0
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.withdrawn_reason is not None
+
+    @property
+    def reservable(self) -> bool:
+        """Sold out (no free copy, as shown) and not withdrawn: readers may join its line."""
+        return not self.in_stock and not self.withdrawn
 
 
 @dataclass(frozen=True)

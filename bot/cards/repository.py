@@ -92,8 +92,10 @@ class CardRepository:
         return [BookInLine(book_view(book), count) for book, count in rows]
 
     async def books_for_tags(self, sold_out_only: bool) -> list[BookView]:
-        """The catalog in title order (only sold-out books when asked), for shelf tags."""
+        """The catalog in title order (only books sold out, not withdrawn, when asked), for
+        shelf tags."""
         statement = select(Book).order_by(Book.title_key, Book.id)
         if sold_out_only:
-            statement = statement.where(Book.stock_quantity == 0)
+            # Sold out and not withdrawn: a tag invites readers to wait for it.
+            statement = statement.where(Book.stock_quantity == 0, Book.withdrawn_at.is_(None))
         return [book_view(book) for book in await self._session.scalars(statement)]

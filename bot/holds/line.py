@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, tzinfo
 
 from bot.books.schemas import BookView
+from bot.database import zone_name
 from bot.holds.policy import HoldPolicy
 from bot.holds.repository import HoldRepository, LineReader, QueuedMessage
 from bot.notifications.messages import HeldCopy, ReaderMessages
@@ -30,7 +31,7 @@ async def pass_on_free_copies(
     if policy.hours is not None:
         until = policy.hours.deadline(datetime.now(UTC), policy.pickup_window)
     readers = await holds.hold_first_in_line(
-        [book.id for book in books], policy.pickup_window, until
+        [book.id for book in books], policy.pickup_window, until, zone_name(zone)
     )
     by_id = {book.id: book for book in books}
     await holds.queue(

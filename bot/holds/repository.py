@@ -88,17 +88,23 @@ class HoldRepository:
         return count or 0
 
     async def hold_first_in_line(
-        self, book_ids: Sequence[int], window: timedelta, until: datetime | None = None
+        self,
+        book_ids: Sequence[int],
+        window: timedelta,
+        until: datetime | None = None,
+        zone: str = "UTC",
     ) -> list[LineReader]:
         """For each book, put as many of the first readers in its line on hold as it has
         free copies (stock minus copies on hold), until window from now (or until
-        `until`, the opening hours' deadline); return them in line order. The books
-        whose lines so moved are marked for the place updates of the readers behind
-        (as BookRepository.mark_line_moved marks them), in the same statement. The caller
-        holds the books' row locks, which every change to a line takes first, so the line
-        stands still meanwhile."""
+        `until`, the opening hours' deadline), but no later than the end of the day a
+        reader needs the book until (needed_until, in the shop's zone); return them in
+        line order. The books whose lines so moved are marked for the place updates of
+        the readers behind (as BookRepository.mark_line_moved marks them), in the same
+        statement. The caller holds the books' row locks, which every change to a line
+        takes first, so the line stands still meanwhile."""
         rows = await self._session.execute(
-            HOLD_FIRST_IN_LINE, {"book_ids": list(book_ids), "window": window, "until": until}
+            HOLD_FIRST_IN_LINE,
+            {"book_ids": list(book_ids), "window": window, "until": until, "zone": zone},
         )
         return sorted(
             (LineReader(*row) for row in rows),
@@ -217,7 +223,9 @@ class HoldRepository:
 
 # Free copies per book, then that many of its line through the line's index (a lateral
 # LIMIT per book: a line of 100,000 costs as little as a line of 5), set aside in the
-# same statement. The ids go through an array and each reader's chat is looked up by
+# same statement; a reader whose day (needed_until) is over is passed by (the line's
+# loop lapses them), and a copy is held no later than the end of that day (least()
+# ignores a NULL day). The ids go through an array and each reader's chat is looked up by
 # key: the planner, expecting long lines, would otherwise hash the whole table. The
 # books whose lines moved are marked in the same statement: no round trip more for the
 # restock (bench/holds.py).
@@ -225,8 +233,9 @@ HOLD_FIRST_IN_LINE = text(
     """WITH given AS (
        UPDATE pre_bookings
        SET status = 'on_hold', notified_at = now(),
-           hold_expires_at = coalesce(CAST(:until AS timestamptz),
-                                      now() + CAST(:window AS interval))
+           hold_expires_at = least(
+               coalesce(CAST(:until AS timestamptz), now() + CAST(:window AS interval)),
+               CAST(pre_bookings.needed_until + 1 AS timestamp) AT TIME ZONE :zone)
        WHERE pre_bookings.id = ANY(ARRAY(
            SELECT line.id
            FROM books
@@ -238,6 +247,8 @@ HOLD_FIRST_IN_LINE = text(
                SELECT waiting.id
                FROM pre_bookings waiting
                WHERE waiting.book_id = books.id AND waiting.status = 'waiting'
+                 AND (waiting.needed_until IS NULL
+                      OR waiting.needed_until >= CAST(now() AT TIME ZONE :zone AS date))
                ORDER BY waiting.id
                LIMIT greatest(copies.free, 0)) AS line
            WHERE books.id = ANY(CAST(:book_ids AS bigint[]))))

@@ -29,6 +29,8 @@ class LineRestock:
     set_aside: int
     waiting_before: int
     line_longer: bool = False  # more were waiting than counted (waiting_before)
+    # The book was withdrawn, and this restock, bringing copies, made it available again.
+    reinstated: bool = False
 
     @property
     def still_waiting(self) -> int:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.books.errors import BookWithdrawn
 from bot.books.expected_wait import HISTORY, expected_day
 from bot.books.repository import BookRepository, book_view
 from bot.holds.line import pass_on_free_copies
@@ -63,6 +64,10 @@ class ReservationService:
             free = view.stock_quantity - await HoldRepository(session).on_hold_count(book_id)
             if free > 0:
                 raise BookInStock(replace(view, stock_quantity=free))
+            # With no free copy, a withdrawn book has no line to join (a free one, left
+            # on the shelf or by a hold that ended, may still be bought: said above).
+            if view.withdrawn:
+                raise BookWithdrawn(view)
             reservations = ReservationRepository(session)
             # A reservation of this very book is left to the insert: "already waiting"
             # says more than the limit.

@@ -4,7 +4,7 @@ Telegram layer, which words and formats them (bot/telegram/reader_messages.py). 
 outbox so holds each message's final text, in its reader's language."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from bot.books.schemas import BookView
@@ -26,6 +26,19 @@ class HeldCopy:
     title: str
     author: str
     until: datetime  # in the shop's time zone
+    # The reader's language (users.language), for their messages; None: the default.
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class LapsedWait:
+    """A reservation that lapsed after the day its reader needed the book until."""
+
+    reservation_id: int
+    book_id: int
+    title: str
+    author: str
+    needed_until: date
     # The reader's language (users.language), for their messages; None: the default.
     language: str | None = None
 
@@ -59,6 +72,15 @@ class ReaderMessages(Protocol):
 
     def hold_expired(self, hold: HeldCopy) -> OutgoingMessage:
         """The hold ended uncollected; the copy went on."""
+        ...
+
+    def withdrawn(self, book: BookView) -> str:
+        """Staff withdrew the book (book.withdrawn_reason) and cancelled the reader's wait,
+        in the active language: rendered once per language, as back_in_stock."""
+        ...
+
+    def lapsed(self, lapse: LapsedWait) -> OutgoingMessage:
+        """The reservation ended after the day the reader needed the book until."""
         ...
 
     def place_update(self, news: PlaceNews) -> OutgoingMessage:

@@ -8,7 +8,9 @@ reader_unreachable. When they come back, each flagged back-in-stock message whos
 is still in stock is queued again, and so is the offer of a copy still held for them
 (or, when they had the offer, its reminder): the hold's deadline is not moved, a copy
 is not kept longer for a reader who was away. A hold that ended meanwhile (expired,
-collected) sends nothing: news of a hold they never heard of would only confuse.
+collected) sends nothing: news of a hold they never heard of would only confuse. So
+with a withdrawal's notice: queued again while the book is still withdrawn, not once a
+restock has made it available again.
 
 Why it is sent once: only failed rows are queued again, and a failed row never reached
 the reader (a refusal, or no call at all); from pending it is delivered at most once by
@@ -74,8 +76,8 @@ async def skip_unreachable(
 async def requeue_missed(session: AsyncSession, user_id: int) -> int:
     """Queue again, due now, the reader's messages failed as unreachable that still
     hold: back in stock while the book is in stock and the reservation notified; a
-    hold's offer, or its reminder if the offer reached them, while it is on hold.
-    Return how many."""
+    hold's offer, or its reminder if the offer reached them, while it is on hold; a
+    withdrawal's notice while the book is withdrawn. Return how many."""
     back_in_stock = (
         (Notification.kind == NotificationKind.BACK_IN_STOCK.value)
         & (PreBooking.status == ReservationStatus.NOTIFIED)
@@ -98,12 +100,16 @@ async def requeue_missed(session: AsyncSession, user_id: int) -> int:
         # One statement: the offer's flag is read as it was before this update.
         | ((Notification.kind == NotificationKind.HOLD_REMINDER.value) & ~missed_offer)
     )
+    # The reservation it cancelled stays cancelled: the book is what may have changed.
+    still_withdrawn = (Notification.kind == NotificationKind.WITHDRAWN.value) & (
+        Book.withdrawn_at.is_not(None)
+    )
     requeued = await session.execute(
         update(Notification)
         .where(Notification.pre_booking_id == PreBooking.id)
         .where(PreBooking.user_id == user_id)
         .where(Book.id == PreBooking.book_id)
-        .where(back_in_stock | still_held)
+        .where(back_in_stock | still_held | still_withdrawn)
         .where(Notification.status == NotificationStatus.FAILED)
         .where(Notification.reader_unreachable)
         .values(

@@ -1,6 +1,19 @@
 from collections.abc import Mapping
 
-from sqlalchemy import BigInteger, Text, case, func, insert, literal, null, select, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    String,
+    Text,
+    case,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.books.models import RestockEvent
@@ -81,17 +94,7 @@ class NotificationRepository:
                     literal(restock_id, BigInteger),
                     notified.c.id,
                     notified.c.chat_id,
-                    case(
-                        {
-                            code: literal(text, Text)
-                            for code, text in messages.items()
-                            if code != languages.DEFAULT
-                        },
-                        value=notified.c.language,
-                        else_=null()
-                        if restock_id is not None
-                        else literal(messages[languages.DEFAULT], Text),
-                    ),
+                    in_their_language(notified.c.language, messages, restock_id is not None),
                 ),
             )
             .returning(Notification.id)
@@ -101,3 +104,64 @@ class NotificationRepository:
         # of the restock (docs/benchmarks.md).
         count = await self._session.scalar(select(func.count()).select_from(queued))
         return int(count or 0)
+
+    async def notify_withdrawn(
+        self, book_id: int, restock_id: int, reason: str, messages: Mapping[str, str]
+    ) -> int:
+        """Cancel every waiting and paused reservation of the book with the reason (a
+        withdrawal), and queue each reader the notice in their language (messages by
+        language; the default one's is on the withdrawal's entry in the stock log,
+        restock_id): one statement, as notify_waiting; return how many."""
+        cancelled = (
+            update(PreBooking)
+            .where(PreBooking.book_id == book_id)
+            # Two arms, so that each reads its partial index (the line, the paused).
+            .where(
+                or_(
+                    PreBooking.status == ReservationStatus.WAITING,
+                    PreBooking.status == ReservationStatus.PAUSED,
+                )
+            )
+            .where(PreBooking.user_id == User.id)
+            .values(
+                status=ReservationStatus.CANCELLED,
+                cancelled_at=func.now(),
+                cancel_reason=reason,
+            )
+            .returning(PreBooking.id, User.chat_id, User.language)
+            .cte("cancelled")
+        )
+        queued = (
+            insert(Notification)
+            .from_select(
+                ["restock_id", "pre_booking_id", "chat_id", "kind", "text"],
+                select(
+                    literal(restock_id, BigInteger),
+                    cancelled.c.id,
+                    cancelled.c.chat_id,
+                    literal(NotificationKind.WITHDRAWN.value, String),
+                    in_their_language(cancelled.c.language, messages),
+                ),
+            )
+            .returning(Notification.id)
+            .cte("queued")
+        )
+        count = await self._session.scalar(select(func.count()).select_from(queued))
+        return int(count or 0)
+
+
+def in_their_language(
+    language: ColumnElement[str | None], messages: Mapping[str, str], stored_once: bool = True
+) -> ColumnElement[str | None]:
+    """An outbox row's own text for a reader of that language. The default language's
+    readers get NULL when their text is stored once, on the restock (restocks.message),
+    else the text itself."""
+    return case(
+        {
+            code: literal(text, Text)
+            for code, text in messages.items()
+            if code != languages.DEFAULT
+        },
+        value=language,
+        else_=null() if stored_once else literal(messages[languages.DEFAULT], Text),
+    )

@@ -48,3 +48,6 @@ class DeliveryReport:
     author: str
     restocked_at: datetime | None
     kinds: tuple[KindCounts, ...] = ()
+    # The latest event that queued messages was the book's withdrawal (/withdraw), not
+    # a restock: restocked_at is its time.
+    withdrawal: bool = False

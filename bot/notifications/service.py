@@ -21,13 +21,16 @@ class NotificationService:
 
     async def deliveries(self, actor_id: int, book_id: int) -> DeliveryReport:
         """Sent, pending, failed and obsolete messages about the book since its latest restock that
-        notified anyone, kind by kind."""
+        notified anyone (or its withdrawal, if later), kind by kind."""
         self._admins.require(actor_id)
         async with self._sessions.begin() as session:
             book = await BookRepository(session).get_existing(book_id)
             notifications = NotificationRepository(session)
             restock = await notifications.latest_notifying_restock(book_id)
             counts = {} if restock is None else await notifications.counts_since(restock)
+        # Withdrawal notices belong to the withdrawal's entry in the stock log and to no
+        # other: where they are counted, that entry is the one the report starts from.
+        withdrawal = any(kind == NotificationKind.WITHDRAWN.value for kind, _ in counts)
         return DeliveryReport(
             book.id,
             book.title,
@@ -44,6 +47,7 @@ class NotificationService:
                 for kind in NotificationKind
                 if any(counted == kind.value for counted, _ in counts)
             ),
+            withdrawal,
         )
 
     async def reachable_again(self, telegram_id: int) -> int:

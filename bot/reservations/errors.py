@@ -57,3 +57,20 @@ class ResumeDayNotAhead(DomainError):
 
     resume_on: date
     today: date
+
+
+@dataclass(eq=False)
+class DayPassed(DomainError):
+    """A day before today in the shop's time: a reservation can't be needed only until
+    then (today itself is allowed: needed until its end)."""
+
+    day: date
+    today: date
+
+
+@dataclass(eq=False)
+class ReservationEnded(DomainError):
+    """The reservation is no longer in line or on hold (cancelled, collected, lapsed…):
+    there is nothing left to limit."""
+
+    reservation: ReservationView

@@ -29,8 +29,11 @@ _VIEW_COLUMNS = (
     PreBooking.hold_expires_at,
     PreBooking.collected_at,
     PreBooking.expired_at,
+    PreBooking.cancel_reason,
     PreBooking.paused_at,
     PreBooking.resume_on,
+    PreBooking.needed_until,
+    PreBooking.lapsed_at,
 )
 
 
@@ -48,8 +51,11 @@ def _view(row: Any) -> ReservationView:
         row.collected_at,
         row.expired_at,
         getattr(row, "place_in_line", None),
+        cancel_reason=row.cancel_reason,
         paused_at=row.paused_at,
         resume_on=row.resume_on,
+        needed_until=row.needed_until,
+        lapsed_at=row.lapsed_at,
     )
 
 

@@ -22,10 +22,15 @@ class ReservationView:
     place_in_line: int | None = None
     # The day a copy is expected (bot.books.expected_wait), for a waiting one, when known.
     expected_on: date | None = None
+    # Why staff cancelled it (a withdrawn book); None when the reader did.
+    cancel_reason: str | None = None
     # Paused since then (its place_in_line: where it stands when resumed); resumes by
     # itself at the start of resume_on (shop time), if set.
     paused_at: datetime | None = None
     resume_on: date | None = None
+    # Only needed until the end of this day in shop time (/until); lapsed after it.
+    needed_until: date | None = None
+    lapsed_at: datetime | None = None
 
     @property
     def status_since(self) -> datetime:
@@ -37,6 +42,7 @@ class ReservationView:
             ReservationStatus.COLLECTED: self.collected_at,
             ReservationStatus.EXPIRED: self.expired_at,
             ReservationStatus.PAUSED: self.paused_at,
+            ReservationStatus.LAPSED: self.lapsed_at,
         }.get(self.status)
         return since or self.created_at
 
@@ -51,6 +57,7 @@ class ReservationView:
             collected_at=_in_zone(self.collected_at, zone),
             expired_at=_in_zone(self.expired_at, zone),
             paused_at=_in_zone(self.paused_at, zone),
+            lapsed_at=_in_zone(self.lapsed_at, zone),
         )
 
 

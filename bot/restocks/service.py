@@ -2,6 +2,7 @@
 as RESTOCK_POLICY says. It sits above books (the stock), reservations and holds (the
 line), so that none of them needs to know the others' part."""
 
+from dataclasses import replace
 from datetime import tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -9,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.books import rules
 from bot.books.models import Book
 from bot.books.repository import BookRepository, book_view
-from bot.books.schemas import BookView
 from bot.holds.errors import StockBelowHolds
 from bot.holds.line import pass_on_free_copies
 from bot.holds.policy import HoldPolicy
@@ -43,7 +43,8 @@ class RestockService:
         copies (not on hold) where there were none tells every waiting reader; under
         hold_in_line, the free copies go to the first readers in line. Under either, the
         stock may not go below the copies on hold (a shop may switch policies with copies
-        held). In one transaction with the messages it queues."""
+        held). In one transaction with the messages it queues. A withdrawn book that it
+        brings copies to (a stock above the one before) is withdrawn no more."""
         self._admins.require(actor_id)
         quantity = rules.checked_quantity(quantity)
         async with self._sessions.begin() as session:
@@ -51,9 +52,17 @@ class RestockService:
             # expiry of this book's holds, which all lock the book first; each reader
             # is either told here or refused as in stock.
             book = await BookRepository(session).get_existing(book_id, lock="update")
+            # Copies came in: the publisher reprinted. A change down or to the same stock
+            # (a count corrected, the last copies sold) leaves it withdrawn.
+            reinstated = book.withdrawn_at is not None and quantity > book.stock_quantity
+            if reinstated:
+                await BookRepository(session).reinstate(book)
+            result: Restock | LineRestock
             if self._policy.hold_in_line:
-                return await self._restock_in_line(session, book, quantity, actor_id)
-            return await self._restock_to_all(session, book, quantity, actor_id)
+                result = await self._restock_in_line(session, book, quantity, actor_id)
+            else:
+                result = await self._restock_to_all(session, book, quantity, actor_id)
+            return replace(result, reinstated=reinstated)
 
     async def _restock_to_all(
         self, session: AsyncSession, book: Book, quantity: int, actor_id: int
@@ -65,7 +74,7 @@ class RestockService:
         held = await HoldRepository(session).on_hold_count(book.id)
         if quantity < held:
             raise await self._below_holds(session, book)
-        view = BookView(book.id, book.title, book.author, quantity)
+        view = replace(book_view(book), stock_quantity=quantity)
         if not (old_stock <= held < quantity):
             await BookRepository(session).set_stock(book, quantity, actor_id)
             return Restock(view, old_stock, quantity, 0)
@@ -86,7 +95,7 @@ class RestockService:
         )
         if change.restock_id is None:
             raise await self._below_holds(session, book)
-        view = BookView(book.id, book.title, book.author, quantity)
+        view = replace(book_view(book), stock_quantity=quantity)
         holds = HoldRepository(session)
         offered = await pass_on_free_copies(
             holds, [view], self._policy, self._zone, self._messages, change.restock_id

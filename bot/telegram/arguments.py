@@ -9,6 +9,10 @@ from bot.telegram.bad_input import NotADay, UsageError
 
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
+# A day as /until takes it: YYYY-MM-DD in ASCII digits.
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+NEVER = "never"
+
 # Longer than any number the bot takes; refusing it early avoids converting huge strings.
 _MAX_DIGITS = 19
 
@@ -33,6 +37,31 @@ def id_and_quantity(command: str, args: Sequence[str]) -> tuple[int, int]:
     if len(args) != 2:
         raise UsageError(command)
     return _id(command, args[0].removeprefix("#")), _integer(command, args[1])
+
+
+def id_and_text(command: str, text: str) -> tuple[int, str]:
+    """`/command <id> <text>`: the text after the command; the text's rules are the
+    service's."""
+    parts = text.split(maxsplit=1)
+    if len(parts) != 2:
+        raise UsageError(command)
+    return _id(command, parts[0].removeprefix("#")), parts[1]
+
+
+def id_and_day(command: str, args: Sequence[str]) -> tuple[int, date | None]:
+    """`/command <id> <YYYY-MM-DD>`, or `/command <id> never` (None); the day's range is
+    the service's rule."""
+    if len(args) != 2:
+        raise UsageError(command)
+    reservation_id = _id(command, args[0].removeprefix("#"))
+    if args[1].lower() == NEVER:
+        return reservation_id, None
+    if not _DAY.fullmatch(args[1]):
+        raise UsageError(command)
+    try:
+        return reservation_id, date.fromisoformat(args[1])
+    except ValueError:  # 2026-02-30, month 13
+        raise UsageError(command) from None
 
 
 def book_fields(command: str, text: str) -> tuple[str, str, int]:

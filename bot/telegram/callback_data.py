@@ -3,7 +3,8 @@
 Formats: `r:<book_id>` reserve, `c:<reservation_id>:<page>` cancel,
 `b:<page>[:<search>]` catalog page, `m:<page>` my reservations page,
 `l:<language>` the reader's language, `ps:<reservation_id>:<page>` pause,
-`rs:<reservation_id>:<page>` resume, `lu:off` stop the presser's place updates.
+`rs:<reservation_id>:<page>` resume, `u:<reservation_id>:<span>` only needed until
+(span: 2w, 1m, 3m), `lu:off` stop the presser's place updates.
 Clients can send any bytes back, so decoding checks everything.
 """
 
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 
 from bot.database import is_valid_id
 from bot.i18n import languages
+from bot.line.needed_until import Span
 from bot.telegram.bad_input import InvalidButton
 
 # Telegram's limit for callback_data.
@@ -58,6 +60,12 @@ class LanguageButton:
 
 
 @dataclass(frozen=True)
+class UntilButton:
+    reservation_id: int
+    span: Span
+
+
+@dataclass(frozen=True)
 class StopPlaceUpdatesButton:
     """No id: whoever presses it stops their own updates."""
 
@@ -70,8 +78,10 @@ Button = (
     | LanguageButton
     | PauseButton
     | ResumeButton
+    | UntilButton
     | StopPlaceUpdatesButton
 )
+SPANS = {span.value: span for span in Span}
 
 
 def encode(button: Button) -> str | None:
@@ -91,6 +101,8 @@ def encode(button: Button) -> str | None:
             data = f"ps:{reservation_id}:{page}"
         case ResumeButton(reservation_id, page):
             data = f"rs:{reservation_id}:{page}"
+        case UntilButton(reservation_id, span):
+            data = f"u:{reservation_id}:{span.value}"
         case StopPlaceUpdatesButton():
             data = "lu:off"
     return data if len(data.encode()) <= MAX_BYTES else None
@@ -118,6 +130,10 @@ def decode(data: object) -> Button:
             reservation_id, _, page = rest.partition(":")
             button = PauseButton if kind == "ps" else ResumeButton
             return button(_id(reservation_id), _page(page))
+        case "u":
+            reservation_id, _, span = rest.partition(":")
+            if span in SPANS:
+                return UntilButton(_id(reservation_id), SPANS[span])
         case "lu" if rest == "off":
             return StopPlaceUpdatesButton()
     raise InvalidButton()

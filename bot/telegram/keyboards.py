@@ -4,10 +4,11 @@ from collections.abc import Callable, Iterable
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.books.schemas import BookPage
+from bot.books.schemas import BookPage, BookView
 from bot.cards.schemas import BookCard, NoReservation, OnHold, Paused, Waiting
 from bot.i18n import languages
 from bot.i18n.catalogs import N_, _
+from bot.line.needed_until import Span
 from bot.reservations.models import ReservationStatus
 from bot.reservations.schemas import ReservationPage, ReservationView
 from bot.telegram import callback_data
@@ -20,8 +21,9 @@ from bot.telegram.callback_data import (
     ReservationsPageButton,
     ReserveButton,
     ResumeButton,
+    UntilButton,
 )
-from bot.telegram.texts import cards, catalog, holds, pause, reservations
+from bot.telegram.texts import cards, catalog, holds, needed_until, pause, reservations
 
 PREVIOUS = N_("‹ Prev")
 NEXT = N_("Next ›")
@@ -31,7 +33,7 @@ def books_keyboard(page: BookPage) -> InlineKeyboardMarkup | None:
     rows: list[list[tuple[str, Button]]] = [
         [(catalog.reserve_button(book), ReserveButton(book.id))]
         for book in page.books
-        if not book.in_stock
+        if book.reservable
     ]
     rows.append(
         _navigation(
@@ -65,6 +67,14 @@ def _reservation_row(reservation: ReservationView, page: int) -> list[tuple[str,
         case ReservationStatus.ON_HOLD:
             return [(holds.release_button(reservation.id), cancel)]
     return []
+
+
+def until_keyboard(reservation_id: int) -> InlineKeyboardMarkup | None:
+    """Under a new reservation's confirmation: only needed for this long (Until: 2 weeks,
+    1 month, 3 months); pressing another replaces the day."""
+    return _markup(
+        [[(needed_until.span_button(span), UntilButton(reservation_id, span)) for span in Span]]
+    )
 
 
 def languages_keyboard() -> InlineKeyboardMarkup | None:
@@ -104,8 +114,9 @@ def _markup(rows: Iterable[list[tuple[str, Button]]]) -> InlineKeyboardMarkup | 
 
 
 def card_keyboard(card: BookCard) -> InlineKeyboardMarkup | None:
-    """The one button that fits the reader's state: Reserve a book with no free copy,
-    Cancel a wait, or let a held copy go (the same release as the hold offer's button)."""
+    """The one button that fits the reader's state: Reserve a book with no free copy (and
+    not withdrawn), Cancel a wait, or let a held copy go (the same release as the hold
+    offer's button)."""
     match card.status:
         case Waiting(reservation_id=reservation_id):
             return _markup([[(cards.card_cancel_button(), CancelButton(reservation_id, 1))]])
@@ -115,12 +126,13 @@ def card_keyboard(card: BookCard) -> InlineKeyboardMarkup | None:
             return _markup(
                 [[(holds.release_button(reservation_id), CancelButton(reservation_id, 1))]]
             )
-        case NoReservation() if card.free_copies == 0:
+        case NoReservation() if card.free_copies == 0 and not card.book.withdrawn:
             label = cards.card_join_line_button() if card.on_hold else cards.card_reserve_button()
             return _markup([[(label, ReserveButton(card.book.id))]])
     return None
 
 
-def inline_result_keyboard(link: str) -> InlineKeyboardMarkup:
+def inline_result_keyboard(link: str, book: BookView | None = None) -> InlineKeyboardMarkup:
     """Under an inline result, in someone else's chat: a link into the bot."""
-    return InlineKeyboardMarkup([[InlineKeyboardButton(cards.inline_reserve_button(), url=link)]])
+    label = cards.inline_reserve_button(book)
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, url=link)]])

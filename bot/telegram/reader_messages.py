@@ -9,19 +9,23 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.books.schemas import BookView
 from bot.i18n import languages
-from bot.notifications.messages import HeldCopy, OutgoingMessage, PlaceNews
+from bot.notifications.messages import HeldCopy, LapsedWait, OutgoingMessage, PlaceNews
 from bot.telegram import callback_data
 from bot.telegram.callback_data import CancelButton, StopPlaceUpdatesButton
-from bot.telegram.texts import holds, place_updates, reservations
+from bot.telegram.texts import holds, needed_until, place_updates, reservations, withdrawals
 
 
 class TelegramMessages:
     """ReaderMessages for the services. A hold message is in its reader's language (the
-    staff member whose /restock queued it may speak another); back-in-stock is rendered in
-    the active one, once per language, by the restock."""
+    staff member whose /restock queued it may speak another); back-in-stock (and a
+    withdrawal's notice) is rendered in the active one, once per language, by the restock
+    (the withdrawal)."""
 
     def back_in_stock(self, book: BookView) -> str:
         return reservations.back_in_stock(book)
+
+    def withdrawn(self, book: BookView) -> str:
+        return withdrawals.withdrawn_notice(book)
 
     def hold_offer(self, hold: HeldCopy) -> OutgoingMessage:
         with languages.speaking(hold.language or languages.DEFAULT):
@@ -38,6 +42,10 @@ class TelegramMessages:
             return OutgoingMessage(
                 holds.hold_expired(hold.title, hold.author, hold.reservation_id, hold.until)
             )
+
+    def lapsed(self, lapse: LapsedWait) -> OutgoingMessage:
+        with languages.speaking(lapse.language or languages.DEFAULT):
+            return OutgoingMessage(needed_until.lapsed(lapse))
 
     def place_update(self, news: PlaceNews) -> OutgoingMessage:
         language = news.language or languages.DEFAULT

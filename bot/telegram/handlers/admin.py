@@ -5,7 +5,7 @@ from telegram import Update
 from bot.telegram import arguments, deep_links
 from bot.telegram.context import BotContext
 from bot.telegram.handlers.senders import message_of, sender_id
-from bot.telegram.texts import cards, staff
+from bot.telegram.texts import cards, staff, withdrawals
 from bot.telegram.texts import deliveries as deliveries_texts
 from bot.telegram.texts import holds as holds_texts
 
@@ -19,6 +19,17 @@ async def restock(update: Update, context: BotContext) -> None:
     # The messages are already in the outbox (same commit); this only saves a poll.
     context.dispatcher.wake()
     await message_of(update).reply_text(staff.restock_report(result))
+
+
+async def withdraw(update: Update, context: BotContext) -> None:
+    """Withdraw a book: its line is cancelled, each reader told why."""
+    context.services.users.require_admin(sender_id(update))
+    book_id, reason = arguments.id_and_text(
+        "withdraw", arguments.text_after_command(message_of(update).text)
+    )
+    result = await context.services.withdrawals.withdraw(sender_id(update), book_id, reason)
+    context.dispatcher.wake()
+    await message_of(update).reply_text(withdrawals.withdrawal_report(result))
 
 
 async def add_book(update: Update, context: BotContext) -> None:

@@ -20,11 +20,12 @@ from bot.telegram.callback_data import (
     ReserveButton,
     ResumeButton,
     StopPlaceUpdatesButton,
+    UntilButton,
 )
 from bot.telegram.context import BotContext
 from bot.telegram.handlers import language
 from bot.telegram.handlers.senders import reader_of, require_private_chat
-from bot.telegram.texts import catalog, pause, place_updates, reservations
+from bot.telegram.texts import catalog, needed_until, pause, place_updates, reservations
 from bot.telegram.texts import language as language_texts
 from bot.telegram.update_processor import stop_spinner
 
@@ -52,7 +53,9 @@ async def button(update: Update, context: BotContext) -> None:
             )
             await spinner.stop(reservations.reserved_short(confirmation))
             await context.bot.send_message(
-                reader_of(update).chat_id, reservations.reserved(confirmation)
+                reader_of(update).chat_id,
+                reservations.reserved(confirmation),
+                reply_markup=keyboards.until_keyboard(confirmation.reservation_id),
             )
         case CancelButton(reservation_id, page):
             cancellation = await spinner.stopped_by_deadline(
@@ -77,6 +80,14 @@ async def button(update: Update, context: BotContext) -> None:
             await spinner.stop(pause.resumed_short())
             # A copy set aside or the news that it is back comes in its own message.
             await _show_page(query, change.page)
+        case UntilButton(reservation_id, span):
+            reservation = await spinner.stopped_by_deadline(
+                context.services.needed_until.need_for(reader_of(update), reservation_id, span)
+            )
+            await spinner.stop(needed_until.needed_until_short(reservation))
+            await context.bot.send_message(
+                reader_of(update).chat_id, needed_until.needed_until_set(reservation)
+            )
         case BooksPageButton(page, search):
             book_page = await spinner.stopped_by_deadline(
                 context.services.holds.list_books(page, search)

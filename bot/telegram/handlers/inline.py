@@ -49,7 +49,7 @@ def result(item: BookInLine, bot_username: str) -> InlineQueryResultArticle:
             cards.inline_card(item), parse_mode=ParseMode.HTML
         ),
         reply_markup=keyboards.inline_result_keyboard(
-            deep_links.book_link(bot_username, item.book.id)
+            deep_links.book_link(bot_username, item.book.id), item.book
         ),
     )
 

@@ -45,7 +45,10 @@ async def reserve(update: Update, context: BotContext) -> None:
     """Put the reader in line for a sold-out book."""
     book_id = arguments.single_id("reserve", context.args or [])
     confirmation = await context.services.reservations.reserve(reader_of(update), book_id)
-    await message_of(update).reply_text(reservations.reserved(confirmation))
+    await message_of(update).reply_text(
+        reservations.reserved(confirmation),
+        reply_markup=keyboards.until_keyboard(confirmation.reservation_id),
+    )
 
 
 async def my_reservations(update: Update, context: BotContext) -> None:

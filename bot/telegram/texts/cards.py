@@ -15,7 +15,7 @@ from bot.cards.schemas import (
     Waiting,
 )
 from bot.i18n.catalogs import _, ngettext
-from bot.telegram.texts import pause
+from bot.telegram.texts import pause, withdrawals
 from bot.telegram.texts.catalog import availability
 from bot.telegram.texts.formatting import (
     as_plain,
@@ -113,9 +113,16 @@ def inline_card(item: BookInLine) -> str:
     return (
         f"{book_name(book.title, book.author)}\n{availability(book, item.on_hold)} · "
         f"{readers_waiting(item.readers_waiting)}\n"
-        + _("Reserve it in the bookstore's bot and be told when it's back.")
+        + (
+            withdrawals.inline_withdrawn()
+            if book.withdrawn
+            else _("Reserve it in the bookstore's bot and be told when it's back.")
+        )
     )
 
 
-def inline_reserve_button() -> str:
+def inline_reserve_button(book: BookView | None = None) -> str:
+    """The link into the bot: to reserve, or only to open a withdrawn book's card."""
+    if book is not None and book.withdrawn:
+        return withdrawals.inline_open_button()
     return _("Reserve in the bot")

@@ -7,6 +7,7 @@ from bot.books.errors import BookNotFound, SearchTooLong
 from bot.books.schemas import BookPage, BookView
 from bot.i18n.catalogs import _
 from bot.telegram import deep_links
+from bot.telegram.texts import withdrawals
 from bot.telegram.texts.formatting import book_name, fitted, shortened
 
 
@@ -31,7 +32,7 @@ def book_page(page: BookPage) -> str:
             "",
         ]
         lines += [catalog_entry(book, units) for book in page.books]
-        if any(not book.in_stock for book in page.books):
+        if any(book.reservable for book in page.books):
             lines += ["", _("Tap Reserve to be told when a sold-out book is back.")]
         return "\n".join(lines)
 
@@ -44,13 +45,21 @@ def catalog_entry(book: BookView, units: int | None = None) -> str:
 
 
 def availability(book: BookView, on_hold: int = 0) -> str:
-    """What a reader can buy now: copies on hold (hold_in_line) are spoken for."""
+    """What a reader can buy now: copies on hold (hold_in_line) are spoken for; and a
+    withdrawn book's reason (its last free copies may still be bought)."""
     free = book.stock_quantity - on_hold
+    if book.withdrawn_reason is not None:
+        withdrawn = withdrawals.withdrawn_label(book.withdrawn_reason)
+        return f"{in_stock(free)} · {withdrawn}" if free > 0 else withdrawn
     if free > 0:
-        return _("✅ in stock: %(count)s") % {"count": free}
+        return in_stock(free)
     if book.in_stock:
         return _("📦 all copies on hold")
     return _("❌ sold out")
+
+
+def in_stock(free: int) -> str:
+    return _("✅ in stock: %(count)s") % {"count": free}
 
 
 def reserve_button(book: BookView) -> str:

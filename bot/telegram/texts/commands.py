@@ -13,6 +13,7 @@ READER_COMMANDS = {
     "cancel": N_("cancel a reservation: /cancel <reservation id>"),
     "pause": N_("pause a reservation, keeping your place: /pause <reservation id> [YYYY-MM-DD]"),
     "resume": N_("resume a paused reservation: /resume <reservation id>"),
+    "until": N_("only needed until a day: /until <reservation id> <YYYY-MM-DD> or never"),
     "help": N_("show this list"),
     "book": N_("a book's card, to reserve or share it: /book <book id>"),
     "language": N_("choose the language I speak with you"),
@@ -24,6 +25,7 @@ ADMIN_COMMANDS = {
     "deliveries": N_("how a book's messages to readers are going: /deliveries <book id>"),
     "collected": N_("a reader took their held copy: /collected <reservation id>"),
     "holds": N_("a book's copies on hold and its line: /holds <book id>"),
+    "withdraw": N_("withdraw a book, cancelling its line: /withdraw <book id> <reason>"),
     "demand": N_("which books readers wait for most, with a chart and a CSV"),
 }
 

@@ -1,4 +1,5 @@
-"""/deliveries: how a book's messages to readers are going since its restock."""
+"""/deliveries: how a book's messages to readers are going since its restock (or its
+withdrawal)."""
 
 from datetime import datetime
 
@@ -12,6 +13,8 @@ MESSAGE_KINDS = {
     NotificationKind.HOLD_OFFER.value: N_("📦 Copies set aside"),
     NotificationKind.HOLD_REMINDER.value: N_("⏰ Pickup reminders"),
     NotificationKind.HOLD_EXPIRED.value: N_("⌛ Holds not collected in time"),
+    NotificationKind.WITHDRAWN.value: N_("📕 Withdrawal notices"),
+    NotificationKind.LAPSED.value: N_("🗓 Reservations no longer needed"),
     NotificationKind.PLACE_UPDATE.value: N_("📈 Place updates"),
 }
 
@@ -20,10 +23,12 @@ def delivery_report(report: DeliveryReport, paused_since: datetime | None = None
     name = f"#{report.book_id} {book_name(report.title, report.author)}"
     if report.restocked_at is None:
         return _("No restock of %(book)s has notified anyone yet.") % {"book": name}
-    text = _("Messages about %(book)s since its restock %(moment)s:") % {
-        "book": name,
-        "moment": moment(report.restocked_at),
-    }
+    since = (
+        _("Messages about %(book)s since its withdrawal %(moment)s:")
+        if report.withdrawal
+        else _("Messages about %(book)s since its restock %(moment)s:")
+    )
+    text = since % {"book": name, "moment": moment(report.restocked_at)}
     for counts in report.kinds:
         text += f"\n\n<b>{message_kind(counts.kind)}</b>\n" + _(
             "✅ sent: %(sent)s\n⏳ pending: %(pending)s\n❌ failed: %(failed)s"

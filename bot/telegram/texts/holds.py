@@ -25,6 +25,7 @@ HOLD_STATES = {
     ReservationStatus.COLLECTED: N_("collected"),
     ReservationStatus.EXPIRED: N_("expired"),
     ReservationStatus.PAUSED: N_("paused"),
+    ReservationStatus.LAPSED: N_("lapsed"),
 }
 
 

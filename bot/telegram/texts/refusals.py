@@ -6,13 +6,16 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.books.errors import (
+    AlreadyWithdrawn,
     BookFieldInvalid,
     BookNotFound,
+    BookWithdrawn,
     DuplicateBook,
     MalformedRow,
     QuantityOutOfRange,
     RepeatedInFile,
     SearchTooLong,
+    WithdrawalReasonInvalid,
 )
 from bot.errors import DomainError
 from bot.holds.errors import NotOnHold, StockBelowHolds
@@ -20,15 +23,25 @@ from bot.i18n.catalogs import N_, _
 from bot.reservations.errors import (
     AlreadyWaiting,
     BookInStock,
+    DayPassed,
     NotCancellable,
     NotPausable,
     NotPaused,
+    ReservationEnded,
     ReservationNotFound,
     ResumeDayNotAhead,
     TooManyReservations,
 )
 from bot.telegram.bad_input import BadInput, InvalidButton, NotADay, NotPrivateChat, UsageError
-from bot.telegram.texts import catalog, holds, pause, reservations, staff
+from bot.telegram.texts import (
+    catalog,
+    holds,
+    needed_until,
+    pause,
+    reservations,
+    staff,
+    withdrawals,
+)
 from bot.users.errors import NotAnAdmin
 
 USAGE = {
@@ -49,6 +62,13 @@ USAGE = {
         "or /pause 7 2026-12-24 to resume by itself that day"
     ),
     "resume": N_("/resume &lt;reservation id&gt;, for example /resume 7"),
+    "withdraw": N_(
+        "/withdraw &lt;book id&gt; &lt;reason&gt;, for example /withdraw 12 out of print"
+    ),
+    "until": N_(
+        "/until &lt;reservation id&gt; &lt;YYYY-MM-DD&gt; (or never), "
+        "for example /until 7 2026-12-24"
+    ),
     "updates": N_("/updates on or /updates off"),
 }
 
@@ -76,6 +96,8 @@ REFUSALS: dict[type[DomainError | BadInput], Callable[[Any], str]] = {
     TooManyReservations: reservations.too_many_reservations,
     ReservationNotFound: reservations.reservation_not_found,
     NotCancellable: reservations.not_cancellable,
+    DayPassed: needed_until.day_passed,
+    ReservationEnded: needed_until.reservation_ended,
     NotOnHold: holds.not_on_hold,
     StockBelowHolds: holds.stock_below_holds,
     NotAnAdmin: staff.not_an_admin,
@@ -84,6 +106,9 @@ REFUSALS: dict[type[DomainError | BadInput], Callable[[Any], str]] = {
     DuplicateBook: staff.duplicate_book,
     RepeatedInFile: staff.repeated_in_file,
     MalformedRow: staff.malformed_row,
+    BookWithdrawn: withdrawals.book_withdrawn,
+    AlreadyWithdrawn: withdrawals.already_withdrawn,
+    WithdrawalReasonInvalid: withdrawals.withdrawal_reason_invalid,
     UsageError: usage,
     NotPrivateChat: not_private_chat,
     InvalidButton: invalid_button,

@@ -18,7 +18,7 @@ from bot.reservations.schemas import (
     ReservationView,
 )
 from bot.telegram.lengths import CALLBACK_ANSWER_LIMIT, truncated
-from bot.telegram.texts import pause
+from bot.telegram.texts import pause, withdrawals
 from bot.telegram.texts.formatting import (
     book_name,
     deadline,
@@ -29,6 +29,7 @@ from bot.telegram.texts.formatting import (
     place_in_line,
     shortened,
 )
+from bot.telegram.texts.needed_until import needed_until_line
 
 STATUS_LABELS = {
     ReservationStatus.WAITING: N_("⏳ waiting since"),
@@ -38,6 +39,7 @@ STATUS_LABELS = {
     ReservationStatus.COLLECTED: N_("✅ collected on"),
     ReservationStatus.EXPIRED: N_("⌛ not collected in time, ended on"),
     ReservationStatus.PAUSED: N_("⏸ paused on"),
+    ReservationStatus.LAPSED: N_("🗓 not needed after your date, ended on"),
 }
 
 
@@ -94,11 +96,12 @@ def reservation_entry(reservation: ReservationView, units: int | None = None) ->
         f"#{reservation.id} {book_name(reservation.title, reservation.author, units)}\n"
         f"    {label} {moment(reservation.status_since)}"
     )
-    return text + hold_detail(reservation)
+    return text + hold_detail(reservation) + needed_until_line(reservation)
 
 
 def hold_detail(reservation: ReservationView) -> str:
-    """The line under a reservation: its place in line, or until when a copy is kept."""
+    """The line under a reservation: its place in line, until when a copy is kept, or
+    why staff cancelled it."""
     if reservation.status is ReservationStatus.WAITING and reservation.place_in_line:
         place = f" · {place_in_line(reservation.place_in_line)}"
         if reservation.expected_on is None:
@@ -110,6 +113,8 @@ def hold_detail(reservation: ReservationView) -> str:
         return "\n    " + _("kept for you until %(deadline)s") % {
             "deadline": deadline(reservation.hold_expires_at)
         }
+    if reservation.status is ReservationStatus.CANCELLED and reservation.cancel_reason:
+        return "\n    " + withdrawals.cancelled_because_withdrawn(reservation.cancel_reason)
     return ""
 
 
@@ -182,6 +187,11 @@ def not_cancellable(error: NotCancellable) -> str:
         return _(
             "Reservation #%(id)s can't be cancelled: it is over: "
             "the copy kept for you was not collected in time."
+        ) % {"id": reservation.id}
+    if reservation.status is ReservationStatus.LAPSED:
+        return _(
+            "Reservation #%(id)s can't be cancelled: it has ended after the day "
+            "you needed the book until."
         ) % {"id": reservation.id}
     return _(
         "Reservation #%(id)s can't be cancelled: it is already fulfilled: "

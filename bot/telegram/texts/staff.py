@@ -13,15 +13,15 @@ from bot.holds.schemas import LineRestock
 from bot.i18n import catalogs
 from bot.i18n.catalogs import _, ngettext
 from bot.restocks.schemas import Restock
+from bot.telegram.texts import withdrawals
 from bot.telegram.texts.formatting import book_name, counted
 from bot.users.errors import NotAnAdmin
 
 
 def restock_report(result: Restock | LineRestock) -> str:
     """What /restock did, under either policy."""
-    if isinstance(result, Restock):
-        return restocked(result)
-    return restocked_in_line(result)
+    text = restocked(result) if isinstance(result, Restock) else restocked_in_line(result)
+    return f"{text} {withdrawals.reinstated()}" if result.reinstated else text
 
 
 def stock_changed(book: BookView, old_stock: int, new_stock: int) -> str:
