@@ -431,3 +431,33 @@ async def test_shelf_tags_of_sold_out_books_leave_withdrawn_ones_out(
     every = await services.cards.books_for_tags(sold_out_only=False)
     assert [book.title for book in sold_out] == ["Emma"]
     assert [book.title for book in every] == ["Dune", "Emma"]
+
+
+async def test_a_reader_back_after_a_second_withdrawal_gets_its_notice_only(
+    chat: Chat, services: Services, engine: AsyncEngine
+) -> None:
+    """A notice missed during an earlier withdrawal, which a restock ended before the
+    reader came back, is not sent when the book is withdrawn again: coming back then
+    brings the second withdrawal's notice, once, and nothing about a cancellation
+    long past with a reason no longer the book's."""
+    await add_books(services, ("Dune", "Frank Herbert", 0))
+    await chat.send_one(ALICE, "/reserve 1")
+    await chat.block(ALICE)
+    await chat.send_one(ADMIN, "/withdraw 1 out of print")
+    await chat.deliveries_done()
+    await chat.send_one(ADMIN, "/restock 1 2")  # reprinted: available again
+    await chat.unblock(ALICE)  # back while it is available: the notice no longer holds
+    await chat.send_one(ADMIN, "/restock 1 0")  # sold out
+    await chat.send_one(ALICE, "/reserve 1")
+    await chat.block(ALICE)
+    await chat.send_one(ADMIN, "/withdraw 1 cancelled by the publisher")
+    await chat.deliveries_done()
+
+    await chat.unblock(ALICE)
+    await chat.deliveries_done()
+
+    notices = [sent for sent in chat.api.texts_to(ALICE.id) if sent.startswith("📕")]
+    assert notices == [
+        "📕 Sorry: <b>Dune</b> by Frank Herbert has been withdrawn (cancelled by the "
+        "publisher), so I cancelled your reservation. Send /books to find another book."
+    ]

@@ -10,7 +10,7 @@ is still in stock is queued again, and so is the offer of a copy still held for 
 is not kept longer for a reader who was away. A hold that ended meanwhile (expired,
 collected) sends nothing: news of a hold they never heard of would only confuse. So
 with a withdrawal's notice: queued again while the book is still withdrawn, not once a
-restock has made it available again.
+restock has made it available again (nor when it is withdrawn anew after that).
 
 Why it is sent once: only failed rows are queued again, and a failed row never reached
 the reader (a refusal, or no call at all); from pending it is delivered at most once by
@@ -101,8 +101,11 @@ async def requeue_missed(session: AsyncSession, user_id: int) -> int:
         | ((Notification.kind == NotificationKind.HOLD_REMINDER.value) & ~missed_offer)
     )
     # The reservation it cancelled stays cancelled: the book is what may have changed.
+    # Withdrawn by the very withdrawal that cancelled it (both stamped with its
+    # transaction's now()): once a restock has ended it, a later withdrawal brings its
+    # own notice, not this one with a reason no longer the book's.
     still_withdrawn = (Notification.kind == NotificationKind.WITHDRAWN.value) & (
-        Book.withdrawn_at.is_not(None)
+        PreBooking.cancelled_at >= Book.withdrawn_at
     )
     requeued = await session.execute(
         update(Notification)
