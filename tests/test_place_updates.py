@@ -216,8 +216,8 @@ async def test_never_to_a_paused_or_opted_out_reader(
 async def test_the_shop_may_turn_place_updates_off(
     services: Services, engine: AsyncEngine, api: FakeBotApi
 ) -> None:
-    assert Shop.from_settings(Settings(_env_file=None)).line_updates  # type: ignore[call-arg]
-    off = Settings(_env_file=None, line_updates="off")  # type: ignore[call-arg]
+    assert Shop.from_settings(Settings(_env_file=None)).line_updates
+    off = Settings(_env_file=None, line_updates="off")
     quiet = build_services(engine, TelegramMessages(), replace(SHOP, line_updates=False))
     assert Shop.from_settings(off).line_updates is False
     await add_books(quiet, ("Dune", "Frank Herbert", 0))
