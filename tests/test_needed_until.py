@@ -396,3 +396,39 @@ async def test_two_processes_lapse_each_reservation_once(
         "SELECT kind, count(DISTINCT pre_booking_id), count(*) FROM notifications GROUP BY kind",
     ) == [("lapsed", 2 * books, 2 * books)]
     assert await rows(engine, "SELECT count(*) FROM books WHERE line_moved_at IS NULL") == [(0,)]
+
+
+async def test_under_notify_all_a_reader_whose_day_is_over_is_not_told_before_lapsing(
+    services: Services, engine: AsyncEngine, api: FakeBotApi
+) -> None:
+    """Between the end of a reader's day and the line's next pass (a second, or longer
+    while the loop is held up), a restock passes them over, as hold_in_line does: they
+    are not told of a book they no longer need, and lapse as their day says."""
+    # The line's loop still on yesterday (it has not run since midnight); the database,
+    # whose clock the restock reads, on today.
+    clock = ShopClock(datetime.now(UTC) - timedelta(days=1))
+    notify_all = build_services(
+        engine, TelegramMessages(), replace(HOLD_SHOP, policy=HoldPolicy()), clock
+    )
+    await add_books(notify_all, ("Dune", "Frank Herbert", 0))
+    async with running(bot_application(notify_all, api)) as application:
+        chat = Chat(application, api)
+        for reader in (ALICE, BOB):
+            await chat.send_one(reader, "/reserve 1")
+        await chat.send_one(ALICE, f"/until 1 {clock.today.isoformat()}")
+        await chat.send(ADMIN, "/restock 1 3")
+        await chat.deliveries_done()
+        assert await rows(engine, "SELECT status::text FROM pre_bookings ORDER BY id") == [
+            ("waiting",),
+            ("notified",),
+        ]
+        # The loop's next pass, now on today: she lapses, told once.
+        clock.now += timedelta(days=1)
+        await notify_all.line_upkeep.sweep()
+        await chat.deliveries_done()
+
+    assert await rows(engine, "SELECT status::text FROM pre_bookings ORDER BY id") == [
+        ("lapsed",),
+        ("notified",),
+    ]
+    assert [t[:20] for t in api.texts_to(ALICE.id) if t.startswith(("🗓", "📚"))] == [LAPSED[:20]]

@@ -408,3 +408,26 @@ async def test_the_books_card_shows_the_pause_and_resumes_it(
     assert await statuses(engine) == ["waiting", "waiting"]
     again = await chat.send_one(BOB, "/book 1")
     assert "You are number 2 in line" in again.text
+
+
+async def test_resuming_after_a_stock_change_without_news_still_tells_the_reader(
+    chat: Chat, services: Services, engine: AsyncEngine
+) -> None:
+    # notify_all: the restock that brought the copies back told Bob; then staff sold one
+    # (3 → 2), a stock change with no message of its own. Alice, back, gets the news
+    # the restock had, not an empty message.
+    await add_books(services, ("Dune", "Frank Herbert", 0))
+    for reader in (ALICE, BOB):
+        await chat.send_one(reader, "/reserve 1")
+    await chat.send_one(ALICE, "/pause 1")
+    await staff_restock(chat, "/restock 1 3")
+    await staff_restock(chat, "/restock 1 2")
+    await chat.deliveries_done()
+
+    await chat.send_one(ALICE, "/resume 1")
+    await chat.deliveries_done()
+
+    assert chat.api.received(ALICE.id, BACK) == 1
+    assert await rows(
+        engine, "SELECT status::text FROM notifications WHERE chat_id = :chat", chat=ALICE.id
+    ) == [("sent",)]

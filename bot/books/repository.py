@@ -193,10 +193,14 @@ class BookRepository:
             )
 
     async def latest_restock_id(self, book_id: int) -> int | None:
-        """The book's most recent restock (the one that brought its copies back)."""
+        """The book's most recent restock that told its line (the one that brought its
+        copies back): a later change of a stock already in hand has no message to share,
+        and a withdrawal's entry (the stock unchanged) carries its notice, not the news."""
         return await self._session.scalar(
             select(RestockEvent.id)
             .where(RestockEvent.book_id == book_id)
+            .where(RestockEvent.message.is_not(None))
+            .where(RestockEvent.new_stock > RestockEvent.old_stock)
             .order_by(RestockEvent.id.desc())
             .limit(1)
         )

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.books.models import Book
 from bot.books.repository import BookRepository, book_view
+from bot.database import zone_name
 from bot.holds.line import pass_on_free_copies
 from bot.holds.policy import HoldPolicy
 from bot.holds.repository import HoldRepository
@@ -55,7 +56,9 @@ async def resume(
         texts = languages.in_each_language(partial(messages.back_in_stock, view))
         # The restock that brought the copies back: its message is the one they get.
         restock_id = await BookRepository(session).latest_restock_id(book.id)
-        await NotificationRepository(session).notify_waiting(book.id, restock_id, texts)
+        await NotificationRepository(session).notify_waiting(
+            book.id, restock_id, texts, zone_name(zone)
+        )
 
 
 class ResumeStep:

@@ -3,9 +3,11 @@ from collections.abc import Mapping
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    Date,
     String,
     Text,
     case,
+    cast,
     func,
     insert,
     literal,
@@ -69,18 +71,22 @@ class NotificationRepository:
         return counts
 
     async def notify_waiting(
-        self, book_id: int, restock_id: int | None, messages: Mapping[str, str]
+        self, book_id: int, restock_id: int | None, messages: Mapping[str, str], zone: str
     ) -> int:
         """Mark every waiting reservation of the book notified and queue each reader's
         message, in their language (messages by language), in the outbox: one
         statement, so both happen or neither does; return how many. The default
         language's text is on the restock (restocks.message); the rows of readers of
         that language point to it (their text is NULL), the others carry their own;
-        with no restock (restock_id None), every row carries its text."""
+        with no restock (restock_id None), every row carries its text. A reader whose
+        day (needed_until) is over in the shop's zone is passed over, as hold_in_line
+        passes them: the line's loop lapses them."""
+        today = cast(func.timezone(zone, func.now()), Date)
         notified = (
             update(PreBooking)
             .where(PreBooking.book_id == book_id)
             .where(PreBooking.status == ReservationStatus.WAITING)
+            .where(or_(PreBooking.needed_until.is_(None), PreBooking.needed_until >= today))
             .where(PreBooking.user_id == User.id)
             .values(status=ReservationStatus.NOTIFIED, notified_at=func.now())
             .returning(PreBooking.id, User.chat_id, User.language)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.books import rules
 from bot.books.models import Book
 from bot.books.repository import BookRepository, book_view
+from bot.database import zone_name
 from bot.holds.errors import StockBelowHolds
 from bot.holds.line import pass_on_free_copies
 from bot.holds.policy import HoldPolicy
@@ -83,7 +84,7 @@ class RestockService:
             book, quantity, actor_id, messages[languages.DEFAULT]
         )
         notified = await NotificationRepository(session).notify_waiting(
-            book.id, restock_id, messages
+            book.id, restock_id, messages, zone_name(self._zone)
         )
         return Restock(view, old_stock, quantity, notified)
 
