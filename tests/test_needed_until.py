@@ -13,10 +13,14 @@ from babel.dates import format_date
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.database import create_session_factory
 from bot.holds.policy import HoldPolicy
+from bot.line.lapses import LapseStep
 from bot.line.needed_until import months_after
+from bot.line.upkeep import LineUpkeep, StepReport
 from bot.services import Services, build_services
 from bot.telegram.reader_messages import TelegramMessages
+from tests import readers
 from tests.chat import ADMIN, ALICE, BOB, Chat, catalog_message
 from tests.conftest import HOLD_SHOP, SHOP_ZONE, bot_application, running
 from tests.db import add_books, rows, snapshot
@@ -432,3 +436,31 @@ async def test_under_notify_all_a_reader_whose_day_is_over_is_not_told_before_la
         ("notified",),
     ]
     assert [t[:20] for t in api.texts_to(ALICE.id) if t.startswith(("🗓", "📚"))] == [LAPSED[:20]]
+
+
+class BrokenStep:
+    """A step whose every pass fails, as one with a bug (or a lost table) would."""
+
+    async def run(self) -> StepReport:
+        raise RuntimeError("this step is broken")
+
+
+async def test_a_failing_step_does_not_stop_the_others(
+    line: Services, engine: AsyncEngine, clock: ShopClock
+) -> None:
+    await add_books(line, ("Dune", "Frank Herbert", 0))
+    await line.reservations.reserve(readers.ALICE, 1)
+    await line.needed_until.set_needed_until(readers.ALICE, 1, clock.today)
+    clock.at(clock.today + timedelta(days=1), time(0, 0, 1))
+    upkeep = LineUpkeep(
+        line.hold_sweeper,
+        {
+            "broken": BrokenStep(),
+            "lapsed": LapseStep(create_session_factory(engine), BERLIN, TelegramMessages(), clock),
+        },
+    )
+
+    report = await upkeep.sweep()
+
+    assert report.line == {"lapsed": 1}
+    assert await rows(engine, "SELECT status::text FROM pre_bookings") == [("lapsed",)]
