@@ -338,18 +338,20 @@ CARD_STATES: tuple[ReaderStatus, ...] = (
     OnHold(MAX_ID, NOW),
 )
 CARDS = tuple(
-    BookCard(book, state, MAX_ID, on_hold)
+    BookCard(book, state, waiting, on_hold, paused)
     for book in (BOOK, IN_STOCK)
     for state in CARD_STATES
     for on_hold in (0, 1, book.stock_quantity)
+    # Readers paused beside the waiting ones (nobody waiting, or the longest line).
+    for waiting, paused in ((MAX_ID, 0), (0, 1), (MAX_ID, 2), (MAX_ID, 5), (MAX_ID, MAX_ID))
 )
 LINK = deep_links.book_link(LONG_USERNAME, MAX_ID)
 
 
-def demand(holds: bool) -> DemandReport:
+def demand(holds: bool, paused: int = 0) -> DemandReport:
     outcomes = ("set_aside", "collected", "released", "expired", "cancelled")
     books = tuple(
-        BookDemand(IN_STOCK, BIG, NOW if n % 2 else None, (BIG,) * len(outcomes), BIG)
+        BookDemand(IN_STOCK, BIG, NOW if n % 2 else None, (BIG,) * len(outcomes), BIG, paused)
         for n in range(demand_texts.DEMAND_LISTED + 5)
     )
     if holds:
@@ -370,6 +372,9 @@ def hold_card_and_demand_messages() -> list[str]:
         holds_texts.collected(Collection(MAX_ID, IN_STOCK)),
         holds_texts.holds_report(HoldsReport(IN_STOCK, HOLDS, BIG, BIG, line_longer=True)),
         holds_texts.holds_report(HoldsReport(IN_STOCK, (), 0, 0)),
+        holds_texts.holds_report(
+            HoldsReport(IN_STOCK, HOLDS, BIG, BIG, True, paused=BIG, paused_longer=True)
+        ),
         refusals.refusal(StockBelowHolds(IN_STOCK, HOLDS)),
         refusals.refusal(NotOnHold(MAX_ID, None)),
         *(refusals.refusal(NotOnHold(MAX_ID, status)) for status in ReservationStatus),
@@ -381,6 +386,12 @@ def hold_card_and_demand_messages() -> list[str]:
         cards.inline_card(BookInLine(BOOK, BIG)),
         demand_texts.demand_report(demand(holds=True)),
         demand_texts.demand_report(demand(holds=False)),
+        # Readers paused beside the waiting ones: each plural form, and past a billion.
+        *(
+            demand_texts.demand_report(demand(holds, paused))
+            for holds in (True, False)
+            for paused in (1, 2, 5, BIG)
+        ),
         demand_texts.demand_report(DemandReport((), (), MAX_ID, NOW)),
     ]
 

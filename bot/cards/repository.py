@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.books.models import Book
@@ -60,14 +60,19 @@ class CardRepository:
             return Notified(latest.id, latest.notified_at or latest.created_at)
         return NoReservation()
 
-    async def readers_waiting(self, book_id: int) -> int:
-        count = await self._session.scalar(
-            select(func.count())
-            .select_from(PreBooking)
-            .where(PreBooking.book_id == book_id)
-            .where(PreBooking.status == ReservationStatus.WAITING)
-        )
-        return int(count or 0)
+    async def readers_in_line(self, book_id: int) -> tuple[int, int]:
+        """How many readers wait for the book, and how many paused (they keep their place):
+        one pass over the book's line and its paused readers (their partial indexes)."""
+        waiting = PreBooking.status == ReservationStatus.WAITING
+        paused = PreBooking.status == ReservationStatus.PAUSED
+        counts = (
+            await self._session.execute(
+                select(func.count().filter(waiting), func.count().filter(paused))
+                .where(PreBooking.book_id == book_id)
+                .where(or_(waiting, paused))
+            )
+        ).one()
+        return int(counts[0]), int(counts[1])
 
     async def waiting_counts(self, book_ids: Sequence[int]) -> dict[int, int]:
         rows = await self._session.execute(

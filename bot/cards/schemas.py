@@ -56,6 +56,7 @@ class BookCard:
     status: ReaderStatus
     readers_waiting: int
     on_hold: int = 0  # copies set aside for readers (only under hold_in_line)
+    readers_paused: int = 0  # they keep their place and still want the book (/pause)
 
     @property
     def free_copies(self) -> int:

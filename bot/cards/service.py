@@ -65,11 +65,13 @@ class CardService:
                 status = replace(
                     status, expected_on=expected_day(history, status.place, now, self._zone)
                 )
+            waiting, paused = await cards.readers_in_line(book.id)
             return BookCard(
                 book,
                 self._in_zone(status),
-                await cards.readers_waiting(book.id),
+                waiting,
                 await HoldRepository(session).on_hold_count(book.id),
+                paused,
             )
 
     def _in_zone(self, status: ReaderStatus) -> ReaderStatus:

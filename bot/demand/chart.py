@@ -10,8 +10,11 @@ from collections.abc import Sequence
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-# One colour per series, stacked left to right: waiting, then on hold.
-BAR_COLOURS = ("#2f6f9f", "#e0a030")
+# One colour per kind of reader, stacked left to right: waiting, on hold, paused.
+WAITING_COLOUR = "#2f6f9f"
+ON_HOLD_COLOUR = "#e0a030"
+PAUSED_COLOUR = "#9fb8cc"
+BAR_COLOURS = (WAITING_COLOUR, ON_HOLD_COLOUR, PAUSED_COLOUR)
 LABEL_CHARACTERS = 36
 
 
@@ -20,9 +23,11 @@ def horizontal_bar_chart(
     series: Sequence[tuple[str, Sequence[int]]],
     title: str,
     value_label: str,
+    colours: Sequence[str] = BAR_COLOURS,
 ) -> bytes:
     """A PNG with one bar per label, the first at the top, each with its total beside it;
-    several series (name, values) are stacked in one bar and named in a legend."""
+    several series (name, values) are stacked in one bar, each in its colour (colours,
+    in the same order), and named in a legend."""
     height = 1.2 + 0.38 * max(len(labels), 1)
     # Fixed margins rather than a layout engine: laying out would draw the figure twice.
     figure = Figure(figsize=(9, height), dpi=100)
@@ -31,7 +36,7 @@ def horizontal_bar_chart(
     axes = figure.add_subplot()
     positions = range(len(labels))
     totals = [0] * len(labels)
-    for (name, values), colour in zip(series, BAR_COLOURS, strict=False):
+    for (name, values), colour in zip(series, colours, strict=False):
         axes.barh(positions, values, left=totals, color=colour, label=name)
         totals = [total + value for total, value in zip(totals, values, strict=True)]
     if len(series) > 1:

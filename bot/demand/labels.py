@@ -2,6 +2,9 @@
 axis, legend and bar labels, and the CSV's header. The outcome names are shared with the
 report's text."""
 
+from collections.abc import Sequence
+
+from bot.demand import chart
 from bot.demand.schemas import BookDemand, DemandReport
 from bot.i18n import catalogs
 from bot.i18n.catalogs import N_, _
@@ -35,12 +38,34 @@ def demand_chart_title(report: DemandReport) -> str:
 
 
 def demand_chart_axis(report: DemandReport) -> str:
-    return _("readers") if report.holds else _("readers waiting")
+    return _("readers") if report.holds or report.readers_paused else _("readers waiting")
 
 
 def demand_chart_series(report: DemandReport) -> list[str]:
-    """The bars' legend: one series, or waiting and on hold stacked."""
-    return [_("readers waiting"), _("copies on hold")] if report.holds else [_("readers waiting")]
+    """The bars' legend: one series, or waiting, on hold and paused (when any) stacked."""
+    return [
+        _("readers waiting"),
+        *([_("copies on hold")] if report.holds else []),
+        *([_("readers paused")] if report.readers_paused else []),
+    ]
+
+
+def demand_chart_colours(report: DemandReport) -> list[str]:
+    """Each series' colour: a kind of reader keeps its colour whichever others are shown."""
+    return [
+        chart.WAITING_COLOUR,
+        *([chart.ON_HOLD_COLOUR] if report.holds else []),
+        *([chart.PAUSED_COLOUR] if report.readers_paused else []),
+    ]
+
+
+def demand_chart_counts(report: DemandReport, charted: Sequence[BookDemand]) -> list[list[int]]:
+    """The bars' values, series by series as demand_chart_series names them."""
+    return [
+        [book.waiting for book in charted],
+        *([[book.on_hold for book in charted]] if report.holds else []),
+        *([[book.paused for book in charted]] if report.readers_paused else []),
+    ]
 
 
 def demand_chart_label(demand: BookDemand) -> str:
@@ -63,4 +88,6 @@ def demand_csv_header(report: DemandReport) -> list[str]:
         *([_("copies on hold")] if report.holds else []),
         _("oldest wait (%(zone)s)") % {"zone": report.generated_at.tzname()},
         *recent,
+        # Last, and only when some are paused: the other columns keep their places.
+        *([_("readers paused")] if report.readers_paused else []),
     ]

@@ -12,6 +12,7 @@ from bot.reservations.models import PreBooking, ReservationStatus
 
 WAITING = PreBooking.status == ReservationStatus.WAITING
 ON_HOLD = PreBooking.status == ReservationStatus.ON_HOLD
+PAUSED = PreBooking.status == ReservationStatus.PAUSED
 
 
 def recent_outcomes(since: datetime, hold_in_line: bool) -> dict[str, ColumnElement[bool]]:
@@ -40,20 +41,23 @@ class DemandRepository:
     async def books_in_demand(
         self, since: datetime, hold_in_line: bool = False
     ) -> tuple[tuple[str, ...], list[BookDemand]]:
-        """Every book with readers waiting or on hold or a recent outcome, most readers
-        waiting first (then most on hold, the longest wait): one pass over the
-        reservations that matter."""
+        """Every book with readers waiting, paused or on hold or a recent outcome, most
+        readers wanting it first (waiting and paused together: a paused reader still wants
+        the book, and staff order for them; then most waiting, most on hold, the longest
+        wait): one pass over the reservations that matter."""
         outcomes = recent_outcomes(since, hold_in_line)
         waiting = func.count().filter(WAITING)
         oldest = func.min(PreBooking.created_at).filter(WAITING)
         # Copies on hold only under hold_in_line: under notify_all the query stays as it was.
         held = func.count().filter(ON_HOLD) if hold_in_line else literal(0)
-        live = or_(WAITING, ON_HOLD) if hold_in_line else WAITING
+        paused = func.count().filter(PAUSED)
+        live = or_(WAITING, PAUSED, ON_HOLD) if hold_in_line else or_(WAITING, PAUSED)
         counted = (
             select(
                 PreBooking.book_id,
                 waiting.label("waiting"),
                 held.label("on_hold"),
+                paused.label("paused"),
                 oldest.label("oldest"),
                 *[
                     func.count().filter(condition).label(name)
@@ -68,7 +72,11 @@ class DemandRepository:
             select(Book.id, Book.title, Book.author, Book.stock_quantity, counted)
             .join(counted, counted.c.book_id == Book.id)
             .order_by(
-                counted.c.waiting.desc(), counted.c.on_hold.desc(), counted.c.oldest, Book.id
+                (counted.c.waiting + counted.c.paused).desc(),
+                counted.c.waiting.desc(),
+                counted.c.on_hold.desc(),
+                counted.c.oldest,
+                Book.id,
             )
         )
         return tuple(outcomes), [
@@ -78,6 +86,7 @@ class DemandRepository:
                 row.oldest,
                 tuple(int(getattr(row, name)) for name in outcomes),
                 row.on_hold,
+                row.paused,
             )
             for row in rows
         ]

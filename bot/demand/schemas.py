@@ -8,18 +8,20 @@ from bot.books.schemas import BookView
 class BookDemand:
     """How much readers want one book: waiting now, since when, and what became of
     their reservations lately (by outcome, in the report's order of outcomes); under
-    hold_in_line also the copies on hold for readers."""
+    hold_in_line also the copies on hold for readers; and the readers paused (/pause),
+    who keep their place and still want it."""
 
     book: BookView
     waiting: int
     oldest_wait: datetime | None
     recent: tuple[int, ...]
     on_hold: int = 0
+    paused: int = 0
 
 
 @dataclass(frozen=True)
 class DemandReport:
-    """Books by readers waiting, most first; `outcomes` names the `recent` counts,
+    """Books by readers waiting and paused, most first; `outcomes` names the `recent` counts,
     each over the `days` before `generated_at`; holds says the shop runs hold_in_line
     (the report then shows copies on hold)."""
 
@@ -36,3 +38,8 @@ class DemandReport:
     @property
     def copies_on_hold(self) -> int:
         return sum(book.on_hold for book in self.books)
+
+    @property
+    def readers_paused(self) -> int:
+        """Shown only when some are: a shop without pauses reads as before."""
+        return sum(book.paused for book in self.books)

@@ -17,6 +17,7 @@ from bot.users.models import User
 
 WAITING = ReservationStatus.WAITING
 ON_HOLD = ReservationStatus.ON_HOLD
+PAUSED = ReservationStatus.PAUSED
 
 
 @dataclass(frozen=True)
@@ -77,9 +78,17 @@ class HoldRepository:
 
     async def waiting_count(self, book_id: int, up_to: int) -> int:
         """How many wait for the book, counted up to up_to (the line's index, in order)."""
+        return await self._line_count(book_id, WAITING, up_to)
+
+    async def paused_count(self, book_id: int, up_to: int) -> int:
+        """How many paused their wait for the book (keeping their place), counted up to
+        up_to (the paused line's index, in order)."""
+        return await self._line_count(book_id, PAUSED, up_to)
+
+    async def _line_count(self, book_id: int, status: ReservationStatus, up_to: int) -> int:
         line = (
             select(PreBooking.id)
-            .where(PreBooking.book_id == book_id, PreBooking.status == WAITING)
+            .where(PreBooking.book_id == book_id, PreBooking.status == status)
             .order_by(PreBooking.id)
             .limit(up_to)
             .subquery()

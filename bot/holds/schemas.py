@@ -47,13 +47,16 @@ class Collection:
 
 @dataclass(frozen=True)
 class HoldsReport:
-    """A book's copies on hold, its free copies and the length of its line."""
+    """A book's copies on hold, its free copies and the length of its line: the readers
+    waiting, and those paused (shown only when there are any)."""
 
     book: BookView
     holds: tuple[HoldEntry, ...]
     free: int
     waiting: int
     line_longer: bool = False  # more are waiting than counted
+    paused: int = 0
+    paused_longer: bool = False  # more are paused than counted
 
 
 @dataclass(frozen=True)

@@ -71,13 +71,15 @@ class HoldService:
             return Collection(reservation_id, book_view(book))
 
     async def holds_report(self, actor_id: int, book_id: int) -> HoldsReport:
-        """The book's copies on hold, how many are free, how long its line is."""
+        """The book's copies on hold, how many are free, how long its line is (waiting,
+        and paused: they keep their place and still want the book)."""
         self._admins.require(actor_id)
         async with self._sessions.begin() as session:
             book = await BookRepository(session).get_existing(book_id)
             holds = HoldRepository(session)
             held = await holds.holds_of_book(book_id)
             waiting = await holds.waiting_count(book_id, LINE_COUNTED_UP_TO + 1)
+            paused = await holds.paused_count(book_id, LINE_COUNTED_UP_TO + 1)
             view = book_view(book)
             return HoldsReport(
                 view,
@@ -85,6 +87,8 @@ class HoldService:
                 view.stock_quantity - len(held),
                 min(waiting, LINE_COUNTED_UP_TO),
                 line_longer=waiting > LINE_COUNTED_UP_TO,
+                paused=min(paused, LINE_COUNTED_UP_TO),
+                paused_longer=paused > LINE_COUNTED_UP_TO,
             )
 
     @staticmethod

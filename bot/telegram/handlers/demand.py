@@ -40,17 +40,16 @@ def csv_name(report: DemandReport) -> str:
 
 def files(report: DemandReport) -> tuple[bytes, bytes]:
     """The chart (PNG) of the books most waited for, and the table (CSV) of them all."""
-    charted = [book for book in report.books if book.waiting or book.on_hold][
+    charted = [book for book in report.books if book.waiting or book.on_hold or book.paused][
         : labels.DEMAND_CHARTED
     ]
-    counts = [[book.waiting for book in charted]]
-    if report.holds:
-        counts.append([book.on_hold for book in charted])
+    counts = labels.demand_chart_counts(report, charted)
     chart = horizontal_bar_chart(
         [labels.demand_chart_label(book) for book in charted],
         list(zip(labels.demand_chart_series(report), counts, strict=True)),
         labels.demand_chart_title(report),
         labels.demand_chart_axis(report),
+        labels.demand_chart_colours(report),
     )
     rows = [
         [
@@ -62,6 +61,7 @@ def files(report: DemandReport) -> tuple[bytes, bytes]:
             *([demand.on_hold] if report.holds else []),
             "" if demand.oldest_wait is None else demand.oldest_wait.isoformat(timespec="seconds"),
             *demand.recent,
+            *([demand.paused] if report.readers_paused else []),
         ]
         for demand in report.books
     ]

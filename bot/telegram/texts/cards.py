@@ -31,7 +31,8 @@ def book_card(card: BookCard, link: str) -> str:
     book = card.book
     lines = [
         f"#{book.id} {book_name(book.title, book.author)}",
-        f"{availability(book, card.on_hold)} · {readers_waiting(card.readers_waiting)}",
+        f"{availability(book, card.on_hold)} · "
+        f"{readers_waiting(card.readers_waiting, card.readers_paused)}",
         card_status(card.status),
         "",
         book_link_line(link),
@@ -39,11 +40,19 @@ def book_card(card: BookCard, link: str) -> str:
     return "\n".join(lines)
 
 
-def readers_waiting(count: int) -> str:
+def readers_waiting(count: int, paused: int = 0) -> str:
+    """The line's length; the readers paused beside it, only when there are any."""
     if count == 0:
-        return _("nobody waiting")
-    return ngettext("%(count)s reader waiting", "%(count)s readers waiting", count) % {
-        "count": count
+        waiting = _("nobody waiting")
+    else:
+        waiting = ngettext("%(count)s reader waiting", "%(count)s readers waiting", count) % {
+            "count": count
+        }
+    if paused == 0:
+        return waiting
+    return ngettext("%(waiting)s, %(count)s paused", "%(waiting)s, %(count)s paused", paused) % {
+        "waiting": waiting,
+        "count": paused,
     }
 
 

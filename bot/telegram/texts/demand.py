@@ -30,6 +30,11 @@ def demand_report(report: DemandReport) -> str:
             % {"count": catalogs.number(waiting)},
         }
     )
+    if report.readers_paused:
+        # Paused readers keep their place and still want the book: staff order for them.
+        heading += " " + ngettext(
+            "%(count)s reader paused.", "%(count)s readers paused.", report.readers_paused
+        ) % {"count": catalogs.number(report.readers_paused)}
     if report.holds:
         heading += " " + ngettext(
             "%(count)s copy on hold.", "%(count)s copies on hold.", report.copies_on_hold
@@ -61,9 +66,12 @@ def demand_entry(demand: BookDemand, report: DemandReport, units: int | None = N
         "book": book_name(book.title, book.author, units),
         "waiting": catalogs.number(demand.waiting),
         "held": catalogs.number(demand.on_hold),
+        "paused": catalogs.number(demand.paused),
         "days": report.days,
         "recent": recent,
     }
+    if demand.paused:
+        return paused_entry(demand, report, values)
     if report.holds:
         if demand.oldest_wait is None:
             return (
@@ -84,4 +92,33 @@ def demand_entry(demand: BookDemand, report: DemandReport, units: int | None = N
     return _(
         "#%(id)s %(book)s: %(waiting)s waiting, the longest since %(moment)s\n"
         "    last %(days)s days: %(recent)s"
+    ) % {**values, "moment": moment(demand.oldest_wait)}
+
+
+def paused_entry(demand: BookDemand, report: DemandReport, values: dict[str, object]) -> str:
+    """A book some readers paused: their number beside the waiting ones."""
+    if report.holds:
+        if demand.oldest_wait is None:
+            return (
+                _(
+                    "#%(id)s %(book)s: %(waiting)s waiting, %(paused)s paused, %(held)s on hold\n"
+                    "    last %(days)s days: %(recent)s"
+                )
+                % values
+            )
+        return _(
+            "#%(id)s %(book)s: %(waiting)s waiting, %(paused)s paused, %(held)s on hold, the "
+            "longest waiting since %(moment)s\n    last %(days)s days: %(recent)s"
+        ) % {**values, "moment": moment(demand.oldest_wait)}
+    if demand.oldest_wait is None:
+        return (
+            _(
+                "#%(id)s %(book)s: %(waiting)s waiting, %(paused)s paused\n"
+                "    last %(days)s days: %(recent)s"
+            )
+            % values
+        )
+    return _(
+        "#%(id)s %(book)s: %(waiting)s waiting, %(paused)s paused, the longest since "
+        "%(moment)s\n    last %(days)s days: %(recent)s"
     ) % {**values, "moment": moment(demand.oldest_wait)}

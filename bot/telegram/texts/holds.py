@@ -67,19 +67,25 @@ def holds_report(report: HoldsReport) -> str:
     book = report.book
 
     def render(units: int | None) -> str:
-        lines = [
-            _(
+        values = {
+            "id": book.id,
+            "book": book_name(book.title, book.author, units),
+            "held": len(report.holds),
+            "free": report.free,
+            "waiting": counted(report.waiting, report.line_longer),
+            "paused": counted(report.paused, report.paused_longer),
+        }
+        if report.paused:
+            heading = _(
+                "<b>Holds</b> for #%(id)s %(book)s: %(held)s on hold, %(free)s free, "
+                "%(waiting)s waiting, %(paused)s paused."
+            )
+        else:
+            heading = _(
                 "<b>Holds</b> for #%(id)s %(book)s: %(held)s on hold, %(free)s free, "
                 "%(waiting)s waiting."
             )
-            % {
-                "id": book.id,
-                "book": book_name(book.title, book.author, units),
-                "held": len(report.holds),
-                "free": report.free,
-                "waiting": counted(report.waiting, report.line_longer),
-            },
-        ]
+        lines = [heading % values]
         lines += [
             _("#%(id)s %(reader)s until %(deadline)s")
             % {
