@@ -59,7 +59,8 @@ class Notification(Base):
     __tablename__ = "notifications"
     __table_args__ = (
         # What the dispatcher claims: pending rows in (next_attempt_at, id) order, so a
-        # claim reads its batch off the index instead of sorting the whole backlog.
+        # claim reads its batch off the index instead of sorting the whole backlog
+        # (twice: place updates come last, outbox.py).
         Index(
             "ix_notifications_due",
             "next_attempt_at",

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select, update
+from sqlalchemy import ColumnElement, Row, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.books.models import RestockEvent
@@ -40,42 +40,22 @@ class Outbox:
         return (await self.claim(limit, lease)).deliveries
 
     async def claim(self, limit: int, lease: timedelta) -> Claimed:
-        """Take up to limit due notifications, oldest first, for the length of the lease;
-        offers and reminders of holds that ended are marked obsolete (ended_holds.py),
-        so are place updates no longer wanted (stale_places.py), and the messages of
-        unreachable readers are failed (reachability.py) instead.
+        """Take up to limit due notifications, oldest first, for the length of the lease,
+        place updates last (see below); offers and reminders of holds that ended are
+        marked obsolete (ended_holds.py), so are place updates no longer wanted
+        (stale_places.py), and the messages of unreachable readers are failed
+        (reachability.py) instead.
         Also says how many it dealt with: a batch may have nothing to send with more
         due behind it."""
         token = uuid.uuid4()
-        due = (
-            select(Notification.id)
-            .where(Notification.status == PENDING)
-            .where(Notification.next_attempt_at <= func.now())
-            .order_by(Notification.next_attempt_at, Notification.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
         async with self._sessions.begin() as session:
-            rows = await session.execute(
-                update(Notification)
-                .where(Notification.id.in_(due.scalar_subquery()))
-                .values(
-                    next_attempt_at=func.now() + lease,
-                    attempts=Notification.attempts + 1,
-                    claim_token=token,
-                )
-                .returning(
-                    Notification.id,
-                    Notification.chat_id,
-                    Notification.text,
-                    Notification.restock_id,
-                    Notification.attempts,
-                    Notification.reply_markup,
-                    Notification.kind,
-                    Notification.pre_booking_id,
-                )
-            )
-            claimed = rows.all()
+            # Place updates last, with only the room the others leave: one cancellation
+            # may queue thousands, and the least urgent news must not hold up a copy set
+            # aside. The first read takes every other due row it can; what is still due
+            # after it is place updates (or a row queued meanwhile), oldest first.
+            claimed = await _take(session, limit, lease, token, Notification.kind != PLACE_UPDATE)
+            if len(claimed) < limit:
+                claimed += await _take(session, limit - len(claimed), lease, token)
             messages = await _restock_messages(session, {row.restock_id for row in claimed})
             deliveries = [
                 Delivery(
@@ -98,7 +78,8 @@ class Outbox:
             deliveries, busy_places = await skip_stale_places(session, deliveries, places)
             busy += busy_places
             deliveries = await skip_unreachable(session, deliveries, away)
-        return Claimed(sorted(deliveries, key=lambda delivery: delivery.id), len(claimed) - busy)
+        deliveries.sort(key=lambda delivery: (delivery.id in places, delivery.id))
+        return Claimed(deliveries, len(claimed) - busy)
 
     async def mark_sent(self, *deliveries: Delivery) -> None:
         await self._update_owned(deliveries, status=NotificationStatus.SENT, sent_at=func.now())
@@ -152,6 +133,49 @@ class Outbox:
     async def _update_owned(self, deliveries: Sequence[Delivery], **values: Any) -> None:
         async with self._sessions.begin() as session:
             await session.execute(update(Notification).where(_owned(deliveries)).values(**values))
+
+
+async def _take(
+    session: AsyncSession,
+    limit: int,
+    lease: timedelta,
+    token: uuid.UUID,
+    *which: ColumnElement[bool],
+) -> list[Row[Any]]:
+    """Claim up to limit due rows (of which, if given), oldest first, skipping rows
+    others hold. Read off ix_notifications_due in (next_attempt_at, id) order: a filter
+    on kind is checked row by row as the scan goes, and with none no other index is a
+    candidate (uq_notifications_pending_place_update would be, for kind = place_update,
+    and sort the whole backlog)."""
+    due = (
+        select(Notification.id)
+        .where(Notification.status == PENDING)
+        .where(Notification.next_attempt_at <= func.now())
+        .where(*which)
+        .order_by(Notification.next_attempt_at, Notification.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = await session.execute(
+        update(Notification)
+        .where(Notification.id.in_(due.scalar_subquery()))
+        .values(
+            next_attempt_at=func.now() + lease,
+            attempts=Notification.attempts + 1,
+            claim_token=token,
+        )
+        .returning(
+            Notification.id,
+            Notification.chat_id,
+            Notification.text,
+            Notification.restock_id,
+            Notification.attempts,
+            Notification.reply_markup,
+            Notification.kind,
+            Notification.pre_booking_id,
+        )
+    )
+    return list(rows.all())
 
 
 async def _restock_messages(session: AsyncSession, restock_ids: set[int]) -> dict[int, str]:
