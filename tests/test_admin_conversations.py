@@ -139,6 +139,7 @@ async def test_command_menu_is_published(services: Services, api: FakeBotApi) ->
             "help",
             "book",
             "language",
+            "updates",
         ]
     assert menus[None][0]["description"].startswith("browse the catalog")
     assert menus["ru"][0]["description"].startswith("каталог")
