@@ -380,3 +380,34 @@ async def test_an_update_out_for_sending_is_not_rewritten_and_its_line_is_looked
     await line_services.reservations.reserve(alice, 1)
     await line_services.reservations.cancel(alice, 4)
     assert await rows(engine, "SELECT line_moved_at <= now() FROM books") == [(True,)]
+
+
+async def test_a_reader_resumed_ahead_drops_an_update_of_a_place_no_longer_held(
+    line_chat: Chat, line_services: Services, engine: AsyncEngine
+) -> None:
+    await add_books(line_services, ("Dune", "Frank Herbert", 0))
+    await line_of(line_chat, ALICE, BOB, CAROL)
+    await line_chat.send_one(ALICE, "/pause 1")
+    await settled(engine)
+    assert len(updates_to(line_chat, CAROL)) == 1  # 2nd
+    # Bob leaves: Carol's "1st" waits for tomorrow; then Alice comes back ahead of her.
+    await line_chat.send_one(BOB, "/cancel 2")
+    await settled(engine)
+    await line_chat.send_one(ALICE, "/resume 1")
+    await settled(engine)
+
+    await a_day_passes(engine)
+    await settled(engine)
+    # Carol is 2nd, as she was told: never "1st", a place she does not hold.
+    assert updates_to(line_chat, CAROL) == [
+        "📈 You moved up in the line for <b>Dune</b> by Frank Herbert: "
+        "you are now 2nd in line (reservation #3)."
+    ]
+    assert await rows(engine, "SELECT place_told FROM pre_bookings WHERE id = 3") == [(2,)]
+    # Her next better place is told (a day after the last she was sent).
+    await line_chat.send_one(ALICE, "/cancel 1")
+    await settled(engine)
+    assert updates_to(line_chat, CAROL)[1:] == [
+        "📈 You moved up in the line for <b>Dune</b> by Frank Herbert: "
+        "you are now 1st in line (reservation #3)."
+    ]

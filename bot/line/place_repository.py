@@ -91,6 +91,14 @@ class PlaceRepository:
         )
         return {reservation_id for (reservation_id,) in rows}
 
+    async def behind_the_resumed(self, book_ids: Sequence[int]) -> None:
+        """Readers resumed ahead of others (the books locked by the caller): each reader
+        now behind the place they were last told has it noted as told (their next
+        better place is told), and their update not yet out, which speaks of a place
+        they no longer hold, is dropped (the next one may go a day after the last sent)."""
+        if book_ids:
+            await self._session.execute(BEHIND_THE_RESUMED, {"book_ids": list(book_ids)})
+
     async def look_again_later(self, book_ids: Sequence[int]) -> None:
         if book_ids:
             await self._session.execute(RETRY, {"book_ids": list(book_ids), "after": RETRY_AFTER})
@@ -153,6 +161,34 @@ QUEUE = text(
        FROM queued JOIN news ON news.id = queued.pre_booking_id
        WHERE pre_bookings.id = queued.pre_booking_id
        RETURNING pre_bookings.id"""
+)
+
+# An update under a claim (out for sending) is not waited for: it goes as one sent.
+BEHIND_THE_RESUMED = text(
+    """WITH line AS (
+           SELECT id, place_told,
+                  row_number() OVER (PARTITION BY book_id ORDER BY id) AS place
+           FROM pre_bookings
+           WHERE book_id = ANY(CAST(:book_ids AS bigint[])) AND status = 'waiting'),
+       worse AS (SELECT id, place FROM line WHERE place_told < place),
+       dropped AS (
+           UPDATE notifications SET status = 'obsolete'
+           WHERE id = ANY(ARRAY(
+               SELECT notifications.id FROM notifications JOIN worse
+                   ON notifications.pre_booking_id = worse.id
+               WHERE notifications.kind = 'place_update'
+                 AND notifications.status = 'pending'
+                 AND (notifications.claim_token IS NULL
+                      OR notifications.next_attempt_at <= now())
+               FOR UPDATE OF notifications SKIP LOCKED))
+           RETURNING pre_booking_id)
+       UPDATE pre_bookings
+       SET place_told = worse.place,
+           place_told_at = CASE WHEN pre_bookings.id IN (SELECT pre_booking_id FROM dropped)
+                                THEN pre_bookings.place_told_at - interval '1 day'
+                                ELSE pre_bookings.place_told_at END
+       FROM worse
+       WHERE pre_bookings.id = worse.id"""
 )
 
 RETRY = text(
