@@ -411,3 +411,28 @@ async def test_a_reader_resumed_ahead_drops_an_update_of_a_place_no_longer_held(
         "📈 You moved up in the line for <b>Dune</b> by Frank Herbert: "
         "you are now 1st in line (reservation #3)."
     ]
+
+
+async def test_the_line_s_loop_never_waits_for_an_update_a_claim_is_taking(
+    line_services: Services, engine: AsyncEngine
+) -> None:
+    """Services only: a claim under way (its transaction open) holds Carol's update. The
+    loop, holding the book, must not wait for it: the claim may itself be waiting for a
+    reader's row that a reader's press holds while it waits for the book."""
+    await add_books(line_services, ("Dune", "Frank Herbert", 0))
+    alice, bob, carol = (Reader(p.id, p.id, None, p.first_name) for p in (ALICE, BOB, CAROL))
+    for reader in (alice, bob, carol):
+        await line_services.reservations.reserve(reader, 1)
+    await line_services.reservations.cancel(alice, 1)
+    await line_services.line_upkeep.sweep()
+    await line_services.reservations.cancel(bob, 2)
+    async with engine.connect() as claim, claim.begin():
+        await claim.execute(
+            text("SELECT 1 FROM notifications WHERE pre_booking_id = 3 FOR UPDATE")
+        )
+        async with asyncio.timeout(5):
+            await line_services.line_upkeep.sweep()
+    # Carol's update is looked at again later, as one out for sending.
+    assert await rows(engine, "SELECT place_told FROM pre_bookings WHERE id = 3") == [(2,)]
+    [(later,)] = await rows(engine, "SELECT line_moved_at > now() FROM books")
+    assert later

@@ -135,15 +135,31 @@ MOVED_UP = text(
 )
 
 # The pending update of a reservation is rewritten unless a claim holds it (its lease
-# running): that one is on its way with the place it had. An update is queued as of when
-# it is due: NOTIFICATION_MAX_AGE counts from then, not from the day before.
+# running): that one is on its way with the place it had. Nor is one locked right now (a
+# claim's transaction under way, a Stop being pressed) waited for, the book held: the
+# claim may be waiting for a reader's row whose press waits for the book. Both are
+# looked at again later. An update is queued as of when it is due: NOTIFICATION_MAX_AGE
+# counts from then, not from the day before.
 QUEUE = text(
-    """WITH news AS (
+    """WITH all_news AS (
            SELECT * FROM unnest(
                CAST(:ids AS bigint[]), CAST(:chats AS bigint[]), CAST(:places AS integer[]),
                CAST(:dues AS timestamptz[]), CAST(:texts AS text[]),
                CAST(:markup_of AS integer[]))
                AS news(id, chat_id, place, due, text, markup)),
+       pending AS (
+           SELECT id, pre_booking_id FROM notifications
+           WHERE pre_booking_id = ANY(CAST(:ids AS bigint[]))
+             AND kind = 'place_update' AND status = 'pending'),
+       free AS (
+           SELECT id FROM notifications
+           WHERE id IN (SELECT id FROM pending)
+           FOR UPDATE SKIP LOCKED),
+       news AS (
+           SELECT * FROM all_news
+           WHERE all_news.id NOT IN (
+               SELECT pre_booking_id FROM pending
+               WHERE pending.id NOT IN (SELECT id FROM free))),
        queued AS (
            INSERT INTO notifications
                (pre_booking_id, chat_id, kind, text, reply_markup, next_attempt_at,
