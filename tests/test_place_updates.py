@@ -5,6 +5,7 @@ while paused or after pressing Stop, not at all under LINE_UPDATES=off."""
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
@@ -63,14 +64,14 @@ def updates_to(chat: Chat, person: Person) -> list[str]:
 
 
 async def settled(engine: AsyncEngine, limit_seconds: float = 10) -> None:
-    """Every moved line looked at, every update due now sent: what is left pending is
-    due later (tomorrow's)."""
+    """Every moved line looked at, every update due now sent (or given back for a
+    chat's pace): what is left pending is due later (tomorrow's)."""
     async with asyncio.timeout(limit_seconds):
         while await rows(
             engine,
             "SELECT 1 FROM books WHERE line_moved_at IS NOT NULL "
             "UNION ALL SELECT 1 FROM notifications WHERE status = 'pending' "
-            "AND (next_attempt_at <= now() OR claim_token IS NOT NULL)",
+            "AND next_attempt_at <= now() + interval '1 hour'",
         ):
             await asyncio.sleep(0.02)
         await asyncio.sleep(0.1)  # a pass under way when we looked is done too
@@ -380,3 +381,93 @@ async def test_an_update_out_for_sending_is_not_rewritten_and_its_line_is_looked
     await line_services.reservations.reserve(alice, 1)
     await line_services.reservations.cancel(alice, 4)
     assert await rows(engine, "SELECT line_moved_at <= now() FROM books") == [(True,)]
+
+
+async def test_a_reader_resumed_ahead_drops_an_update_of_a_place_no_longer_held(
+    line_chat: Chat, line_services: Services, engine: AsyncEngine
+) -> None:
+    await add_books(line_services, ("Dune", "Frank Herbert", 0))
+    await line_of(line_chat, ALICE, BOB, CAROL)
+    await line_chat.send_one(ALICE, "/pause 1")
+    await settled(engine)
+    assert len(updates_to(line_chat, CAROL)) == 1  # 2nd
+    # Bob leaves: Carol's "1st" waits for tomorrow; then Alice comes back ahead of her.
+    await line_chat.send_one(BOB, "/cancel 2")
+    await settled(engine)
+    await line_chat.send_one(ALICE, "/resume 1")
+    await settled(engine)
+    # Her next update may go a day after the last she was sent, not after the one dropped.
+    assert await rows(engine, "SELECT place_told_at <= now() FROM pre_bookings WHERE id = 3") == [
+        (True,)
+    ]
+
+    await a_day_passes(engine)
+    await settled(engine)
+    # Carol is 2nd, as she was told: never "1st", a place she does not hold.
+    assert updates_to(line_chat, CAROL) == [
+        "📈 You moved up in the line for <b>Dune</b> by Frank Herbert: "
+        "you are now 2nd in line (reservation #3)."
+    ]
+    assert await rows(engine, "SELECT place_told FROM pre_bookings WHERE id = 3") == [(2,)]
+    # Her next better place is told (a day after the last she was sent).
+    await line_chat.send_one(ALICE, "/cancel 1")
+    await settled(engine)
+    assert updates_to(line_chat, CAROL)[1:] == [
+        "📈 You moved up in the line for <b>Dune</b> by Frank Herbert: "
+        "you are now 1st in line (reservation #3)."
+    ]
+
+
+async def test_the_line_s_loop_never_waits_for_an_update_a_claim_is_taking(
+    line_services: Services, engine: AsyncEngine
+) -> None:
+    """Services only: a claim under way (its transaction open) holds Carol's update. The
+    loop, holding the book, must not wait for it: the claim may itself be waiting for a
+    reader's row that a reader's press holds while it waits for the book."""
+    await add_books(line_services, ("Dune", "Frank Herbert", 0))
+    alice, bob, carol = (Reader(p.id, p.id, None, p.first_name) for p in (ALICE, BOB, CAROL))
+    for reader in (alice, bob, carol):
+        await line_services.reservations.reserve(reader, 1)
+    await line_services.reservations.cancel(alice, 1)
+    await line_services.line_upkeep.sweep()
+    await line_services.reservations.cancel(bob, 2)
+    async with engine.connect() as claim, claim.begin():
+        await claim.execute(
+            text("SELECT 1 FROM notifications WHERE pre_booking_id = 3 FOR UPDATE")
+        )
+        async with asyncio.timeout(5):
+            await line_services.line_upkeep.sweep()
+    # Carol's update is looked at again later, as one out for sending.
+    assert await rows(engine, "SELECT place_told FROM pre_bookings WHERE id = 3") == [(2,)]
+    [(later,)] = await rows(engine, "SELECT line_moved_at > now() FROM books")
+    assert later
+
+
+async def test_an_update_given_back_for_later_is_rewritten_with_the_newer_place(
+    line_services: Services, engine: AsyncEngine
+) -> None:
+    """Services only: the dispatcher gives Carol's update back, due in ten minutes (her
+    chat's pace, a retry after an error, an outage's probe): it is no longer out for
+    sending, so a newer place rewrites it instead of waiting for it to go, outdated."""
+    await add_books(line_services, ("Dune", "Frank Herbert", 0))
+    alice, bob, carol = (Reader(p.id, p.id, None, p.first_name) for p in (ALICE, BOB, CAROL))
+    for reader in (alice, bob, carol):
+        await line_services.reservations.reserve(reader, 1)
+    await line_services.reservations.cancel(alice, 1)
+    await line_services.line_upkeep.sweep()
+    claimed = await line_services.outbox.claim_due(10, timedelta(seconds=30))
+    assert [delivery.chat_id for delivery in claimed] == [BOB.id, CAROL.id]
+    await line_services.outbox.give_back(claimed, timedelta(minutes=10))
+
+    await line_services.reservations.cancel(bob, 2)
+    await line_services.line_upkeep.sweep()
+
+    [(waiting, later)] = await rows(
+        engine,
+        "SELECT text, next_attempt_at > now() + interval '9 minutes' FROM notifications "
+        "WHERE pre_booking_id = 3 AND status = 'pending'",
+    )
+    assert "you are now 1st in line" in waiting
+    assert later
+    assert await rows(engine, "SELECT place_told FROM pre_bookings WHERE id = 3") == [(1,)]
+    assert await rows(engine, "SELECT line_moved_at FROM books") == [(None,)]

@@ -91,6 +91,14 @@ class PlaceRepository:
         )
         return {reservation_id for (reservation_id,) in rows}
 
+    async def behind_the_resumed(self, book_ids: Sequence[int]) -> None:
+        """Readers resumed ahead of others (the books locked by the caller): each reader
+        now behind the place they were last told has it noted as told (their next
+        better place is told), and their update not yet out, which speaks of a place
+        they no longer hold, is dropped (the next one may go a day after the last sent)."""
+        if book_ids:
+            await self._session.execute(BEHIND_THE_RESUMED, {"book_ids": list(book_ids)})
+
     async def look_again_later(self, book_ids: Sequence[int]) -> None:
         if book_ids:
             await self._session.execute(RETRY, {"book_ids": list(book_ids), "after": RETRY_AFTER})
@@ -127,15 +135,31 @@ MOVED_UP = text(
 )
 
 # The pending update of a reservation is rewritten unless a claim holds it (its lease
-# running): that one is on its way with the place it had. An update is queued as of when
-# it is due: NOTIFICATION_MAX_AGE counts from then, not from the day before.
+# running): that one is on its way with the place it had. Nor is one locked right now (a
+# claim's transaction under way, a Stop being pressed) waited for, the book held: the
+# claim may be waiting for a reader's row whose press waits for the book. Both are
+# looked at again later. An update is queued as of when it is due: NOTIFICATION_MAX_AGE
+# counts from then, not from the day before.
 QUEUE = text(
-    """WITH news AS (
+    """WITH all_news AS (
            SELECT * FROM unnest(
                CAST(:ids AS bigint[]), CAST(:chats AS bigint[]), CAST(:places AS integer[]),
                CAST(:dues AS timestamptz[]), CAST(:texts AS text[]),
                CAST(:markup_of AS integer[]))
                AS news(id, chat_id, place, due, text, markup)),
+       pending AS (
+           SELECT id, pre_booking_id FROM notifications
+           WHERE pre_booking_id = ANY(CAST(:ids AS bigint[]))
+             AND kind = 'place_update' AND status = 'pending'),
+       free AS (
+           SELECT id FROM notifications
+           WHERE id IN (SELECT id FROM pending)
+           FOR UPDATE SKIP LOCKED),
+       news AS (
+           SELECT * FROM all_news
+           WHERE all_news.id NOT IN (
+               SELECT pre_booking_id FROM pending
+               WHERE pending.id NOT IN (SELECT id FROM free))),
        queued AS (
            INSERT INTO notifications
                (pre_booking_id, chat_id, kind, text, reply_markup, next_attempt_at,
@@ -153,6 +177,34 @@ QUEUE = text(
        FROM queued JOIN news ON news.id = queued.pre_booking_id
        WHERE pre_bookings.id = queued.pre_booking_id
        RETURNING pre_bookings.id"""
+)
+
+# An update under a claim (out for sending) is not waited for: it goes as one sent.
+BEHIND_THE_RESUMED = text(
+    """WITH line AS (
+           SELECT id, place_told,
+                  row_number() OVER (PARTITION BY book_id ORDER BY id) AS place
+           FROM pre_bookings
+           WHERE book_id = ANY(CAST(:book_ids AS bigint[])) AND status = 'waiting'),
+       worse AS (SELECT id, place FROM line WHERE place_told < place),
+       dropped AS (
+           UPDATE notifications SET status = 'obsolete'
+           WHERE id = ANY(ARRAY(
+               SELECT notifications.id FROM notifications JOIN worse
+                   ON notifications.pre_booking_id = worse.id
+               WHERE notifications.kind = 'place_update'
+                 AND notifications.status = 'pending'
+                 AND (notifications.claim_token IS NULL
+                      OR notifications.next_attempt_at <= now())
+               FOR UPDATE OF notifications SKIP LOCKED))
+           RETURNING pre_booking_id)
+       UPDATE pre_bookings
+       SET place_told = worse.place,
+           place_told_at = CASE WHEN pre_bookings.id IN (SELECT pre_booking_id FROM dropped)
+                                THEN pre_bookings.place_told_at - interval '1 day'
+                                ELSE pre_bookings.place_told_at END
+       FROM worse
+       WHERE pre_bookings.id = worse.id"""
 )
 
 RETRY = text(

@@ -22,6 +22,7 @@ from bot.holds.policy import HoldPolicy
 from bot.holds.repository import HoldRepository
 from bot.i18n import languages
 from bot.line.clock import Clock, shop_today
+from bot.line.place_repository import PlaceRepository
 from bot.line.upkeep import StepReport
 from bot.notifications.messages import ReaderMessages
 from bot.notifications.repository import NotificationRepository
@@ -41,6 +42,7 @@ async def resume(
     """Put the reservations (of these books, locked by the caller) back in line, and give
     those whose book has a free copy what a reader reaching their place gets."""
     await ReservationRepository(session).resume(reservation_ids)
+    await PlaceRepository(session).behind_the_resumed([book.id for book in books])
     holds = HoldRepository(session)
     on_hold = await holds.on_hold_counts([book.id for book in books])
     free = [book for book in books if book.stock_quantity > on_hold.get(book.id, 0)]

@@ -112,12 +112,14 @@ class Outbox:
             return len(given_up.all())
 
     async def give_back(self, deliveries: Sequence[Delivery], delay: timedelta) -> None:
-        """Return claimed rows unsent, due after delay; the claim does not count as an attempt."""
+        """Return claimed rows unsent, due after delay; the claim does not count as an attempt.
+        No claim holds them meanwhile: a place update given back may be rewritten."""
         if deliveries:
             await self._update_owned(
                 deliveries,
                 next_attempt_at=func.now() + delay,
                 attempts=func.greatest(Notification.attempts - 1, 0),
+                claim_token=None,
             )
 
     async def pending_count(self) -> int:
