@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     pickup_reminder: timedelta = Field(default=timedelta(days=1), ge=timedelta(0))
     # How many reservations one reader may have waiting or set aside at once; 0: no limit.
     max_active_reservations: int = Field(default=25, ge=0)
+    # /demand's suggested order: copies enough for at most this many readers per copy
+    # (waiting, paused or on hold); Koha's default is 3.
+    hold_ratio_target: float = Field(default=3, gt=0)
     # on: a waiting reader whose place in line improves is told, at most once a day per
     # reservation (bot/line/place_updates.py); off: never.
     line_updates: Literal["on", "off"] = "on"

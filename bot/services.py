@@ -45,11 +45,13 @@ class Shop:
     max_active_reservations: int = 25
     # Place updates (a message when a waiting reader's place improves); off: none.
     line_updates: bool = True
+    # /demand suggests ordering copies until readers per copy come down to this.
+    hold_ratio_target: float = 3
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Shop":
         """ADMIN_IDS, RESTOCK_POLICY, PICKUP_WINDOW, PICKUP_REMINDER, OPENING_HOURS,
-        CLOSED_DATES, TIMEZONE, MAX_ACTIVE_RESERVATIONS and LINE_UPDATES."""
+        CLOSED_DATES, TIMEZONE, MAX_ACTIVE_RESERVATIONS, LINE_UPDATES and HOLD_RATIO_TARGET."""
         hours = None
         if settings.opening_hours or settings.closed_dates:
             hours = ShopHours.parse(
@@ -66,6 +68,7 @@ class Shop:
             settings.shop_zone,
             settings.max_active_reservations,
             settings.line_updates == "on",
+            settings.hold_ratio_target,
         )
 
 
@@ -133,6 +136,6 @@ def build_services(
         hold_sweeper=hold_sweeper,
         line_upkeep=LineUpkeep(hold_sweeper, steps),
         cards=CardService(sessions, zone),
-        demand=DemandService(sessions, admins, zone, policy.hold_in_line),
+        demand=DemandService(sessions, admins, zone, policy.hold_in_line, shop.hold_ratio_target),
         updates_choice=UpdatesChoice(sessions, shop.line_updates),
     )

@@ -6,7 +6,7 @@ import ast
 import re
 from collections import Counter
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -350,14 +350,31 @@ LINK = deep_links.book_link(LONG_USERNAME, MAX_ID)
 
 def demand(holds: bool, paused: int = 0) -> DemandReport:
     outcomes = ("set_aside", "collected", "released", "expired", "cancelled")
+    # What to order at its longest: a ratio past a billion with a decimal, an order past a
+    # billion, a median of many days; and none (no copies, no hold ended) every other book.
     books = tuple(
-        BookDemand(IN_STOCK, BIG, NOW if n % 2 else None, (BIG,) * len(outcomes), BIG, paused)
+        BookDemand(
+            replace(IN_STOCK, stock_quantity=7) if n % 2 else BOOK,
+            BIG,
+            NOW if n % 2 else None,
+            (BIG,) * len(outcomes),
+            BIG,
+            paused,
+            holds_ended=3 * BIG if n % 2 else 0,
+            collected=BIG,
+            median_to_collect=timedelta(days=BIG / 7) if n % 2 else None,
+            suggested_order=BIG,
+        )
         for n in range(demand_texts.DEMAND_LISTED + 5)
     )
     if holds:
-        return DemandReport(books, outcomes, MAX_ID, NOW, holds=True)
+        return DemandReport(books, outcomes, MAX_ID, NOW, holds=True, hold_ratio_target=2.5)
     return DemandReport(
-        tuple(replace(book, recent=(BIG, BIG)) for book in books), ("told", "cancelled"), 30, NOW
+        tuple(replace(book, recent=(BIG, BIG)) for book in books),
+        ("told", "cancelled"),
+        30,
+        NOW,
+        hold_ratio_target=1234.5,
     )
 
 

@@ -24,10 +24,12 @@ def horizontal_bar_chart(
     title: str,
     value_label: str,
     colours: Sequence[str] = BAR_COLOURS,
+    notes: Sequence[str] = (),
 ) -> bytes:
     """A PNG with one bar per label, the first at the top, each with its total beside it;
     several series (name, values) are stacked in one bar, each in its colour (colours,
-    in the same order), and named in a legend."""
+    in the same order), and named in a legend; a note, where given, follows a bar's total
+    (the copies to order)."""
     height = 1.2 + 0.38 * max(len(labels), 1)
     # Fixed margins rather than a layout engine: laying out would draw the figure twice.
     figure = Figure(figsize=(9, height), dpi=100)
@@ -47,9 +49,10 @@ def horizontal_bar_chart(
     # no ticks; the title is placed by hand (no layout pass), from the figure's left
     # edge so that a long one (a language's, a zone's) has the width.
     names = axes.get_yaxis_transform()
-    for position, label, total in zip(positions, labels, totals, strict=True):
+    beside = [*notes, *[""] * (len(labels) - len(notes))]
+    for position, label, total, note in zip(positions, labels, totals, beside, strict=True):
         axes.text(-0.01, position, short(label), transform=names, ha="right", va="center")
-        axes.text(total, position, f" {total}", va="center")
+        axes.text(total, position, f" {total}" + (f" ({note})" if note else ""), va="center")
     axes.set_yticks([])
     axes.set_xticks([])
     axes.invert_yaxis()

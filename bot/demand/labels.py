@@ -90,4 +90,48 @@ def demand_csv_header(report: DemandReport) -> list[str]:
         *recent,
         # Last, and only when some are paused: the other columns keep their places.
         *([_("readers paused")] if report.readers_paused else []),
+        # What to order (issue 22), after every column of before.
+        _("hold ratio"),
+        _("suggested order (target %(target)s)")
+        % {"target": decimal_cell(report.hold_ratio_target)},
+        *(
+            [
+                _("collection rate (last %(days)s days)") % {"days": report.days},
+                _("median hours from set aside to collected (last %(days)s days)")
+                % {"days": report.days},
+            ]
+            if report.holds
+            else []
+        ),
+    ]
+
+
+def demand_csv_ordering(demand: BookDemand, report: DemandReport) -> list[object]:
+    """The cells under the headers of what to order: plain numbers a spreadsheet reads
+    (a dot for decimals, the rate as a fraction), empty where there is none."""
+    to_collect = demand.median_to_collect
+    return [
+        "" if demand.hold_ratio is None else decimal_cell(demand.hold_ratio),
+        demand.suggested_order,
+        *(
+            [
+                "" if demand.collection_rate is None else decimal_cell(demand.collection_rate),
+                "" if to_collect is None else f"{to_collect.total_seconds() / 3600:.1f}",
+            ]
+            if report.holds
+            else []
+        ),
+    ]
+
+
+def decimal_cell(value: float) -> str:
+    """Up to two decimals, no trailing zeros: 4.67, 2.5, 3."""
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def demand_chart_notes(charted: Sequence[BookDemand]) -> list[str]:
+    """Beside each bar's total: the copies to order, where there are any."""
+    return [
+        _("order %(count)s") % {"count": book.suggested_order} if book.suggested_order else ""
+        for book in charted
     ]

@@ -52,6 +52,24 @@ class DemandRepository:
         held = func.count().filter(ON_HOLD) if hold_in_line else literal(0)
         paused = func.count().filter(PAUSED)
         live = or_(WAITING, PAUSED, ON_HOLD) if hold_in_line else or_(WAITING, PAUSED)
+        # Under hold_in_line, how holds ended: collected among all ended (collected,
+        # expired or released) and the median time from set aside (notified_at, stamped
+        # when the copy is set aside) to collected; under notify_all nothing is collected.
+        collected = PreBooking.collected_at >= since
+        ended = or_(
+            collected,
+            PreBooking.expired_at >= since,
+            and_(PreBooking.cancelled_at >= since, PreBooking.hold_expires_at.is_not(None)),
+        )
+        held_ended = func.count().filter(ended) if hold_in_line else literal(0)
+        held_collected = func.count().filter(collected) if hold_in_line else literal(0)
+        to_collect = (
+            func.percentile_cont(0.5)
+            .within_group(PreBooking.collected_at - PreBooking.notified_at)
+            .filter(collected)
+            if hold_in_line
+            else literal(None)
+        )
         counted = (
             select(
                 PreBooking.book_id,
@@ -59,6 +77,9 @@ class DemandRepository:
                 held.label("on_hold"),
                 paused.label("paused"),
                 oldest.label("oldest"),
+                held_ended.label("holds_ended"),
+                held_collected.label("holds_collected"),
+                to_collect.label("to_collect"),
                 *[
                     func.count().filter(condition).label(name)
                     for name, condition in outcomes.items()
@@ -87,6 +108,9 @@ class DemandRepository:
                 tuple(int(getattr(row, name)) for name in outcomes),
                 row.on_hold,
                 row.paused,
+                row.holds_ended,
+                row.holds_collected,
+                row.to_collect,
             )
             for row in rows
         ]

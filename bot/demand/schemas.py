@@ -1,5 +1,5 @@
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.books.schemas import BookView
 
@@ -17,11 +17,35 @@ class BookDemand:
     recent: tuple[int, ...]
     on_hold: int = 0
     paused: int = 0
+    # Under hold_in_line, over the report's days: holds ended (collected, expired or
+    # released), those collected, and the median time from set aside to collected.
+    holds_ended: int = 0
+    collected: int = 0
+    median_to_collect: timedelta | None = None
+    # Copies to order for readers per copy to come down to the shop's HOLD_RATIO_TARGET.
+    suggested_order: int = 0
+
+    @property
+    def readers(self) -> int:
+        """Who wants a copy: waiting, paused or with one on hold (Koha counts every hold)."""
+        return self.waiting + self.paused + self.on_hold
+
+    @property
+    def hold_ratio(self) -> float | None:
+        """Readers per copy the shop has (its stock, copies on hold included); None
+        without copies."""
+        return self.readers / self.book.stock_quantity if self.book.stock_quantity else None
+
+    @property
+    def collection_rate(self) -> float | None:
+        """Of the holds ended lately, the share collected; None when none ended."""
+        return self.collected / self.holds_ended if self.holds_ended else None
 
 
 @dataclass(frozen=True)
 class DemandReport:
-    """Books by readers waiting and paused, most first; `outcomes` names the `recent` counts,
+    """Books by the copies to order (suggested_order against hold_ratio_target), then by
+    readers waiting and paused, most first; `outcomes` names the `recent` counts,
     each over the `days` before `generated_at`; holds says the shop runs hold_in_line
     (the report then shows copies on hold)."""
 
@@ -30,6 +54,7 @@ class DemandReport:
     days: int
     generated_at: datetime
     holds: bool = False
+    hold_ratio_target: float = 3
 
     @property
     def readers_waiting(self) -> int:

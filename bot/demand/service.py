@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.demand.ordering import suggested_order
 from bot.demand.repository import DemandRepository
 from bot.demand.schemas import DemandReport
 from bot.users.admins import Admins
@@ -19,22 +20,36 @@ class DemandService:
         admins: Admins,
         zone: tzinfo = UTC,
         hold_in_line: bool = False,
+        hold_ratio_target: float = 3,
     ) -> None:
         self._sessions = sessions
         self._admins = admins
         self._zone = zone  # the shop's (TIMEZONE): the report's times are in it
         self._hold_in_line = hold_in_line  # RESTOCK_POLICY: holds add their columns
+        self._hold_ratio_target = hold_ratio_target  # HOLD_RATIO_TARGET: readers per copy
 
     async def report(self, actor_id: int) -> DemandReport:
-        """Every book in demand, most readers waiting first (staff only)."""
+        """Every book in demand, the most copies to order first, then the most readers
+        waiting (staff only)."""
         self._admins.require(actor_id)
         now = datetime.now(self._zone)
         async with self._sessions.begin() as session:
             outcomes, books = await DemandRepository(session).books_in_demand(
                 now - timedelta(days=RECENT_DAYS), self._hold_in_line
             )
-        in_zone = (
-            replace(book, oldest_wait=book.oldest_wait and book.oldest_wait.astimezone(self._zone))
-            for book in books
+        target = self._hold_ratio_target
+        ordered = sorted(
+            (
+                replace(
+                    book,
+                    oldest_wait=book.oldest_wait and book.oldest_wait.astimezone(self._zone),
+                    suggested_order=suggested_order(
+                        book.readers, book.book.stock_quantity, target
+                    ),
+                )
+                for book in books
+            ),
+            # Stable: books that need as many copies keep the query's order.
+            key=lambda book: -book.suggested_order,
         )
-        return DemandReport(tuple(in_zone), outcomes, RECENT_DAYS, now, self._hold_in_line)
+        return DemandReport(tuple(ordered), outcomes, RECENT_DAYS, now, self._hold_in_line, target)

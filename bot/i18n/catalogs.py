@@ -12,7 +12,7 @@ from gettext import NullTranslations
 from pathlib import Path
 
 from babel.dates import format_date, format_datetime, format_time, get_datetime_format
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_percent
 from babel.support import Translations
 
 from bot.i18n.languages import DEFAULT, SUPPORTED, active
@@ -77,3 +77,13 @@ def day(when: date) -> str:
 def number(value: int) -> str:
     """A number with the active language's digit grouping."""
     return format_decimal(value, locale=active())
+
+
+def decimal(value: float) -> str:
+    """A number with at most one decimal, as the active language writes it: 4.7, 4,7."""
+    return format_decimal(value, "#,##0.#", locale=active())
+
+
+def percent(value: float) -> str:
+    """A share (0.6) as the active language writes a percentage: 60%, 60 %."""
+    return format_percent(value, locale=active())

@@ -50,6 +50,7 @@ def files(report: DemandReport) -> tuple[bytes, bytes]:
         labels.demand_chart_title(report),
         labels.demand_chart_axis(report),
         labels.demand_chart_colours(report),
+        labels.demand_chart_notes(charted),
     )
     rows = [
         [
@@ -62,6 +63,7 @@ def files(report: DemandReport) -> tuple[bytes, bytes]:
             "" if demand.oldest_wait is None else demand.oldest_wait.isoformat(timespec="seconds"),
             *demand.recent,
             *([demand.paused] if report.readers_paused else []),
+            *labels.demand_csv_ordering(demand, report),
         ]
         for demand in report.books
     ]

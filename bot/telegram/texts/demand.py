@@ -1,13 +1,18 @@
 """/demand's message: which books readers wait for most, and how their reservations ended
 lately (the chart's and the CSV's words are in bot/demand/labels.py)."""
 
+from datetime import timedelta
+
 from bot.demand.labels import DEMAND_CHARTED, demand_outcome
 from bot.demand.schemas import BookDemand, DemandReport
 from bot.i18n import catalogs
 from bot.i18n.catalogs import _, ngettext
-from bot.telegram.texts.formatting import book_name, fitted, moment
+from bot.telegram.lengths import MESSAGE_LIMIT
+from bot.telegram.texts.formatting import book_name, fitted, moment, plain_length
 
 DEMAND_LISTED = 10
+# The least room for a book's title and author when the top ten are cut to fit.
+NAME_UNITS = 24
 
 
 def demand_report(report: DemandReport) -> str:
@@ -39,20 +44,70 @@ def demand_report(report: DemandReport) -> str:
         heading += " " + ngettext(
             "%(count)s copy on hold.", "%(count)s copies on hold.", report.copies_on_hold
         ) % {"count": catalogs.number(report.copies_on_hold)}
-    listed = report.books[:DEMAND_LISTED]
 
-    def render(units: int | None) -> str:
+    def render(listed: tuple[BookDemand, ...], units: int | None) -> str:
         lines = [
             heading,
+            _(
+                "Sorted by the copies to order: readers (waiting, paused or on hold) per "
+                "copy in stock, against a target of %(target)s."
+            )
+            % {"target": catalogs.decimal(report.hold_ratio_target)},
             _("Top %(listed)s; the chart shows %(charted)s, the CSV all:")
             % {"listed": len(listed), "charted": DEMAND_CHARTED},
             "",
         ]
         for place, demand in enumerate(listed, 1):
-            lines.append(f"{place}. {demand_entry(demand, report, units)}")
+            entry = demand_entry(demand, report, units) + ordering_lines(demand, report)
+            lines.append(f"{place}. {entry}")
         return "\n".join(lines)
 
-    return fitted(render, len(listed))
+    # The top ten, their names cut to fit; fewer when even then a name would be left
+    # with less than NAME_UNITS (numbers past a billion in every count): the CSV has all.
+    listed = report.books[:DEMAND_LISTED]
+    while len(listed) > 1:
+        whole = render(listed, None)
+        if plain_length(whole) <= MESSAGE_LIMIT:
+            return whole
+        room = MESSAGE_LIMIT - plain_length(render(listed, 0))
+        if room // len(listed) >= NAME_UNITS:
+            return render(listed, room // len(listed))
+        listed = listed[:-1]
+    return fitted(lambda units: render(listed, units), len(listed))
+
+
+def ordering_lines(demand: BookDemand, report: DemandReport) -> str:
+    """Under holds how they ended (the share collected, the median time to collect), then
+    readers per copy and the copies to order, each on a line of its own."""
+    lines = []
+    if report.holds:
+        rate = demand.collection_rate
+        lines.append(
+            _("    collection rate %(rate)s · median time to collect %(median)s")
+            % {
+                "rate": "—" if rate is None else catalogs.percent(rate),
+                "median": "—"
+                if demand.median_to_collect is None
+                else duration(demand.median_to_collect),
+            }
+        )
+    ratio = demand.hold_ratio
+    lines.append(
+        _("    hold ratio %(ratio)s · suggested order %(order)s")
+        % {
+            "ratio": _("no copies") if ratio is None else catalogs.decimal(ratio),
+            "order": catalogs.number(demand.suggested_order),
+        }
+    )
+    return "".join(f"\n{line}" for line in lines)
+
+
+def duration(span: timedelta) -> str:
+    """In hours up to two days, then in days: 4 h, 3.5 d."""
+    hours = span.total_seconds() / 3600
+    if hours < 48:
+        return _("%(hours)s h") % {"hours": catalogs.decimal(hours)}
+    return _("%(days)s d") % {"days": catalogs.decimal(hours / 24)}
 
 
 def demand_entry(demand: BookDemand, report: DemandReport, units: int | None = None) -> str:
