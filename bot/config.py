@@ -94,7 +94,7 @@ class Settings(BaseSettings):
     max_active_reservations: int = Field(default=25, ge=0)
     # /demand's suggested order: copies enough for at most this many readers per copy
     # (waiting, paused or on hold); Koha's default is 3.
-    hold_ratio_target: float = Field(default=3, gt=0)
+    hold_ratio_target: float = Field(default=3, gt=0, allow_inf_nan=False)
     # on: a waiting reader whose place in line improves is told, at most once a day per
     # reservation (bot/line/place_updates.py); off: never.
     line_updates: Literal["on", "off"] = "on"

@@ -9,6 +9,7 @@ import pytest
 from bot.config import Settings, SettingsError, load_settings
 from bot.database import async_database_url
 from bot.logging_setup import configure_logging
+from bot.services import Shop
 
 SECRET_TOKEN = "987654321:SECRET-abcdefghijklmnopqrstuvwxyz"
 
@@ -35,6 +36,13 @@ def test_host_urls_become_asyncpg_urls(given: str, expected: str) -> None:
 def test_admin_ids_are_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ADMIN_IDS", " 12, 34,,56 ")
     assert load_settings().admin_ids == frozenset({12, 34, 56})
+
+
+def test_hold_ratio_target_is_a_positive_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().hold_ratio_target == 3  # Koha's default
+    monkeypatch.setenv("HOLD_RATIO_TARGET", "2.5")
+    assert load_settings().hold_ratio_target == 2.5
+    assert Shop.from_settings(load_settings()).hold_ratio_target == 2.5  # to /demand
 
 
 def test_metrics_allow_is_a_comma_separated_list_of_networks(
@@ -75,6 +83,9 @@ def test_metrics_allow_is_a_comma_separated_list_of_networks(
             "OPENING_HOURS: is not in OpenStreetMap's opening_hours syntax (at character 23)",
         ),
         ("CLOSED_DATES", "2026-12-25,25.12.2026", "CLOSED_DATES: '25.12.2026' is not a date"),
+        ("HOLD_RATIO_TARGET", "0", "HOLD_RATIO_TARGET: Input should be greater than 0"),
+        ("HOLD_RATIO_TARGET", "-3", "HOLD_RATIO_TARGET: Input should be greater than 0"),
+        ("HOLD_RATIO_TARGET", "inf", "HOLD_RATIO_TARGET: Input should be a finite number"),
     ],
 )
 def test_bad_settings_are_one_line_without_the_value(
