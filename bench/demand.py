@@ -2,9 +2,15 @@
 report as staff get it: the query, the chart and CSV, and the whole command through the
 real Application on the fake Bot API (text, photo and document sent).
 
-Alone: `python -m bench.demand [--waiting N] [--books N] [--runs N] [--holds]`; with
---holds the shop runs RESTOCK_POLICY=hold_in_line and the history is of holds (set aside,
-collected, released, expired, cancelled) with a copy on hold for every tenth reader.
+Alone: `python -m bench.demand [--waiting N] [--history N] [--books N] [--runs N]
+[--holds] [--before COMMIT]`; with --holds the shop runs RESTOCK_POLICY=hold_in_line and
+the history is of holds (set aside, collected, released, expired, cancelled) with a copy
+on hold for every tenth reader. --history is how many past reservations (as many as
+readers waiting unless given; the speed goal is 10,000 past holds).
+
+Each side runs in its own process from its source tree: this checkout, and with --before
+also that commit's (`git archive`), alternating on the same seeded database, so the
+machine's load hits both alike.
 """
 
 import argparse
@@ -12,13 +18,26 @@ import asyncio
 import os
 import platform
 import statistics
-import time
+from contextlib import ExitStack
+from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-from telegram import Update
 
+from bench.burst import ROOT, checkout, run_from
 from bench.setup import FIRST_READER_ID, database_server, fresh_database
+
+WARM_UP_RUNS = 2
+ROUNDS = 3
+PARTS = ("query", "drawing", "first_answer", "command")
+
+# The timed runs, as a script each side runs with its own code: only what every commit
+# since /demand has (the services, the handler's files(), the Application on the fake
+# Bot API). Prints the books in the report and each part's seconds, as JSON.
+TIMING_SCRIPT = """
+import asyncio, json, os, sys, time
+from telegram import Update
+from bot.database import create_engine
 from bot.holds.policy import HoldPolicy
 from bot.services import Shop, build_services
 from bot.telegram.application import build_application
@@ -28,13 +47,51 @@ from tests.chat import ADMIN, message_update
 from tests.fake_telegram import FakeBotApi, FakeRequest
 
 TOKEN = "123456789:BENCH-token_0123456789abcdefghij"
-WARM_UP_RUNS = 2
+
+async def main():
+    url, holds, runs, warm_up = sys.argv[1], sys.argv[2] == "1", *map(int, sys.argv[3:])
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
+    engine = create_engine(url)
+    services = build_services(
+        engine,
+        TelegramMessages(),
+        Shop(frozenset({ADMIN.id}), HoldPolicy(hold_in_line=holds)),
+    )
+    api = FakeBotApi()
+    application = build_application(
+        TOKEN, services, messages_per_second=1000, request=FakeRequest(api)
+    )
+    parts = {"query": [], "drawing": [], "first_answer": [], "command": []}
+    async with application:
+        for run in range(warm_up + runs):
+            start = time.perf_counter()
+            report = await services.demand.report(ADMIN.id)
+            queried = time.perf_counter()
+            await asyncio.to_thread(files, report)
+            drawn = time.perf_counter()
+            sent = len(api.requests)
+            update = Update.de_json(message_update(run, ADMIN, "/demand"), application.bot)
+            begun = time.monotonic()  # the fake stamps each call on this clock
+            await application.process_update(update)
+            done = time.monotonic()
+            methods = [request.method for request in api.requests[sent:]]
+            assert methods == ["sendMessage", "sendPhoto", "sendDocument"], methods
+            if run >= warm_up:
+                parts["query"].append(queried - start)
+                parts["drawing"].append(drawn - queried)
+                parts["command"].append(done - begun)
+                parts["first_answer"].append(api.requests[sent].at - begun)
+    await engine.dispose()
+    print(json.dumps([len(report.books), parts]))
+
+asyncio.run(main())
+"""
 
 
-async def seed(engine: AsyncEngine, waiting: int, books: int) -> None:
+async def seed(engine: AsyncEngine, waiting: int, books: int, history: int | None = None) -> None:
     """books sold-out books; waiting readers, one reservation each, spread Zipf-like (book
-    n gets about 1/n of them); as many again in history: told or cancelled over the last
-    60 days."""
+    n gets about 1/n of them); history more (as many as waiting unless given), one for
+    each of the first readers: told or cancelled over the last 60 days."""
     async with engine.begin() as connection:
         await connection.execute(
             text(
@@ -71,9 +128,9 @@ async def seed(engine: AsyncEngine, waiting: int, books: int) -> None:
                 "now() - interval '70 days', "
                 "CASE WHEN id % 2 = 0 THEN now() - random() * interval '60 days' END, "
                 "CASE WHEN id % 2 = 1 THEN now() - random() * interval '60 days' END "
-                "FROM users"
+                "FROM users ORDER BY id LIMIT :history"
             ),
-            {"books": books},
+            {"books": books, "history": waiting if history is None else history},
         )
         await connection.execute(text("ANALYZE"))
 
@@ -117,83 +174,82 @@ async def seed_holds(engine: AsyncEngine) -> None:
 async def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.demand")
     parser.add_argument("--waiting", type=int, default=100_000, help="readers waiting")
+    parser.add_argument("--history", type=int, default=None, help="past reservations")
     parser.add_argument("--books", type=int, default=2_000, help="sold-out books")
     parser.add_argument("--runs", type=int, default=10, help="timed runs of each part")
     parser.add_argument("--holds", action="store_true", help="RESTOCK_POLICY=hold_in_line")
+    parser.add_argument("--before", default=None, help="commit to time alongside")
     options = parser.parse_args(argv)
-    os.environ.setdefault("PTB_TIMEDELTA", "1")
-    with database_server() as server_url:
-        async with fresh_database(server_url) as (_, engine):
-            await seed(engine, options.waiting, options.books)
+    sides: dict[str, dict[str, list[float]]] = {}
+    with database_server() as server_url, ExitStack() as stack:
+        sources = {"after": ROOT}
+        if options.before:
+            sources = {"before": stack.enter_context(checkout(options.before)), **sources}
+        async with fresh_database(server_url) as (url, engine):
+            await seed(engine, options.waiting, options.books, options.history)
             if options.holds:
                 await seed_holds(engine)
-            services = build_services(
-                engine,
-                TelegramMessages(),
-                Shop(frozenset({ADMIN.id}), HoldPolicy(hold_in_line=options.holds)),
-            )
-            api = FakeBotApi()
-            application = build_application(
-                TOKEN, services, messages_per_second=1000, request=FakeRequest(api)
-            )
-            query: list[float] = []
-            drawing: list[float] = []
-            command: list[float] = []
-            first_answer: list[float] = []
-            async with application:
-                for run in range(WARM_UP_RUNS + options.runs):
-                    start = time.perf_counter()
-                    report = await services.demand.report(ADMIN.id)
-                    queried = time.perf_counter()
-                    await asyncio.to_thread(files, report)
-                    drawn = time.perf_counter()
-                    sent = len(api.requests)
-                    update = Update.de_json(message_update(run, ADMIN, "/demand"), application.bot)
-                    begun = time.monotonic()  # the fake stamps each call on this clock
-                    await application.process_update(update)
-                    done = time.monotonic()
-                    methods = [request.method for request in api.requests[sent:]]
-                    assert methods == ["sendMessage", "sendPhoto", "sendDocument"], methods
-                    if run >= WARM_UP_RUNS:
-                        query.append(queried - start)
-                        drawing.append(drawn - queried)
-                        command.append(done - begun)
-                        first_answer.append(api.requests[sent].at - begun)
-            books_in_report = len(report.books)
-    print(report_table(options, books_in_report, query, drawing, first_answer, command))
+            await engine.dispose()
+            books_in_report = 0
+            for _ in range(ROUNDS):
+                for side, source in sources.items():
+                    books_in_report, parts = await asyncio.to_thread(
+                        time_side, source, url, options
+                    )
+                    for part, values in parts.items():
+                        sides.setdefault(side, {}).setdefault(part, []).extend(values)
+    print(report_table(options, books_in_report, sides))
+
+
+def time_side(
+    source: Path, url: str, options: argparse.Namespace
+) -> tuple[int, dict[str, list[float]]]:
+    """One round of one side: its own process, its code, the shared database."""
+    runs = max(1, options.runs // ROUNDS)
+    books, parts = run_from(source, TIMING_SCRIPT, url, int(options.holds), runs, WARM_UP_RUNS)
+    return int(books), {part: [float(value) for value in parts[part]] for part in PARTS}
 
 
 def report_table(
     options: argparse.Namespace,
     books_in_report: int,
-    query: list[float],
-    drawing: list[float],
-    first_answer: list[float],
-    command: list[float],
+    sides: dict[str, dict[str, list[float]]],
 ) -> str:
     def cells(values: list[float]) -> str:
         milliseconds = sorted(value * 1000 for value in values)
-        return f"{statistics.median(milliseconds):.0f} | {milliseconds[-1]:.0f}"
+        return f"{statistics.median(milliseconds):.0f} / {milliseconds[-1]:.0f}"
 
+    history = options.waiting if options.history is None else options.history
+    names = {
+        "query": "the query (`DemandService.report`, one transaction)",
+        "drawing": "the chart (PNG) and the CSV",
+        "first_answer": "`/demand`: update in, the report's text sent",
+        "command": "the whole `/demand`: update in, text, photo and document sent",
+    }
+    labels = [f"{side} ({options.before})" if side == "before" else side for side in sides]
+    runs = len(next(iter(sides.values()))["command"])
     return "\n".join(
         [
             f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python "
-            f"{platform.python_version()}. Command: `python -m bench.demand --waiting "
-            f"{options.waiting} --books {options.books} --runs {options.runs}"
-            f"{' --holds' if options.holds else ''}`. "
-            f"{options.waiting:,} readers waiting over {options.books:,} books, as many "
-            f"{'held' if options.holds else 'told'} in the last 60 days; the report lists "
-            f"{books_in_report:,} "
-            f"books. Medians and worst of {options.runs} runs after {WARM_UP_RUNS} untimed, "
+            f"{platform.python_version()}, load average {os.getloadavg()[0]:.1f} at the end. "
+            f"Command: `python -m bench.demand --waiting {options.waiting} --history "
+            f"{history} --books {options.books} --runs {options.runs}"
+            f"{' --holds' if options.holds else ''}"
+            f"{f' --before {options.before}' if options.before else ''}`. "
+            f"{options.waiting:,} readers waiting over {options.books:,} books, "
+            f"{history:,} {'held' if options.holds else 'told or cancelled'} in the last 60 "
+            f"days; the report lists {books_in_report:,} books. Median and worst of {runs} "
+            f"runs a side ({ROUNDS} rounds alternating, {WARM_UP_RUNS} untimed in each), "
             "in milliseconds:",
             "",
-            "| part | median | worst |",
-            "| --- | --- | --- |",
-            f"| the query (`DemandService.report`, one transaction) | {cells(query)} |",
-            f"| the chart (PNG) and the CSV | {cells(drawing)} |",
-            f"| `/demand`: update in, the report's text sent | {cells(first_answer)} |",
-            f"| the whole `/demand`: update in, text, photo and document sent | "
-            f"{cells(command)} |",
+            "| part | " + " | ".join(f"{label}: median / worst" for label in labels) + " |",
+            "| --- |" + " --- |" * len(labels),
+            *(
+                f"| {names[part]} | "
+                + " | ".join(cells(sides[side][part]) for side in sides)
+                + " |"
+                for part in PARTS
+            ),
         ]
     )
 
