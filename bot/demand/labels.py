@@ -132,6 +132,8 @@ def decimal_cell(value: float) -> str:
 def demand_chart_notes(charted: Sequence[BookDemand]) -> list[str]:
     """Beside each bar's total: the copies to order, where there are any."""
     return [
-        _("order %(count)s") % {"count": book.suggested_order} if book.suggested_order else ""
+        _("order %(count)s") % {"count": catalogs.number(book.suggested_order)}
+        if book.suggested_order
+        else ""
         for book in charted
     ]
