@@ -1,8 +1,9 @@
 """The demand report's one query: every book readers want, or lately wanted."""
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, literal, or_, select
+from sqlalchemy import ColumnElement, Row, and_, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.books.models import Book
@@ -52,21 +53,13 @@ class DemandRepository:
         held = func.count().filter(ON_HOLD) if hold_in_line else literal(0)
         paused = func.count().filter(PAUSED)
         live = or_(WAITING, PAUSED, ON_HOLD) if hold_in_line else or_(WAITING, PAUSED)
-        # Under hold_in_line, how holds ended: collected among all ended (collected,
-        # expired or released) and the median time from set aside (notified_at, stamped
-        # when the copy is set aside) to collected; under notify_all nothing is collected.
-        collected = PreBooking.collected_at >= since
-        ended = or_(
-            collected,
-            PreBooking.expired_at >= since,
-            and_(PreBooking.cancelled_at >= since, PreBooking.hold_expires_at.is_not(None)),
-        )
-        held_ended = func.count().filter(ended) if hold_in_line else literal(0)
-        held_collected = func.count().filter(collected) if hold_in_line else literal(0)
+        # Under hold_in_line, the median time from set aside (notified_at, stamped when
+        # the copy is set aside) to collected; under notify_all nothing is collected. (The
+        # collection rate needs no more: it is of the outcomes' counts.)
         to_collect = (
             func.percentile_cont(0.5)
             .within_group(PreBooking.collected_at - PreBooking.notified_at)
-            .filter(collected)
+            .filter(PreBooking.collected_at >= since)
             if hold_in_line
             else literal(None)
         )
@@ -77,8 +70,6 @@ class DemandRepository:
                 held.label("on_hold"),
                 paused.label("paused"),
                 oldest.label("oldest"),
-                held_ended.label("holds_ended"),
-                held_collected.label("holds_collected"),
                 to_collect.label("to_collect"),
                 *[
                     func.count().filter(condition).label(name)
@@ -100,17 +91,21 @@ class DemandRepository:
                 Book.id,
             )
         )
-        return tuple(outcomes), [
-            BookDemand(
-                BookView(row.id, row.title, row.author, row.stock_quantity),
-                row.waiting,
-                row.oldest,
-                tuple(int(getattr(row, name)) for name in outcomes),
-                row.on_hold,
-                row.paused,
-                row.holds_ended,
-                row.holds_collected,
-                row.to_collect,
-            )
-            for row in rows
-        ]
+        return tuple(outcomes), [book_demand(row, tuple(outcomes)) for row in rows]
+
+
+def book_demand(row: Row[Any], outcomes: tuple[str, ...]) -> BookDemand:
+    """One row of the query; the holds ended are those collected, released or expired
+    (under notify_all none of these is counted)."""
+    recent = {name: int(getattr(row, name)) for name in outcomes}
+    return BookDemand(
+        BookView(row.id, row.title, row.author, row.stock_quantity),
+        row.waiting,
+        row.oldest,
+        tuple(recent.values()),
+        row.on_hold,
+        row.paused,
+        holds_ended=sum(recent.get(name, 0) for name in ("collected", "released", "expired")),
+        collected=recent.get("collected", 0),
+        median_to_collect=row.to_collect,
+    )
