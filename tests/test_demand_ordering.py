@@ -58,7 +58,7 @@ async def test_fourteen_readers_for_three_copies_suggest_two_more(
     assert "target of 3" in reply
     assert "#1 <b>Dune</b> by Frank Herbert: 14 waiting" in reply
     assert "    hold ratio 4.7 · suggested order 2\n" in reply
-    assert "    hold ratio no copies · suggested order 2\n" in reply
+    assert "    hold ratio — (no copies) · suggested order 2\n" in reply
     assert reply.endswith("    hold ratio 2.5 · suggested order 0")
 
     table = csv_table(sent[2].params["document"])
@@ -134,7 +134,7 @@ async def test_holds_history_in_the_window_rate_and_median(
     assert (
         "    last 30 days: copy set aside 5 · collected 3 · released 1 · expired 1 · "
         "cancelled 1\n    collection rate 60% · median time to collect 4 h\n"
-        "    hold ratio no copies · suggested order 1" in reply
+        "    hold ratio — (no copies) · suggested order 1" in reply
     )
     assert (
         "    last 30 days: copy set aside 0 · collected 0 · released 0 · expired 0 · "

@@ -95,7 +95,7 @@ def ordering_lines(demand: BookDemand, report: DemandReport) -> str:
     lines.append(
         _("    hold ratio %(ratio)s · suggested order %(order)s")
         % {
-            "ratio": _("no copies") if ratio is None else catalogs.decimal(ratio),
+            "ratio": _("— (no copies)") if ratio is None else catalogs.decimal(ratio),
             "order": catalogs.number(demand.suggested_order),
         }
     )
