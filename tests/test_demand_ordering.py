@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.demand.ordering import suggested_order
 from bot.playground.files_and_inline import UploadedFile
 from bot.services import Services, Shop, build_services
 from bot.telegram.reader_messages import TelegramMessages
@@ -157,3 +158,14 @@ async def test_holds_history_in_the_window_rate_and_median(
         ["1", "5", "3", "1", "1", "1", "", "1", "0.6", "4.0"],
         ["2", "0", "0", "0", "0", "0", "", "1", "", ""],
     ]
+
+
+def test_the_suggestion_is_exact_whatever_the_target() -> None:
+    """ceil(readers / target) - copies, never below 0, in decimals: 3 / 0.1 is 30, which
+    a float makes 30.000000000000004 (31 copies)."""
+    assert suggested_order(14, 3, 3) == 2
+    assert suggested_order(4, 0, 3) == 2
+    assert suggested_order(6, 2, 3) == 0
+    assert suggested_order(5, 9, 3) == 0
+    assert suggested_order(3, 0, 0.1) == 30
+    assert suggested_order(7, 1, 2.5) == 2
