@@ -7,6 +7,7 @@ from datetime import UTC, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.books.metadata import OPEN_LIBRARY_URL, MetadataSource
 from bot.books.service import BookService
 from bot.cards.service import CardService
 from bot.config import Settings
@@ -45,11 +46,16 @@ class Shop:
     max_active_reservations: int = 25
     # Place updates (a message when a waiting reader's place improves); off: none.
     line_updates: bool = True
+    # Where /addbook <ISBN> finds a title and author (BOOK_METADATA_URL), and how long it
+    # may take (BOOK_METADATA_TIMEOUT, seconds).
+    book_metadata_url: str = OPEN_LIBRARY_URL
+    book_metadata_timeout: float = 5.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Shop":
         """ADMIN_IDS, RESTOCK_POLICY, PICKUP_WINDOW, PICKUP_REMINDER, OPENING_HOURS,
-        CLOSED_DATES, TIMEZONE, MAX_ACTIVE_RESERVATIONS and LINE_UPDATES."""
+        CLOSED_DATES, TIMEZONE, MAX_ACTIVE_RESERVATIONS, LINE_UPDATES, BOOK_METADATA_URL and
+        BOOK_METADATA_TIMEOUT."""
         hours = None
         if settings.opening_hours or settings.closed_dates:
             hours = ShopHours.parse(
@@ -66,6 +72,8 @@ class Shop:
             settings.shop_zone,
             settings.max_active_reservations,
             settings.line_updates == "on",
+            settings.book_metadata_url,
+            settings.book_metadata_timeout,
         )
 
 
@@ -107,7 +115,8 @@ def build_services(
     sessions = create_session_factory(engine)
     admins = Admins(shop.admin_ids)
     policy, zone = shop.policy, shop.zone
-    books = BookService(sessions, admins)
+    metadata = MetadataSource(shop.book_metadata_url, shop.book_metadata_timeout)
+    books = BookService(sessions, admins, metadata)
     hold_sweeper = HoldSweeper(sessions, policy, zone, messages)
     # Lapsing first: a reservation whose day is over does not resume. Place updates
     # last: they tell the readers whom the steps before moved up, in the same pass.

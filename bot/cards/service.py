@@ -6,8 +6,9 @@ from datetime import UTC, datetime, tzinfo
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.books import rules
-from bot.books.errors import BookNotFound
+from bot.books.errors import BookNotFound, IsbnNotFound
 from bot.books.expected_wait import HISTORY, expected_day
+from bot.books.isbn import normalised
 from bot.books.repository import BookRepository, book_view
 from bot.books.schemas import BookView
 from bot.cards.repository import CardRepository
@@ -46,6 +47,15 @@ class CardService:
         if card is None:
             raise BookNotFound(book_id)
         return card
+
+    async def card_by_isbn(self, reader: Reader, isbn_text: str) -> BookCard:
+        """The card of the book with this ISBN (any form); IsbnNotFound when none has it."""
+        isbn = normalised(isbn_text)
+        async with self._sessions.begin() as session:
+            found = await BookRepository(session).find_by_isbn(isbn)
+        if found is None:
+            raise IsbnNotFound(isbn)
+        return await self.card(reader, found.id)
 
     async def find_card(self, reader: Reader, book_id: int) -> BookCard | None:
         """The book's card, or None for a book that does not exist (deep links carry
