@@ -218,16 +218,19 @@ async def test_import_books_takes_an_isbn_column(services: Services, tmp_path: P
         "Dune,Frank Herbert,0,0-441-01359-7\n"
         "Emma,Jane Austen,2,\n"
         "Good Omens,Terry Pratchett,1,978-0-306-40615-8\n"
-        "Dune Messiah,Frank Herbert,1,9780441013593\n",
+        "Dune Messiah,Frank Herbert,1,9780441013593\n"
+        "Ulysses,James Joyce,1,,extra\n"
+        "Beloved,Toni Morrison,0\n",
         encoding="utf-8",
     )
     report = await services.books.import_books(read_catalog(path))
     assert import_report(report) == (
-        "Imported 2 books.\n"
-        "Rejected 2:\n"
+        "Imported 3 books.\n"
+        "Rejected 3:\n"
         "  line 4: “978-0-306-40615-8” is not a valid ISBN: check its digits "
         "(ISBN-10 or ISBN-13, hyphens allowed).\n"
-        "  line 5: The same ISBN is already on line 2."
+        "  line 5: The same ISBN is already on line 2.\n"
+        "  line 6: Expected 4 fields (title, author, quantity, isbn), found 5."
     )
     page = await services.books.list_books(query="978-0-441-01359-3")
     assert [(book.title, book.isbn) for book in page.books] == [("Dune", DUNE)]

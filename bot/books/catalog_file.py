@@ -27,7 +27,7 @@ def read_catalog(path: Path) -> list[CatalogRow]:
                     "(or title,author,quantity,isbn)"
                 )
             return [
-                CatalogRow(reader.line_num, tuple(fields))
+                CatalogRow(reader.line_num, tuple(fields), columns == HEADER_WITH_ISBN)
                 for fields in reader
                 if any(field.strip() for field in fields)
             ]

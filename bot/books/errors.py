@@ -44,9 +44,11 @@ class RepeatedInFile(DomainError):
 
 @dataclass(eq=False)
 class MalformedRow(DomainError):
-    """A catalog file row without exactly a title, an author and a quantity."""
+    """A catalog file row without exactly a title, an author and a quantity (and an ISBN,
+    in a file with the isbn column)."""
 
     field_count: int
+    with_isbn: bool = False
 
 
 @dataclass(eq=False)

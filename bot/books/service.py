@@ -33,6 +33,8 @@ class CatalogRow:
 
     line: int
     fields: tuple[str, ...]
+    # The file has the isbn column (title,author,quantity,isbn); it may be left off a row.
+    with_isbn: bool = False
 
 
 class BookService:
@@ -146,8 +148,8 @@ class BookService:
 
     @staticmethod
     def _checked_row(row: CatalogRow) -> NewBook:
-        if len(row.fields) not in (3, 4):
-            raise MalformedRow(len(row.fields))
+        if len(row.fields) not in ((3, 4) if row.with_isbn else (3,)):
+            raise MalformedRow(len(row.fields), row.with_isbn)
         title, author, quantity, *isbn = row.fields
         quantity = quantity.strip()
         if not (quantity.isascii() and quantity.isdigit()) or len(quantity) > 9:
