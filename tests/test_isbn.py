@@ -3,6 +3,7 @@ bad checksums refused, /addbook <ISBN> looked up in a fake Open Library (found, 
 404, 500, malformed, slow), answers cached, and the ISBN known to /book, /search and the
 import."""
 
+import json
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,7 +18,7 @@ from bot.books.isbn import normalised
 from bot.cli_texts import import_report
 from bot.services import Services, Shop, build_services
 from bot.telegram.reader_messages import TelegramMessages
-from tests.chat import ADMIN, ALICE, Chat
+from tests.chat import ADMIN, ALICE, Chat, inline_query_update
 from tests.conftest import bot_application, running
 from tests.db import add_books, rows, snapshot
 from tests.fake_book_metadata import FakeBookMetadata, running_fake_metadata
@@ -195,7 +196,7 @@ async def test_answers_are_cached_for_every_process(
     ]
 
 
-async def test_book_and_search_find_a_book_by_its_isbn(
+async def test_book_search_and_inline_search_find_a_book_by_its_isbn(
     isbn_chat: Chat, services: Services
 ) -> None:
     await add_books(services, ("Dune Messiah", "Frank Herbert", 0), ("Emma", "Jane Austen", 1))
@@ -207,6 +208,13 @@ async def test_book_and_search_find_a_book_by_its_isbn(
     found = await isbn_chat.send_one(ALICE, "/search 0441013597")
     assert "Dune</b>" in found.text
     assert "Messiah" not in found.text
+    inline = await isbn_chat.feed(
+        inline_query_update(isbn_chat.next_update_id(), ALICE, "978-0-441-01359-3", "")
+    )
+    [answer] = [request for request in inline if request.method == "answerInlineQuery"]
+    found_inline = answer.params["results"]
+    found_inline = json.loads(found_inline) if isinstance(found_inline, str) else found_inline
+    assert [result["title"] for result in found_inline] == ["Dune"]
     missing = await isbn_chat.send_one(ALICE, f"/book {WAR_AND_PEACE}")
     assert missing.text == "No book with ISBN 978-1-4000-7998-8 in the catalog. Try /search."
 

@@ -35,3 +35,14 @@ def normalised(text: str) -> str:
 def hyphenated(isbn13: str) -> str:
     """The ISBN as printed on a book (978-0-306-40615-7), for people to read."""
     return str(stdnum_isbn.format(isbn13))
+
+
+def isbn_in(text: str) -> str | None:
+    """The ISBN-13 when text is a valid ISBN, else None (for searches, where any text is
+    a fair question)."""
+    if not looks_like_isbn(text):
+        return None
+    try:
+        return normalised(text)
+    except IsbnInvalid:
+        return None

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.books import rules
 from bot.books.errors import BookNotFound, IsbnNotFound
 from bot.books.expected_wait import HISTORY, expected_day
-from bot.books.isbn import normalised
+from bot.books.isbn import isbn_in, normalised
 from bot.books.repository import BookRepository, book_view
 from bot.books.schemas import BookView
 from bot.cards.repository import CardRepository
@@ -108,6 +108,14 @@ class CardService:
                 return InlinePage(await self._with_holds(session, lines), None)
             if not 1 <= page <= MAX_INLINE_PAGE:
                 return InlinePage((), None)
+            isbn = isbn_in(words)
+            if isbn is not None:  # the one book with this ISBN, or none
+                book = await BookRepository(session).find_by_isbn(isbn)
+                if book is None or page != 1:
+                    return InlinePage((), None)
+                waiting = await cards.waiting_counts([book.id])
+                line = BookInLine(book_view(book), waiting.get(book.id, 0))
+                return InlinePage(await self._with_holds(session, [line]), None)
             books, total, more, request = await BookRepository(session).page(
                 words, PageRequest(page, INLINE_PAGE_SIZE), INLINE_COUNTED_PAGES
             )
