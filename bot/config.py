@@ -98,6 +98,10 @@ class Settings(BaseSettings):
     # on: a waiting reader whose place in line improves is told, at most once a day per
     # reservation (bot/line/place_updates.py); off: never.
     line_updates: Literal["on", "off"] = "on"
+    # /addbook <ISBN>: an Open Library-compatible service for titles and authors, and how
+    # long one lookup may take before staff are asked to type them.
+    book_metadata_url: str = "https://openlibrary.org"
+    book_metadata_timeout: float = Field(default=5.0, gt=0, le=60)
     # The shop's time zone (IANA name): every time a reader or staff sees is shown in it.
     timezone: str = "UTC"
     # When the shop is open (OpenStreetMap's opening_hours syntax) and the dates it is

@@ -1,6 +1,6 @@
 """Every table, imported in one place for alembic and the tests."""
 
-from bot.books.models import Book, RestockEvent
+from bot.books.models import Book, BookMetadata, RestockEvent
 from bot.database import Base
 from bot.delivery.flood_budget.models import MessageSlot
 from bot.notifications.models import Notification, NotificationStatus
@@ -11,6 +11,7 @@ from bot.web.models import ReceivedUpdate
 __all__ = [
     "Base",
     "Book",
+    "BookMetadata",
     "MessageSlot",
     "Notification",
     "NotificationStatus",

@@ -7,6 +7,7 @@ from datetime import UTC, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.books.metadata import OPEN_LIBRARY_URL, MetadataSource
 from bot.books.service import BookService
 from bot.cards.service import CardService
 from bot.config import Settings
@@ -47,11 +48,16 @@ class Shop:
     line_updates: bool = True
     # /demand suggests ordering copies until readers per copy come down to this.
     hold_ratio_target: float = 3
+    # Where /addbook <ISBN> finds a title and author (BOOK_METADATA_URL), and how long it
+    # may take (BOOK_METADATA_TIMEOUT, seconds).
+    book_metadata_url: str = OPEN_LIBRARY_URL
+    book_metadata_timeout: float = 5.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Shop":
         """ADMIN_IDS, RESTOCK_POLICY, PICKUP_WINDOW, PICKUP_REMINDER, OPENING_HOURS,
-        CLOSED_DATES, TIMEZONE, MAX_ACTIVE_RESERVATIONS, LINE_UPDATES and HOLD_RATIO_TARGET."""
+        CLOSED_DATES, TIMEZONE, MAX_ACTIVE_RESERVATIONS, LINE_UPDATES, HOLD_RATIO_TARGET,
+        BOOK_METADATA_URL and BOOK_METADATA_TIMEOUT."""
         hours = None
         if settings.opening_hours or settings.closed_dates:
             hours = ShopHours.parse(
@@ -69,6 +75,8 @@ class Shop:
             settings.max_active_reservations,
             settings.line_updates == "on",
             settings.hold_ratio_target,
+            settings.book_metadata_url,
+            settings.book_metadata_timeout,
         )
 
 
@@ -110,7 +118,8 @@ def build_services(
     sessions = create_session_factory(engine)
     admins = Admins(shop.admin_ids)
     policy, zone = shop.policy, shop.zone
-    books = BookService(sessions, admins)
+    metadata = MetadataSource(shop.book_metadata_url, shop.book_metadata_timeout)
+    books = BookService(sessions, admins, metadata)
     hold_sweeper = HoldSweeper(sessions, policy, zone, messages)
     # Lapsing first: a reservation whose day is over does not resume. Place updates
     # last: they tell the readers whom the steps before moved up, in the same pass.

@@ -25,6 +25,7 @@ from tests.test_command_line import bookstore_bot, plain_url
 
 TABLES = {
     "alembic_version",
+    "book_metadata",
     "books",
     "message_slots",
     "notifications",

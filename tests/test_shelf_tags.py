@@ -31,6 +31,8 @@ def tags(count: int) -> list[ShelfTag]:
             titles[n % len(titles)],
             "An Author With A Very Long Name Indeed " * (n % 3 + 1),
             deep_links.book_link("shop_bot", n + 1),
+            # Every other tag has an ISBN under its title.
+            "ISBN 978-0-441-01359-3" if n % 2 else "",
         )
         for n in range(count)
     ]
@@ -94,6 +96,7 @@ def test_no_text_leaves_its_tag() -> None:
     assert text.count("Scan to be told") == 8
     assert "…" in text  # the unbroken title was cut, not run off the tag
     assert "Война и мир" in text
+    assert text.count("ISBN 978-0-441-01359-3") == 4
 
 
 async def test_the_command_prints_the_sold_out_books_tags(server_url: str, tmp_path: Path) -> None:
@@ -108,6 +111,7 @@ async def test_the_command_prints_the_sold_out_books_tags(server_url: str, tmp_p
             ("Emma", "Jane Austen", 3),
             (LONG_TITLE[:255], "Anon", 0),
         )
+        await services.books.add_book(ADMIN.id, "Dune Messiah", "Frank Herbert", 0, "0441013597")
         await engine.dispose()
         output = tmp_path / "tags.pdf"
         result = await bookstore_bot(
@@ -121,9 +125,12 @@ async def test_the_command_prints_the_sold_out_books_tags(server_url: str, tmp_p
             DATABASE_URL=plain_url(url),
         )
         assert result.returncode == 0, result.stderr
-        assert result.stdout == f"Wrote 2 shelf tags to {output}.\n"
+        assert result.stdout == f"Wrote 3 shelf tags to {output}.\n"
         [page] = decoded(output.read_bytes())
-        assert book_ids(page, "shop_bot") == [1, 3]
+        assert book_ids(page, "shop_bot") == [1, 3, 4]
+        # The ISBN, when the book has one, under its title.
+        text = pdfium.PdfDocument(output.read_bytes())[0].get_textpage().get_text_bounded()
+        assert text.count("ISBN 978-0-441-01359-3") == 1
 
         # Without --bot-username, getMe with the token says who the bot is.
         with running_fake_bot_api() as telegram:
@@ -138,7 +145,7 @@ async def test_the_command_prints_the_sold_out_books_tags(server_url: str, tmp_p
             )
         assert result.returncode == 0, result.stderr
         [page] = decoded(output.read_bytes())
-        assert book_ids(page, "bookstore_test_bot") == [1, 2, 3]
+        assert book_ids(page, "bookstore_test_bot") == [1, 2, 3, 4]
         assert TOKEN not in result.stdout + result.stderr
 
 

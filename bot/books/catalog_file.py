@@ -1,4 +1,5 @@
-"""Reading a catalog CSV (header `title,author,quantity`) into rows for the import."""
+"""Reading a catalog CSV (header `title,author,quantity`, optionally `,isbn`) into rows for
+the import."""
 
 import csv
 from pathlib import Path
@@ -6,6 +7,8 @@ from pathlib import Path
 from bot.books.service import CatalogRow
 
 HEADER = ("title", "author", "quantity")
+# The same with each book's ISBN (ISBN-10 or ISBN-13, any hyphens; empty for none).
+HEADER_WITH_ISBN = (*HEADER, "isbn")
 
 
 class CatalogFileError(Exception):
@@ -17,10 +20,14 @@ def read_catalog(path: Path) -> list[CatalogRow]:
         with path.open(newline="", encoding="utf-8-sig") as file:
             reader = csv.reader(file)
             header = next(reader, None)
-            if header is None or tuple(field.strip().lower() for field in header) != HEADER:
-                raise CatalogFileError("the first line must be the header: title,author,quantity")
+            columns = tuple(field.strip().lower() for field in header or ())
+            if columns not in (HEADER, HEADER_WITH_ISBN):
+                raise CatalogFileError(
+                    "the first line must be the header: title,author,quantity "
+                    "(or title,author,quantity,isbn)"
+                )
             return [
-                CatalogRow(reader.line_num, tuple(fields))
+                CatalogRow(reader.line_num, tuple(fields), columns == HEADER_WITH_ISBN)
                 for fields in reader
                 if any(field.strip() for field in fields)
             ]

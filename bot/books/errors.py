@@ -44,9 +44,11 @@ class RepeatedInFile(DomainError):
 
 @dataclass(eq=False)
 class MalformedRow(DomainError):
-    """A catalog file row without exactly a title, an author and a quantity."""
+    """A catalog file row without exactly a title, an author and a quantity (and an ISBN,
+    in a file with the isbn column)."""
 
     field_count: int
+    with_isbn: bool = False
 
 
 @dataclass(eq=False)
@@ -71,3 +73,32 @@ class WithdrawalReasonInvalid(DomainError):
     """A reason that is empty or too long."""
 
     limit: int
+
+
+@dataclass(eq=False)
+class IsbnInvalid(DomainError):
+    """Not an ISBN-10 or ISBN-13: a wrong length, a letter or a bad check digit."""
+
+    text: str
+
+
+@dataclass(eq=False)
+class BookMetadataUnavailable(DomainError):
+    """The metadata service did not give a title and author for the ISBN (not found, an
+    error, too slow, or an answer that could not be read): staff give them instead."""
+
+    isbn: str
+
+
+@dataclass(eq=False)
+class RepeatedIsbnInFile(DomainError):
+    """The same ISBN appears earlier in the file being imported."""
+
+    first_line: int
+
+
+@dataclass(eq=False)
+class IsbnNotFound(DomainError):
+    """No book in the catalog has this ISBN-13."""
+
+    isbn: str

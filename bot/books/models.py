@@ -2,6 +2,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -19,6 +20,8 @@ from bot.database import Base
 
 TITLE_MAX_LENGTH = 255
 AUTHOR_MAX_LENGTH = 255
+# Stored as ISBN-13, digits only (bot/books/isbn.py normalises every form typed).
+ISBN_LENGTH = 13
 
 
 class Book(Base):
@@ -49,6 +52,8 @@ class Book(Base):
     # Someone left the book's line (or took a copy) since the line's loop last told the
     # readers behind their new places.
     line_moved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The book's ISBN-13 when staff gave one (books from before have none).
+    isbn: Mapped[str | None] = mapped_column(String(ISBN_LENGTH))
 
 
 # One entry per title and author, whatever the case: two staff adding the same book at
@@ -64,6 +69,24 @@ Index(
     Book.line_moved_at,
     postgresql_where=Book.line_moved_at.isnot(None),
 )
+
+# One book per ISBN; /book <ISBN> and a search by ISBN read one index entry.
+Index("uq_books_isbn", Book.isbn, unique=True, postgresql_where=Book.isbn.isnot(None))
+
+
+class BookMetadata(Base):
+    """A metadata service's answer for an ISBN, shared by every process and kept across
+    restarts: found answers for a month, "no such book" for a day (bot/books/metadata.py)."""
+
+    __tablename__ = "book_metadata"
+
+    isbn: Mapped[str] = mapped_column(String(ISBN_LENGTH), primary_key=True)
+    found: Mapped[bool] = mapped_column(Boolean)
+    title: Mapped[str | None] = mapped_column(String(TITLE_MAX_LENGTH))
+    author: Mapped[str | None] = mapped_column(String(AUTHOR_MAX_LENGTH))
+    fetched_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
 
 
 class RestockEvent(Base):

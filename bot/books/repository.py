@@ -19,7 +19,7 @@ RowLock = Literal["update", "no_key_update"]
 
 def book_view(book: Book) -> BookView:
     reason = book.withdrawn_reason if book.withdrawn_at is not None else None
-    return BookView(book.id, book.title, book.author, book.stock_quantity, reason)
+    return BookView(book.id, book.title, book.author, book.stock_quantity, reason, book.isbn)
 
 
 def book_row(new: NewBook) -> dict[str, Any]:
@@ -28,6 +28,7 @@ def book_row(new: NewBook) -> dict[str, Any]:
         "title": new.title,
         "author": new.author,
         "stock_quantity": new.quantity,
+        "isbn": new.isbn,
         "title_key": folded(new.title),
         "author_key": folded(new.author),
         "search_vector": search_vector(new.title, new.author),
@@ -126,8 +127,13 @@ class BookRepository:
             select(Book).where(Book.title_key == folded(title), Book.author_key == folded(author))
         )
 
+    async def find_by_isbn(self, isbn: str) -> Book | None:
+        """The book with this ISBN-13 (through the unique index uq_books_isbn)."""
+        return await self._session.scalar(select(Book).where(Book.isbn == isbn))
+
     async def add(self, new: NewBook) -> Book | None:
-        """The new book, or None when one with the same title and author exists."""
+        """The new book, or None when one with the same title and author, or the same
+        ISBN, exists."""
         return await self._session.scalar(
             insert(Book).values(book_row(new)).on_conflict_do_nothing().returning(Book)
         )

@@ -8,6 +8,7 @@ from bot.books.errors import (
     SearchTooLong,
     WithdrawalReasonInvalid,
 )
+from bot.books.isbn import normalised
 from bot.books.models import AUTHOR_MAX_LENGTH, TITLE_MAX_LENGTH
 from bot.books.schemas import NewBook
 
@@ -34,13 +35,17 @@ def checked_quantity(quantity: int) -> int:
     return quantity
 
 
-def checked_new_book(title: str, author: str, quantity: int) -> NewBook:
+def checked_new_book(
+    title: str, author: str, quantity: int, isbn_text: str | None = None
+) -> NewBook:
+    """The book to add, tidied; isbn_text (any ISBN form, or empty) made its ISBN-13."""
     title, author = tidy(title), tidy(author)
     if not title or len(title) > TITLE_MAX_LENGTH:
         raise BookFieldInvalid("title", TITLE_MAX_LENGTH)
     if not author or len(author) > AUTHOR_MAX_LENGTH:
         raise BookFieldInvalid("author", AUTHOR_MAX_LENGTH)
-    return NewBook(title, author, checked_quantity(quantity))
+    isbn = normalised(isbn_text) if isbn_text and isbn_text.strip() else None
+    return NewBook(title, author, checked_quantity(quantity), isbn)
 
 
 def checked_search(query: str | None) -> str | None:

@@ -11,6 +11,8 @@ class BookView:
     stock_quantity: int
     # Why staff withdrew it (/withdraw); None while it is not withdrawn.
     withdrawn_reason: str | None = None
+    # ISBN-13, digits only; None for a book added without one.
+    isbn: str | None = None
 
     @property
     def in_stock(self) -> bool:
@@ -46,6 +48,8 @@ class NewBook:
     title: str
     author: str
     quantity: int
+    # ISBN-13, digits only (bot/books/isbn.py), or None.
+    isbn: str | None = None
 
 
 @dataclass(frozen=True)

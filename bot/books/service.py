@@ -5,12 +5,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.books import rules
 from bot.books.errors import (
+    BookMetadataUnavailable,
     DuplicateBook,
     MalformedRow,
     QuantityOutOfRange,
     RepeatedInFile,
+    RepeatedIsbnInFile,
 )
 from bot.books.folding import folded
+from bot.books.isbn import looks_like_isbn, normalised
+from bot.books.metadata import MetadataCache, MetadataSource
 from bot.books.repository import BookRepository, book_view
 from bot.books.schemas import BookPage, BookView, ImportReport, NewBook, RejectedRow
 from bot.errors import DomainError
@@ -29,6 +33,8 @@ class CatalogRow:
 
     line: int
     fields: tuple[str, ...]
+    # The file has the isbn column (title,author,quantity,isbn); it may be left off a row.
+    with_isbn: bool = False
 
 
 class BookService:
@@ -36,14 +42,18 @@ class BookService:
         self,
         sessions: async_sessionmaker[AsyncSession],
         admins: Admins,
+        metadata: MetadataSource | None = None,
     ) -> None:
         self._sessions = sessions
         self._admins = admins
+        self._metadata = metadata or MetadataSource()
 
     async def list_books(self, page: int = 1, query: str | None = None) -> BookPage:
         """One page of the catalog, or of the books where each word of query begins a
         word of the title or author."""
         query = rules.checked_search(query)
+        if query is not None and looks_like_isbn(query):
+            return await self._isbn_page(query)
         async with self._sessions.begin() as session:
             books, total, more, request = await BookRepository(session).page(
                 query, PageRequest(page, BOOKS_PAGE_SIZE), COUNTED_PAGES
@@ -52,10 +62,48 @@ class BookService:
             tuple(books), request.number, page_count(total, request.size), total, query, more
         )
 
-    async def add_book(self, actor_id: int, title: str, author: str, quantity: int) -> BookView:
-        """Add a title to the catalog (staff only); the same title and author twice is refused."""
+    async def _isbn_page(self, query: str) -> BookPage:
+        """A search for an ISBN: the one book that has it, or none."""
+        isbn = normalised(query)
+        async with self._sessions.begin() as session:
+            found = await BookRepository(session).find_by_isbn(isbn)
+        books = () if found is None else (book_view(found),)
+        return BookPage(books, 1, 1, len(books), query)
+
+    async def add_book(
+        self, actor_id: int, title: str, author: str, quantity: int, isbn: str | None = None
+    ) -> BookView:
+        """Add a title to the catalog (staff only); the same title and author, or the same
+        ISBN, twice is refused."""
         self._admins.require(actor_id)
-        new = rules.checked_new_book(title, author, quantity)
+        return await self._add(rules.checked_new_book(title, author, quantity, isbn))
+
+    async def add_book_by_isbn(self, actor_id: int, isbn_text: str, quantity: int) -> BookView:
+        """Add the book with this ISBN, its title and author from the metadata service (or
+        its cached answer); BookMetadataUnavailable, and nothing written, when it gives
+        none."""
+        self._admins.require(actor_id)
+        isbn = normalised(isbn_text)
+        quantity = rules.checked_quantity(quantity)
+        async with self._sessions.begin() as session:
+            books = BookRepository(session)
+            same = await books.find_by_isbn(isbn)
+            if same is not None:  # known already: no need to ask the service
+                raise DuplicateBook(same.id, same.title, same.author)
+            metadata = await MetadataCache(session).get(isbn)
+        if metadata is None:
+            # Outside any transaction: the service may take up to its timeout.
+            metadata = await self._metadata.fetch(isbn)
+            if metadata is not None:
+                async with self._sessions.begin() as session:
+                    await MetadataCache(session).put(isbn, metadata)
+        if metadata is None or metadata.title is None or metadata.author is None:
+            raise BookMetadataUnavailable(isbn)
+        return await self._add(
+            rules.checked_new_book(metadata.title, metadata.author, quantity, isbn)
+        )
+
+    async def _add(self, new: NewBook) -> BookView:
         async with self._sessions.begin() as session:
             books = BookRepository(session)
             book = await books.add(new)
@@ -66,6 +114,7 @@ class BookService:
     async def import_books(self, rows: Iterable[CatalogRow]) -> ImportReport:
         """Add every acceptable row in one transaction; report the others by line."""
         accepted: dict[tuple[str, str], tuple[int, NewBook]] = {}
+        isbn_lines: dict[str, int] = {}
         rejected: list[RejectedRow] = []
         for row in rows:
             try:
@@ -73,6 +122,10 @@ class BookService:
                 key = (folded(new.title), folded(new.author))
                 if key in accepted:
                     raise RepeatedInFile(accepted[key][0])
+                if new.isbn is not None:
+                    if new.isbn in isbn_lines:
+                        raise RepeatedIsbnInFile(isbn_lines[new.isbn])
+                    isbn_lines[new.isbn] = row.line
             except DomainError as error:
                 rejected.append(RejectedRow(row.line, error))
                 continue
@@ -87,16 +140,18 @@ class BookService:
 
     @staticmethod
     async def _duplicate_of(books: BookRepository, new: NewBook) -> DuplicateBook:
-        same = await books.find_same(new.title, new.author)
-        assert same is not None  # the unique index refused new because of it
+        same = await books.find_by_isbn(new.isbn) if new.isbn is not None else None
+        if same is None:
+            same = await books.find_same(new.title, new.author)
+        assert same is not None  # a unique index refused new because of it
         return DuplicateBook(same.id, same.title, same.author)
 
     @staticmethod
     def _checked_row(row: CatalogRow) -> NewBook:
-        if len(row.fields) != 3:
-            raise MalformedRow(len(row.fields))
-        title, author, quantity = row.fields
+        if len(row.fields) not in ((3, 4) if row.with_isbn else (3,)):
+            raise MalformedRow(len(row.fields), row.with_isbn)
+        title, author, quantity, *isbn = row.fields
         quantity = quantity.strip()
         if not (quantity.isascii() and quantity.isdigit()) or len(quantity) > 9:
             raise QuantityOutOfRange(rules.MAX_STOCK)
-        return rules.checked_new_book(title, author, int(quantity))
+        return rules.checked_new_book(title, author, int(quantity), isbn[0] if isbn else None)

@@ -6,8 +6,9 @@ from datetime import UTC, datetime, tzinfo
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.books import rules
-from bot.books.errors import BookNotFound
+from bot.books.errors import BookNotFound, IsbnNotFound
 from bot.books.expected_wait import HISTORY, expected_day
+from bot.books.isbn import isbn_in, normalised
 from bot.books.repository import BookRepository, book_view
 from bot.books.schemas import BookView
 from bot.cards.repository import CardRepository
@@ -46,6 +47,15 @@ class CardService:
         if card is None:
             raise BookNotFound(book_id)
         return card
+
+    async def card_by_isbn(self, reader: Reader, isbn_text: str) -> BookCard:
+        """The card of the book with this ISBN (any form); IsbnNotFound when none has it."""
+        isbn = normalised(isbn_text)
+        async with self._sessions.begin() as session:
+            found = await BookRepository(session).find_by_isbn(isbn)
+        if found is None:
+            raise IsbnNotFound(isbn)
+        return await self.card(reader, found.id)
 
     async def find_card(self, reader: Reader, book_id: int) -> BookCard | None:
         """The book's card, or None for a book that does not exist (deep links carry
@@ -98,6 +108,14 @@ class CardService:
                 return InlinePage(await self._with_holds(session, lines), None)
             if not 1 <= page <= MAX_INLINE_PAGE:
                 return InlinePage((), None)
+            isbn = isbn_in(words)
+            if isbn is not None:  # the one book with this ISBN, or none
+                book = await BookRepository(session).find_by_isbn(isbn)
+                if book is None or page != 1:
+                    return InlinePage((), None)
+                waiting = await cards.waiting_counts([book.id])
+                line = BookInLine(book_view(book), waiting.get(book.id, 0))
+                return InlinePage(await self._with_holds(session, [line]), None)
             books, total, more, request = await BookRepository(session).page(
                 words, PageRequest(page, INLINE_PAGE_SIZE), INLINE_COUNTED_PAGES
             )

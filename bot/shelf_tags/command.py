@@ -12,6 +12,7 @@ from bot.shelf_tags import texts
 from bot.shelf_tags.pdf import ShelfTag, shelf_tags_pdf
 from bot.telegram import deep_links
 from bot.telegram.reader_messages import TelegramMessages
+from bot.telegram.texts import isbns
 
 
 class ShelfTagsError(Exception):
@@ -51,7 +52,12 @@ def write_shelf_tags(database_url: str, output: Path, username: str, sold_out: b
         finally:
             await engine.dispose()
         return [
-            ShelfTag(book.title, book.author, deep_links.book_link(username, book.id))
+            ShelfTag(
+                book.title,
+                book.author,
+                deep_links.book_link(username, book.id),
+                isbns.isbn_line(book.isbn) if book.isbn else "",
+            )
             for book in found
         ]
 

@@ -27,6 +27,7 @@ CALL_SIZE = 8.0  # points
 TITLE_SIZES = (16.0, 14.0, 12.0, 11.0, 10.0, 9.0, 8.0)
 AUTHOR_SIZES = (11.0, 10.0, 9.0, 8.0, 7.0)
 TITLE_LINES, AUTHOR_LINES = 5, 3
+ISBN_SIZE = 7.0
 LINE_SPACING = 1.2
 POINT = 25.4 / 72  # millimetres
 FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
@@ -39,6 +40,8 @@ class ShelfTag:
     title: str
     author: str
     link: str
+    # The book's ISBN line as printed under the title ("ISBN 978-…"); empty for none.
+    isbn: str = ""
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,8 @@ def draw_tag(pdf: FPDF, tag: ShelfTag, box: Box, call_to_scan: str) -> None:
     call_height = lines_height(call_lines)
     room = bottom - call_height - (box.y + PADDING) - 3.0
     author = fitted(pdf, tag.author, "", AUTHOR_SIZES, AUTHOR_LINES)
+    isbn = fitted(pdf, tag.isbn, "", (ISBN_SIZE,), 1) if tag.isbn else Lines((), ISBN_SIZE, "")
+    room -= lines_height(isbn)
     title = fitted(
         pdf,
         tag.title,
@@ -100,6 +105,7 @@ def draw_tag(pdf: FPDF, tag: ShelfTag, box: Box, call_to_scan: str) -> None:
     )
     y = box.y + PADDING
     y = write_lines(pdf, title, text_x, y)
+    y = write_lines(pdf, isbn, text_x, y)
     write_lines(pdf, author, text_x, y + 2.0)
     write_lines(pdf, call_lines, text_x, bottom - call_height)
 

@@ -4,6 +4,7 @@ import re
 from collections.abc import Sequence
 from datetime import date
 
+from bot.books.isbn import looks_like_isbn
 from bot.database import is_valid_id
 from bot.telegram.bad_input import NotADay, UsageError
 
@@ -12,6 +13,8 @@ _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # A day as /until takes it: YYYY-MM-DD in ASCII digits.
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 NEVER = "never"
+# /addbook <ISBN> without a quantity: the copy in the hand of staff typing it.
+ISBN_COPIES = 1
 
 # Longer than any number the bot takes; refusing it early avoids converting huge strings.
 _MAX_DIGITS = 19
@@ -64,12 +67,34 @@ def id_and_day(command: str, args: Sequence[str]) -> tuple[int, date | None]:
         raise UsageError(command) from None
 
 
-def book_fields(command: str, text: str) -> tuple[str, str, int]:
-    """`/command <title> | <author> | <quantity>`: the text after the command."""
+def book_fields(command: str, text: str) -> tuple[str, str, int, str | None]:
+    """`/command <title> | <author> | <quantity> [| <ISBN>]`: the text after the command;
+    the ISBN as typed (its checksum is the service's rule)."""
     parts = [part.strip() for part in text.split("|")]
-    if len(parts) != 3 or not parts[0] or not parts[1]:
+    if len(parts) not in (3, 4) or not parts[0] or not parts[1]:
         raise UsageError(command)
-    return parts[0], parts[1], _integer(command, parts[2])
+    isbn = parts[3] if len(parts) == 4 and parts[3] else None
+    return parts[0], parts[1], _integer(command, parts[2]), isbn
+
+
+def isbn_and_quantity(command: str, text: str) -> tuple[str, int] | None:
+    """`/command <ISBN> [| <quantity>]` (one copy when no quantity is given); None when
+    the text does not start with an ISBN, right or wrong (a title, say)."""
+    parts = [part.strip() for part in text.split("|")]
+    if not looks_like_isbn(parts[0]):
+        return None
+    if len(parts) == 1:
+        return parts[0], ISBN_COPIES
+    if len(parts) == 2:
+        return parts[0], _integer(command, parts[1])
+    raise UsageError(command)
+
+
+def isbn_argument(args: Sequence[str]) -> str | None:
+    """The ISBN of `/command <ISBN>` (ISBN-10 or ISBN-13, hyphens allowed), or None when
+    the argument is no ISBN (an id, say)."""
+    text = " ".join(args)
+    return text if len(args) == 1 and looks_like_isbn(text) else None
 
 
 def text_after_command(text: str | None) -> str:

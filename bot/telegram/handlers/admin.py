@@ -33,12 +33,18 @@ async def withdraw(update: Update, context: BotContext) -> None:
 
 
 async def add_book(update: Update, context: BotContext) -> None:
-    """Add a book to the catalog."""
+    """Add a book to the catalog: by ISBN (its title and author looked up), or typed."""
     context.services.users.require_admin(sender_id(update))
-    title, author, quantity = arguments.book_fields(
-        "addbook", arguments.text_after_command(message_of(update).text)
-    )
-    book = await context.services.books.add_book(sender_id(update), title, author, quantity)
+    text = arguments.text_after_command(message_of(update).text)
+    by_isbn = arguments.isbn_and_quantity("addbook", text)
+    if by_isbn is not None:
+        isbn, quantity = by_isbn
+        book = await context.services.books.add_book_by_isbn(sender_id(update), isbn, quantity)
+    else:
+        title, author, quantity, isbn_text = arguments.book_fields("addbook", text)
+        book = await context.services.books.add_book(
+            sender_id(update), title, author, quantity, isbn_text
+        )
     link = deep_links.book_link(context.bot.username, book.id)
     await message_of(update).reply_text(
         staff.book_added(book) + "\n\n" + cards.book_link_line(link)

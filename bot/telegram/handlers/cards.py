@@ -34,7 +34,13 @@ async def start_with_payload(update: Update, context: BotContext) -> None:
 
 
 async def book(update: Update, context: BotContext) -> None:
-    """Open a book's card: /book <id>."""
+    """Open a book's card: /book <id or ISBN>."""
+    isbn = arguments.isbn_argument(context.args or [])
+    if isbn is not None:
+        await reply_with_card(
+            update, context, await context.services.cards.card_by_isbn(reader_of(update), isbn)
+        )
+        return
     book_id = arguments.single_id("book", context.args or [])
     await reply_with_card(
         update, context, await context.services.cards.card(reader_of(update), book_id)

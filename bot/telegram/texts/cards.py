@@ -15,7 +15,7 @@ from bot.cards.schemas import (
     Waiting,
 )
 from bot.i18n.catalogs import _, ngettext
-from bot.telegram.texts import pause, withdrawals
+from bot.telegram.texts import isbns, pause, withdrawals
 from bot.telegram.texts.catalog import availability
 from bot.telegram.texts.formatting import (
     as_plain,
@@ -31,6 +31,7 @@ def book_card(card: BookCard, link: str) -> str:
     book = card.book
     lines = [
         f"#{book.id} {book_name(book.title, book.author)}",
+        *([isbns.isbn_line(book.isbn)] if book.isbn else []),
         f"{availability(book, card.on_hold)} · "
         f"{readers_waiting(card.readers_waiting, card.readers_paused)}",
         card_status(card.status),

@@ -21,7 +21,7 @@ READER_COMMANDS = {
 }
 ADMIN_COMMANDS = {
     "restock": N_("set a book's stock: /restock <book id> <quantity>"),
-    "addbook": N_("add a book: /addbook <title> | <author> | <quantity>"),
+    "addbook": N_("add a book: /addbook <ISBN> or /addbook <title> | <author> | <quantity>"),
     "deliveries": N_("how a book's messages to readers are going: /deliveries <book id>"),
     "collected": N_("a reader took their held copy: /collected <reservation id>"),
     "holds": N_("a book's copies on hold and its line: /holds <book id>"),

@@ -8,12 +8,16 @@ from typing import Any
 from bot.books.errors import (
     AlreadyWithdrawn,
     BookFieldInvalid,
+    BookMetadataUnavailable,
     BookNotFound,
     BookWithdrawn,
     DuplicateBook,
+    IsbnInvalid,
+    IsbnNotFound,
     MalformedRow,
     QuantityOutOfRange,
     RepeatedInFile,
+    RepeatedIsbnInFile,
     SearchTooLong,
     WithdrawalReasonInvalid,
 )
@@ -36,6 +40,7 @@ from bot.telegram.bad_input import BadInput, InvalidButton, NotADay, NotPrivateC
 from bot.telegram.texts import (
     catalog,
     holds,
+    isbns,
     needed_until,
     pause,
     reservations,
@@ -50,9 +55,10 @@ USAGE = {
     "cancel": N_("/cancel &lt;reservation id&gt;, for example /cancel 7"),
     "restock": N_("/restock &lt;book id&gt; &lt;quantity&gt;, for example /restock 12 5"),
     "deliveries": N_("/deliveries &lt;book id&gt;, for example /deliveries 12"),
-    "book": N_("/book &lt;book id&gt;, for example /book 12"),
+    "book": N_("/book &lt;book id or ISBN&gt;, for example /book 12"),
     "addbook": N_(
-        "/addbook &lt;title&gt; | &lt;author&gt; | &lt;quantity&gt;, "
+        "/addbook &lt;ISBN&gt; [| &lt;quantity&gt;], for example /addbook 9780441013593 | 2, "
+        "or /addbook &lt;title&gt; | &lt;author&gt; | &lt;quantity&gt; [| &lt;ISBN&gt;], "
         "for example /addbook Dune | Frank Herbert | 0"
     ),
     "collected": N_("/collected &lt;reservation id&gt;, for example /collected 7"),
@@ -106,6 +112,10 @@ REFUSALS: dict[type[DomainError | BadInput], Callable[[Any], str]] = {
     DuplicateBook: staff.duplicate_book,
     RepeatedInFile: staff.repeated_in_file,
     MalformedRow: staff.malformed_row,
+    IsbnInvalid: isbns.isbn_invalid,
+    BookMetadataUnavailable: isbns.metadata_unavailable,
+    RepeatedIsbnInFile: isbns.repeated_isbn_in_file,
+    IsbnNotFound: isbns.isbn_not_found,
     BookWithdrawn: withdrawals.book_withdrawn,
     AlreadyWithdrawn: withdrawals.already_withdrawn,
     WithdrawalReasonInvalid: withdrawals.withdrawal_reason_invalid,

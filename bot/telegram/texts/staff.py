@@ -121,6 +121,10 @@ def repeated_in_file(error: RepeatedInFile) -> str:
 
 
 def malformed_row(error: MalformedRow) -> str:
+    if error.with_isbn:
+        return _("Expected 4 fields (title, author, quantity, isbn), found %(count)s.") % {
+            "count": error.field_count
+        }
     return _("Expected 3 fields (title, author, quantity), found %(count)s.") % {
         "count": error.field_count
     }
