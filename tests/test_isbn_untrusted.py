@@ -1,6 +1,7 @@
 """Review of books by ISBN (issue 22, item 1): what the metadata service says is not
-trusted (NUL and lone surrogates in titles, JSON nested past Python's recursion limit) and
-BOOK_METADATA_URL's credentials never reach the log."""
+trusted (NUL and lone surrogates in titles, JSON nested past Python's recursion limit),
+BOOK_METADATA_URL's credentials never reach the log, and an ISMN (979-0) or an ISBN typed
+with Unicode dashes or full-width digits is understood as staff mean it."""
 
 import logging
 from collections.abc import AsyncIterator
@@ -10,6 +11,8 @@ from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.books.errors import IsbnInvalid
+from bot.books.isbn import isbn_in, looks_like_isbn, normalised
 from bot.books.metadata import MetadataSource
 from bot.services import Services, Shop, build_services
 from bot.telegram.reader_messages import TelegramMessages
@@ -107,3 +110,35 @@ async def test_the_services_credentials_never_reach_the_log(
     assert "book metadata" in logged
     assert "s3cret-pass" not in logged
     assert "czNjcmV0LXBhc3M" not in logged  # base64 of it, in an Authorization header
+
+
+@pytest.mark.parametrize("typed", ["979-0-2600-0043-8", "9790260000438"])
+def test_an_ismn_is_no_isbn(typed: str) -> None:
+    """979-0 is the ISMN's prefix (printed music), never given to a book."""
+    with pytest.raises(IsbnInvalid):
+        normalised(typed)
+    assert isbn_in(typed) is None
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "978\u20100\u2010306\u201040615\u20107",  # hyphen, as web pages print it
+        "978\u20130306406157",  # en dash
+        "\uff19\uff17\uff18\uff10\uff13\uff10\uff16\uff14\uff10\uff16\uff11\uff15\uff17",
+        "\u00a0978 0306406157",
+    ],
+)
+def test_an_isbn_with_unicode_dashes_or_full_width_digits_is_an_isbn(typed: str) -> None:
+    assert looks_like_isbn(typed)
+    assert normalised(typed) == "9780306406157"
+
+
+async def test_addbook_and_book_take_an_isbn_pasted_with_unicode_dashes(
+    isbn_chat: Chat, engine: AsyncEngine
+) -> None:
+    reply = await isbn_chat.send_one(ADMIN, "/addbook 978\u20100\u2010441\u201001359\u20103")
+    assert reply.text.startswith("Added #1"), reply.text
+    card = await isbn_chat.send_one(ADMIN, "/book 978\u20100\u2010441\u201001359\u20103")
+    assert card.text.startswith("#1 "), card.text
+    assert await rows(engine, "SELECT isbn FROM books") == [(NUL_TITLE,)]
