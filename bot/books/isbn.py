@@ -1,6 +1,8 @@
 """ISBNs as staff type them (ISBN-10 or ISBN-13, with hyphens or spaces) made the one form
 the catalog stores: ISBN-13, digits only. The checksums are python-stdnum's."""
 
+import unicodedata
+
 from stdnum import isbn as stdnum_isbn
 from stdnum.exceptions import ValidationError
 
@@ -8,12 +10,22 @@ from bot.books.errors import IsbnInvalid
 
 # What an ISBN may be typed with: digits, the ISBN-10 check digit X, hyphens and spaces.
 _ISBN_CHARACTERS = frozenset("0123456789Xx- ")
+# The dashes web pages and word processors print between an ISBN's parts (hyphen,
+# non-breaking hyphen, figure dash, en and em dashes, minus signs), read as "-".
+_DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2212\ufe63\uff0d", "-"))
+# 979-0 is the ISMN's (printed music), never a book's.
+_ISMN_PREFIX = "9790"
+
+
+def _plain(text: str) -> str:
+    """text with full-width digits and spaces made ASCII (NFKC) and any dash a hyphen."""
+    return unicodedata.normalize("NFKC", text).translate(_DASHES)
 
 
 def looks_like_isbn(text: str) -> bool:
     """Whether text is meant as an ISBN (10 or 13 digits, hyphens or spaces between),
     right or wrong, rather than a title or an id."""
-    stripped = text.strip()
+    stripped = _plain(text).strip()
     digits = stripped.replace("-", "").replace(" ", "")
     return (
         bool(stripped)
@@ -25,11 +37,15 @@ def looks_like_isbn(text: str) -> bool:
 
 def normalised(text: str) -> str:
     """The ISBN-13 of an ISBN-10 or ISBN-13, digits only; IsbnInvalid when it is not one
-    (a wrong length, a letter, a bad check digit)."""
+    (a wrong length, a letter, a bad check digit, an ISMN's 979-0). Full-width digits
+    and Unicode dashes are read as their ASCII forms."""
     try:
-        return str(stdnum_isbn.to_isbn13(stdnum_isbn.validate(text.strip())))
+        isbn13 = str(stdnum_isbn.to_isbn13(stdnum_isbn.validate(_plain(text).strip())))
     except ValidationError:
         raise IsbnInvalid(text.strip()[:40]) from None
+    if isbn13.startswith(_ISMN_PREFIX):
+        raise IsbnInvalid(text.strip()[:40])
+    return isbn13
 
 
 def hyphenated(isbn13: str) -> str:

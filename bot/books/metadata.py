@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from sqlalchemy import case, func, select
@@ -14,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.books.models import AUTHOR_MAX_LENGTH, TITLE_MAX_LENGTH, BookMetadata
+from bot.books.rules import tidy
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +42,7 @@ class MetadataSource:
 
     def __init__(self, base_url: str = OPEN_LIBRARY_URL, timeout: float = 5.0) -> None:
         self._base_url = base_url.rstrip("/")
+        self._shown = _without_credentials(self._base_url)
         self._timeout = aiohttp.ClientTimeout(total=timeout)
 
     async def fetch(self, isbn: str) -> Metadata | None:
@@ -55,11 +58,18 @@ class MetadataSource:
                 if response.status == 404:
                     return Metadata()
                 if response.status != 200:
-                    logger.warning("book metadata for %s: HTTP %s", isbn, response.status)
+                    logger.warning(
+                        "book metadata for %s from %s: HTTP %s", isbn, self._shown, response.status
+                    )
                     return None
                 answer = await response.json(content_type=None)
-        except (TimeoutError, aiohttp.ClientError, ValueError) as error:
-            logger.warning("book metadata for %s failed: %r", isbn, error)
+        except (TimeoutError, aiohttp.ClientError, ValueError, RecursionError) as error:
+            # The error's name only: aiohttp's errors carry the URL and the request's
+            # headers, with the credentials BOOK_METADATA_URL may hold. RecursionError:
+            # JSON nested deeper than Python's parser goes.
+            logger.warning(
+                "book metadata for %s from %s failed: %s", isbn, self._shown, type(error).__name__
+            )
             return None
         return edition_metadata(answer, key)
 
@@ -79,10 +89,26 @@ def edition_metadata(answer: Any, key: str) -> Metadata | None:
     if not isinstance(title, str) or not isinstance(authors, list):
         return Metadata()
     names = [a["name"] for a in authors if isinstance(a, dict) and isinstance(a.get("name"), str)]
-    title, author = " ".join(title.split()), ", ".join(" ".join(n.split()) for n in names)
+    title, author = _stored(title), ", ".join(filter(None, map(_stored, names)))
     if not title or not author:
         return Metadata()
     return Metadata(title[:TITLE_MAX_LENGTH], author[:AUTHOR_MAX_LENGTH])
+
+
+def _stored(text: str) -> str:
+    """text as PostgreSQL takes it: no control characters (NUL is refused), no lone
+    surrogate (JSON's \\ud800 is not UTF-8), whitespace collapsed."""
+    return tidy(text.encode("utf-8", "ignore").decode("utf-8"))
+
+
+def _without_credentials(url: str) -> str:
+    """The URL's scheme, host and port for the log, never its user or password."""
+    try:
+        parts = urlsplit(url)
+        host = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+    except ValueError:
+        return "an invalid BOOK_METADATA_URL"
+    return f"{parts.scheme}://{host}"
 
 
 class MetadataCache:
