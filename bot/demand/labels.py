@@ -88,8 +88,6 @@ def demand_csv_header(report: DemandReport) -> list[str]:
         *([_("copies on hold")] if report.holds else []),
         _("oldest wait (%(zone)s)") % {"zone": report.generated_at.tzname()},
         *recent,
-        # Last, and only when some are paused: the other columns keep their places.
-        *([_("readers paused")] if report.readers_paused else []),
         # What to order (issue 22), after every column of before.
         _("hold ratio"),
         _("suggested order (target %(target)s)")
@@ -103,6 +101,9 @@ def demand_csv_header(report: DemandReport) -> list[str]:
             if report.holds
             else []
         ),
+        # Last, and only when some are paused: every other column keeps its place
+        # (a spreadsheet maps the hold ratio and the order by position).
+        *([_("readers paused")] if report.readers_paused else []),
     ]
 
 

@@ -62,8 +62,8 @@ def files(report: DemandReport) -> tuple[bytes, bytes]:
             *([demand.on_hold] if report.holds else []),
             "" if demand.oldest_wait is None else demand.oldest_wait.isoformat(timespec="seconds"),
             *demand.recent,
-            *([demand.paused] if report.readers_paused else []),
             *labels.demand_csv_ordering(demand, report),
+            *([demand.paused] if report.readers_paused else []),
         ]
         for demand in report.books
     ]
