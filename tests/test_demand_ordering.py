@@ -134,12 +134,12 @@ async def test_holds_history_in_the_window_rate_and_median(
     reply = sent[0].text
     assert (
         "    last 30 days: copy set aside 5 · collected 3 · released 1 · expired 1 · "
-        "cancelled 1\n    collection rate 60% · median time to collect 4 h\n"
+        "cancelled 1 · lapsed 0\n    collection rate 60% · median time to collect 4 h\n"
         "    hold ratio — (no copies) · suggested order 1" in reply
     )
     assert (
         "    last 30 days: copy set aside 0 · collected 0 · released 0 · expired 0 · "
-        "cancelled 0\n    collection rate — · median time to collect —\n" in reply
+        "cancelled 0 · lapsed 0\n    collection rate — · median time to collect —\n" in reply
     )
 
     table = csv_table(sent[2].params["document"])
@@ -149,14 +149,15 @@ async def test_holds_history_in_the_window_rate_and_median(
         "released (last 30 days)",
         "expired (last 30 days)",
         "cancelled (last 30 days)",
+        "lapsed (last 30 days)",
         "hold ratio",
         "suggested order (target 3)",
         "collection rate (last 30 days)",
         "median hours from set aside to collected (last 30 days)",
     ]
     assert [[row[0], *row[7:]] for row in table[1:]] == [
-        ["1", "5", "3", "1", "1", "1", "", "1", "0.6", "4.0"],
-        ["2", "0", "0", "0", "0", "0", "", "1", "", ""],
+        ["1", "5", "3", "1", "1", "1", "0", "", "1", "0.6", "4.0"],
+        ["2", "0", "0", "0", "0", "0", "0", "", "1", "", ""],
     ]
 
 

@@ -349,7 +349,7 @@ LINK = deep_links.book_link(LONG_USERNAME, MAX_ID)
 
 
 def demand(holds: bool, paused: int = 0) -> DemandReport:
-    outcomes = ("set_aside", "collected", "released", "expired", "cancelled")
+    outcomes = ("set_aside", "collected", "released", "expired", "cancelled", "lapsed")
     # What to order at its longest: a ratio past a billion with a decimal, an order past a
     # billion, a median of many days; and none (no copies, no hold ended) every other book.
     books = tuple(
@@ -370,8 +370,8 @@ def demand(holds: bool, paused: int = 0) -> DemandReport:
     if holds:
         return DemandReport(books, outcomes, MAX_ID, NOW, holds=True, hold_ratio_target=2.5)
     return DemandReport(
-        tuple(replace(book, recent=(BIG, BIG)) for book in books),
-        ("told", "cancelled"),
+        tuple(replace(book, recent=(BIG, BIG, BIG)) for book in books),
+        ("told", "cancelled", "lapsed"),
         30,
         NOW,
         hold_ratio_target=1234.5,

@@ -16,6 +16,7 @@ DEMAND_OUTCOME_LABELS = {
     "released": N_("released"),
     "expired": N_("expired"),
     "cancelled": N_("cancelled"),
+    "lapsed": N_("lapsed"),
 }
 # The chart's bars: the books most waited for.
 DEMAND_CHARTED = 15

@@ -20,10 +20,15 @@ def recent_outcomes(since: datetime, hold_in_line: bool) -> dict[str, ColumnElem
     """What became of reservations since then, by name: the report, its table and its CSV
     follow this dict. Under hold_in_line a hold ends collected, released (cancelled once
     a copy was set aside: it keeps its deadline) or expired, after it was set aside."""
+    # A reader's own cancel: a withdrawal's (cancel_reason set) is the shop's, not theirs.
+    by_reader = PreBooking.cancel_reason.is_(None)
+    # Readers whose date passed (/needed until) no longer want the book: an outcome too.
+    lapsed = PreBooking.lapsed_at >= since
     if not hold_in_line:
         return {
             "told": PreBooking.notified_at >= since,
-            "cancelled": PreBooking.cancelled_at >= since,
+            "cancelled": and_(PreBooking.cancelled_at >= since, by_reader),
+            "lapsed": lapsed,
         }
     was_held = PreBooking.hold_expires_at.is_not(None)
     return {
@@ -31,7 +36,8 @@ def recent_outcomes(since: datetime, hold_in_line: bool) -> dict[str, ColumnElem
         "collected": PreBooking.collected_at >= since,
         "released": and_(PreBooking.cancelled_at >= since, was_held),
         "expired": PreBooking.expired_at >= since,
-        "cancelled": and_(PreBooking.cancelled_at >= since, ~was_held),
+        "cancelled": and_(PreBooking.cancelled_at >= since, ~was_held, by_reader),
+        "lapsed": lapsed,
     }
 
 
