@@ -51,9 +51,9 @@ async def test_demand_counts_paused_readers_and_lists_a_book_with_only_paused_on
     table = csv_table(sent[2].params["document"])
     assert table[0][:5] == ["book id", "title", "author", "in stock", "readers waiting"]
     # Added after the columns there were before pauses, which keep their places.
-    paused = table[0].index("readers paused")
-    assert paused > table[0].index("readers waiting")
-    assert [[row[0], row[4], row[paused]] for row in table[1:]] == [
+    paused_column = table[0].index("readers paused")
+    assert paused_column > table[0].index("readers waiting")
+    assert [[row[0], row[4], row[paused_column]] for row in table[1:]] == [
         ["3", "2", "1"],
         ["2", "0", "2"],
         ["1", "1", "0"],
