@@ -139,8 +139,10 @@ def bot_application(
     messages_per_second: float = 1000,
     name: str = "",
     tuning: DispatcherTuning = FAST,
+    hold_poll_interval: float = 1.0,
 ) -> BotApplication:
-    """The real Application on the fake Bot API, unpaced unless the test asks."""
+    """The real Application on the fake Bot API, unpaced unless the test asks (and its
+    line's loop as quick as the test needs)."""
     return build_application(
         TOKEN,
         services,
@@ -148,6 +150,7 @@ def bot_application(
         tuning=tuning,
         request=FakeRequest(api, name),
         get_updates_request=FakeRequest(api, name),
+        hold_poll_interval=hold_poll_interval,
     )
 
 

@@ -12,14 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.database import create_engine, create_session_factory
 from bot.line.resuming import ResumeStep
 from bot.services import Services, Shop, build_services
-from bot.telegram.application import build_application
-from bot.telegram.context import BotApplication
 from bot.telegram.reader_messages import TelegramMessages
 from bot.users.schemas import Reader
 from tests.chat import ADMIN, ALICE, BOB, CAROL, Chat
-from tests.conftest import FAST, HOLD_SHOP, SHOP_ZONE, TOKEN, running
+from tests.conftest import HOLD_SHOP, SHOP_ZONE, bot_application, running
 from tests.db import add_books, rows, snapshot
-from tests.fake_telegram import FakeBotApi, FakeRequest
+from tests.fake_telegram import FakeBotApi
 from tests.test_hold_conversations import offers_to, staff_restock, until_sent
 
 BACK = "📚 Good news: <b>Dune</b> by Frank Herbert is back in stock!"
@@ -266,7 +264,7 @@ async def test_the_limit_counts_paused_reservations(
         engine, TelegramMessages(), replace(Shop(frozenset({ADMIN.id})), max_active_reservations=2)
     )
     await add_books(limited, *[(f"Book {n}", "Someone", 0) for n in (1, 2, 3)])
-    async with running(bot_application_for(limited, api)) as application:
+    async with running(bot_application(limited, api, hold_poll_interval=0.05)) as application:
         chat = Chat(application, api)
         await chat.send_one(ALICE, "/reserve 1")
         await chat.send_one(ALICE, "/reserve 2")
@@ -286,19 +284,6 @@ class Clock:
         return self.now
 
 
-def bot_application_for(services: Services, api: FakeBotApi) -> BotApplication:
-    """The real Application, its line's loop quick."""
-    return build_application(
-        TOKEN,
-        services,
-        messages_per_second=1000,
-        tuning=FAST,
-        request=FakeRequest(api),
-        get_updates_request=FakeRequest(api),
-        hold_poll_interval=0.05,
-    )
-
-
 async def test_a_pause_with_a_day_resumes_by_itself_at_the_start_of_that_day_after_a_restart(
     services: Services, engine: AsyncEngine, api: FakeBotApi
 ) -> None:
@@ -306,7 +291,7 @@ async def test_a_pause_with_a_day_resumes_by_itself_at_the_start_of_that_day_aft
     clock = Clock(datetime(2030, 3, 1, 12, 0, tzinfo=BERLIN))
     first = build_services(engine, TelegramMessages(), HOLD_SHOP, clock)
     await add_books(first, ("Dune", "Frank Herbert", 0))
-    async with running(bot_application_for(first, api)) as application:
+    async with running(bot_application(first, api, hold_poll_interval=0.05)) as application:
         chat = Chat(application, api)
         await chat.send_one(ALICE, "/reserve 1")
         await chat.send_one(BOB, "/reserve 1")
@@ -320,7 +305,7 @@ async def test_a_pause_with_a_day_resumes_by_itself_at_the_start_of_that_day_aft
     late = build_services(
         engine, TelegramMessages(), HOLD_SHOP, Clock(datetime(2030, 3, 1, 22, 59, tzinfo=UTC))
     )
-    async with running(bot_application_for(late, api)):
+    async with running(bot_application(late, api, hold_poll_interval=0.05)):
         await asyncio.sleep(0.5)  # ten passes of the line's loop
     assert await statuses(engine) == ["paused", "on_hold"]
 
@@ -329,7 +314,7 @@ async def test_a_pause_with_a_day_resumes_by_itself_at_the_start_of_that_day_aft
     day = build_services(
         engine, TelegramMessages(), HOLD_SHOP, Clock(datetime(2030, 3, 1, 23, 1, tzinfo=UTC))
     )
-    async with running(bot_application_for(day, api)) as application:
+    async with running(bot_application(day, api, hold_poll_interval=0.05)) as application:
         chat = Chat(application, api)
         await until_sent(chat, ALICE.id, "📦 A copy of <b>Dune</b>")
         await asyncio.sleep(0.3)  # more passes: nothing repeats

@@ -14,14 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import Settings
 from bot.playground.local_bot_api import SentRequest
 from bot.services import Services, Shop, build_services
-from bot.telegram.application import build_application
-from bot.telegram.context import BotApplication
 from bot.telegram.reader_messages import TelegramMessages
 from bot.users.schemas import Reader
 from tests.chat import ADMIN, ALICE, BOB, CAROL, Chat, Person
-from tests.conftest import FAST, HOLD_SHOP, TOKEN, running
+from tests.conftest import HOLD_SHOP, bot_application, running
 from tests.db import add_books, rows, snapshot
-from tests.fake_telegram import FakeBotApi, FakeRequest
+from tests.fake_telegram import FakeBotApi
 
 DAVE = Person(1004, "Dave")
 ERIN = Person(1005, "Erin", language_code="ru")
@@ -39,20 +37,8 @@ async def line_services(services: Services, engine: AsyncEngine) -> Services:
 @pytest.fixture
 async def line_chat(line_services: Services, api: FakeBotApi) -> AsyncIterator[Chat]:
     """The bot with its line's loop passing every 50 ms."""
-    async with running(application(line_services, api)) as running_application:
-        yield Chat(running_application, api)
-
-
-def application(services: Services, api: FakeBotApi) -> BotApplication:
-    return build_application(
-        TOKEN,
-        services,
-        messages_per_second=1000,
-        tuning=FAST,
-        request=FakeRequest(api),
-        get_updates_request=FakeRequest(api),
-        hold_poll_interval=0.05,
-    )
+    async with running(bot_application(line_services, api, hold_poll_interval=0.05)) as started:
+        yield Chat(started, api)
 
 
 def sent_updates(chat: Chat, person: Person) -> list[SentRequest]:
@@ -222,8 +208,8 @@ async def test_the_shop_may_turn_place_updates_off(
     quiet = build_services(engine, TelegramMessages(), replace(SHOP, line_updates=False))
     assert Shop.from_settings(off).line_updates is False
     await add_books(quiet, ("Dune", "Frank Herbert", 0))
-    async with running(application(quiet, api)) as running_application:
-        chat = Chat(running_application, api)
+    async with running(bot_application(quiet, api, hold_poll_interval=0.05)) as started:
+        chat = Chat(started, api)
         await line_of(chat, ALICE, BOB, CAROL)
         await chat.send_one(ALICE, "/cancel 1")
         await asyncio.sleep(0.3)  # six passes of the loop
@@ -310,8 +296,8 @@ async def test_a_copy_set_aside_moves_the_readers_behind_up(
         engine, TelegramMessages(), replace(HOLD_SHOP, line_updates=True)
     )
     await add_books(hold_in_line, ("Dune", "Frank Herbert", 0))
-    async with running(application(hold_in_line, api)) as running_application:
-        chat = Chat(running_application, api)
+    async with running(bot_application(hold_in_line, api, hold_poll_interval=0.05)) as started:
+        chat = Chat(started, api)
         await line_of(chat, ALICE, BOB, CAROL)
         await chat.send(ADMIN, "/restock 1 1")
         await settled(engine)
