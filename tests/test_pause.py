@@ -3,7 +3,7 @@ by restocks under either policy, and comes back by /resume, the Resume button, o
 day they chose (the line's loop, across a restart), through the real Application."""
 
 import asyncio
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,7 @@ from tests.conftest import HOLD_SHOP, SHOP_ZONE, bot_application, running
 from tests.db import add_books, rows, snapshot
 from tests.fake_telegram import FakeBotApi
 from tests.test_hold_conversations import offers_to, staff_restock, until_sent
+from tests.test_needed_until import ShopClock
 
 BACK = "📚 Good news: <b>Dune</b> by Frank Herbert is back in stock!"
 BERLIN = ZoneInfo(SHOP_ZONE)
@@ -274,21 +275,11 @@ async def test_the_limit_counts_paused_reservations(
     assert await statuses(engine) == ["paused", "waiting"]
 
 
-@dataclass
-class Clock:
-    """The services' clock, set by the test."""
-
-    now: datetime
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 async def test_a_pause_with_a_day_resumes_by_itself_at_the_start_of_that_day_after_a_restart(
     services: Services, engine: AsyncEngine, api: FakeBotApi
 ) -> None:
     # 1 March 2030, noon in Berlin: Alice pauses until 2 March.
-    clock = Clock(datetime(2030, 3, 1, 12, 0, tzinfo=BERLIN))
+    clock = ShopClock(datetime(2030, 3, 1, 12, 0, tzinfo=BERLIN))
     first = build_services(engine, TelegramMessages(), HOLD_SHOP, clock)
     await add_books(first, ("Dune", "Frank Herbert", 0))
     async with running(bot_application(first, api, hold_poll_interval=0.05)) as application:
@@ -303,7 +294,7 @@ async def test_a_pause_with_a_day_resumes_by_itself_at_the_start_of_that_day_aft
 
     # The bot starts again late on 1 March (shop time): not yet.
     late = build_services(
-        engine, TelegramMessages(), HOLD_SHOP, Clock(datetime(2030, 3, 1, 22, 59, tzinfo=UTC))
+        engine, TelegramMessages(), HOLD_SHOP, ShopClock(datetime(2030, 3, 1, 22, 59, tzinfo=UTC))
     )
     async with running(bot_application(late, api, hold_poll_interval=0.05)):
         await asyncio.sleep(0.5)  # ten passes of the line's loop
@@ -312,7 +303,7 @@ async def test_a_pause_with_a_day_resumes_by_itself_at_the_start_of_that_day_aft
     # And again just after midnight in Berlin (still 1 March in UTC): resumed, and the
     # free copy set aside for her, once.
     day = build_services(
-        engine, TelegramMessages(), HOLD_SHOP, Clock(datetime(2030, 3, 1, 23, 1, tzinfo=UTC))
+        engine, TelegramMessages(), HOLD_SHOP, ShopClock(datetime(2030, 3, 1, 23, 1, tzinfo=UTC))
     )
     async with running(bot_application(day, api, hold_poll_interval=0.05)) as application:
         chat = Chat(application, api)
@@ -330,7 +321,7 @@ async def test_two_processes_resume_each_due_reservation_once(
 ) -> None:
     """Two line loops (each with its own engine, as two bot processes have) share the due
     resumes of 40 books, a few books a pass: each reader is resumed and offered once."""
-    clock = Clock(datetime(2030, 3, 1, 12, 0, tzinfo=BERLIN))
+    clock = ShopClock(datetime(2030, 3, 1, 12, 0, tzinfo=BERLIN))
     shop = build_services(engine, TelegramMessages(), HOLD_SHOP, clock)
     count = 40
     await add_books(shop, *[(f"Book {n}", "Someone", 0) for n in range(count)])
