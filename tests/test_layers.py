@@ -15,7 +15,7 @@ BOT = Path(bot.__file__).parent
 
 # What every domain may use: errors, paging, the database's types, the words.
 BASE = {"errors", "pagination", "database", "i18n"}
-DOMAINS = {"users", "books", "reservations", "notifications", "holds"}
+DOMAINS = {"users", "books", "reservations", "notifications", "holds", "special_orders"}
 USE_CASES = {"line", "restocks", "cards", "demand"}
 
 # Each part of bot/ (a package, or a module at the root) and the parts it may import.
@@ -41,18 +41,26 @@ ALLOWED: dict[str, set[str]] = {
     "reservations": BASE | {"users", "books"},
     "notifications": BASE | {"users", "books", "reservations"},
     "holds": BASE | {"users", "books", "reservations", "notifications", "opening_hours"},
+    # Readers' special orders: asked for, then ordered into the catalog and the line, or
+    # declined, each told through the outbox.
+    "special_orders": BASE | {"users", "books", "reservations", "notifications"},
     # Use cases above the domains they join: the reader's line, the restock, book cards,
     # the demand report.
     "line": BASE | DOMAINS,
     "restocks": BASE | DOMAINS,
     "cards": BASE | DOMAINS,
     "demand": BASE | DOMAINS,
+    # The staff's weekly digest: above the demand report, whose suggested orders it sends.
+    "digest": BASE | DOMAINS | {"demand", "opening_hours"},
     # The one wiring of the services.
-    "services": BASE | DOMAINS | USE_CASES | {"config", "opening_hours"},
+    "services": BASE | DOMAINS | USE_CASES | {"digest", "config", "opening_hours"},
     # Sending the outbox within Telegram's limits.
     "delivery": {"database", "database_url", "metrics", "notifications"},
     # The Telegram layer: handlers, texts, the messages' words, the lifecycle.
-    "telegram": BASE | DOMAINS | USE_CASES | {"services", "delivery", "metrics", "log_context"},
+    "telegram": BASE
+    | DOMAINS
+    | USE_CASES
+    | {"digest", "services", "delivery", "metrics", "log_context"},
     # Entry points.
     "shelf_tags": {"database", "i18n", "services", "telegram"},
     "web": {"config", "database", "delivery", "metrics", "telegram"},
@@ -75,7 +83,17 @@ ALLOWED: dict[str, set[str]] = {
     },
     "__main__": {"cli"},
     # Every table, for alembic and the check of the migrations against the models.
-    "models": {"database", "users", "books", "reservations", "notifications", "delivery", "web"},
+    "models": {
+        "database",
+        "users",
+        "books",
+        "reservations",
+        "notifications",
+        "special_orders",
+        "digest",
+        "delivery",
+        "web",
+    },
 }
 
 

@@ -26,11 +26,14 @@ from tests.test_command_line import bookstore_bot, plain_url
 TABLES = {
     "alembic_version",
     "book_metadata",
+    "book_request_readers",
+    "book_requests",
     "books",
     "message_slots",
     "notifications",
     "pre_bookings",
     "restocks",
+    "staff_digests",
     "users",
     "webhook_updates",
 }

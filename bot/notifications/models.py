@@ -45,6 +45,12 @@ class NotificationKind(enum.Enum):
     PLACE_UPDATE = "place_update"
     LAPSED = "lapsed"
     WITHDRAWN = "withdrawn"
+    # Issue 22: a reader's special order ordered (keyed by the reservation it became and
+    # the reader's request) or declined (no reservation), and the staff's weekly digest
+    # (about neither: staff_digests keeps it to one a period).
+    ORDERED = "ordered"
+    DECLINED = "declined"
+    DIGEST = "digest"
 
 
 class Notification(Base):
@@ -83,17 +89,32 @@ class Notification(Base):
             unique=True,
             postgresql_where=text("kind = 'place_update' AND status = 'pending'"),
         ),
+        # One message of each kind per reader of a special order.
+        Index(
+            "uq_notifications_request_reader_id_kind",
+            "request_reader_id",
+            "kind",
+            unique=True,
+            postgresql_where=text("request_reader_id IS NOT NULL"),
+        ),
         CheckConstraint(
             "kind IN ('back_in_stock', 'hold_offer', 'hold_reminder', 'hold_expired', "
-            "'place_update', 'lapsed', 'withdrawn')",
+            "'place_update', 'lapsed', 'withdrawn', 'ordered', 'declined', 'digest')",
             name="kind_known",
+        ),
+        CheckConstraint(
+            "pre_booking_id IS NOT NULL OR request_reader_id IS NOT NULL OR kind = 'digest'",
+            name="about_something",
         ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     # The restock that caused it; none for a hold passed on by a release or an expiry.
     restock_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
-    pre_booking_id: Mapped[int] = mapped_column(BigInteger)
+    # The reservation it is about; none for a declined special order or a digest.
+    pre_booking_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The reader's special order it is about (book_request_readers.id).
+    request_reader_id: Mapped[int | None] = mapped_column(BigInteger)
     # Text, not an enum type: a new kind needs no ALTER TYPE.
     kind: Mapped[str] = mapped_column(
         String(16), server_default=NotificationKind.BACK_IN_STOCK.value
