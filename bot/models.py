@@ -13,8 +13,8 @@ from bot.web.models import ReceivedUpdate
 __all__ = [
     "Base",
     "Book",
-    "BookRequest",
     "BookMetadata",
+    "BookRequest",
     "MessageSlot",
     "Notification",
     "NotificationStatus",
