@@ -13,7 +13,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.exc import ArgumentError
 
 from bot.database import async_database_url
-from bot.opening_hours import parse_schedule
+from bot.opening_hours import WeeklyTime, parse_schedule
 
 TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
 WEBHOOK_SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,256}")
@@ -136,6 +136,9 @@ class Settings(BaseSettings):
     # false: this process only delivers notifications; another one polls for updates
     # (Telegram gives a bot's updates to one getUpdates caller at a time).
     poll_updates: bool = True
+    # The staff's weekly digest (bot/digest/): the day and time it is sent, in the shop's
+    # TIMEZONE, such as "Mo 09:00"; blank: never (/digest still shows it).
+    digest_at: str | None = None
 
     @field_validator("bot_token")
     @classmethod
@@ -270,6 +273,14 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"{part!r} is not a date (YYYY-MM-DD)") from None
         return frozenset(dates)
+
+    @field_validator("digest_at")
+    @classmethod
+    def weekly_time(cls, text: str | None) -> str | None:
+        if not text or not text.strip():
+            return None  # blank is off
+        WeeklyTime.parse(text)
+        return text
 
     @property
     def shop_zone(self) -> ZoneInfo:

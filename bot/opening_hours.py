@@ -131,3 +131,44 @@ class ShopHours:
 
     def _aware(self, local: datetime) -> datetime:
         return local.replace(tzinfo=self.zone)
+
+
+# The days as OPENING_HOURS spells them (OpenStreetMap's opening_hours), Monday first.
+WEEKDAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
+WEEKLY_SHAPE = re.compile(r"([A-Za-z]{2})\s+([01]?\d|2[0-3]):([0-5]\d)")
+WEEK = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class WeeklyTime:
+    """A moment of the week in the shop's time zone, such as Mo 09:00 (DIGEST_AT)."""
+
+    weekday: int  # 0: Monday, as date.weekday()
+    at: time
+
+    @classmethod
+    def parse(cls, text: str) -> "WeeklyTime":
+        """ "Mo 09:00", or a ValueError of one line."""
+        shape = WEEKLY_SHAPE.fullmatch(text.strip())
+        day = shape.group(1).capitalize() if shape else None
+        if shape is None or day not in WEEKDAYS:
+            raise ValueError(
+                "is not a day of the week and a time, such as Mo 09:00 "
+                f"(days: {' '.join(WEEKDAYS)}; the time HH:MM, in the shop's TIMEZONE)"
+            )
+        return cls(WEEKDAYS.index(day), time(int(shape.group(2)), int(shape.group(3))))
+
+    def latest(self, now: datetime, zone: tzinfo) -> datetime:
+        """The last such moment at or before now, in the zone, as an instant (UTC). The
+        wall-clock time is taken as zoneinfo takes it: in an hour that a change to summer
+        time skips, it falls an hour later; in one that the change back repeats, the first
+        time (fold=0). Every process finds the same instant."""
+        local = now.astimezone(zone)
+        day = local.date() - timedelta(days=(local.weekday() - self.weekday) % 7)
+        due = datetime.combine(day, self.at, zone).astimezone(UTC)
+        if due > now:
+            due = datetime.combine(day - WEEK, self.at, zone).astimezone(UTC)
+        return due
+
+    def __str__(self) -> str:
+        return f"{WEEKDAYS[self.weekday]} {self.at:%H:%M}"

@@ -4,6 +4,7 @@ messages the Telegram layer renders (the one seam: bot/notifications/messages.py
 
 from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -13,6 +14,9 @@ from bot.cards.service import CardService
 from bot.config import Settings
 from bot.database import create_session_factory
 from bot.demand.service import DemandService
+from bot.digest.messages import DigestMessages
+from bot.digest.service import DigestRules, DigestService
+from bot.digest.step import DigestStep
 from bot.holds.expiry import HoldSweeper
 from bot.holds.policy import HoldPolicy
 from bot.holds.service import HoldService
@@ -24,11 +28,11 @@ from bot.line.place_updates import PlaceUpdates
 from bot.line.resuming import ResumeStep
 from bot.line.service import ReservationService
 from bot.line.updates_choice import UpdatesChoice
-from bot.line.upkeep import LineStep, LineUpkeep
+from bot.line.upkeep import LineStep, LineUpkeep, StepReport
 from bot.notifications.messages import ReaderMessages
 from bot.notifications.outbox import Outbox
 from bot.notifications.service import NotificationService
-from bot.opening_hours import ShopHours
+from bot.opening_hours import ShopHours, WeeklyTime
 from bot.restocks.service import RestockService
 from bot.restocks.withdrawal import WithdrawalService
 from bot.users.admins import Admins
@@ -52,12 +56,14 @@ class Shop:
     # may take (BOOK_METADATA_TIMEOUT, seconds).
     book_metadata_url: str = OPEN_LIBRARY_URL
     book_metadata_timeout: float = 5.0
+    # When the staff's weekly digest goes out (DIGEST_AT); None: never.
+    digest_at: WeeklyTime | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Shop":
         """ADMIN_IDS, RESTOCK_POLICY, PICKUP_WINDOW, PICKUP_REMINDER, OPENING_HOURS,
         CLOSED_DATES, TIMEZONE, MAX_ACTIVE_RESERVATIONS, LINE_UPDATES, HOLD_RATIO_TARGET,
-        BOOK_METADATA_URL and BOOK_METADATA_TIMEOUT."""
+        BOOK_METADATA_URL, BOOK_METADATA_TIMEOUT and DIGEST_AT."""
         hours = None
         if settings.opening_hours or settings.closed_dates:
             hours = ShopHours.parse(
@@ -77,6 +83,7 @@ class Shop:
             settings.hold_ratio_target,
             settings.book_metadata_url,
             settings.book_metadata_timeout,
+            WeeklyTime.parse(settings.digest_at) if settings.digest_at else None,
         )
 
 
@@ -105,11 +112,28 @@ class Services:
     demand: DemandService
     # A reader's Stop these updates.
     updates_choice: UpdatesChoice
+    # Staff's /digest (the weekly one is the line's loop's, DigestDue).
+    digest: DigestService
+
+
+class Messages(ReaderMessages, DigestMessages, Protocol):
+    """Every message the services queue, worded by the Telegram layer."""
+
+
+@dataclass(frozen=True)
+class DigestDue:
+    """The weekly digest as one of the line's steps (line and digest know nothing of
+    each other)."""
+
+    digests: DigestStep
+
+    async def run(self) -> StepReport:
+        return StepReport(await self.digests.send_due())
 
 
 def build_services(
     engine: AsyncEngine,
-    messages: ReaderMessages,
+    messages: Messages,
     shop: Shop = Shop(),
     clock: Clock = system_clock,
 ) -> Services:
@@ -129,6 +153,11 @@ def build_services(
     }
     if shop.line_updates:
         steps["places"] = PlaceUpdates(sessions, messages)
+    digest_rules = DigestRules(zone, policy.hold_in_line, shop.hold_ratio_target)
+    if shop.digest_at is not None:
+        steps["digests"] = DigestDue(
+            DigestStep(sessions, admins, shop.digest_at, digest_rules, messages, clock)
+        )
     return Services(
         users=UserService(sessions, admins),
         books=books,
@@ -147,4 +176,5 @@ def build_services(
         cards=CardService(sessions, zone),
         demand=DemandService(sessions, admins, zone, policy.hold_in_line, shop.hold_ratio_target),
         updates_choice=UpdatesChoice(sessions, shop.line_updates),
+        digest=DigestService(sessions, admins, digest_rules, clock),
     )

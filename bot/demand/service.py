@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.demand.ordering import suggested_order
+from bot.demand.ordering import by_suggested_order
 from bot.demand.repository import DemandRepository
 from bot.demand.schemas import DemandReport
 from bot.users.admins import Admins
@@ -38,18 +38,13 @@ class DemandService:
                 now - timedelta(days=RECENT_DAYS), self._hold_in_line
             )
         target = self._hold_ratio_target
-        ordered = sorted(
+        ordered = by_suggested_order(
             (
                 replace(
-                    book,
-                    oldest_wait=book.oldest_wait and book.oldest_wait.astimezone(self._zone),
-                    suggested_order=suggested_order(
-                        book.readers, book.book.stock_quantity, target
-                    ),
+                    book, oldest_wait=book.oldest_wait and book.oldest_wait.astimezone(self._zone)
                 )
                 for book in books
             ),
-            # Stable: books that need as many copies keep the query's order.
-            key=lambda book: -book.suggested_order,
+            target,
         )
         return DemandReport(tuple(ordered), outcomes, RECENT_DAYS, now, self._hold_in_line, target)

@@ -32,6 +32,7 @@ from bot.telegram.handlers import (
     buttons,
     cards,
     demand,
+    digest,
     inline,
     language,
     membership,
@@ -133,6 +134,7 @@ def add_handlers(application: BotApplication) -> None:
         "demand": demand.demand,
         "language": language.language_command,
         "updates": place_updates.updates_command,
+        "digest": digest.digest,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=NEW_MESSAGES))

@@ -8,11 +8,13 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.books.schemas import BookView
+from bot.digest.schemas import Digest
 from bot.i18n import languages
 from bot.notifications.messages import HeldCopy, LapsedWait, OutgoingMessage, PlaceNews
 from bot.telegram import callback_data
 from bot.telegram.callback_data import CancelButton, StopPlaceUpdatesButton
 from bot.telegram.texts import holds, needed_until, place_updates, reservations, withdrawals
+from bot.telegram.texts.digest import digest as digest_text
 
 
 class TelegramMessages:
@@ -53,6 +55,11 @@ class TelegramMessages:
         return OutgoingMessage(
             write(news.reservation_id, news.place), stop_updates_markup(language)
         )
+
+    def digest(self, digest: Digest, language: str | None) -> str:
+        """DigestMessages: the staff member's digest, in their language."""
+        with languages.speaking(language or languages.DEFAULT):
+            return digest_text(digest)
 
 
 def release_markup(reservation_id: int) -> dict[str, Any]:

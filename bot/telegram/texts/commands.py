@@ -27,6 +27,7 @@ ADMIN_COMMANDS = {
     "holds": N_("a book's copies on hold and its line: /holds <book id>"),
     "withdraw": N_("withdraw a book, cancelling its line: /withdraw <book id> <reason>"),
     "demand": N_("which books readers wait for most, with a chart and a CSV"),
+    "digest": N_("the staff digest now: what to order, special orders, holds, failed messages"),
 }
 
 

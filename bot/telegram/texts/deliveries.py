@@ -16,6 +16,7 @@ MESSAGE_KINDS = {
     NotificationKind.WITHDRAWN.value: N_("📕 Withdrawal notices"),
     NotificationKind.LAPSED.value: N_("🗓 Reservations no longer needed"),
     NotificationKind.PLACE_UPDATE.value: N_("📈 Place updates"),
+    NotificationKind.DIGEST.value: N_("📰 Staff digests"),
 }
 
 
