@@ -16,9 +16,15 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.books.models import AUTHOR_MAX_LENGTH, TITLE_MAX_LENGTH
+from bot.books.schemas import BookView
 from bot.config import SettingsError, load_settings
+from bot.demand.schemas import BookDemand
+from bot.digest.schemas import Digest, EndingHold, FailedMessages
+from bot.i18n import languages
+from bot.notifications.models import NotificationKind
 from bot.opening_hours import WeeklyTime
 from bot.services import Services, Shop, build_services
+from bot.special_orders.schemas import OpenRequest
 from bot.telegram.context import SERVICES
 from bot.telegram.lengths import MESSAGE_LIMIT
 from bot.telegram.reader_messages import TelegramMessages
@@ -27,6 +33,7 @@ from tests.chat import ADMIN, ALICE, BOB, CAROL, Chat, Person
 from tests.conftest import HOLD_SHOP, SHOP_ZONE, bot_application, running
 from tests.db import add_books, rows, snapshot
 from tests.fake_telegram import FakeBotApi
+from tests.test_lengths import telegram_accepts
 
 BERLIN = ZoneInfo(SHOP_ZONE)
 # Staff who speak Russian with the bot, and staff who never opened it.
@@ -360,3 +367,29 @@ async def test_a_long_digest_is_cut_to_telegrams_limit(
         assert lines[-1] == f"… and {books - listed} more"
     # HTML whole: every entry escaped, no tag cut.
     assert "&lt;&amp;&gt;" in digest.text
+
+
+@pytest.mark.parametrize("language", languages.SUPPORTED)
+def test_the_longest_digest_fits_in_every_language(language: str) -> None:
+    """Every list full of the longest names and counts past a billion: cut to fit, its
+    HTML whole, in each language."""
+    now = datetime.combine(MONDAY, time(9, 0), BERLIN)
+    title, author = "𝔇<&>" * (TITLE_MAX_LENGTH // 4), "𝔄&" * (AUTHOR_MAX_LENGTH // 2)
+    big = 10**9
+    worst = Digest(
+        now,
+        tuple(
+            BookDemand(BookView(big + n, title, author, big), big, now, (), suggested_order=big)
+            for n in range(100)
+        ),
+        0.1,
+        tuple(OpenRequest(big + n, title, author, None, big, now) for n in range(100)),
+        tuple(EndingHold(big + n, big, title, author, now) for n in range(100)),
+        timedelta(days=1),
+        tuple(FailedMessages(kind.value, big, big // 2) for kind in NotificationKind),
+        timedelta(days=7),
+    )
+    written = TelegramMessages().digest(worst, language)
+    assert plain_length(written) <= MESSAGE_LIMIT
+    assert telegram_accepts(written)
+    assert written.count("\n\n") == 4  # every section is there
