@@ -118,11 +118,11 @@ def demand_csv_book_kind(demand: BookDemand, report: DemandReport) -> list[objec
     return [_("book"), "", demand.book.isbn or ""] if report.open_requests else []
 
 
-def demand_csv_request(request: OpenRequest, report: DemandReport) -> list[object]:
-    """A special order as a row of the table: its title and author, its readers under
-    "readers waiting" (they wait for the shop's answer) and when the first asked under
-    "oldest wait"; empty where a book not in the catalog has nothing (stock, outcomes,
-    ratio, the order to suggest)."""
+def demand_csv_request(request: OpenRequest, report: DemandReport, columns: int) -> list[object]:
+    """A special order as a row of the table of so many columns (the header's): its title
+    and author, its readers under "readers waiting" (they wait for the shop's answer) and
+    when the first asked under "oldest wait"; empty where a book not in the catalog has
+    nothing (stock, outcomes, ratio, the order to suggest)."""
     leading = [
         "",
         request.title,
@@ -133,7 +133,7 @@ def demand_csv_request(request: OpenRequest, report: DemandReport) -> list[objec
         request.created_at.replace(microsecond=0).isoformat(),
     ]
     kind = [_("special order"), request.id, request.isbn or ""]
-    blank = len(demand_csv_header(report)) - len(leading) - len(kind)
+    blank = columns - len(leading) - len(kind)
     return [*leading, *[""] * blank, *kind]
 
 

@@ -63,6 +63,8 @@ def files(report: DemandReport) -> tuple[bytes, bytes]:
 
 def table(report: DemandReport) -> bytes:
     """Every book in demand, then every open special order, as rows of one table."""
+    # Once, not per row: a sum over every book (2,000 books were 4 million additions).
+    paused = report.readers_paused > 0
     rows = [
         [
             demand.book.id,
@@ -74,10 +76,13 @@ def table(report: DemandReport) -> bytes:
             "" if demand.oldest_wait is None else demand.oldest_wait.isoformat(timespec="seconds"),
             *demand.recent,
             *labels.demand_csv_ordering(demand, report),
-            *([demand.paused] if report.readers_paused else []),
+            *([demand.paused] if paused else []),
             *labels.demand_csv_book_kind(demand, report),
         ]
         for demand in report.books
     ]
-    rows += [labels.demand_csv_request(request, report) for request in report.open_requests]
-    return csv_file(labels.demand_csv_header(report), rows)
+    header = labels.demand_csv_header(report)
+    rows += [
+        labels.demand_csv_request(request, report, len(header)) for request in report.open_requests
+    ]
+    return csv_file(header, rows)
