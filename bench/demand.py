@@ -3,10 +3,11 @@ report as staff get it: the query, the chart and CSV, and the whole command thro
 real Application on the fake Bot API (text, photo and document sent).
 
 Alone: `python -m bench.demand [--waiting N] [--history N] [--books N] [--runs N]
-[--holds] [--before COMMIT]`; with --holds the shop runs RESTOCK_POLICY=hold_in_line and
-the history is of holds (set aside, collected, released, expired, cancelled) with a copy
-on hold for every tenth reader. --history is how many past reservations (as many as
-readers waiting unless given; the speed goal is 10,000 past holds).
+[--requests N] [--holds] [--before COMMIT]`; with --holds the shop runs
+RESTOCK_POLICY=hold_in_line and the history is of holds (set aside, collected, released,
+expired, cancelled) with a copy on hold for every tenth reader. --history is how many past
+reservations (as many as readers waiting unless given; the speed goal is 10,000 past
+holds); --requests how many readers' special orders are open (issue 22).
 
 Each side runs in its own process from its source tree: this checkout, and with --before
 also that commit's (`git archive`), alternating on the same seeded database, so the
@@ -135,6 +136,32 @@ async def seed(engine: AsyncEngine, waiting: int, books: int, history: int | Non
         await connection.execute(text("ANALYZE"))
 
 
+async def seed_requests(engine: AsyncEngine, requests: int) -> None:
+    """Readers' open special orders (issue 22): request n asked for by the first
+    5 * requests / n readers, at least one, a tenth of them withdrawn; and as many
+    requests ordered or declined (not in the report)."""
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO book_requests (title, author, match_key, status) "
+                "SELECT 'Request ' || n, 'Author ' || n % 500, 'words:request ' || n, "
+                "CASE WHEN n <= :requests THEN 'open' WHEN n % 2 = 0 THEN 'ordered' "
+                "ELSE 'declined' END FROM generate_series(1, 2 * CAST(:requests AS integer)) AS n"
+            ),
+            {"requests": requests},
+        )
+        await connection.execute(
+            text(
+                "INSERT INTO book_request_readers (request_id, user_id, withdrawn_at) "
+                "SELECT r.id, u.id, CASE WHEN u.id % 10 = 0 THEN now() END "
+                "FROM book_requests AS r JOIN LATERAL (SELECT id FROM users ORDER BY id "
+                "LIMIT greatest(1, 5 * :requests / r.id)) AS u ON true"
+            ),
+            {"requests": requests},
+        )
+        await connection.execute(text("ANALYZE"))
+
+
 async def seed_holds(engine: AsyncEngine) -> None:
     """The history as holds leave it: every reservation in it was set aside (notified_at
     and a deadline), then collected, released or expired, or is on hold still (every
@@ -177,6 +204,7 @@ async def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--history", type=int, default=None, help="past reservations")
     parser.add_argument("--books", type=int, default=2_000, help="sold-out books")
     parser.add_argument("--runs", type=int, default=10, help="timed runs of each part")
+    parser.add_argument("--requests", type=int, default=1_000, help="open special orders")
     parser.add_argument("--holds", action="store_true", help="RESTOCK_POLICY=hold_in_line")
     parser.add_argument("--before", default=None, help="commit to time alongside")
     options = parser.parse_args(argv)
@@ -187,6 +215,7 @@ async def main(argv: list[str] | None = None) -> None:
             sources = {"before": stack.enter_context(checkout(options.before)), **sources}
         async with fresh_database(server_url) as (url, engine):
             await seed(engine, options.waiting, options.books, options.history)
+            await seed_requests(engine, options.requests)
             if options.holds:
                 await seed_holds(engine)
             await engine.dispose()
@@ -233,12 +262,14 @@ def report_table(
             f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python "
             f"{platform.python_version()}, load average {os.getloadavg()[0]:.1f} at the end. "
             f"Command: `python -m bench.demand --waiting {options.waiting} --history "
-            f"{history} --books {options.books} --runs {options.runs}"
+            f"{history} --books {options.books} --requests {options.requests} "
+            f"--runs {options.runs}"
             f"{' --holds' if options.holds else ''}"
             f"{f' --before {options.before}' if options.before else ''}`. "
             f"{options.waiting:,} readers waiting over {options.books:,} books, "
             f"{history:,} {'held' if options.holds else 'told or cancelled'} in the last 60 "
-            f"days; the report lists {books_in_report:,} books. Median and worst of {runs} "
+            f"days; {options.requests:,} open special orders; the report lists "
+            f"{books_in_report:,} books. Median and worst of {runs} "
             f"runs a side ({ROUNDS} rounds alternating, {WARM_UP_RUNS} untimed in each), "
             "in milliseconds:",
             "",

@@ -390,3 +390,67 @@ async def test_two_processes_migrating_an_empty_database_at_once_both_succeed(
             await engine.dispose()
         head = ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
         assert version == head
+
+
+async def test_request_and_digest_messages_go_in_a_downgrade_the_others_stay(
+    server_url: str,
+) -> None:
+    """0014's messages have no place before it: a decline (no reservation), an ordered
+    request's message and a digest go with the requests' tables; a back-in-stock message
+    stays. Upgrading again builds 0014's tables afresh."""
+    async with temporary_database(server_url) as url:
+        engine = create_engine(url)
+        try:
+            async with engine.begin() as connection:
+                await migrate.upgrade_on(connection)
+                for statement in (
+                    "INSERT INTO users (id, telegram_id, chat_id) OVERRIDING SYSTEM VALUE "
+                    "VALUES (1, 11, 11), (2, 22, 22)",
+                    "INSERT INTO books (id, title, author, title_key, author_key, search_vector) "
+                    "OVERRIDING SYSTEM VALUE VALUES (1, 'Dune', 'Herbert', 'dune', 'herbert', '')",
+                    "INSERT INTO pre_bookings (id, user_id, book_id) OVERRIDING SYSTEM VALUE "
+                    "VALUES (1, 1, 1), (2, 2, 1)",
+                    "INSERT INTO book_requests (id, title, author, match_key, status, book_id, "
+                    "decline_reason) OVERRIDING SYSTEM VALUE VALUES "
+                    "(1, 'Dune', 'Herbert', 'words:dune herbert', 'ordered', 1, NULL), "
+                    "(2, 'Emma', NULL, 'words:emma', 'declined', NULL, 'out of print'), "
+                    "(3, 'Solaris', 'Lem', 'words:solaris lem', 'open', NULL, NULL)",
+                    "INSERT INTO book_request_readers (id, request_id, user_id, pre_booking_id) "
+                    "OVERRIDING SYSTEM VALUE VALUES (1, 1, 1, 1), (2, 2, 2, NULL), "
+                    "(3, 3, 1, NULL)",
+                    "INSERT INTO notifications (pre_booking_id, request_reader_id, chat_id, "
+                    "text, kind) VALUES (1, 1, 11, 'ordered', 'ordered'), "
+                    "(NULL, 2, 22, 'declined', 'declined'), (NULL, NULL, 11, 'digest', 'digest'), "
+                    "(2, NULL, 22, 'back', 'back_in_stock')",
+                    "INSERT INTO staff_digests (due_at, recipients) VALUES (now(), 1)",
+                ):
+                    await connection.execute(text(statement))
+            async with engine.begin() as connection:
+                await downgrade_to(connection, "0013")
+                tables = (await schema(connection))[0]
+                assert tables == TABLES - {
+                    "book_requests",
+                    "book_request_readers",
+                    "staff_digests",
+                }
+                kept = "SELECT pre_booking_id, kind FROM notifications"
+                assert [tuple(row) for row in await connection.execute(text(kept))] == [
+                    (2, "back_in_stock")
+                ]
+                statuses = "SELECT id, status::text FROM pre_bookings ORDER BY id"
+                assert [tuple(row) for row in await connection.execute(text(statuses))] == [
+                    (1, "waiting"),
+                    (2, "waiting"),
+                ]
+            async with engine.begin() as connection:
+                await migrate.upgrade_on(connection)
+                assert await schema(connection) == (TABLES, ENUMS)
+                assert await connection.scalar(text("SELECT count(*) FROM book_requests")) == 0
+                await connection.execute(
+                    text(
+                        "INSERT INTO notifications (chat_id, text, kind) "
+                        "VALUES (11, 'digest', 'digest')"
+                    )
+                )
+        finally:
+            await engine.dispose()

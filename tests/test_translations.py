@@ -73,6 +73,7 @@ from bot.reservations.schemas import (
     ReservationView,
 )
 from bot.restocks.schemas import Restock, Withdrawal
+from bot.special_orders.schemas import OpenRequest
 from bot.telegram import deep_links, keyboards
 from bot.telegram.application import reader_commands
 from bot.telegram.bad_input import BadInput, InvalidButton, NotADay, NotPrivateChat, UsageError
@@ -378,6 +379,19 @@ def demand(holds: bool, paused: int = 0) -> DemandReport:
     )
 
 
+# Open special orders at their longest: the longest title and author, an ISBN, readers
+# past a billion; more than are listed; and one without an author, of each plural form.
+OPEN_REQUESTS = (
+    *(
+        OpenRequest(MAX_ID, LONG_TITLE, LONG_AUTHOR, "9780156027601", BIG, NOW)
+        for _ in range(demand_texts.REQUESTS_LISTED + 5)
+    ),
+)
+FEW_REQUESTS = tuple(
+    OpenRequest(MAX_ID, LONG_TITLE, None, None, readers, NOW) for readers in (1, 2, 5)
+)
+
+
 def hold_card_and_demand_messages() -> list[str]:
     return [
         holds_texts.hold_offer(LONG_TITLE, LONG_AUTHOR, MAX_ID, NOW),
@@ -410,6 +424,15 @@ def hold_card_and_demand_messages() -> list[str]:
             for paused in (1, 2, 5, BIG)
         ),
         demand_texts.demand_report(DemandReport((), (), MAX_ID, NOW)),
+        *(
+            demand_texts.demand_report(replace(report, open_requests=requests))
+            for report in (
+                demand(holds=True),
+                demand(holds=False, paused=BIG),
+                DemandReport((), (), MAX_ID, NOW),
+            )
+            for requests in (OPEN_REQUESTS, FEW_REQUESTS)
+        ),
     ]
 
 

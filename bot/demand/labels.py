@@ -8,6 +8,7 @@ from bot.demand import chart
 from bot.demand.schemas import BookDemand, DemandReport
 from bot.i18n import catalogs
 from bot.i18n.catalogs import N_, _
+from bot.special_orders.schemas import OpenRequest
 
 DEMAND_OUTCOME_LABELS = {
     "told": N_("told it's back"),
@@ -105,7 +106,35 @@ def demand_csv_header(report: DemandReport) -> list[str]:
         # Last, and only when some are paused: every other column keeps its place
         # (a spreadsheet maps the hold ratio and the order by position).
         *([_("readers paused")] if report.readers_paused else []),
+        # Then, only when readers have special orders open: which kind of row this is,
+        # and the request's id and ISBN. The requests are rows of the one table, after
+        # the books, so a spreadsheet still sorts and filters it as one.
+        *([_("kind"), _("request id"), _("ISBN")] if report.open_requests else []),
     ]
+
+
+def demand_csv_book_kind(demand: BookDemand, report: DemandReport) -> list[object]:
+    """A book's cells under the special orders' headers, when there are any."""
+    return [_("book"), "", demand.book.isbn or ""] if report.open_requests else []
+
+
+def demand_csv_request(request: OpenRequest, report: DemandReport, columns: int) -> list[object]:
+    """A special order as a row of the table of so many columns (the header's): its title
+    and author, its readers under "readers waiting" (they wait for the shop's answer) and
+    when the first asked under "oldest wait"; empty where a book not in the catalog has
+    nothing (stock, outcomes, ratio, the order to suggest)."""
+    leading = [
+        "",
+        request.title,
+        request.author or "",
+        "",
+        request.readers,
+        *([""] if report.holds else []),
+        request.created_at.replace(microsecond=0).isoformat(),
+    ]
+    kind = [_("special order"), request.id, request.isbn or ""]
+    blank = columns - len(leading) - len(kind)
+    return [*leading, *[""] * blank, *kind]
 
 
 def demand_csv_ordering(demand: BookDemand, report: DemandReport) -> list[object]:

@@ -93,7 +93,7 @@ class DemandRepository:
         )
         median = to_collect.c.to_collect if hold_in_line else literal(None).label("to_collect")
         joined = select(
-            Book.id, Book.title, Book.author, Book.stock_quantity, counted, median
+            Book.id, Book.title, Book.author, Book.stock_quantity, Book.isbn, counted, median
         ).join(counted, counted.c.book_id == Book.id)
         if hold_in_line:
             joined = joined.outerjoin(to_collect, to_collect.c.book_id == Book.id)
@@ -114,7 +114,7 @@ def book_demand(row: Row[Any], outcomes: tuple[str, ...]) -> BookDemand:
     (under notify_all none of these is counted)."""
     recent = {name: int(getattr(row, name)) for name in outcomes}
     return BookDemand(
-        BookView(row.id, row.title, row.author, row.stock_quantity),
+        BookView(row.id, row.title, row.author, row.stock_quantity, isbn=row.isbn),
         row.waiting,
         row.oldest,
         tuple(recent.values()),

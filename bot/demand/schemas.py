@@ -2,6 +2,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.books.schemas import BookView
+from bot.special_orders.schemas import OpenRequest
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,8 @@ class DemandReport:
     """Books by the copies to order (suggested_order against hold_ratio_target), then by
     readers waiting and paused, most first; `outcomes` names the `recent` counts,
     each over the `days` before `generated_at`; holds says the shop runs hold_in_line
-    (the report then shows copies on hold)."""
+    (the report then shows copies on hold); open_requests are readers' special orders
+    still waiting for the shop's answer, the most readers first."""
 
     books: tuple[BookDemand, ...]
     outcomes: tuple[str, ...]
@@ -55,6 +57,8 @@ class DemandReport:
     generated_at: datetime
     holds: bool = False
     hold_ratio_target: float = 3
+    # Last, with a default: code that builds a report without them keeps working.
+    open_requests: tuple[OpenRequest, ...] = ()
 
     @property
     def readers_waiting(self) -> int:

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.demand.ordering import by_suggested_order
 from bot.demand.repository import DemandRepository
 from bot.demand.schemas import DemandReport
+from bot.special_orders.repository import RequestRepository
 from bot.users.admins import Admins
 
 RECENT_DAYS = 30
@@ -30,13 +31,15 @@ class DemandService:
 
     async def report(self, actor_id: int) -> DemandReport:
         """Every book in demand, the most copies to order first, then the most readers
-        waiting (staff only)."""
+        waiting; and every open special order, the most readers first (staff only)."""
         self._admins.require(actor_id)
         now = datetime.now(self._zone)
         async with self._sessions.begin() as session:
             outcomes, books = await DemandRepository(session).books_in_demand(
                 now - timedelta(days=RECENT_DAYS), self._hold_in_line
             )
+            # All of them: the text lists the first, the CSV every one.
+            requests = await RequestRepository(session).open_requests()
         target = self._hold_ratio_target
         ordered = by_suggested_order(
             (
@@ -47,4 +50,15 @@ class DemandService:
             ),
             target,
         )
-        return DemandReport(tuple(ordered), outcomes, RECENT_DAYS, now, self._hold_in_line, target)
+        return DemandReport(
+            tuple(ordered),
+            outcomes,
+            RECENT_DAYS,
+            now,
+            self._hold_in_line,
+            target,
+            tuple(
+                replace(request, created_at=request.created_at.astimezone(self._zone))
+                for request in requests
+            ),
+        )

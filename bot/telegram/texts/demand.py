@@ -1,25 +1,35 @@
 """/demand's message: which books readers wait for most, and how their reservations ended
-lately (the chart's and the CSV's words are in bot/demand/labels.py)."""
+lately, then the special orders readers wait on (the chart's and the CSV's words are in
+bot/demand/labels.py)."""
 
 from datetime import timedelta
+from html import escape
 
 from bot.demand.labels import DEMAND_CHARTED, demand_outcome
 from bot.demand.schemas import BookDemand, DemandReport
 from bot.i18n import catalogs
 from bot.i18n.catalogs import _, ngettext
-from bot.telegram.lengths import MESSAGE_LIMIT
+from bot.special_orders.schemas import OpenRequest
+from bot.telegram.lengths import MESSAGE_LIMIT, truncated
 from bot.telegram.texts.formatting import book_name, fitted, moment, plain_length
 
 DEMAND_LISTED = 10
 # The least room for a book's title and author when the top ten are cut to fit.
 NAME_UNITS = 24
+# The open special orders listed after the books, and the most room each one's title and
+# author take (the CSV has them all, whole): ten of them leave the books most of the
+# message.
+REQUESTS_LISTED = 10
+REQUEST_NAME_UNITS = 60
 
 
 def demand_report(report: DemandReport) -> str:
+    requests = requests_section(report.open_requests)
     if not report.books:
-        return _(
+        nobody = _(
             "Nobody is waiting for any book, and no reservation ended in the last %(days)s days."
         ) % {"days": report.days}
+        return nobody + (f"\n\n{requests}" if requests else "")
     waiting = sum(1 for book in report.books if book.waiting)
     heading = (
         _("<b>Demand</b> on %(moment)s:") % {"moment": moment(report.generated_at)}
@@ -60,6 +70,8 @@ def demand_report(report: DemandReport) -> str:
         for place, demand in enumerate(listed, 1):
             entry = demand_entry(demand, report, units) + ordering_lines(demand, report)
             lines.append(f"{place}. {entry}")
+        if requests:
+            lines += ["", requests]
         return "\n".join(lines)
 
     # The top ten, their names cut to fit; fewer when even then a name would be left
@@ -74,6 +86,54 @@ def demand_report(report: DemandReport) -> str:
             return render(listed, room // len(listed))
         listed = listed[:-1]
     return fitted(lambda units: render(listed, units), len(listed))
+
+
+def requests_section(requests: tuple[OpenRequest, ...]) -> str:
+    """The open special orders, the most readers first: the first ten, then how many more
+    (the CSV has every one); empty when there are none."""
+    if not requests:
+        return ""
+    listed = requests[:REQUESTS_LISTED]
+    lines = [
+        ngettext(
+            "<b>Special orders</b>: %(count)s open, the most readers first:",
+            "<b>Special orders</b>: %(count)s open, the most readers first:",
+            len(requests),
+        )
+        % {"count": catalogs.number(len(requests))}
+    ]
+    for request in listed:
+        lines.append(
+            ngettext(
+                "• request %(id)s: %(book)s, %(readers)s reader",
+                "• request %(id)s: %(book)s, %(readers)s readers",
+                request.readers,
+            )
+            % {
+                "id": request.id,
+                "book": request_name(request),
+                "readers": catalogs.number(request.readers),
+            }
+        )
+    if len(requests) > len(listed):
+        more = len(requests) - len(listed)
+        lines.append(
+            ngettext("and %(count)s more in the CSV.", "and %(count)s more in the CSV.", more)
+            % {"count": catalogs.number(more)}
+        )
+    return "\n".join(lines)
+
+
+def request_name(request: OpenRequest) -> str:
+    """Its title and author (a request may have no author), cut to REQUEST_NAME_UNITS,
+    and its ISBN when the reader gave one."""
+    if request.author:
+        name = book_name(request.title, request.author, REQUEST_NAME_UNITS)
+    else:
+        name = f"<b>{escape(truncated(request.title, REQUEST_NAME_UNITS))}</b>"
+    if request.isbn:
+        name += " (" + _("ISBN %(isbn)s") % {"isbn": request.isbn} + ")"
+    return name
 
 
 def ordering_lines(demand: BookDemand, report: DemandReport) -> str:
