@@ -31,6 +31,7 @@ from bot.notifications.service import NotificationService
 from bot.opening_hours import ShopHours
 from bot.restocks.service import RestockService
 from bot.restocks.withdrawal import WithdrawalService
+from bot.special_orders.service import SpecialOrderService
 from bot.users.admins import Admins
 from bot.users.service import UserService
 
@@ -105,6 +106,8 @@ class Services:
     demand: DemandService
     # A reader's Stop these updates.
     updates_choice: UpdatesChoice
+    # Readers' /request; staff's /requests, /order and /decline.
+    special_orders: SpecialOrderService
 
 
 def build_services(
@@ -147,4 +150,5 @@ def build_services(
         cards=CardService(sessions, zone),
         demand=DemandService(sessions, admins, zone, policy.hold_in_line, shop.hold_ratio_target),
         updates_choice=UpdatesChoice(sessions, shop.line_updates),
+        special_orders=SpecialOrderService(sessions, admins, messages, metadata, zone),
     )

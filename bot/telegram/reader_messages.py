@@ -9,10 +9,23 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.books.schemas import BookView
 from bot.i18n import languages
-from bot.notifications.messages import HeldCopy, LapsedWait, OutgoingMessage, PlaceNews
+from bot.notifications.messages import (
+    HeldCopy,
+    LapsedWait,
+    OutgoingMessage,
+    PlaceNews,
+    SpecialOrderNews,
+)
 from bot.telegram import callback_data
 from bot.telegram.callback_data import CancelButton, StopPlaceUpdatesButton
-from bot.telegram.texts import holds, needed_until, place_updates, reservations, withdrawals
+from bot.telegram.texts import (
+    holds,
+    needed_until,
+    place_updates,
+    reservations,
+    special_orders,
+    withdrawals,
+)
 
 
 class TelegramMessages:
@@ -53,6 +66,12 @@ class TelegramMessages:
         return OutgoingMessage(
             write(news.reservation_id, news.place), stop_updates_markup(language)
         )
+
+    def ordered(self, news: SpecialOrderNews) -> str:
+        return special_orders.ordered_notice(news)
+
+    def declined(self, news: SpecialOrderNews) -> str:
+        return special_orders.declined_notice(news)
 
 
 def release_markup(reservation_id: int) -> dict[str, Any]:
