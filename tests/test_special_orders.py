@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.services import Services
 from tests.chat import ADMIN, ALICE, BOB, CAROL, Person
+from tests.db import rows
 from tests.fake_telegram import FakeBotApi
 from tests.special_orders import BROKEN, DUNE, EMMA, everything, special_chat
-from tests.db import rows
 
 RECORDED_TAIL = (
     " The shop will answer: I'll message you when it is ordered or declined. "
@@ -69,7 +69,9 @@ async def test_the_same_folded_words_join_one_request(
 ) -> None:
     async with special_chat(engine, api) as (chat, _, _metadata):
         await chat.send_one(ALICE, "/request The Master and Margarita | Mikhail Bulgakov")
-        joined = await chat.send_one(BOB, "/request the MASTER and “Margarita”! | mikhail  bulgakov")
+        joined = await chat.send_one(
+            BOB, "/request the MASTER and “Margarita”! | mikhail  bulgakov"
+        )
         other = await chat.send_one(CAROL, "/request The Master and Margarita | Someone Else")
     assert joined.text.startswith("📮 You joined request #1 for <b>The Master and Margarita</b>")
     assert other.text.startswith("📮 Request #2 recorded")
@@ -142,12 +144,14 @@ async def test_a_reader_may_have_ten_open_requests(
 async def test_requests_show_in_myreservations_and_can_be_withdrawn(
     services: Services, engine: AsyncEngine, api: FakeBotApi
 ) -> None:
-    async with special_chat(engine, api) as (chat, services, _metadata):
+    async with special_chat(engine, api) as (chat, _services, _metadata):
         await chat.send_one(ALICE, "/request 0441013597")
         await chat.send_one(ALICE, "/request Anna Karenina | Leo Tolstoy")
         await chat.send_one(BOB, "/request Anna Karenina | Leo Tolstoy")
         mine = await chat.send_one(ALICE, "/myreservations")
-        assert mine.text.startswith("<b>Your requests</b>\n\n#2 <b>Anna Karenina</b> by Leo Tolstoy\n    📮 asked on "), mine.text
+        assert mine.text.startswith(
+            "<b>Your requests</b>\n\n#2 <b>Anna Karenina</b> by Leo Tolstoy\n    📮 asked on "
+        ), mine.text
         assert "#1 <b>Dune</b> by Frank Herbert\n    📮 asked on " in mine.text
         assert [label for label, _ in chat.current_buttons(mine)] == [
             "Withdraw request #2 Anna Karenina",
@@ -164,9 +168,7 @@ async def test_requests_show_in_myreservations_and_can_be_withdrawn(
         # Bob still asks for Anna Karenina: the request stays open, with him alone.
         staff = await chat.send_one(ADMIN, "/requests")
     assert by_command.text == "Withdrew request #1 for <b>Dune</b>."
-    not_found = (
-        "No request #%s. Readers' requests are in /myreservations, staff's in /requests."
-    )
+    not_found = "No request #%s. Readers' requests are in /myreservations, staff's in /requests."
     assert again.text == not_found % 1
     assert not_hers.text == not_found % 2
     assert empty.text.startswith("You have no reservations yet."), empty.text

@@ -68,7 +68,10 @@ async def test_an_order_keeps_the_readers_in_the_order_they_asked(
         "SELECT kind, pre_booking_id, request_reader_id, status::text FROM notifications "
         "WHERE kind = 'ordered' ORDER BY id",
     ) == [("ordered", 1, 1, "sent"), ("ordered", 2, 2, "sent"), ("ordered", 3, 3, "sent")]
-    assert "#1 <b>Dune</b> by Frank Herbert\n    📦 ordered: now your reservation #2 · expected on Jan 15, 2030" in mine.text
+    assert (
+        "#1 <b>Dune</b> by Frank Herbert\n"
+        "    📦 ordered: now your reservation #2 · expected on Jan 15, 2030"
+    ) in mine.text
     assert "#2 <b>Dune</b> by Frank Herbert\n    ⏳ waiting since" in mine.text
     # The usual flow from then on: the restock tells the line (RESTOCK_POLICY=notify_all).
     for reader in (CAROL, ALICE, BOB):
@@ -103,7 +106,7 @@ async def test_a_decline_tells_each_reader_in_their_language(
         engine,
         "SELECT kind, pre_booking_id, request_reader_id, status::text FROM notifications "
         "ORDER BY id",
-    ) == [("declined", None, 1, "sent"), ("declined", None, 2, "sent"), ("declined", None, 3, "sent")]
+    ) == [("declined", None, number, "sent") for number in (1, 2, 3)]
     assert await rows(engine, "SELECT status, decline_reason FROM book_requests") == [
         ("declined", REASON)
     ]
@@ -182,7 +185,9 @@ async def test_requests_lists_the_most_wanted_first_and_orders_by_button(
             "<b>Open requests</b>, most wanted first (page 1)\n\n"
             "#2 <b>Dune</b> by Frank Herbert\n    👥 2 readers since "
         ), listed.text
-        assert "· ISBN 978-0-441-01359-3\n#1 <b>Emma</b> by Jane Austen\n    👥 1 reader since" in listed.text
+        assert (
+            "· ISBN 978-0-441-01359-3\n#1 <b>Emma</b> by Jane Austen\n    👥 1 reader since"
+        ) in listed.text
         assert [label for label, _ in chat.current_buttons(listed)] == ["Order #2", "Order #1"]
         pressed = await chat.press(ADMIN, "Order #2", listed)
         await chat.deliveries_done()
@@ -222,7 +227,8 @@ async def test_an_order_reuses_the_catalog_book_and_skips_readers_already_waitin
         "ORDER BY p.id",
     ) == [(1, BOB.id), (2, ALICE.id)]
     assert await rows(
-        engine, "SELECT id, pre_booking_id, withdrawn_at IS NULL FROM book_request_readers ORDER BY id"
+        engine,
+        "SELECT id, pre_booking_id, withdrawn_at IS NULL FROM book_request_readers ORDER BY id",
     ) == [(1, 2, True), (2, 1, True), (3, None, False)]
     assert not any("Good news" in text for text in api.texts_to(CAROL.id))
     assert await rows(engine, "SELECT count(*) FROM notifications WHERE kind = 'ordered'") == [

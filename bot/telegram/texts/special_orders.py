@@ -4,7 +4,6 @@ refusals."""
 
 from html import escape
 
-from bot.books.isbn import hyphenated
 from bot.i18n import catalogs
 from bot.i18n.catalogs import _, ngettext
 from bot.notifications.messages import SpecialOrderNews
@@ -23,6 +22,7 @@ from bot.special_orders.models import RequestStatus
 from bot.special_orders.schemas import DeclineReport, OrderReport, Requested, RequestsPage
 from bot.telegram.lengths import CALLBACK_ANSWER_LIMIT, truncated
 from bot.telegram.texts.formatting import book_name, moment, shortened, truncated_html
+from bot.telegram.texts.isbns import isbn_line
 
 # A request's name in the reader's list: short enough that ten fit beside their
 # reservations in one message.
@@ -141,7 +141,7 @@ def requests_page(page: RequestsPage) -> str:
                 request.readers,
             ) % {"count": request.readers, "moment": moment(request.created_at)}
             if request.isbn is not None:
-                detail += " · ISBN " + hyphenated(request.isbn)
+                detail += " · " + isbn_line(request.isbn)
             lines.append("    " + detail)
         lines += [
             "",
