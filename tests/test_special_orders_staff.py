@@ -282,3 +282,21 @@ async def test_a_reader_who_blocked_the_bot_hears_of_the_decline_when_back(
         ("declined", "sent"),
         ("ordered", "sent"),
     ]
+
+
+async def test_an_order_of_a_book_on_the_shelf_is_refused(
+    services: Services, engine: AsyncEngine, api: FakeBotApi
+) -> None:
+    """Nobody may be left waiting for a book in stock: staff are told to point the
+    readers to it instead."""
+    async with special_chat(engine, api) as (chat, services, _metadata):
+        await chat.send_one(ALICE, "/request Emma | Jane Austen")
+        await services.books.add_book(ADMIN.id, "Emma", "Jane Austen", 2)
+        before = await everything(engine)
+        refused = await chat.send_one(ADMIN, "/order 1")
+        after = await everything(engine)
+    assert after == before
+    assert refused.text == (
+        "#1 <b>Emma</b> by Jane Austen is in the catalog with 2 copies free: its readers can "
+        "have it now. Tell them with /decline 1 in stock as /book_1."
+    )

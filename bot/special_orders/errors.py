@@ -64,3 +64,15 @@ class AuthorUnknown(DomainError):
 @dataclass(eq=False)
 class DeclineReasonInvalid(DomainError):
     limit: int
+
+
+@dataclass(eq=False)
+class OrderedBookInStock(DomainError):
+    """The catalog has the request's book with copies free on the shelf: its readers can
+    have one now, no order needed (nobody waits for a book in stock)."""
+
+    request_id: int
+    book_id: int
+    title: str
+    author: str
+    free: int

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.notifications.models import Notification, NotificationKind
 from bot.notifications.repository import in_their_language
-from bot.reservations.models import ACTIVE_STATUSES, PreBooking
+from bot.reservations.models import ACTIVE_STATUSES, PreBooking, ReservationStatus
 from bot.reservations.schemas import RequestLine
 from bot.special_orders.models import BookRequest, RequestReader, RequestStatus
 from bot.special_orders.schemas import AskedFor, OpenRequest
@@ -259,3 +259,13 @@ class RequestRepository:
             .limit(limit)
         )
         return [RequestLine(*row) for row in rows]
+
+    async def free_copies(self, book_id: int, stock: int) -> int:
+        """The (locked) book's copies not set aside for a reader."""
+        held = await self._session.scalar(
+            select(func.count())
+            .select_from(PreBooking)
+            .where(PreBooking.book_id == book_id)
+            .where(PreBooking.status == ReservationStatus.ON_HOLD)
+        )
+        return stock - int(held or 0)

@@ -26,6 +26,7 @@ from bot.special_orders.errors import (
     AuthorUnknown,
     DeclineReasonInvalid,
     ExpectedDayPassed,
+    OrderedBookInStock,
     RequestDecided,
     RequestFieldInvalid,
     RequestNotFound,
@@ -204,6 +205,10 @@ class SpecialOrderService:
             book = await books.get_existing(book.id, lock="update")
             if book.withdrawn_at is not None:
                 raise BookWithdrawn(book_view(book))
+            free = await requests.free_copies(book.id, book.stock_quantity)
+            if free > 0:
+                # Nobody waits for a book on the shelf: the readers may have it now.
+                raise OrderedBookInStock(request_id, book.id, book.title, book.author, free)
             news = SpecialOrderNews(request_id, book.title, book.author, day)
             messages = languages.in_each_language(lambda: self._messages.ordered(news))
             reserved, already = await requests.reserve_readers(request_id, book.id, messages)

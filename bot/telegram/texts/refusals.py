@@ -41,6 +41,7 @@ from bot.special_orders.errors import (
     AuthorUnknown,
     DeclineReasonInvalid,
     ExpectedDayPassed,
+    OrderedBookInStock,
     RequestDecided,
     RequestFieldInvalid,
     RequestNotFound,
@@ -154,6 +155,7 @@ REFUSALS: dict[type[DomainError | BadInput], Callable[[Any], str]] = {
     ExpectedDayPassed: special_orders.expected_day_passed,
     AuthorUnknown: special_orders.author_unknown,
     DeclineReasonInvalid: special_orders.decline_reason_invalid,
+    OrderedBookInStock: special_orders.ordered_book_in_stock,
 }
 
 

@@ -13,6 +13,7 @@ from bot.special_orders.errors import (
     AuthorUnknown,
     DeclineReasonInvalid,
     ExpectedDayPassed,
+    OrderedBookInStock,
     RequestDecided,
     RequestFieldInvalid,
     RequestNotFound,
@@ -258,3 +259,18 @@ def author_unknown(error: AuthorUnknown) -> str:
 
 def decline_reason_invalid(error: DeclineReasonInvalid) -> str:
     return _("The reason must be between 1 and %(limit)s characters.") % {"limit": error.limit}
+
+
+def ordered_book_in_stock(error: OrderedBookInStock) -> str:
+    return ngettext(
+        "#%(book_id)s %(book)s is in the catalog with %(count)s copy free: its readers can "
+        "have it now. Tell them with /decline %(id)s in stock as /book_%(book_id)s.",
+        "#%(book_id)s %(book)s is in the catalog with %(count)s copies free: its readers can "
+        "have it now. Tell them with /decline %(id)s in stock as /book_%(book_id)s.",
+        error.free,
+    ) % {
+        "book_id": error.book_id,
+        "book": book_name(error.title, error.author),
+        "count": error.free,
+        "id": error.request_id,
+    }
