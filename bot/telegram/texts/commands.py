@@ -28,10 +28,10 @@ ADMIN_COMMANDS = {
     "collected": N_("a reader took their held copy: /collected <reservation id>"),
     "holds": N_("a book's copies on hold and its line: /holds <book id>"),
     "withdraw": N_("withdraw a book, cancelling its line: /withdraw <book id> <reason>"),
-    "demand": N_("which books readers wait for most, with a chart and a CSV"),
     "requests": N_("readers' requests for books the shop lacks, most wanted first"),
     "order": N_("order a request's book: /order <request id> [ISBN] [YYYY-MM-DD]"),
     "decline": N_("decline a request, telling its readers: /decline <request id> <reason>"),
+    "demand": N_("which books readers wait for most, with a chart and a CSV"),
 }
 
 
