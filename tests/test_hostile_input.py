@@ -62,9 +62,7 @@ HYPOTHESIS = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-NEAR_VALID_DATA = st.from_regex(
-    r"\A([rcbmux]|ps|rs|wr|so|rq):-?[0-9]{0,25}(:[0-9a-z]{0,8})?\Z"
-)
+NEAR_VALID_DATA = st.from_regex(r"\A([rcbmux]|ps|rs|wr|so|rq):-?[0-9]{0,25}(:[0-9a-z]{0,8})?\Z")
 
 
 @pytest.fixture
