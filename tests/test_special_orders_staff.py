@@ -300,3 +300,20 @@ async def test_an_order_of_a_book_on_the_shelf_is_refused(
         "#1 <b>Emma</b> by Jane Austen is in the catalog with 2 copies free: its readers can "
         "have it now. Tell them with /decline 1 in stock as /book_1."
     )
+
+
+async def test_requests_are_paged_five_at_a_time(
+    services: Services, engine: AsyncEngine, api: FakeBotApi
+) -> None:
+    async with special_chat(engine, api) as (chat, _, _metadata):
+        for number in range(6):
+            await chat.send_one(ALICE, f"/request Book {number} | Author")
+        listed = await chat.send_one(ADMIN, "/requests")
+        first = [label for label, _ in chat.current_buttons(listed)]
+        await chat.press(ADMIN, "Next", listed)
+        second = chat.current(listed)["text"]
+        second_buttons = [label for label, _ in chat.current_buttons(listed)]
+    assert first == [f"Order #{number}" for number in range(1, 6)] + ["Next ›"]
+    assert "(page 2)" in second
+    assert "#6 <b>Book 5</b> by Author" in second
+    assert second_buttons == ["Order #6", "‹ Prev"]
