@@ -28,15 +28,15 @@ STAFF_ONLY = "Sorry, only the bookstore's staff can do that."
 
 @asynccontextmanager
 async def special_chat(
-    engine: AsyncEngine, api: FakeBotApi
+    engine: AsyncEngine, api: FakeBotApi, staff: frozenset[int] = frozenset({ADMIN.id})
 ) -> AsyncIterator[tuple[Chat, Services, FakeBookMetadata]]:
-    """The bot on empty tables (the services fixture emptied them), ADMIN as staff, and
-    the fake metadata service it asks."""
+    """The bot on empty tables (the services fixture emptied them), ADMIN as staff (or
+    those given), and the fake metadata service it asks."""
     async with engine.begin() as connection:
         await connection.execute(text("TRUNCATE book_metadata"))
     async with running_fake_metadata(MODES) as metadata:
         shop = Shop(
-            frozenset({ADMIN.id}),
+            staff,
             line_updates=False,
             book_metadata_url=metadata.url,
             book_metadata_timeout=2.0,
