@@ -9,6 +9,7 @@ for a hold_in_line restock when half the line is paused (bench/paused_line.py).
 `python3 dev.py bench scale …` for several processes, paid broadcasts, the restock's cost.
 `python3 dev.py bench languages [--waiting N] [--runs N]` for a restock in three languages.
 `python3 dev.py bench places [--waiting N] [--runs N] [--send-seconds S]` for place updates.
+`python3 dev.py bench order [--readers N] [--runs N]` for /order of a special request.
 
 Prints a Markdown report (medians, with every run) for docs/benchmarks.md.
 """
@@ -22,7 +23,17 @@ import statistics
 import sys
 from dataclasses import fields
 
-from bench import burst, holds, languages, outage, paused_line, place_updates, scale, webhook
+from bench import (
+    burst,
+    holds,
+    languages,
+    order,
+    outage,
+    paused_line,
+    place_updates,
+    scale,
+    webhook,
+)
 from bench.broadcast import VARIANTS, BroadcastResult, run_broadcast
 from bench.restock import time_restocks
 from bench.search import search_report
@@ -126,5 +137,7 @@ if __name__ == "__main__":
         asyncio.run(webhook.main(sys.argv[2:]))
     elif sys.argv[1:2] == ["scale"]:
         asyncio.run(scale.main(sys.argv[2:]))
+    elif sys.argv[1:2] == ["order"]:
+        asyncio.run(order.main(sys.argv[2:]))
     else:
         asyncio.run(main())

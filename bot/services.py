@@ -35,6 +35,7 @@ from bot.notifications.service import NotificationService
 from bot.opening_hours import ShopHours, WeeklyTime
 from bot.restocks.service import RestockService
 from bot.restocks.withdrawal import WithdrawalService
+from bot.special_orders.service import SpecialOrderService
 from bot.users.admins import Admins
 from bot.users.service import UserService
 
@@ -112,6 +113,8 @@ class Services:
     demand: DemandService
     # A reader's Stop these updates.
     updates_choice: UpdatesChoice
+    # Readers' /request; staff's /requests, /order and /decline.
+    special_orders: SpecialOrderService
     # Staff's /digest (the weekly one is the line's loop's, DigestDue).
     digest: DigestService
 
@@ -177,4 +180,5 @@ def build_services(
         demand=DemandService(sessions, admins, zone, policy.hold_in_line, shop.hold_ratio_target),
         updates_choice=UpdatesChoice(sessions, shop.line_updates),
         digest=DigestService(sessions, admins, digest_rules, clock),
+        special_orders=SpecialOrderService(sessions, admins, messages, metadata, zone),
     )

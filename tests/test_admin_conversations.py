@@ -140,6 +140,8 @@ async def test_command_menu_is_published(services: Services, api: FakeBotApi) ->
             "book",
             "language",
             "updates",
+            "request",
+            "unrequest",
         ]
     assert menus[None][0]["description"].startswith("browse the catalog")
     assert menus["ru"][0]["description"].startswith("каталог")

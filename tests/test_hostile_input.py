@@ -28,6 +28,11 @@ COMMANDS = [
     "addbook",
     "deliveries",
     "withdraw",
+    "request",
+    "unrequest",
+    "requests",
+    "order",
+    "decline",
     "frobnicate",
 ]
 # Replies that report a change; any other reply must leave the database untouched.
@@ -41,6 +46,7 @@ CHANGES = (
     "#1 <b>Dune</b> by Frank Herbert is withdrawn",
     "#2 <b>Emma</b> by Jane Austen is withdrawn",
     "Reservation #1 for",
+    "📮",
 )
 CALLBACK_CHANGES = (
     "Reserved:",
@@ -56,7 +62,7 @@ HYPOTHESIS = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-NEAR_VALID_DATA = st.from_regex(r"\A([rcbmux]|ps|rs):-?[0-9]{0,25}(:[0-9a-z]{0,8})?\Z")
+NEAR_VALID_DATA = st.from_regex(r"\A([rcbmux]|ps|rs|wr|so|rq):-?[0-9]{0,25}(:[0-9a-z]{0,8})?\Z")
 
 
 @pytest.fixture

@@ -48,9 +48,9 @@ from bot.errors import DomainError
 from bot.holds.errors import NotOnHold, StockBelowHolds
 from bot.holds.schemas import Collection, HoldEntry, HoldsReport, LineRestock
 from bot.i18n import catalogs, languages
-from bot.line.pages import RESERVATIONS_PAGE_SIZE
+from bot.line.pages import REQUESTS_SHOWN, RESERVATIONS_PAGE_SIZE
 from bot.line.pause import PauseChange
-from bot.notifications.messages import LapsedWait
+from bot.notifications.messages import LapsedWait, SpecialOrderNews
 from bot.notifications.models import NotificationKind
 from bot.notifications.schemas import DeliveryReport, KindCounts
 from bot.reservations.errors import (
@@ -69,11 +69,31 @@ from bot.reservations.models import ReservationStatus
 from bot.reservations.schemas import (
     Cancellation,
     Confirmation,
+    RequestLine,
+    RequestWithdrawal,
     ReservationPage,
     ReservationView,
 )
 from bot.restocks.schemas import Restock, Withdrawal
-from bot.special_orders.schemas import OpenRequest
+from bot.special_orders.errors import (
+    AlreadyRequested,
+    AuthorUnknown,
+    DeclineReasonInvalid,
+    ExpectedDayPassed,
+    OrderedBookInStock,
+    RequestDecided,
+    RequestFieldInvalid,
+    RequestNotFound,
+    TooManyRequests,
+)
+from bot.special_orders.schemas import (
+    DeclineReport,
+    OpenRequest,
+    OrderReport,
+    Requested,
+    RequestsPage,
+)
+from bot.special_orders.service import DECLINE_REASON_MAX_LENGTH, REQUESTS_PAGE_SIZE
 from bot.telegram import deep_links, keyboards
 from bot.telegram.application import reader_commands
 from bot.telegram.bad_input import BadInput, InvalidButton, NotADay, NotPrivateChat, UsageError
@@ -100,6 +120,7 @@ from bot.telegram.texts import holds as holds_texts
 from bot.telegram.texts import language as language_texts
 from bot.telegram.texts import pause as pause_texts
 from bot.telegram.texts import place_updates as place_texts
+from bot.telegram.texts import special_orders as special_texts
 from bot.users.errors import NotAnAdmin
 from tests.test_lengths import telegram_accepts
 
@@ -294,6 +315,7 @@ def messages() -> list[str]:
         place_texts.updates_chosen(True, True),
         place_texts.updates_chosen(True, False),
         *needed_until_messages(),
+        *special_order_messages(),
     ]
 
 
@@ -646,4 +668,73 @@ def pause_messages() -> list[str]:
         *(pause_texts.resumed(change) for change in changes[1:]),
         reservations.reservation_page(page),
         *(refusals.refusal(error) for error in errors),
+    ]
+
+
+def special_order_messages() -> list[str]:
+    """Special orders (issue 22): the reader's answers and notices, their requests in
+    /myreservations, staff's /requests and reports, and the refusals, at their longest."""
+    longest = [(LONG_TITLE, LONG_AUTHOR), (LONG_TITLE, None)]
+    reason = "<&>" + "\N{MATHEMATICAL FRAKTUR CAPITAL W}" * (DECLINE_REASON_MAX_LENGTH - 3)
+    lines = [
+        RequestLine(
+            MAX_ID, title, author, "9780441013593", status, NOW, MAX_ID, EXPECTED_ON, reason
+        )
+        for title, author in longest
+        for status in ("open", "ordered", "declined")
+    ]
+    page = replace(RESERVATIONS, requests=tuple(lines * 4)[:REQUESTS_SHOWN])
+    open_requests = tuple(
+        OpenRequest(MAX_ID, title, author, "9780441013593", BIG, NOW)
+        for title, author in longest * 3
+    )[:REQUESTS_PAGE_SIZE]
+    return [
+        *(
+            special_texts.requested(Requested(MAX_ID, title, author, None, place))
+            for title, author in longest
+            for place in (1, BIG)
+        ),
+        *(
+            special_texts.ordered_notice(SpecialOrderNews(MAX_ID, title, author, EXPECTED_ON))
+            for title, author in longest
+        ),
+        *(
+            special_texts.declined_notice(SpecialOrderNews(MAX_ID, title, author, None, reason))
+            for title, author in longest
+        ),
+        reservations.reservation_page(page),
+        reservations.reservation_page(replace(page, reservations=(), total=0)),
+        special_texts.request_withdrawn(RequestWithdrawal(MAX_ID, LONG_TITLE, page)),
+        special_texts.requests_page(RequestsPage(open_requests, MAX_ID, True)),
+        special_texts.requests_page(RequestsPage((), 1, False)),
+        *(
+            special_texts.order_report(
+                OrderReport(MAX_ID, MAX_ID, LONG_TITLE, LONG_AUTHOR, count, count, EXPECTED_ON)
+            )
+            for count in (0, 1, 2, 5, BIG)
+        ),
+        *(
+            special_texts.decline_report(DeclineReport(MAX_ID, title, author, count))
+            for title, author in longest
+            for count in (0, 1, 2, 5, BIG)
+        ),
+        *(
+            refusals.refusal(error)
+            for error in (
+                AlreadyRequested(MAX_ID, LONG_TITLE, LONG_AUTHOR),
+                *(TooManyRequests(limit) for limit in (1, 2, 5, MAX_ID)),
+                RequestFieldInvalid("title", TITLE_MAX_LENGTH),
+                RequestFieldInvalid("author", AUTHOR_MAX_LENGTH),
+                RequestNotFound(MAX_ID),
+                RequestDecided(MAX_ID, "ordered"),
+                RequestDecided(MAX_ID, "declined"),
+                ExpectedDayPassed("2026-09-30"),
+                AuthorUnknown(MAX_ID, "9780441013593"),
+                DeclineReasonInvalid(DECLINE_REASON_MAX_LENGTH),
+                *(
+                    OrderedBookInStock(MAX_ID, MAX_ID, LONG_TITLE, LONG_AUTHOR, free)
+                    for free in (1, 2, 5, BIG)
+                ),
+            )
+        ),
     ]

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from sqlalchemy import case, func, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.books.models import AUTHOR_MAX_LENGTH, TITLE_MAX_LENGTH, BookMetadata
 from bot.books.rules import tidy
@@ -143,3 +143,18 @@ class MetadataCache:
                 set_={**values, "fetched_at": func.now()},
             )
         )
+
+
+async def looked_up(
+    sessions: async_sessionmaker[AsyncSession], source: MetadataSource, isbn: str
+) -> Metadata | None:
+    """The cached answer for the ISBN, else the service's (then cached); None when the
+    service failed. Asked outside any transaction: it may take up to its timeout."""
+    async with sessions.begin() as session:
+        metadata = await MetadataCache(session).get(isbn)
+    if metadata is None:
+        metadata = await source.fetch(isbn)
+        if metadata is not None:
+            async with sessions.begin() as session:
+                await MetadataCache(session).put(isbn, metadata)
+    return metadata

@@ -14,7 +14,7 @@ from bot.books.errors import (
 )
 from bot.books.folding import folded
 from bot.books.isbn import looks_like_isbn, normalised
-from bot.books.metadata import MetadataCache, MetadataSource
+from bot.books.metadata import MetadataSource, looked_up
 from bot.books.repository import BookRepository, book_view
 from bot.books.schemas import BookPage, BookView, ImportReport, NewBook, RejectedRow
 from bot.errors import DomainError
@@ -90,13 +90,7 @@ class BookService:
             same = await books.find_by_isbn(isbn)
             if same is not None:  # known already: no need to ask the service
                 raise DuplicateBook(same.id, same.title, same.author)
-            metadata = await MetadataCache(session).get(isbn)
-        if metadata is None:
-            # Outside any transaction: the service may take up to its timeout.
-            metadata = await self._metadata.fetch(isbn)
-            if metadata is not None:
-                async with self._sessions.begin() as session:
-                    await MetadataCache(session).put(isbn, metadata)
+        metadata = await looked_up(self._sessions, self._metadata, isbn)
         if metadata is None or metadata.title is None or metadata.author is None:
             raise BookMetadataUnavailable(isbn)
         return await self._add(

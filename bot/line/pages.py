@@ -12,9 +12,13 @@ from bot.books.models import Book
 from bot.books.repository import BookRepository
 from bot.pagination import PageRequest, page_count
 from bot.reservations.repository import ReservationRepository
-from bot.reservations.schemas import ReservationPage
+from bot.reservations.schemas import RequestLine, ReservationPage
+from bot.special_orders.repository import RequestRepository
 
 RESERVATIONS_PAGE_SIZE = 5
+# The reader's special orders shown above their reservations: the open ones, then the
+# latest decided.
+REQUESTS_SHOWN = 10
 
 
 async def reservation_page(
@@ -36,11 +40,17 @@ async def reservation_page(
         else item
         for item in items
     ]
+    requests: tuple[RequestLine, ...] = ()
+    if request.number == 1:
+        requests = tuple(
+            await RequestRepository(session).readers_requests(user_id, REQUESTS_SHOWN)
+        )
     return ReservationPage(
         tuple(item.in_zone(zone) for item in items),
         request.number,
         page_count(total, request.size),
         total,
+        requests,
     )
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.books.errors import BookWithdrawn
 from bot.books.expected_wait import HISTORY, expected_day
 from bot.books.repository import BookRepository, book_view
+from bot.database import is_valid_id
 from bot.holds.line import pass_on_free_copies
 from bot.holds.policy import HoldPolicy
 from bot.holds.repository import HoldRepository
@@ -23,7 +24,15 @@ from bot.reservations.errors import (
 )
 from bot.reservations.models import ReservationStatus
 from bot.reservations.repository import ReservationRepository
-from bot.reservations.schemas import Cancellation, Confirmation, ReservationPage
+from bot.reservations.schemas import (
+    Cancellation,
+    Confirmation,
+    RequestWithdrawal,
+    ReservationPage,
+)
+from bot.special_orders.errors import RequestDecided, RequestNotFound
+from bot.special_orders.models import RequestStatus
+from bot.special_orders.repository import RequestRepository
 from bot.users.repository import UserRepository
 from bot.users.schemas import Reader
 
@@ -119,5 +128,29 @@ class ReservationService:
             assert cancelled is not None
             return Cancellation(
                 cancelled.in_zone(self._zone),
+                await reservation_page(session, user_id, page, self._zone),
+            )
+
+    async def withdraw_request(
+        self, reader: Reader, request_id: int, page: int = 1
+    ) -> RequestWithdrawal:
+        """The reader takes back one of their open special orders; once staff ordered or
+        declined it, it is theirs no more to withdraw (RequestDecided)."""
+        async with self._sessions.begin() as session:
+            user_id = await UserRepository(session).save(reader)
+            requests = RequestRepository(session)
+            # The request's row, as /order and /decline lock it: they see it withdrawn
+            # or we see it decided.
+            request = (
+                await requests.get(request_id, lock=True) if is_valid_id(request_id) else None
+            )
+            if request is None or not await requests.asked_by(user_id, request_id):
+                raise RequestNotFound(request_id)
+            if request.status != RequestStatus.OPEN.value:
+                raise RequestDecided(request_id, request.status)
+            await requests.withdraw(user_id, request_id)
+            return RequestWithdrawal(
+                request_id,
+                request.title,
                 await reservation_page(session, user_id, page, self._zone),
             )

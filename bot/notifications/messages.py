@@ -54,6 +54,18 @@ class PlaceNews:
     language: str | None = None  # the reader's (users.language); None: the default
 
 
+@dataclass(frozen=True)
+class SpecialOrderNews:
+    """A reader's special order decided by staff: what its ordered (with the day copies
+    are expected, if staff said) or declined (with the reason) notice says."""
+
+    request_id: int
+    title: str
+    author: str | None
+    expected_on: date | None = None
+    reason: str | None = None
+
+
 class ReaderMessages(Protocol):
     """Every message a use case queues for a reader; required by each service that queues."""
 
@@ -86,4 +98,13 @@ class ReaderMessages(Protocol):
     def place_update(self, news: PlaceNews) -> OutgoingMessage:
         """The reader's place in line improved; with the button that stops these. The
         line's loop renders one for each reader moved up (thousands at once)."""
+        ...
+
+    def ordered(self, news: SpecialOrderNews) -> str:
+        """Staff ordered the book a reader asked for: they now wait for it in line; in the
+        active language, rendered once per language, as withdrawn."""
+        ...
+
+    def declined(self, news: SpecialOrderNews) -> str:
+        """Staff declined the reader's request, for news.reason; rendered as ordered."""
         ...

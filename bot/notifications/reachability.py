@@ -10,7 +10,9 @@ is still in stock is queued again, and so is the offer of a copy still held for 
 is not kept longer for a reader who was away. A hold that ended meanwhile (expired,
 collected) sends nothing: news of a hold they never heard of would only confuse. So
 with a withdrawal's notice: queued again while the book is still withdrawn, not once a
-restock has made it available again (nor when it is withdrawn anew after that).
+restock has made it available again (nor when it is withdrawn anew after that). A
+special order's notice: ordered while the reservation it became still waits (or is
+paused), declined always (a decline stands).
 
 Why it is sent once: only failed rows are queued again, and a failed row never reached
 the reader (a refusal, or no call at all); from pending it is delivered at most once by
@@ -107,12 +109,16 @@ async def requeue_missed(session: AsyncSession, user_id: int) -> int:
     still_withdrawn = (Notification.kind == NotificationKind.WITHDRAWN.value) & (
         PreBooking.cancelled_at >= Book.withdrawn_at
     )
+    # A special order ordered: news while the reservation it became still waits.
+    still_ordered = (Notification.kind == NotificationKind.ORDERED.value) & PreBooking.status.in_(
+        (ReservationStatus.WAITING, ReservationStatus.PAUSED)
+    )
     requeued = await session.execute(
         update(Notification)
         .where(Notification.pre_booking_id == PreBooking.id)
         .where(PreBooking.user_id == user_id)
         .where(Book.id == PreBooking.book_id)
-        .where(back_in_stock | still_held | still_withdrawn)
+        .where(back_in_stock | still_held | still_withdrawn | still_ordered)
         .where(Notification.status == NotificationStatus.FAILED)
         .where(Notification.reader_unreachable)
         .values(
@@ -120,6 +126,31 @@ async def requeue_missed(session: AsyncSession, user_id: int) -> int:
             next_attempt_at=func.now(),
             # Queued anew: the age limit counts from now, not from the restock, or a
             # reader back after days could lose it to the limit before it goes out.
+            created_at=func.now(),
+            attempts=0,
+            reader_unreachable=False,
+        )
+        .returning(Notification.id)
+    )
+    return len(requeued.all()) + await _requeue_declined(session, user_id)
+
+
+async def _requeue_declined(session: AsyncSession, user_id: int) -> int:
+    """A declined special order's notice (about no reservation: found by the reader's
+    chat): a decline stands for good, so it always still holds."""
+    requeued = await session.execute(
+        update(Notification)
+        .where(Notification.kind == NotificationKind.DECLINED.value)
+        .where(Notification.request_reader_id.is_not(None))
+        .where(
+            Notification.chat_id
+            == select(User.chat_id).where(User.id == user_id).scalar_subquery()
+        )
+        .where(Notification.status == NotificationStatus.FAILED)
+        .where(Notification.reader_unreachable)
+        .values(
+            status=NotificationStatus.PENDING,
+            next_attempt_at=func.now(),
             created_at=func.now(),
             attempts=0,
             reader_unreachable=False,

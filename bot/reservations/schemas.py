@@ -66,11 +66,29 @@ def _in_zone(moment: datetime | None, zone: tzinfo) -> datetime | None:
 
 
 @dataclass(frozen=True)
+class RequestLine:
+    """One of the reader's special orders (bot/special_orders/), shown with their
+    reservations: open, ordered (now the reservation reservation_id) or declined."""
+
+    request_id: int
+    title: str
+    author: str | None
+    isbn: str | None
+    status: str
+    asked_at: datetime
+    reservation_id: int | None = None
+    expected_on: date | None = None
+    decline_reason: str | None = None
+
+
+@dataclass(frozen=True)
 class ReservationPage:
     reservations: tuple[ReservationView, ...]
     number: int
     page_count: int
     total: int
+    # On the first page: the reader's special orders, open ones first.
+    requests: tuple[RequestLine, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -89,4 +107,13 @@ class Cancellation:
     """The cancelled reservation and the reader's list as it now stands."""
 
     reservation: ReservationView
+    page: ReservationPage
+
+
+@dataclass(frozen=True)
+class RequestWithdrawal:
+    """The reader took back their special order; their list as it now stands."""
+
+    request_id: int
+    title: str
     page: ReservationPage

@@ -39,6 +39,7 @@ from bot.telegram.handlers import (
     needed_until,
     place_updates,
     readers,
+    special_orders,
 )
 from bot.telegram.log_names import name_handlers_in_logs
 from bot.telegram.measured_update_processor import MeasuredUpdateProcessor
@@ -135,6 +136,11 @@ def add_handlers(application: BotApplication) -> None:
         "language": language.language_command,
         "updates": place_updates.updates_command,
         "digest": digest.digest,
+        "request": special_orders.request,
+        "unrequest": special_orders.unrequest,
+        "requests": special_orders.requests,
+        "order": special_orders.order,
+        "decline": special_orders.decline,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=NEW_MESSAGES))

@@ -124,3 +124,31 @@ def _integer(command: str, text: str) -> int:
     if not (digits.isascii() and digits.isdigit()) or len(digits) > _MAX_DIGITS:
         raise UsageError(command)
     return int(text)
+
+
+def request_fields(command: str, text: str) -> tuple[str | None, str, str]:
+    """`/command <ISBN>` or `/command <title> | <author>`: (the ISBN as typed, or None;
+    the title; the author). The checksum and the fields' lengths are the service's rules."""
+    if looks_like_isbn(text):
+        return text, "", ""
+    parts = [part.strip() for part in text.split("|")]
+    if len(parts) != 2 or not parts[0] or not parts[1]:
+        raise UsageError(command)
+    return None, parts[0], parts[1]
+
+
+def order_fields(command: str, args: Sequence[str]) -> tuple[int, str | None, date | None]:
+    """`/command <id> [ISBN] [YYYY-MM-DD]`, in that order; the ISBN's checksum and the
+    day's range are the service's rules."""
+    if not 1 <= len(args) <= 3:
+        raise UsageError(command)
+    request_id = _id(command, args[0].removeprefix("#"))
+    isbn, day = None, None
+    rest = list(args[1:])
+    if rest and looks_like_isbn(rest[0]):
+        isbn = rest.pop(0)
+    if rest:
+        day = _day(command, rest.pop(0))
+    if rest:
+        raise UsageError(command)
+    return request_id, isbn, day

@@ -4,7 +4,9 @@ Formats: `r:<book_id>` reserve, `c:<reservation_id>:<page>` cancel,
 `b:<page>[:<search>]` catalog page, `m:<page>` my reservations page,
 `l:<language>` the reader's language, `ps:<reservation_id>:<page>` pause,
 `rs:<reservation_id>:<page>` resume, `u:<reservation_id>:<span>` only needed until
-(span: 2w, 1m, 3m), `lu:off` stop the presser's place updates.
+(span: 2w, 1m, 3m), `lu:off` stop the presser's place updates, `wr:<request_id>:<page>`
+withdraw the reader's special order, `so:<request_id>` staff order a request,
+`rq:<page>` staff's open requests page.
 Clients can send any bytes back, so decoding checks everything.
 """
 
@@ -70,6 +72,22 @@ class StopPlaceUpdatesButton:
     """No id: whoever presses it stops their own updates."""
 
 
+@dataclass(frozen=True)
+class WithdrawRequestButton:
+    request_id: int
+    page: int
+
+
+@dataclass(frozen=True)
+class OrderRequestButton:
+    request_id: int
+
+
+@dataclass(frozen=True)
+class RequestsPageButton:
+    page: int
+
+
 Button = (
     ReserveButton
     | CancelButton
@@ -80,6 +98,9 @@ Button = (
     | ResumeButton
     | UntilButton
     | StopPlaceUpdatesButton
+    | WithdrawRequestButton
+    | OrderRequestButton
+    | RequestsPageButton
 )
 SPANS = {span.value: span for span in Span}
 
@@ -105,6 +126,12 @@ def encode(button: Button) -> str | None:
             data = f"u:{reservation_id}:{span.value}"
         case StopPlaceUpdatesButton():
             data = "lu:off"
+        case WithdrawRequestButton(request_id, page):
+            data = f"wr:{request_id}:{page}"
+        case OrderRequestButton(request_id):
+            data = f"so:{request_id}"
+        case RequestsPageButton(page):
+            data = f"rq:{page}"
     return data if len(data.encode()) <= MAX_BYTES else None
 
 
@@ -136,6 +163,13 @@ def decode(data: object) -> Button:
                 return UntilButton(_id(reservation_id), SPANS[span])
         case "lu" if rest == "off":
             return StopPlaceUpdatesButton()
+        case "wr":
+            request_id, _, page = rest.partition(":")
+            return WithdrawRequestButton(_id(request_id), _page(page))
+        case "so":
+            return OrderRequestButton(_id(rest))
+        case "rq":
+            return RequestsPageButton(_page(rest))
     raise InvalidButton()
 
 

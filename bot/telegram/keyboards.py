@@ -11,19 +11,32 @@ from bot.i18n.catalogs import N_, _
 from bot.line.needed_until import Span
 from bot.reservations.models import ReservationStatus
 from bot.reservations.schemas import ReservationPage, ReservationView
+from bot.special_orders.models import RequestStatus
+from bot.special_orders.schemas import RequestsPage
 from bot.telegram import callback_data
 from bot.telegram.callback_data import (
     BooksPageButton,
     Button,
     CancelButton,
     LanguageButton,
+    OrderRequestButton,
     PauseButton,
+    RequestsPageButton,
     ReservationsPageButton,
     ReserveButton,
     ResumeButton,
     UntilButton,
+    WithdrawRequestButton,
 )
-from bot.telegram.texts import cards, catalog, holds, needed_until, pause, reservations
+from bot.telegram.texts import (
+    cards,
+    catalog,
+    holds,
+    needed_until,
+    pause,
+    reservations,
+    special_orders,
+)
 
 PREVIOUS = N_("‹ Prev")
 NEXT = N_("Next ›")
@@ -44,7 +57,12 @@ def books_keyboard(page: BookPage) -> InlineKeyboardMarkup | None:
 
 
 def reservations_keyboard(page: ReservationPage) -> InlineKeyboardMarkup | None:
-    rows = [_reservation_row(reservation, page.number) for reservation in page.reservations]
+    rows: list[list[tuple[str, Button]]] = [
+        [(special_orders.withdraw_button(request), WithdrawRequestButton(request.request_id, 1))]
+        for request in page.requests
+        if request.status == RequestStatus.OPEN.value
+    ]
+    rows += [_reservation_row(reservation, page.number) for reservation in page.reservations]
     rows.append(_navigation(page.number, page.page_count, ReservationsPageButton))
     return _markup(rows)
 
@@ -136,3 +154,14 @@ def inline_result_keyboard(link: str, book: BookView | None = None) -> InlineKey
     """Under an inline result, in someone else's chat: a link into the bot."""
     label = cards.inline_reserve_button(book)
     return InlineKeyboardMarkup([[InlineKeyboardButton(label, url=link)]])
+
+
+def requests_keyboard(page: RequestsPage) -> InlineKeyboardMarkup | None:
+    """Under staff's /requests: Order for each request, and the pages."""
+    rows: list[list[tuple[str, Button]]] = [
+        [(special_orders.order_button(request.id), OrderRequestButton(request.id))]
+        for request in page.requests
+    ]
+    last = page.number + (1 if page.more else 0)
+    rows.append(_navigation(page.number, last, RequestsPageButton))
+    return _markup(rows)

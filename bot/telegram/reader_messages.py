@@ -10,10 +10,23 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.books.schemas import BookView
 from bot.digest.schemas import Digest
 from bot.i18n import languages
-from bot.notifications.messages import HeldCopy, LapsedWait, OutgoingMessage, PlaceNews
+from bot.notifications.messages import (
+    HeldCopy,
+    LapsedWait,
+    OutgoingMessage,
+    PlaceNews,
+    SpecialOrderNews,
+)
 from bot.telegram import callback_data
 from bot.telegram.callback_data import CancelButton, StopPlaceUpdatesButton
-from bot.telegram.texts import holds, needed_until, place_updates, reservations, withdrawals
+from bot.telegram.texts import (
+    holds,
+    needed_until,
+    place_updates,
+    reservations,
+    special_orders,
+    withdrawals,
+)
 from bot.telegram.texts.digest import digest as digest_text
 
 
@@ -60,6 +73,12 @@ class TelegramMessages:
         """DigestMessages: the staff member's digest, in their language."""
         with languages.speaking(language or languages.DEFAULT):
             return digest_text(digest)
+
+    def ordered(self, news: SpecialOrderNews) -> str:
+        return special_orders.ordered_notice(news)
+
+    def declined(self, news: SpecialOrderNews) -> str:
+        return special_orders.declined_notice(news)
 
 
 def release_markup(reservation_id: int) -> dict[str, Any]:

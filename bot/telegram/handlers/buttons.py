@@ -15,17 +15,27 @@ from bot.telegram.callback_data import (
     BooksPageButton,
     CancelButton,
     LanguageButton,
+    OrderRequestButton,
     PauseButton,
+    RequestsPageButton,
     ReservationsPageButton,
     ReserveButton,
     ResumeButton,
     StopPlaceUpdatesButton,
     UntilButton,
+    WithdrawRequestButton,
 )
 from bot.telegram.context import BotContext
 from bot.telegram.handlers import language
 from bot.telegram.handlers.senders import reader_of, require_private_chat
-from bot.telegram.texts import catalog, needed_until, pause, place_updates, reservations
+from bot.telegram.texts import (
+    catalog,
+    needed_until,
+    pause,
+    place_updates,
+    reservations,
+    special_orders,
+)
 from bot.telegram.texts import language as language_texts
 from bot.telegram.update_processor import stop_spinner
 
@@ -118,6 +128,31 @@ async def button(update: Update, context: BotContext) -> None:
                 context.services.updates_choice.stop(reader_of(update))
             )
             await spinner.stop(place_updates.stopped_short())
+        case WithdrawRequestButton(request_id, page):
+            withdrawal = await spinner.stopped_by_deadline(
+                context.services.reservations.withdraw_request(reader_of(update), request_id, page)
+            )
+            await spinner.stop(special_orders.request_withdrawn_short())
+            await _show_page(query, withdrawal.page)
+        case OrderRequestButton(request_id):
+            report = await spinner.stopped_by_deadline(
+                context.services.special_orders.order(reader_of(update).telegram_id, request_id)
+            )
+            context.dispatcher.wake()
+            await spinner.stop(special_orders.order_report_short(report))
+            await context.bot.send_message(
+                reader_of(update).chat_id, special_orders.order_report(report)
+            )
+        case RequestsPageButton(page):
+            requests_page = await spinner.stopped_by_deadline(
+                context.services.special_orders.open_requests(reader_of(update).telegram_id, page)
+            )
+            await spinner.stop()
+            await _show(
+                query,
+                special_orders.requests_page(requests_page),
+                keyboards.requests_keyboard(requests_page),
+            )
 
 
 class Spinner:

@@ -18,6 +18,8 @@ READER_COMMANDS = {
     "book": N_("a book's card, to reserve or share it: /book <book id>"),
     "language": N_("choose the language I speak with you"),
     "updates": N_("news of your place in line: /updates on or /updates off"),
+    "request": N_("ask the shop for a book it lacks: /request <ISBN> or <title> | <author>"),
+    "unrequest": N_("withdraw one of your requests: /unrequest <request id>"),
 }
 ADMIN_COMMANDS = {
     "restock": N_("set a book's stock: /restock <book id> <quantity>"),
@@ -26,6 +28,9 @@ ADMIN_COMMANDS = {
     "collected": N_("a reader took their held copy: /collected <reservation id>"),
     "holds": N_("a book's copies on hold and its line: /holds <book id>"),
     "withdraw": N_("withdraw a book, cancelling its line: /withdraw <book id> <reason>"),
+    "requests": N_("readers' requests for books the shop lacks, most wanted first"),
+    "order": N_("order a request's book: /order <request id> [ISBN] [YYYY-MM-DD]"),
+    "decline": N_("decline a request, telling its readers: /decline <request id> <reason>"),
     "demand": N_("which books readers wait for most, with a chart and a CSV"),
     "digest": N_("the staff digest now: what to order, special orders, holds, failed messages"),
 }

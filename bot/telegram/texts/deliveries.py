@@ -16,6 +16,8 @@ MESSAGE_KINDS = {
     NotificationKind.WITHDRAWN.value: N_("📕 Withdrawal notices"),
     NotificationKind.LAPSED.value: N_("🗓 Reservations no longer needed"),
     NotificationKind.PLACE_UPDATE.value: N_("📈 Place updates"),
+    NotificationKind.ORDERED.value: N_("📦 Special orders ordered"),
+    NotificationKind.DECLINED.value: N_("📭 Special orders declined"),
     NotificationKind.DIGEST.value: N_("📰 Staff digests"),
 }
 

@@ -36,6 +36,17 @@ from bot.reservations.errors import (
     ResumeDayNotAhead,
     TooManyReservations,
 )
+from bot.special_orders.errors import (
+    AlreadyRequested,
+    AuthorUnknown,
+    DeclineReasonInvalid,
+    ExpectedDayPassed,
+    OrderedBookInStock,
+    RequestDecided,
+    RequestFieldInvalid,
+    RequestNotFound,
+    TooManyRequests,
+)
 from bot.telegram.bad_input import BadInput, InvalidButton, NotADay, NotPrivateChat, UsageError
 from bot.telegram.texts import (
     catalog,
@@ -44,6 +55,7 @@ from bot.telegram.texts import (
     needed_until,
     pause,
     reservations,
+    special_orders,
     staff,
     withdrawals,
 )
@@ -76,6 +88,15 @@ USAGE = {
         "for example /until 7 2026-12-24"
     ),
     "updates": N_("/updates on or /updates off"),
+    "request": N_(
+        "/request &lt;ISBN&gt; or /request &lt;title&gt; | &lt;author&gt;, "
+        "for example /request 978-0-441-01359-3 or /request Dune | Frank Herbert"
+    ),
+    "unrequest": N_("/unrequest &lt;request id&gt;, for example /unrequest 3"),
+    "order": N_("/order &lt;request id&gt; [ISBN] [YYYY-MM-DD], for example /order 3 2026-12-24"),
+    "decline": N_(
+        "/decline &lt;request id&gt; &lt;reason&gt;, for example /decline 3 out of print"
+    ),
 }
 
 
@@ -126,6 +147,15 @@ REFUSALS: dict[type[DomainError | BadInput], Callable[[Any], str]] = {
     NotPaused: pause.not_paused,
     ResumeDayNotAhead: pause.resume_day_not_ahead,
     NotADay: pause.not_a_day,
+    AlreadyRequested: special_orders.already_requested,
+    TooManyRequests: special_orders.too_many_requests,
+    RequestFieldInvalid: special_orders.request_field_invalid,
+    RequestNotFound: special_orders.request_not_found,
+    RequestDecided: special_orders.request_decided,
+    ExpectedDayPassed: special_orders.expected_day_passed,
+    AuthorUnknown: special_orders.author_unknown,
+    DeclineReasonInvalid: special_orders.decline_reason_invalid,
+    OrderedBookInStock: special_orders.ordered_book_in_stock,
 }
 
 

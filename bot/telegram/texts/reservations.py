@@ -18,7 +18,7 @@ from bot.reservations.schemas import (
     ReservationView,
 )
 from bot.telegram.lengths import CALLBACK_ANSWER_LIMIT, truncated
-from bot.telegram.texts import pause, withdrawals
+from bot.telegram.texts import pause, special_orders, withdrawals
 from bot.telegram.texts.formatting import (
     book_name,
     deadline,
@@ -72,6 +72,9 @@ def reserved_short(confirmation: Confirmation) -> str:
 
 
 def reservation_page(page: ReservationPage) -> str:
+    requests = special_orders.requests_section(page.requests) if page.requests else ""
+    if page.total == 0 and requests:
+        return requests
     if page.total == 0:
         return _(
             "You have no reservations yet. Find a sold-out book with /books "
@@ -85,6 +88,8 @@ def reservation_page(page: ReservationPage) -> str:
             "",
         ]
         lines += [reservation_entry(reservation, units) for reservation in page.reservations]
+        if requests:
+            lines = [requests, "", *lines]
         return "\n".join(lines)
 
     return fitted(render, len(page.reservations))
