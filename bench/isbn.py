@@ -1,5 +1,6 @@
 """A book by its ISBN in a catalog of 100,000 books, each with an ISBN: /search <ISBN>
-(BookService.list_books) and /book <ISBN> (CardService.card_by_isbn) through the services,
+(BookService.list_books), /book <ISBN> (CardService.card_by_isbn) and a reader's /request
+<ISBN> (SpecialOrderService.request) through the services,
 with the unique index uq_books_isbn (after) and, in the same run and database, without it
 (before: the index dropped, as on a schema without it).
 
@@ -83,11 +84,19 @@ async def lookups(engine: AsyncEngine, isbns: list[str]) -> dict[str, list[float
     async def card_by_id(isbn: str) -> object:
         return await services.cards.card(READER, ids[isbn])
 
+    async def request(isbn: str) -> object:
+        # A book the catalog has: the reader is answered with its card's id, after the
+        # lookups by ISBN in the catalog and in the open requests (one transaction).
+        found = await services.special_orders.request(READER, isbn)
+        assert getattr(found, "book_id", None) == ids[isbn], (isbn, found)
+        return found
+
     return {
         "the lookup alone (BookRepository.find_by_isbn)": await timed(find, isbns),
         "/search <ISBN>": await timed(search, isbns),
         "/book <ISBN> (the whole card)": await timed(card, isbns),
         "/book <id>, for comparison (no ISBN)": await timed(card_by_id, isbns),
+        "/request <ISBN> of a book in the catalog (special orders)": await timed(request, isbns),
     }
 
 
