@@ -170,6 +170,23 @@ async def test_a_bot_back_within_a_day_sends_it_then_not_later(
     assert len(await digests(engine)) == 2
 
 
+async def test_a_clock_set_back_within_the_day_sends_it(
+    fresh: None, engine: AsyncEngine, clock: ShopClock
+) -> None:
+    """A clock days ahead finds the week's digest too late; set right (NTP steps it back
+    to Monday morning), the same process sends it: a period skipped as too late is not
+    remembered as done."""
+    bot = process(engine, clock)
+    clock.at(MONDAY + timedelta(days=3), time(9, 0))
+    await bot.line_upkeep.sweep()
+    assert await digests(engine) == []
+    clock.at(MONDAY, time(9, 5))
+    await bot.line_upkeep.sweep()
+    assert [due for due, _ in await digests(engine)] == [
+        datetime.combine(MONDAY, time(9, 0), BERLIN)
+    ]
+
+
 async def test_no_digest_without_digest_at(
     fresh: None, engine: AsyncEngine, clock: ShopClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:

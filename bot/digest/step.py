@@ -40,8 +40,10 @@ class DigestStep:
         self._rules = rules
         self._messages = messages
         self._clock = clock
-        # The last due moment found done: no query until the next one (once a second,
-        # in every process, this step costs a little arithmetic).
+        # The last due moment the database says is done (queued, by this process or
+        # another): no query until the next one (once a second, in every process, this
+        # step costs a little arithmetic). A period skipped as too late or for want of
+        # staff is not: a clock running ahead and set back within the day still sends it.
         self._done: datetime | None = None
 
     async def send_due(self) -> int:
@@ -52,8 +54,7 @@ class DigestStep:
             return 0
         staff = self._admins.telegram_ids
         if now - due > GRACE or not staff:
-            self._done = due
-            return 0
+            return 0  # arithmetic only: nothing to remember
         async with self._sessions.begin() as session:
             digests = DigestRepository(session)
             if not await digests.claim_period(due, len(staff)):
