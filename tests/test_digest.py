@@ -312,6 +312,30 @@ async def test_digest_shows_orders_requests_holds_ending_and_failures(
     assert "#1 <b>Dune</b>, Frank Herbert: заказать 2 (4 читателя, в наличии 0)" in russian.text
 
 
+async def test_messages_given_up_after_a_long_outage_count_as_failed_now(
+    fresh: None, engine: AsyncEngine, api: FakeBotApi
+) -> None:
+    """Queued ten days ago and never tried (the bot down, or Telegram away, meanwhile),
+    given up for their age as the bot comes back: they failed now, and the digest says
+    so."""
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO notifications "
+                "(pre_booking_id, kind, chat_id, text, created_at, next_attempt_at) "
+                "SELECT n, 'back_in_stock', n, 'x', now() - interval '10 days', "
+                "now() - interval '10 days' FROM generate_series(1, 2) AS n"
+            )
+        )
+    staffed = build_services(engine, TelegramMessages(), replace(HOLD_SHOP, admin_ids=STAFF))
+    assert await staffed.outbox.give_up_older_than(timedelta(days=3)) == 2
+    async with running(bot_application(staffed, api)) as application:
+        digest = await Chat(application, api).send_one(ADMIN, "/digest")
+    assert digest.text.split("\n\n")[-1] == (
+        "❌ <b>Messages failed</b> in the last 7 days:\n📚 Back in stock: 2 failed"
+    )
+
+
 async def test_an_empty_digest_says_so(staff_chat: Chat) -> None:
     digest = await staff_chat.send_one(ADMIN, "/digest")
     assert digest.text.split("\n\n")[1:] == [

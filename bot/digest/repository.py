@@ -64,8 +64,9 @@ class DigestRepository:
         return holds
 
     async def failed_since(self, since: datetime) -> list[FailedMessages]:
-        """Messages given up since then, by kind. A failed row keeps the time its last
-        attempt was due (next_attempt_at): it failed then or just after."""
+        """Messages given up since then, by kind. A failed row keeps the time it failed
+        in next_attempt_at: its last attempt's (due then, failed within its lease), or,
+        given up for its age, the moment it was (outbox.py)."""
         unreachable = func.count().filter(Notification.reader_unreachable)
         rows = await self._session.execute(
             select(Notification.kind, func.count(), unreachable)

@@ -106,7 +106,13 @@ class Outbox:
                 .where(Notification.status == PENDING)
                 .where(Notification.next_attempt_at <= func.now())  # not under a claim
                 .where(Notification.created_at < func.now() - max_age)
-                .values(status=FAILED, last_error=f"not delivered within {_duration(max_age)}")
+                .values(
+                    status=FAILED,
+                    last_error=f"not delivered within {_duration(max_age)}",
+                    # When it failed (the digest's "failed in the last week"), not when
+                    # it was last due: unclaimed through an outage, that was days ago.
+                    next_attempt_at=func.now(),
+                )
                 .returning(Notification.id)
             )
             return len(given_up.all())
