@@ -24,8 +24,8 @@ class FailedMessages:
 
     kind: str
     failed: int
-    # Of them, those to readers who blocked the bot or whose chat is gone: they go out
-    # again when the reader comes back.
+    # Of them, those to readers who blocked the bot or whose chat is gone: news still
+    # true goes out again when the reader comes back (bot/notifications/reachability.py).
     unreachable: int
 
     @property
