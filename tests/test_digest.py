@@ -28,6 +28,7 @@ from bot.special_orders.schemas import OpenRequest
 from bot.telegram.context import SERVICES
 from bot.telegram.lengths import MESSAGE_LIMIT
 from bot.telegram.reader_messages import TelegramMessages
+from bot.telegram.texts.deliveries import MESSAGE_KINDS
 from bot.telegram.texts.formatting import as_plain, plain_length
 from tests.chat import ADMIN, ALICE, BOB, CAROL, Chat, Person
 from tests.conftest import HOLD_SHOP, SHOP_ZONE, bot_application, running
@@ -310,6 +311,36 @@ async def test_digest_shows_orders_requests_holds_ending_and_failures(
     await chat.send(IRINA, "/start")
     russian = await chat.send_one(IRINA, "/digest")
     assert "#1 <b>Dune</b>, Frank Herbert: заказать 2 (4 читателя, в наличии 0)" in russian.text
+
+
+async def test_failed_special_order_messages_are_named_in_the_staffs_language(
+    staff_chat: Chat, engine: AsyncEngine
+) -> None:
+    """A special order's "ordered" and "declined" messages that failed are named as the
+    other kinds are, in the staff member's language, not by their code."""
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO notifications "
+                "(request_reader_id, kind, chat_id, text, status, next_attempt_at) VALUES "
+                "(1, 'ordered', 1, 'x', 'failed', now()), "
+                "(2, 'declined', 2, 'x', 'failed', now()), "
+                "(3, 'declined', 3, 'x', 'failed', now())"
+            )
+        )
+    english = await staff_chat.send_one(ADMIN, "/digest")
+    assert english.text.split("\n\n")[-1].split("\n")[1:] == [
+        "📭 Special orders declined: 2 failed",
+        "📦 Special orders ordered: 1 failed",
+    ]
+    await staff_chat.send(IRINA, "/start")
+    russian = await staff_chat.send_one(IRINA, "/digest")
+    assert russian.text.split("\n\n")[-1].split("\n")[1:] == [
+        "📭 Отказы по запросам: 2 не доставлено",
+        "📦 Заказанные по запросам: 1 не доставлено",
+    ]
+    # Every kind has its name (a kind added later too).
+    assert set(MESSAGE_KINDS) == {kind.value for kind in NotificationKind}
 
 
 async def test_messages_given_up_after_a_long_outage_count_as_failed_now(
