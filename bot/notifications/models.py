@@ -89,6 +89,13 @@ class Notification(Base):
             unique=True,
             postgresql_where=text("kind = 'place_update' AND status = 'pending'"),
         ),
+        # The digest's messages failed in the last week (bot/digest/repository.py): a
+        # failed row keeps the moment it failed in next_attempt_at.
+        Index(
+            "ix_notifications_failed",
+            "next_attempt_at",
+            postgresql_where=text("status = 'failed'"),
+        ),
         # One message of each kind per reader of a special order.
         Index(
             "uq_notifications_request_reader_id_kind",

@@ -8,7 +8,8 @@
   each became when the request was ordered.
 - notifications: a message about a request (ordered, declined) names its reader's row
   (request_reader_id); a declined request has no reservation, so pre_booking_id may be
-  NULL, and a digest is about neither.
+  NULL, and a digest is about neither. Failed messages are indexed by when they failed,
+  for the digest.
 - staff_digests: one row per period whose digest was queued, so it goes out once
   whatever the number of processes or restarts.
 
@@ -123,6 +124,14 @@ def upgrade() -> None:
         unique=True,
         postgresql_where=sa.text("request_reader_id IS NOT NULL"),
     )
+    # The digest's "messages failed in the last week" reads failed rows by when they
+    # failed, without scanning an outbox that is never pruned.
+    op.create_index(
+        "ix_notifications_failed",
+        "notifications",
+        ["next_attempt_at"],
+        postgresql_where=sa.text("status = 'failed'"),
+    )
     op.drop_constraint(op.f("ck_notifications_kind_known"), "notifications", type_="check")
     op.create_check_constraint(
         op.f("ck_notifications_kind_known"), "notifications", kinds_check(NEW_KINDS)
@@ -159,6 +168,7 @@ def downgrade() -> None:
         op.f("ck_notifications_kind_known"), "notifications", kinds_check(OLD_KINDS)
     )
     op.drop_index("uq_notifications_request_reader_id_kind", table_name="notifications")
+    op.drop_index("ix_notifications_failed", table_name="notifications")
     op.drop_column("notifications", "request_reader_id")
     op.alter_column("notifications", "pre_booking_id", nullable=False)
     op.drop_index("ix_book_request_readers_user_id", table_name="book_request_readers")
