@@ -1,0 +1,104 @@
+"""Special orders at their edges (issue 22, item 2, reviewed): the times readers and staff
+see in the shop's time zone; a reader's list that fits one message whatever the staff's
+reasons; a reader asking at the moment staff order the book."""
+
+import asyncio
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.i18n import catalogs
+from bot.services import Services
+from bot.telegram.lengths import MESSAGE_LIMIT
+from bot.telegram.texts.formatting import plain_length
+from tests.chat import ADMIN, ALICE, BOB, Person
+from tests.conftest import SHOP_ZONE
+from tests.db import rows
+from tests.fake_telegram import FakeBotApi
+from tests.special_orders import special_chat
+
+BERLIN = ZoneInfo(SHOP_ZONE)
+DAVE = Person(3004, "Dave", "dave")
+
+
+async def test_request_times_are_in_the_shops_time_zone(
+    services: Services, engine: AsyncEngine, api: FakeBotApi
+) -> None:
+    async with special_chat(engine, api, zone=BERLIN) as (chat, _, _metadata):
+        await chat.send_one(ALICE, "/request Emma | Jane Austen")
+        mine = await chat.send_one(ALICE, "/myreservations")
+        listed = await chat.send_one(ADMIN, "/requests")
+    [(asked,)] = await rows(engine, "SELECT created_at FROM book_request_readers")
+    [(created,)] = await rows(engine, "SELECT created_at FROM book_requests")
+    assert f"📮 asked on {catalogs.moment(asked.astimezone(BERLIN))}," in mine.text, mine.text
+    assert f"👥 1 reader since {catalogs.moment(created.astimezone(BERLIN))}" in listed.text, (
+        listed.text
+    )
+
+
+async def test_ten_declined_requests_with_long_reasons_fit_one_message(
+    services: Services, engine: AsyncEngine, api: FakeBotApi
+) -> None:
+    """Reasons of 200 characters outside the BMP (2 UTF-16 units each) and long titles:
+    the reader's list still goes out, within Telegram's 4,096 units."""
+    reason = "🚫" * 200
+    async with special_chat(engine, api) as (chat, services, _metadata):
+        for number in range(10):
+            await chat.send_one(ALICE, f"/request Book {number} {'📕' * 240} | Author {'🖋' * 200}")
+        for number in range(1, 11):
+            await services.special_orders.decline(ADMIN.id, number, reason)
+        await chat.deliveries_done()
+        await services.books.add_book(ADMIN.id, "📗" * 255, "🖋" * 255, 0)
+        await chat.send_one(ALICE, "/reserve 1")
+        mine = await chat.send_one(ALICE, "/myreservations")
+    assert mine.error_code is None, mine
+    assert plain_length(mine.text) <= MESSAGE_LIMIT
+    assert mine.text.startswith("<b>Your requests</b>\n\n#10 "), mine.text[:200]
+    assert mine.text.count("📭 declined: 🚫") == 10
+    assert "⏳ waiting since" in mine.text
+
+
+async def test_a_reader_asking_while_staff_order_the_book_gets_its_card(
+    services: Services, engine: AsyncEngine, api: FakeBotApi
+) -> None:
+    """Dave asks for the book while /order of its request is under way (it waits, here,
+    for Alice's row, held by another transaction): the request is ordered by the time he
+    can join it, the book in the catalog. He gets its card, to reserve it, not a new
+    request for a book the shop has just ordered."""
+    async with special_chat(engine, api) as (chat, _, _metadata):
+        await chat.send_one(ALICE, "/request Emma | Jane Austen")
+        await chat.send_one(BOB, "/request Emma | Jane Austen")
+        async with engine.connect() as blocker:
+            await blocker.execute(
+                text("SELECT 1 FROM users WHERE telegram_id = :id FOR UPDATE"), {"id": ALICE.id}
+            )
+            order = asyncio.create_task(chat.send(ADMIN, "/order 1"))
+            await waiting_for_locks(engine, 1)
+            dave = asyncio.create_task(chat.send(DAVE, "/request emma | JANE AUSTEN"))
+            await waiting_for_locks(engine, 2)
+            await blocker.rollback()
+        await order
+        [answer] = [
+            reply
+            for reply in await dave
+            if reply.method == "sendMessage" and reply.params["chat_id"] == DAVE.id
+        ]
+        card = await chat.send_one(DAVE, "/book 1")
+    assert answer.text == card.text
+    assert "Reserve" in str(answer.buttons)
+    assert await rows(engine, "SELECT id, status FROM book_requests") == [(1, "ordered")]
+    assert await rows(engine, "SELECT count(*) FROM book_request_readers") == [(2,)]
+
+
+async def waiting_for_locks(engine: AsyncEngine, count: int) -> None:
+    """Until count sessions wait for a row lock."""
+    async with asyncio.timeout(10):
+        while (
+            await rows(
+                engine,
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'",
+            )
+        )[0][0] < count:
+            await asyncio.sleep(0.01)
