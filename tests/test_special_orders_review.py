@@ -20,6 +20,11 @@ from tests.special_orders import special_chat
 
 BERLIN = ZoneInfo(SHOP_ZONE)
 DAVE = Person(3004, "Dave", "dave")
+ORDERED = (
+    "📦 Good news: the shop has ordered <b>Emma</b> by Jane Austen, which you asked for "
+    "(request #1). You are in line for it, in the order you asked: I'll message you when "
+    "it arrives. See your place in /myreservations."
+)
 
 
 async def test_request_times_are_in_the_shops_time_zone(
@@ -102,3 +107,61 @@ async def waiting_for_locks(engine: AsyncEngine, count: int) -> None:
             )
         )[0][0] < count:
             await asyncio.sleep(0.01)
+
+
+async def test_an_order_follows_the_asking_order_not_the_readers_rows(
+    services: Services, engine: AsyncEngine, api: FakeBotApi
+) -> None:
+    """The readers came to the bot in one order (their rows' ids) and asked in another;
+    Alice took her request back and asked again, so she is last: the line is the asking
+    order as it stands."""
+    async with special_chat(engine, api) as (chat, _, _metadata):
+        for person in (BOB, ALICE, DAVE):
+            await chat.send_one(person, "/start")
+        for person in (DAVE, ALICE, BOB):
+            await chat.send_one(person, "/request Emma | Jane Austen")
+        await chat.send_one(ALICE, "/unrequest 1")
+        await chat.send_one(ALICE, "/request Emma | Jane Austen")
+        await chat.send_one(ADMIN, "/order 1")
+    assert await rows(engine, "SELECT telegram_id FROM users ORDER BY id") == [
+        (BOB.id,),
+        (ALICE.id,),
+        (DAVE.id,),
+    ]
+    assert await rows(
+        engine,
+        "SELECT u.telegram_id FROM pre_bookings p JOIN users u ON u.id = p.user_id "
+        "WHERE p.status = 'waiting' ORDER BY p.id",
+    ) == [(DAVE.id,), (BOB.id,), (ALICE.id,)]
+
+
+async def test_a_reader_withdrawing_during_an_order_waits_and_is_told_it_was_ordered(
+    services: Services, engine: AsyncEngine, api: FakeBotApi
+) -> None:
+    """Alice takes her request back while /order of it is under way (held, here, at
+    Bob's row): her withdrawal waits for the request's row, then finds it ordered. No
+    deadlock, and no reservation left behind for a request she withdrew."""
+    async with special_chat(engine, api) as (chat, _, _metadata):
+        await chat.send_one(ALICE, "/request Emma | Jane Austen")
+        await chat.send_one(BOB, "/request Emma | Jane Austen")
+        async with engine.connect() as blocker:
+            await blocker.execute(
+                text("SELECT 1 FROM users WHERE telegram_id = :id FOR UPDATE"), {"id": BOB.id}
+            )
+            order = asyncio.create_task(chat.send(ADMIN, "/order 1"))
+            await waiting_for_locks(engine, 1)
+            withdrawal = asyncio.create_task(chat.send(ALICE, "/unrequest 1"))
+            await waiting_for_locks(engine, 2)
+            await blocker.rollback()
+        await order
+        await withdrawal
+        await chat.deliveries_done()
+    # Her answer, then the news of the order (sent by the outbox meanwhile or after).
+    assert sorted(api.texts_to(ALICE.id)[-2:]) == sorted(
+        ["Request #1 was ordered already: nothing changed.", ORDERED]
+    )
+    assert await rows(
+        engine,
+        "SELECT r.withdrawn_at IS NULL, p.status::text FROM book_request_readers r "
+        "JOIN pre_bookings p ON p.id = r.pre_booking_id ORDER BY r.id",
+    ) == [(True, "waiting"), (True, "waiting")]
