@@ -16,7 +16,7 @@ from tests.chat import ADMIN, ALICE, BOB, Person
 from tests.conftest import SHOP_ZONE
 from tests.db import rows
 from tests.fake_telegram import FakeBotApi
-from tests.special_orders import special_chat
+from tests.special_orders import everything, special_chat
 
 BERLIN = ZoneInfo(SHOP_ZONE)
 DAVE = Person(3004, "Dave", "dave")
@@ -165,3 +165,23 @@ async def test_a_reader_withdrawing_during_an_order_waits_and_is_told_it_was_ord
         "SELECT r.withdrawn_at IS NULL, p.status::text FROM book_request_readers r "
         "JOIN pre_bookings p ON p.id = r.pre_booking_id ORDER BY r.id",
     ) == [(True, "waiting"), (True, "waiting")]
+
+
+async def test_a_reader_at_the_limit_makes_the_shop_ask_no_metadata_service(
+    services: Services, engine: AsyncEngine, api: FakeBotApi
+) -> None:
+    """Refused for having ten open requests, a reader's ISBN costs no call to the
+    metadata service (nor its wait), and leaves no cached answer: a reader can't make
+    the shop query it book after book by asking for what they may not."""
+    async with special_chat(engine, api) as (chat, _, metadata):
+        for number in range(10):
+            await chat.send_one(ALICE, f"/request Book {number} | Author")
+        before = await everything(engine)
+        refused = await chat.send_one(ALICE, "/request 0441013597")
+        after = await everything(engine)
+    assert refused.text == (
+        "You have 10 open requests, as many as one may. Withdraw one in /myreservations first."
+    )
+    assert after == before
+    assert metadata.requests == []
+    assert await rows(engine, "SELECT count(*) FROM book_metadata") == [(0,)]

@@ -103,10 +103,16 @@ class SpecialOrderService:
         key = match_key(asked)
         async with self._sessions.begin() as session:
             in_catalog = await self._in_catalog(BookRepository(session), asked)
-            known = await RequestRepository(session).find_open(key)
+            requests = RequestRepository(session)
+            known = await requests.find_open(key)
+            asking = await requests.open_count_of(reader.telegram_id)
         if in_catalog is not None:
             return InCatalog(in_catalog.id)
         if asked.isbn is not None and known is None:
+            # A reader who may ask for no more is refused before the shop asks the
+            # service for them (and waits up to its timeout); _join checks it for good.
+            if asking >= MAX_OPEN_REQUESTS:
+                raise TooManyRequests(MAX_OPEN_REQUESTS)
             # Only the request's first reader makes the shop ask the service.
             metadata = await looked_up(self._sessions, self._metadata, asked.isbn)
             if metadata is not None and metadata.found:
