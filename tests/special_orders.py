@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, tzinfo
 from typing import Any
 
 from sqlalchemy import text
@@ -28,15 +29,19 @@ STAFF_ONLY = "Sorry, only the bookstore's staff can do that."
 
 @asynccontextmanager
 async def special_chat(
-    engine: AsyncEngine, api: FakeBotApi, staff: frozenset[int] = frozenset({ADMIN.id})
+    engine: AsyncEngine,
+    api: FakeBotApi,
+    staff: frozenset[int] = frozenset({ADMIN.id}),
+    zone: tzinfo = UTC,
 ) -> AsyncIterator[tuple[Chat, Services, FakeBookMetadata]]:
     """The bot on empty tables (the services fixture emptied them), ADMIN as staff (or
-    those given), and the fake metadata service it asks."""
+    those given), in the shop's time zone given, and the fake metadata service it asks."""
     async with engine.begin() as connection:
         await connection.execute(text("TRUNCATE book_metadata"))
     async with running_fake_metadata(MODES) as metadata:
         shop = Shop(
             staff,
+            zone=zone,
             line_updates=False,
             book_metadata_url=metadata.url,
             book_metadata_timeout=2.0,

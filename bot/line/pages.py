@@ -42,8 +42,10 @@ async def reservation_page(
     ]
     requests: tuple[RequestLine, ...] = ()
     if request.number == 1:
+        # Asked when, as the reservations' times: in the shop's time zone.
         requests = tuple(
-            await RequestRepository(session).readers_requests(user_id, REQUESTS_SHOWN)
+            replace(line, asked_at=line.asked_at.astimezone(zone))
+            for line in await RequestRepository(session).readers_requests(user_id, REQUESTS_SHOWN)
         )
     return ReservationPage(
         tuple(item.in_zone(zone) for item in items),

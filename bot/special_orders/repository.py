@@ -6,6 +6,7 @@ from datetime import date
 from sqlalchemy import BigInteger, String, and_, func, insert, literal, select, text, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from bot.notifications.models import Notification, NotificationKind
 from bot.notifications.repository import in_their_language
@@ -82,7 +83,7 @@ class RequestRepository:
             .where(BookRequest.status == OPEN)
         )
 
-    async def open_count(self, user_id: int) -> int:
+    async def open_count(self, user_id: int | ScalarSelect[int]) -> int:
         """The reader's requests still open and not withdrawn."""
         count = await self._session.scalar(
             select(func.count())
@@ -93,6 +94,11 @@ class RequestRepository:
             .where(BookRequest.status == OPEN)
         )
         return int(count or 0)
+
+    async def open_count_of(self, telegram_id: int) -> int:
+        """open_count of the reader with this Telegram id (0 for one not yet known)."""
+        user_id = select(User.id).where(User.telegram_id == telegram_id).scalar_subquery()
+        return await self.open_count(user_id)
 
     async def place(self, request_id: int, row_id: int) -> int:
         """1 for the first reader still asking."""

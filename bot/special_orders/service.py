@@ -6,6 +6,7 @@ each reader told through the outbox in their language.
 Lock order: the reader's row (their upsert), then the request's row; /order takes the
 request's row, then the book's (as a restock does), then the readers' reservations."""
 
+from dataclasses import replace
 from datetime import date, datetime, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -89,7 +90,7 @@ class SpecialOrderService:
         self._admins = admins
         self._messages = messages
         self._metadata = metadata
-        self._zone = zone  # the shop's (TIMEZONE): /order's "today"
+        self._zone = zone  # the shop's (TIMEZONE): /order's "today", /requests' times
 
     async def request(
         self, reader: Reader, isbn_text: str | None, title: str = "", author: str = ""
@@ -102,10 +103,16 @@ class SpecialOrderService:
         key = match_key(asked)
         async with self._sessions.begin() as session:
             in_catalog = await self._in_catalog(BookRepository(session), asked)
-            known = await RequestRepository(session).find_open(key)
+            requests = RequestRepository(session)
+            known = await requests.find_open(key)
+            asking = await requests.open_count_of(reader.telegram_id)
         if in_catalog is not None:
             return InCatalog(in_catalog.id)
         if asked.isbn is not None and known is None:
+            # A reader who may ask for no more is refused before the shop asks the
+            # service for them (and waits up to its timeout); _join checks it for good.
+            if asking >= MAX_OPEN_REQUESTS:
+                raise TooManyRequests(MAX_OPEN_REQUESTS)
             # Only the request's first reader makes the shop ask the service.
             metadata = await looked_up(self._sessions, self._metadata, asked.isbn)
             if metadata is not None and metadata.found:
@@ -122,13 +129,22 @@ class SpecialOrderService:
             asked = AskedFor(asked.isbn, known.title if known else hyphenated(asked.isbn), None)
         return await self._join(reader, key, asked)
 
-    async def _join(self, reader: Reader, key: str, asked: AskedFor) -> Requested:
+    async def _join(self, reader: Reader, key: str, asked: AskedFor) -> InCatalog | Requested:
         async with self._sessions.begin() as session:
             # The reader's row first: their requests take turns, so the count holds.
             user_id = await UserRepository(session).save(reader)
             requests = RequestRepository(session)
             # The request's row next: its readers join it one at a time, in order.
             request = await requests.lock_open(key)
+            if request is None:
+                # None open: maybe staff ordered it while we waited for its row (or added
+                # the book since we looked): then the book is in the catalog, its card
+                # the answer, as for a reader who asks a moment later.
+                book = await self._in_catalog(BookRepository(session), asked)
+                if book is None and asked.isbn is not None and asked.author is not None:
+                    book = await BookRepository(session).find_same(asked.title or "", asked.author)
+                if book is not None:
+                    return InCatalog(book.id)
             if request is not None and await requests.asked_by(user_id, request.id):
                 raise AlreadyRequested(request.id, request.title, request.author)
             # Checked before anything is written: a refusal uses up no request number.
@@ -156,7 +172,11 @@ class SpecialOrderService:
         async with self._sessions.begin() as session:
             found = await RequestRepository(session).open_requests(page * REQUESTS_PAGE_SIZE + 1)
         start = (page - 1) * REQUESTS_PAGE_SIZE
-        shown = tuple(found[start : start + REQUESTS_PAGE_SIZE])
+        # Since when, in the shop's time zone (as /demand shows them).
+        shown = tuple(
+            replace(request, created_at=request.created_at.astimezone(self._zone))
+            for request in found[start : start + REQUESTS_PAGE_SIZE]
+        )
         return RequestsPage(shown, page, len(found) > start + REQUESTS_PAGE_SIZE)
 
     async def order(

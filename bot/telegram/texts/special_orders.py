@@ -28,6 +28,9 @@ from bot.telegram.texts.isbns import isbn_line
 # A request's name in the reader's list: short enough that ten fit beside their
 # reservations in one message.
 LISTED_NAME_UNITS = 80
+# So is a decline's reason there (up to 200 characters, each up to 2 UTF-16 units: ten in
+# full would not fit); the reader's notice has it in full.
+LISTED_REASON_UNITS = 80
 
 
 def requested_name(title: str, author: str | None, units: int | None = None) -> str:
@@ -91,7 +94,8 @@ def request_entry(request: RequestLine) -> str:
         if request.expected_on is not None:
             state += " · " + _("expected on %(day)s") % {"day": catalogs.day(request.expected_on)}
     elif request.status == RequestStatus.DECLINED.value:
-        state = _("📭 declined: %(reason)s") % {"reason": escape(request.decline_reason or "")}
+        reason = truncated(request.decline_reason or "", LISTED_REASON_UNITS)
+        state = _("📭 declined: %(reason)s") % {"reason": escape(reason)}
     else:
         state = _("📮 asked on %(moment)s, waiting for the shop's answer") % {
             "moment": moment(request.asked_at)
