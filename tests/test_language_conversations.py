@@ -212,7 +212,7 @@ async def test_staff_menus_in_each_language_and_in_the_one_chosen(chat: Chat) ->
         if request.params.get("scope", {}).get("chat_id") == ADMIN.id
     }
     assert set(staff_menus) == {None, "ru", "es"}
-    assert [c["command"] for c in staff_menus["ru"]][-1] == "demand"
+    assert [c["command"] for c in staff_menus["ru"]][-1] == "digest"
     assert staff_menus["ru"][0]["description"].startswith("каталог")
     prompt = await chat.send_one(ADMIN, "/language")
     await chat.press(ADMIN, "Español", prompt)
@@ -224,4 +224,4 @@ async def test_staff_menus_in_each_language_and_in_the_one_chosen(chat: Chat) ->
     assert {params.get("language_code") for params in chosen} == {None, "ru", "es"}
     for params in chosen:
         assert params["commands"][0]["description"].startswith("ver el catálogo")
-        assert params["commands"][-1]["command"] == "demand"
+        assert params["commands"][-1]["command"] == "digest"
