@@ -31,7 +31,7 @@ from tests.db import add_books
 from tests.fake_bot_api_server import running_fake_bot_api
 from tests.fake_telegram import FakeBotApi, FakeRequest
 from tests.test_command_line import plain_url
-from tests.test_polling_end_to_end import reply_to, start_bot, stop_bot
+from tests.test_polling_end_to_end import kill_bot, reply_to, start_bot, stop_bot
 
 GOOD_NEWS = "Good news"
 PROCESSES = 3
@@ -254,8 +254,7 @@ async def test_three_real_processes_and_one_killed_mid_broadcast(
                 telegram.send_text(ADMIN, "/restock 1 3")
                 await wait(telegram.wait_for, lambda _: arrived() >= 30, 30)
                 telegram.send_text(chatter, "/help")
-                processes[2].kill()
-                await wait(processes[2].communicate, timeout=30)
+                await kill_bot(processes[2])
                 cut_off_at = arrived()
                 await wait(telegram.wait_for, reply_to(chatter.id, "/reserve"), 10)
                 await wait(
@@ -265,7 +264,8 @@ async def test_three_real_processes_and_one_killed_mid_broadcast(
                 )
             finally:
                 outputs = [await stop_bot(process) for process in processes[:2]]
-                processes[2].kill()
+                if processes[2].returncode is None:
+                    await kill_bot(processes[2])
     assert cut_off_at < readers_count, "the kill came too late to test anything"
     repeated = arrived() - readers_count
     assert 0 <= repeated <= 8, f"{repeated} messages sent twice (at most 8 are in flight)"

@@ -4,8 +4,10 @@ import asyncio
 import os
 import signal
 import subprocess
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 from bot.database import create_engine
 from bot.playground.local_bot_api import FloodLimits, SentRequest
@@ -35,6 +37,12 @@ def reply_to(person_id: int, containing: str) -> Callable[[list[SentRequest]], b
     return received
 
 
+# Each bot's log, in a file rather than a pipe: at LOG_LEVEL=DEBUG a bot writes more than
+# a pipe holds (64 KB) before the test reads it, and a bot blocked on a full pipe stops
+# sending, which the test would take for the bug it looks for.
+LOGS: dict[subprocess.Popen[str], IO[str]] = {}
+
+
 def start_bot(cwd: Path, telegram: FakeBotApiServer, **settings: str) -> subprocess.Popen[str]:
     environment = {key: value for key, value in os.environ.items() if key not in SETTINGS}
     environment.update(
@@ -44,21 +52,41 @@ def start_bot(cwd: Path, telegram: FakeBotApiServer, **settings: str) -> subproc
         LOG_LEVEL="DEBUG",
         **settings,
     )
-    return subprocess.Popen(
+    # Closed when the bot is stopped or killed (stop_bot, kill_bot), not here.
+    log = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+    bot = subprocess.Popen(
         [COMMAND, "run"],
         cwd=cwd,
         env=environment,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
+    LOGS[bot] = log
+    return bot
+
+
+def logged(bot: subprocess.Popen[str]) -> str:
+    """Everything the bot wrote so far."""
+    log = LOGS[bot]
+    log.seek(0)
+    return log.read()
 
 
 async def stop_bot(bot: subprocess.Popen[str]) -> str:
     """Ctrl+C, as a person stops it; returns everything it logged."""
     bot.send_signal(signal.SIGINT)
-    output, _ = await asyncio.to_thread(bot.communicate, timeout=30)
+    await asyncio.to_thread(bot.wait, timeout=30)
+    output = logged(bot)
+    LOGS.pop(bot).close()
     return output
+
+
+async def kill_bot(bot: subprocess.Popen[str]) -> None:
+    """SIGKILL, as a crash or the OOM killer stops it."""
+    bot.kill()
+    await asyncio.to_thread(bot.wait, timeout=30)
+    LOGS.pop(bot).close()
 
 
 async def test_reserve_restock_and_the_message_arrives(server_url: str, tmp_path: Path) -> None:
@@ -135,8 +163,7 @@ async def test_killed_mid_broadcast_the_next_run_delivers_the_rest(
             first = start_bot(tmp_path, telegram, **settings)
             telegram.send_text(ADMIN, "/restock 1 3")
             await asyncio.to_thread(telegram.wait_for, lambda _: arrived() >= 15, 30)
-            first.kill()
-            await asyncio.to_thread(first.communicate, timeout=30)
+            await kill_bot(first)
             cut_off_at = arrived()
 
             second = start_bot(tmp_path, telegram, **settings)
