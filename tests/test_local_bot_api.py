@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
-from bot.playground.local_bot_api import FloodLimits, LocalBotApi
+from bot.playground.local_bot_api import TELEGRAM_LIMITS, FloodLimits, LocalBotApi
 from bot.playground.updates import UpdateQueue, message_update
 from bot.playground.web_chat import WebChat
 from bot.services import Services
@@ -83,6 +83,17 @@ def test_flood_limits_answer_429_with_retry_after() -> None:
     for chat in (2, 3):
         assert api.answer("sendMessage", {"chat_id": chat, "text": "x"})[0] == 200
     assert api.answer("sendMessage", {"chat_id": 4, "text": "fourth"})[0] == 429
+
+
+async def test_telegrams_limits_let_a_short_burst_through_in_a_chat_and_no_more() -> None:
+    api = LocalBotApi(limits=TELEGRAM_LIMITS)
+    # /demand's three replies at once, as Telegram lets them through.
+    assert [send(api, f"reply {n}")[0] for n in range(3)] == [200, 200, 200]
+    status, body = send(api, "a fourth at once")
+    assert (status, body["parameters"]) == (429, {"retry_after": 1})
+    await asyncio.sleep(1.05)  # one a second given back, not the whole burst
+    assert [send(api, f"later {n}")[0] for n in range(2)] == [200, 429]
+    assert api.answer("sendMessage", {"chat_id": 2, "text": "another chat"})[0] == 200
 
 
 def test_command_menu_users_messages_and_unknown_methods() -> None:

@@ -3,6 +3,7 @@
 Each step's screenshot is saved in test-output/playground/ (docs/playground.png is one).
 """
 
+import re
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -210,3 +211,54 @@ async def test_another_sites_page_cannot_drive_the_playground(
     assert answered.status == 403
     assert [m["text"] for m in api.messages_in(ALICE)] == ["my chat, kept"]  # no reset
     assert api.messages_in(DANA) == []  # no "/restock 1 7" as staff
+
+
+async def test_a_chart_is_a_picture_a_table_a_download_and_neither_meets_429(
+    browser: Browser, playground: Playground
+) -> None:
+    page = await open_page(browser, playground.url)
+    await say(page, "/reserve 1")
+    await expect(bot_message(page, ALICE, "Reserved")).to_be_visible()
+    await page.locator(f'nav button[data-persona="{DANA}"]').click()
+    await say(page, "/demand")
+    chart = page.locator(f"#chat-{DANA} .message img")
+    await expect(chart).to_be_visible()
+    assert await chart.evaluate("image => image.complete && image.naturalWidth > 100")
+    table = page.locator(f"#chat-{DANA} .message a.document")
+    await expect(table).to_have_text(re.compile(r"demand-\d{4}-\d\d-\d\d\.csv"))
+    await expect(page.get_by_text("application.octet-stream")).to_have_count(0)
+    # Three replies at once: a burst Telegram lets through, so no red 429 line.
+    await expect(page.locator("#calls li", has_text="sendDocument")).to_have_count(1)
+    await expect(page.locator("#calls .refused")).to_have_count(0)
+    async with page.expect_download() as downloading:
+        await table.focus()
+        await page.keyboard.press("Enter")  # by keyboard too
+    download = await downloading.value
+    assert re.fullmatch(r"demand-\d{4}-\d\d-\d\d\.csv", download.suggested_filename)
+    saved = await download.path()
+    assert "Dune" in saved.read_text(encoding="utf-8")
+    await shot(page, "7-demand-chart-and-table")
+
+
+async def test_an_empty_chat_offers_start_which_sends_start(
+    browser: Browser, playground: Playground
+) -> None:
+    page = await open_page(browser, playground.url, width=390)
+    start = page.get_by_role("button", name="Start", exact=True)
+    await expect(start).to_be_visible()
+    await shot(page, "8-empty-chat-start")
+    await start.focus()
+    await page.keyboard.press("Enter")
+    await expect(page.locator(f"#chat-{ALICE} .message.mine")).to_have_text("/start")
+    await expect(page.locator(f"#chat-{ALICE} .message:not(.mine)")).not_to_have_count(0)
+    await expect(start).to_be_hidden()
+    # Another persona's chat is still empty: Start again; back in Alice's, none.
+    await page.locator(f'nav button[data-persona="{BEN}"]').click()
+    await expect(start).to_be_visible()
+    await page.locator(f'nav button[data-persona="{ALICE}"]').click()
+    await expect(start).to_be_hidden()
+    # A reload draws the chat from the state: still no Start in a chat with messages.
+    await page.reload()
+    await expect(page.locator(f"#chat-{ALICE} .message.mine")).to_have_text("/start")
+    await expect(start).to_be_hidden()
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390

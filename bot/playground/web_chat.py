@@ -6,6 +6,7 @@ import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
@@ -65,6 +66,7 @@ class WebChat:
             Route("/api/press", self._press, methods=["POST"]),
             Route("/api/reset", self._reset, methods=["POST"]),
             Route("/api/events", self._events),
+            Route("/files/{file_id}", self._file),
             Mount("/static", StaticFiles(directory=STATIC)),
             bot_api_route(self.token, self.api, self.updates),
         ]
@@ -149,6 +151,23 @@ class WebChat:
         self._publish({"kind": "reset"})
         return JSONResponse({"ok": True})
 
+    async def _file(self, request: Request) -> Response:
+        """A photo or document sent to a chat: a photo as the image it is, a document as
+        a download under its name (never shown in the page, whatever its type)."""
+        stored = self.api.file(request.path_params["file_id"])
+        if stored is None:
+            return JSONResponse({"error": "no such file"}, status_code=404)
+        disposition = "inline" if stored.is_photo else "attachment"
+        return Response(
+            stored.content,
+            media_type=stored.content_type,
+            headers={
+                "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(stored.filename)}",
+                "X-Content-Type-Options": "nosniff",
+                "Content-Security-Policy": "default-src 'none'; sandbox",
+            },
+        )
+
     async def _events(self, _: Request) -> Response:
         return StreamingResponse(self._stream(), media_type="text/event-stream")
 
@@ -205,12 +224,22 @@ class WebChat:
 
 
 def _shown(message: dict[str, Any]) -> dict[str, Any]:
-    """A message as the page draws it: the bot's HTML, its buttons, whether edited."""
+    """A message as the page draws it: the bot's HTML, its buttons, whether edited; a
+    photo's address, or a document's name and address (a file's caption as its text)."""
     rows = message.get("reply_markup", {}).get("inline_keyboard", [])
-    return {
+    shown: dict[str, Any] = {}
+    if message.get("photo"):
+        shown["photo"] = f"/files/{quote(message['photo'][-1]['file_id'])}"
+    if message.get("document"):
+        document = message["document"]
+        shown["document"] = {
+            "name": document.get("file_name", "file"),
+            "url": f"/files/{quote(document['file_id'])}",
+        }
+    return shown | {
         "id": message["message_id"],
         "from_bot": bool(message["from"].get("is_bot")),
-        "text": message.get("text", ""),
+        "text": message.get("text", message.get("caption", "")),
         "html": message.get("parse_mode") == "HTML",
         "edited": "edit_date" in message,
         "buttons": [

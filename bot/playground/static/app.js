@@ -61,9 +61,22 @@ function drawMessage(chatId, message) {
   const box = conversation(chatId);
   const node = element("div", { className: message.from_bot ? "message" : "message mine" });
   node.dataset.id = message.id;
-  const body = element("div", { className: "text" });
-  body.append(message.html ? safeHtml(message.text) : message.text);
-  node.append(body);
+  // A photo is shown as the picture it is; a document is a link that downloads it.
+  if (message.photo) {
+    node.classList.add("photo");
+    node.append(element("img", { src: message.photo, alt: "Photo from the bot", loading: "lazy" }));
+  }
+  if (message.document) {
+    const link = element("a", { className: "document", href: message.document.url,
+      download: message.document.name, textContent: `📎 ${message.document.name}` });
+    link.setAttribute("aria-label", `Download ${message.document.name}`);
+    node.append(link);
+  }
+  if (message.text) {
+    const body = element("div", { className: "text" });
+    body.append(message.html ? safeHtml(message.text) : message.text);
+    node.append(body);
+  }
   if (message.edited) node.append(element("span", { className: "edited", textContent: "edited" }));
   if (message.buttons.length) {
     const keyboard = element("div", { className: "keyboard" });
@@ -78,7 +91,14 @@ function drawMessage(chatId, message) {
   const existing = box.querySelector(`.message[data-id="${message.id}"]`);
   if (existing) existing.replaceWith(node); // an edit: in place, as Telegram shows it
   else { box.append(node); if (chatId !== state.active) markUnread(chatId); }
-  if (chatId === state.active) $("chats").scrollTop = $("chats").scrollHeight;
+  if (chatId === state.active) { $("chats").scrollTop = $("chats").scrollHeight; showStart(); }
+}
+
+// An empty chat offers Start, as Telegram does; it sends /start and is gone once the
+// chat has a message.
+function showStart() {
+  $("start").hidden = state.active == null
+    || conversation(state.active).querySelector(".message") !== null;
 }
 
 function toast(chatId, text) {
@@ -106,6 +126,7 @@ function choose(personaId) {
   const persona = state.personas.find((p) => p.id === personaId);
   $("staff-hint").hidden = persona.role !== "staff";
   $("chats").scrollTop = $("chats").scrollHeight;
+  showStart();
 }
 
 function drawCall(call) {
@@ -159,6 +180,7 @@ async function load() {
     const badge = document.querySelector(`nav button[data-persona="${persona.id}"] .badge`);
     badge.hidden = true; badge.textContent = "";
   }
+  showStart();
   $("calls").replaceChildren();
   current.calls.forEach(drawCall);
   drawOutbox(current.outbox);
@@ -186,6 +208,11 @@ $("composer").addEventListener("submit", (event) => {
   if (!text.trim()) return;
   $("text").value = "";
   post("/api/send", { persona: state.active, text });
+});
+$("start").addEventListener("click", () => {
+  $("start").hidden = true;
+  post("/api/send", { persona: state.active, text: "/start" });
+  $("text").focus();
 });
 $("menu-button").addEventListener("click", () => {
   const open = $("menu").hidden;
