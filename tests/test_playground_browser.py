@@ -264,3 +264,75 @@ async def test_an_empty_chat_offers_start_which_sends_start(
     await expect(page.locator(f"#chat-{ALICE} .message.mine")).to_have_text("/start")
     await expect(start).to_be_hidden()
     assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+async def test_inline_search_picks_a_result_sent_via_the_bot(
+    browser: Browser, playground: Playground
+) -> None:
+    page = await open_page(browser, playground.url, width=390)
+    await page.locator("#text").press_sequentially("@bookstore_test_bot dune", delay=20)
+    result = page.locator("#inline-results button", has_text="Dune")
+    await expect(result).to_be_visible()
+    await expect(result).to_contain_text("Frank Herbert")
+    await shot(page, "9-inline-results")
+    await result.focus()
+    await page.keyboard.press("Enter")  # by keyboard
+    await expect(page.locator("#inline-results")).to_be_hidden()
+    sent = page.locator(f"#chat-{ALICE} .message.mine", has_text="via @bookstore_test_bot")
+    await expect(sent.locator("b", has_text="Dune")).to_be_visible()  # its HTML rendered
+    # Its button leads into the bot, as t.me/<bot>?start=book_1 does in Telegram.
+    await sent.get_by_role("button", name="Reserve in the bot").click()
+    await expect(
+        page.locator(f"#chat-{ALICE} .message.mine", has_text="/start book_1")
+    ).to_be_visible()
+    await expect(bot_message(page, ALICE, "Frank Herbert").last).to_be_visible()
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+    await shot(page, "10-inline-sent")
+
+
+async def test_blocking_the_bot_refuses_its_messages_and_unblocking_brings_them(
+    browser: Browser, playground: Playground
+) -> None:
+    page = await open_page(browser, playground.url)
+    await say(page, "/reserve 1")
+    await expect(bot_message(page, ALICE, "Reserved")).to_be_visible()
+    await page.get_by_role("button", name="Block bot").click()
+    await expect(page.locator("#composer")).to_be_hidden()
+    await expect(page.get_by_role("button", name="Unblock", exact=True)).to_be_focused()
+    await shot(page, "11-blocked")
+
+    # Staff restock: the news for Alice is refused (403) or held back while she blocks.
+    await page.locator(f'nav button[data-persona="{DANA}"]').click()
+    await say(page, "/restock 1 3")
+    await expect(bot_message(page, DANA, "Dune")).to_be_visible()
+    await expect(bot_message(page, ALICE, "Good news")).to_have_count(0)
+    api = playground.web_chat.api
+    # The bot was told (my_chat_member: kicked), so it does not even try while she blocks.
+    await page.wait_for_timeout(1500)
+    assert [call.error_code for call in api.sent("sendMessage", ALICE)] == [None]
+    status, body = api.answer("sendMessage", {"chat_id": ALICE, "text": "hello?"})
+    assert (status, body["description"]) == (403, "Forbidden: bot was blocked by the user")
+
+    # She unblocks (Telegram tells the bot: "member" again) and the news comes.
+    await page.locator(f'nav button[data-persona="{ALICE}"]').click()
+    await page.get_by_role("button", name="Unblock", exact=True).click()
+    await expect(page.locator("#composer")).to_be_visible()
+    await expect(page.get_by_role("button", name="Block bot")).to_be_visible()
+    await expect(bot_message(page, ALICE, "Good news: Dune")).to_be_visible()
+
+
+async def test_a_persona_chooses_their_telegram_language(
+    browser: Browser, playground: Playground
+) -> None:
+    page = await open_page(browser, playground.url)
+    await page.get_by_label("Telegram language").select_option("ru")
+    await say(page, "/books")
+    await expect(bot_message(page, ALICE, "Каталог")).to_be_visible()
+    await page.locator(f'nav button[data-persona="{BEN}"]').click()
+    await expect(page.get_by_label("Telegram language")).to_have_value("en")
+    await page.get_by_label("Telegram language").select_option("es")
+    await say(page, "/books")
+    await expect(bot_message(page, BEN, "Catálogo")).to_be_visible()
+    await page.locator(f'nav button[data-persona="{ALICE}"]').click()
+    await expect(page.get_by_label("Telegram language")).to_have_value("ru")
+    await shot(page, "12-language")

@@ -98,3 +98,99 @@ async def test_the_bots_three_replies_to_demand_draw_no_429(
     calls = playground.web_chat.api.sent(chat_id=DANA)
     assert [call.method for call in calls] == ["sendMessage", "sendPhoto", "sendDocument"]
     assert [call.error_code for call in calls] == [None, None, None]
+
+
+async def post(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> httpx.Response:
+    return await client.post(path, json=body)
+
+
+async def test_a_persona_blocks_and_unblocks_the_bot_as_telegram_tells_it(
+    playground: Playground, client: httpx.AsyncClient
+) -> None:
+    api = playground.web_chat.api
+    updates = playground.web_chat.updates
+    pushed: list[dict[str, Any]] = []
+    push = updates.push
+
+    def recorded(update: dict[str, Any]) -> None:  # what Telegram hands the bot, seen
+        pushed.append(update)
+        push(update)
+
+    updates.push = recorded  # type: ignore[method-assign]
+
+    assert (await post(client, "/api/block", {"persona": ALICE, "blocked": True})).is_success
+    [kicked] = pushed
+    change = kicked["my_chat_member"]
+    assert change["chat"] == {"id": ALICE, "type": "private", "first_name": "Alice"}
+    assert change["from"]["id"] == ALICE
+    assert (change["old_chat_member"]["status"], change["new_chat_member"]["status"]) == (
+        "member",
+        "kicked",
+    )
+    assert change["new_chat_member"]["user"]["is_bot"] is True
+    status, body = api.answer("sendMessage", {"chat_id": ALICE, "text": "still there?"})
+    assert (status, body["error_code"], body["description"]) == (
+        403,
+        403,
+        "Forbidden: bot was blocked by the user",
+    )
+    # While blocked, the persona can write nothing (Telegram shows Unblock instead).
+    refused = await post(client, "/api/send", {"persona": ALICE, "text": "/books"})
+    assert refused.status_code == 400
+    assert "blocked" in refused.json()["error"]
+    # Blocking again changes nothing; a bad value is refused.
+    assert (await post(client, "/api/block", {"persona": ALICE, "blocked": True})).is_success
+    assert (
+        await post(client, "/api/block", {"persona": ALICE, "blocked": "yes"})
+    ).status_code == 400
+    assert len(pushed) == 1
+
+    assert (await post(client, "/api/block", {"persona": ALICE, "blocked": False})).is_success
+    member = pushed[-1]["my_chat_member"]
+    assert (member["old_chat_member"]["status"], member["new_chat_member"]["status"]) == (
+        "kicked",
+        "member",
+    )
+    assert api.answer("sendMessage", {"chat_id": ALICE, "text": "welcome back"})[0] == 200
+
+
+async def test_a_personas_language_is_on_their_updates(
+    playground: Playground, client: httpx.AsyncClient
+) -> None:
+    api = playground.web_chat.api
+    bad = await post(client, "/api/language", {"persona": ALICE, "language": "de"})
+    assert bad.status_code == 400
+    assert (await post(client, "/api/language", {"persona": ALICE, "language": "ru"})).is_success
+    await say(client, ALICE, "/books")
+    await until(lambda: api.received(ALICE, "Каталог"))
+    assert api.messages_in(ALICE)[0]["from"]["language_code"] == "ru"
+    state = (await client.get("/api/state")).json()
+    languages = {persona["id"]: persona["language"] for persona in state["personas"]}
+    assert languages == {ALICE: "ru", 1002: "en", DANA: "en"}
+
+
+async def test_an_inline_query_is_answered_and_its_pick_sent_via_the_bot(
+    playground: Playground, client: httpx.AsyncClient
+) -> None:
+    api = playground.web_chat.api
+    asked = await post(client, "/api/inline", {"persona": ALICE, "query": "dune"})
+    query_id = asked.json()["query_id"]
+    [answer] = await until(lambda: api.sent("answerInlineQuery"))
+    assert answer.error_code is None
+    assert str(answer.params["inline_query_id"]) == query_id
+    wrong = {"persona": ALICE, "query_id": query_id, "result_id": "999"}
+    assert (await post(client, "/api/choose", wrong)).status_code == 400
+    not_hers = {"persona": DANA, "query_id": query_id, "result_id": "1"}
+    assert (await post(client, "/api/choose", not_hers)).status_code == 400
+    chosen = {"persona": ALICE, "query_id": query_id, "result_id": "1"}
+    assert (await post(client, "/api/choose", chosen)).is_success
+    sent = api.messages_in(ALICE)[0]  # (the bot gets it, as any message in its chat)
+    assert sent["from"]["id"] == ALICE
+    assert sent["via_bot"]["username"] == "bookstore_test_bot"
+    assert "<b>Dune</b>" in sent["text"]
+    [[button]] = sent["reply_markup"]["inline_keyboard"]
+    assert button["url"].endswith("?start=book_1")
+    state = (await client.get("/api/state")).json()
+    shown = state["chats"][str(ALICE)][0]
+    assert shown["via_bot"] == "bookstore_test_bot"
+    assert shown["buttons"][0][0]["url"] == button["url"]

@@ -6,6 +6,7 @@ Telegram's flood control, so what works against it works on Telegram. The playgr
 it over HTTP; the tests use it directly and over HTTP, adding the failures they inject.
 """
 
+import html
 import itertools
 import json
 import math
@@ -26,6 +27,7 @@ from bot.playground.files_and_inline import (
 from bot.playground.telegram_rules import (
     NOT_MODIFIED,
     QUERY_INVALID,
+    TAG,
     BotApiError,
     check_callback_answer,
     check_text,
@@ -41,6 +43,9 @@ BOT_USER = {
 }
 # Methods that count as messages for the flood limits.
 MESSAGE_METHODS = frozenset({"sendMessage", "editMessageText", "sendPhoto", "sendDocument"})
+# Methods Telegram refuses in the chat of a user who blocked the bot.
+TO_A_CHAT_METHODS = MESSAGE_METHODS | {"copyMessage"}
+BLOCKED = "Forbidden: bot was blocked by the user"
 # Methods answered True with nothing to check or keep.
 ACCEPTED_METHODS = frozenset(
     {"deleteWebhook", "setWebhook", "deleteMyCommands", "close", "logOut"}
@@ -122,6 +127,8 @@ class LocalBotApi:
     # the bot's command menu, as its last setMyCommands gave it
     commands: list[dict[str, str]] = field(default_factory=list)
     listeners: list[Listener] = field(default_factory=list)
+    # the users who blocked the bot: messages to their chats get 403
+    blocked: set[int] = field(default_factory=set)
     _accepted: deque[float] = field(default_factory=deque)
     _accepted_paid: deque[float] = field(default_factory=deque)
     # per chat: the messages it may still send at once, and when that was counted
@@ -133,6 +140,8 @@ class LocalBotApi:
     _formats: dict[tuple[int, int], str | None] = field(default_factory=dict)
     # the photos and documents sent, by file_id, for a client that shows or downloads them
     _files: dict[str, StoredFile] = field(default_factory=dict)
+    # each inline query's answer (its results), by query id
+    _inline_answers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def answer(
         self, method: str, params: dict[str, Any], via: str = ""
@@ -142,6 +151,8 @@ class LocalBotApi:
         self.requests.append(request)
         try:
             self._before_limits(method, params)
+            if method in TO_A_CHAT_METHODS and _chat(params) in self.blocked:
+                raise BotApiError(403, BLOCKED)
             self._enforce_limits(method, params, request.at)
             request.result = self._result(method, params)
             self._tell("call", request)
@@ -166,6 +177,29 @@ class LocalBotApi:
         self._tell("message", message)
         return message
 
+    def receive_via_bot(
+        self, user: dict[str, Any], query_id: str, result_id: str
+    ) -> dict[str, Any]:
+        """The message a user sends by picking one of an inline answer's results, as
+        Telegram sends it in their name: the result's text and buttons, via the bot; the
+        message as the bot gets it."""
+        chosen = [r for r in self._inline_answers.get(query_id, []) if str(r["id"]) == result_id]
+        if not chosen:
+            raise KeyError(result_id)
+        content = chosen[0].get("input_message_content") or {}
+        message = text_message(next(self._message_ids), user, str(content["message_text"]))
+        message["via_bot"] = BOT_USER
+        if chosen[0].get("reply_markup"):
+            message["reply_markup"] = chosen[0]["reply_markup"]
+        key = (user["id"], message["message_id"])
+        self._messages[key] = message
+        self._formats[key] = content.get("parse_mode")
+        self._tell("message", dict(message, parse_mode=content.get("parse_mode")))
+        if content.get("parse_mode") == "HTML":
+            # The bot gets the text its markup was parsed out of (its entities left out).
+            return dict(message, text=html.unescape(TAG.sub("", message["text"])))
+        return message
+
     def forget(self) -> None:
         """Every chat and call forgotten (the command menu stays, as on Telegram)."""
         self.requests.clear()
@@ -173,6 +207,8 @@ class LocalBotApi:
         self._formats.clear()
         self._answered_queries.clear()
         self._files.clear()
+        self._inline_answers.clear()
+        self.blocked.clear()
         self._accepted.clear()
         self._chat_allowance.clear()
 
@@ -264,6 +300,9 @@ class LocalBotApi:
                 return True
             case "answerInlineQuery":
                 check_inline_answer(params)
+                results = params.get("results", [])
+                results = json.loads(results) if isinstance(results, str) else results
+                self._inline_answers[str(params["inline_query_id"])] = list(results)
                 return True
             case "sendPhoto" | "sendDocument":
                 return self._send_file(method, params)
@@ -346,6 +385,13 @@ class LocalBotApi:
 def _shown(message: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
     """The message with how its text is formatted, for a client that shows it."""
     return dict(message, parse_mode=params.get("parse_mode"))
+
+
+def _chat(params: dict[str, Any]) -> int | None:
+    try:
+        return int(params["chat_id"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _too_many(wait: float) -> NoReturn:

@@ -3,8 +3,10 @@
 
 const ALLOWED_TAGS = new Set(["B", "STRONG", "I", "EM", "U", "INS", "S", "STRIKE", "DEL",
   "CODE", "PRE", "A"]);
-const state = { personas: [], active: null, names: {}, messages: {} };
+const state = { personas: [], active: null, names: {}, messages: {}, bot: "", languages: [],
+  inlineQuery: null };
 const $ = (id) => document.getElementById(id);
+const LANGUAGE_NAMES = { en: "English", ru: "Русский", es: "Español" };
 
 function element(tag, properties = {}, children = []) {
   const node = Object.assign(document.createElement(tag), properties);
@@ -40,11 +42,12 @@ function safeHtml(source) {
 async function post(path, body) {
   const response = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" },
     body: JSON.stringify(body) });
-  if (!response.ok) {
-    const answer = await response.json().catch(() => ({ error: response.statusText }));
-    toast(state.active, answer.error || "refused");
-  }
+  const answer = await response.json().catch(() => ({ error: response.statusText }));
+  if (!response.ok) { toast(state.active, answer.error || "refused"); return null; }
+  return answer;
 }
+
+const persona = (id) => state.personas.find((p) => p.id === id);
 
 function conversation(chatId) {
   let box = $(`chat-${chatId}`);
@@ -72,6 +75,9 @@ function drawMessage(chatId, message) {
     link.setAttribute("aria-label", `Download ${message.document.name}`);
     node.append(link);
   }
+  if (message.via_bot) {
+    node.append(element("div", { className: "via", textContent: `via @${message.via_bot}` }));
+  }
   if (message.text) {
     const body = element("div", { className: "text" });
     body.append(message.html ? safeHtml(message.text) : message.text);
@@ -81,10 +87,12 @@ function drawMessage(chatId, message) {
   if (message.buttons.length) {
     const keyboard = element("div", { className: "keyboard" });
     for (const row of message.buttons) {
-      keyboard.append(element("div", { className: "row" }, row.map((button) => element("button", {
-        type: "button", textContent: button.text,
-        onclick: () => post("/api/press", { persona: chatId, message_id: message.id, data: button.data }),
-      }))));
+      keyboard.append(element("div", { className: "row" }, row.map((button) => button.url
+        ? urlButton(chatId, button)
+        : element("button", {
+          type: "button", textContent: button.text,
+          onclick: () => post("/api/press", { persona: chatId, message_id: message.id, data: button.data }),
+        }))));
     }
     node.append(keyboard);
   }
@@ -97,8 +105,95 @@ function drawMessage(chatId, message) {
 // An empty chat offers Start, as Telegram does; it sends /start and is gone once the
 // chat has a message.
 function showStart() {
-  $("start").hidden = state.active == null
+  $("start").hidden = state.active == null || Boolean(persona(state.active)?.blocked)
     || conversation(state.active).querySelector(".message") !== null;
+}
+
+// The active persona's Telegram app: its language, and whether they blocked the bot
+// (then, as in Telegram, an Unblock bar instead of the composer).
+function drawTools() {
+  const chosen = persona(state.active);
+  if (!chosen) return;
+  $("language").value = chosen.language;
+  $("block").textContent = chosen.blocked ? "Unblock bot" : "Block bot";
+  $("block").setAttribute("aria-pressed", String(chosen.blocked));
+  $("composer").hidden = chosen.blocked;
+  $("blocked-bar").hidden = !chosen.blocked;
+  if (chosen.blocked) closeInline();
+  showStart();
+}
+
+async function setBlocked(blocked) {
+  const chosen = persona(state.active);
+  if (await post("/api/block", { persona: chosen.id, blocked })) {
+    chosen.blocked = blocked;
+    drawTools();
+    (blocked ? $("unblock") : $("text")).focus();
+  }
+}
+
+// Inline mode: "@bot query" in the composer asks the bot as you type; its results are
+// listed above the composer, and picking one sends its message, via the bot.
+let inlineTimer = null;
+function inlineQueryOf(text) {
+  const prefix = `@${state.bot}`;
+  if (!state.bot || !text.toLowerCase().startsWith(prefix.toLowerCase())) return null;
+  const rest = text.slice(prefix.length);
+  if (rest !== "" && !/^\s/.test(rest)) return null;
+  return rest.trim();
+}
+
+function closeInline() {
+  state.inlineQuery = null;
+  $("inline-results").hidden = true;
+  $("inline-results").replaceChildren();
+}
+
+function askInline() {
+  clearTimeout(inlineTimer);
+  const query = inlineQueryOf($("text").value);
+  if (query === null) { closeInline(); return; }
+  const chatId = state.active;
+  inlineTimer = setTimeout(async () => {
+    const answer = await post("/api/inline", { persona: chatId, query });
+    if (answer && chatId === state.active) state.inlineQuery = answer.query_id;
+  }, 250);
+}
+
+function drawInline(event) {
+  if (event.chat_id !== state.active || event.query_id !== state.inlineQuery) return;
+  const list = $("inline-results");
+  list.replaceChildren(...event.results.map((result) => element("li", {}, [
+    element("button", { type: "button", onclick: () => chooseInline(event.query_id, result.id) }, [
+      element("b", { textContent: result.title }),
+      element("small", { textContent: result.description }),
+    ]),
+  ])));
+  if (!event.results.length) list.append(element("li", { textContent: "No results" }));
+  list.hidden = false;
+}
+
+async function chooseInline(queryId, resultId) {
+  const chatId = state.active;
+  closeInline();
+  $("text").value = "";
+  $("text").focus();
+  await post("/api/choose", { persona: chatId, query_id: queryId, result_id: resultId });
+}
+
+// A URL button: a link into the bot (t.me/<bot>?start=…) starts it here, as Telegram
+// would; any other http(s) address opens in a new tab; anything else is shown, inert.
+function urlButton(chatId, button) {
+  const start = button.url.match(/^https:\/\/t\.me\/([A-Za-z0-9_]+)\?start=([A-Za-z0-9_-]{1,64})$/);
+  if (start && start[1] === state.bot) {
+    return element("button", { type: "button", textContent: button.text,
+      onclick: () => post("/api/send", { persona: chatId, text: `/start ${start[2]}` }) });
+  }
+  if (/^https?:/i.test(button.url)) {
+    return element("a", { href: button.url, textContent: button.text, target: "_blank",
+      rel: "noopener noreferrer" });
+  }
+  return element("button", { type: "button", textContent: button.text, disabled: true });
 }
 
 function toast(chatId, text) {
@@ -123,10 +218,10 @@ function choose(personaId) {
   }
   for (const box of $("chats").children) box.hidden = box.id !== `chat-${personaId}`;
   conversation(personaId);
-  const persona = state.personas.find((p) => p.id === personaId);
-  $("staff-hint").hidden = persona.role !== "staff";
+  $("staff-hint").hidden = persona(personaId).role !== "staff";
   $("chats").scrollTop = $("chats").scrollHeight;
-  showStart();
+  closeInline();
+  drawTools();
 }
 
 function drawCall(call) {
@@ -164,6 +259,10 @@ function closeMenu() { $("menu").hidden = true; $("menu-button").setAttribute("a
 async function load() {
   const current = await (await fetch("/api/state")).json();
   state.personas = current.personas;
+  state.bot = current.bot_username;
+  state.languages = current.languages;
+  $("language").replaceChildren(...current.languages.map((code) =>
+    element("option", { value: code, textContent: LANGUAGE_NAMES[code] || code })));
   for (const persona of current.personas) state.names[persona.id] = persona.name;
   $("personas").replaceChildren(...current.personas.map((persona) => {
     const button = element("button", { type: "button", onclick: () => choose(persona.id) },
@@ -196,6 +295,10 @@ function listen() {
       drawCall(data.call);
       if (data.call.method === "answerCallbackQuery") toast(data.call.chat_id, data.call.text);
       if (data.call.method === "setMyCommands") load();
+    } else if (data.kind === "inline") drawInline(data);
+    else if (data.kind === "blocked") {
+      const chosen = persona(data.chat_id);
+      if (chosen) { chosen.blocked = data.blocked; if (data.chat_id === state.active) drawTools(); }
     } else if (data.kind === "outbox") drawOutbox(data.outbox);
     else if (data.kind === "reset") load();
   };
@@ -207,8 +310,18 @@ $("composer").addEventListener("submit", (event) => {
   const text = $("text").value;
   if (!text.trim()) return;
   $("text").value = "";
+  closeInline();
   post("/api/send", { persona: state.active, text });
 });
+$("text").addEventListener("input", askInline);
+$("language").addEventListener("change", async () => {
+  const chosen = persona(state.active);
+  const language = $("language").value;
+  if (await post("/api/language", { persona: chosen.id, language })) chosen.language = language;
+  else $("language").value = chosen.language;
+});
+$("block").addEventListener("click", () => setBlocked(!persona(state.active).blocked));
+$("unblock").addEventListener("click", () => setBlocked(false));
 $("start").addEventListener("click", () => {
   $("start").hidden = true;
   post("/api/send", { persona: state.active, text: "/start" });
@@ -222,6 +335,7 @@ $("menu-button").addEventListener("click", () => {
 });
 document.addEventListener("keydown", (event) => {
   if (event.key === "Escape" && !$("menu").hidden) { closeMenu(); $("menu-button").focus(); }
+  else if (event.key === "Escape" && !$("inline-results").hidden) { closeInline(); $("text").focus(); }
 });
 $("reset").addEventListener("click", () => {
   if (confirm("Forget every chat and load the sample catalog again?")) post("/api/reset", {});
