@@ -96,6 +96,33 @@ async def test_telegrams_limits_let_a_short_burst_through_in_a_chat_and_no_more(
     assert api.answer("sendMessage", {"chat_id": 2, "text": "another chat"})[0] == 200
 
 
+def test_a_users_menu_is_the_most_specific_one_set_in_their_language_first() -> None:
+    api = LocalBotApi()
+
+    def menu(description: str, **params: Any) -> None:
+        commands = [{"command": "help", "description": description}]
+        assert api.answer("setMyCommands", {"commands": commands, **params})[0] == 200
+
+    menu("everyone")
+    menu("всем", language_code="ru")
+    menu("staff", scope={"type": "chat", "chat_id": 9001})
+    descriptions = {
+        (chat, language): api.menu_for(chat, language)[0]["description"]
+        for chat in (1001, 9001)
+        for language in ("en", "ru")
+    }
+    assert descriptions == {
+        (1001, "en"): "everyone",
+        (1001, "ru"): "всем",
+        (9001, "en"): "staff",
+        (9001, "ru"): "staff",
+    }
+    assert api.commands == [{"command": "help", "description": "everyone"}]
+    scope = json.dumps({"type": "chat", "chat_id": 9001})
+    assert api.answer("deleteMyCommands", {"scope": scope})[0] == 200
+    assert api.menu_for(9001, "ru")[0]["description"] == "всем"
+
+
 def test_command_menu_users_messages_and_unknown_methods() -> None:
     api = LocalBotApi()
     menu = json.dumps([{"command": "books", "description": "the catalog"}])

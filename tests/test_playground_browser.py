@@ -326,6 +326,11 @@ async def test_a_persona_chooses_their_telegram_language(
 ) -> None:
     page = await open_page(browser, playground.url)
     await page.get_by_label("Telegram language").select_option("ru")
+    # Her app's command menu follows: the bot set one for Russian.
+    await page.locator("#menu-button").click()
+    reservations = page.get_by_role("menuitem", name="/myreservations")
+    await expect(reservations).to_contain_text("ваши брони")
+    await page.keyboard.press("Escape")
     await say(page, "/books")
     await expect(bot_message(page, ALICE, "Каталог")).to_be_visible()
     await page.locator(f'nav button[data-persona="{BEN}"]').click()

@@ -47,9 +47,7 @@ MESSAGE_METHODS = frozenset({"sendMessage", "editMessageText", "sendPhoto", "sen
 TO_A_CHAT_METHODS = MESSAGE_METHODS | {"copyMessage"}
 BLOCKED = "Forbidden: bot was blocked by the user"
 # Methods answered True with nothing to check or keep.
-ACCEPTED_METHODS = frozenset(
-    {"deleteWebhook", "setWebhook", "deleteMyCommands", "close", "logOut"}
-)
+ACCEPTED_METHODS = frozenset({"deleteWebhook", "setWebhook", "close", "logOut"})
 
 # Told of each call ("call", the SentRequest) and of each message sent, edited or received
 # ("message", the message as Telegram would show it).
@@ -127,6 +125,8 @@ class LocalBotApi:
     # the bot's command menu, as its last setMyCommands gave it
     commands: list[dict[str, str]] = field(default_factory=list)
     listeners: list[Listener] = field(default_factory=list)
+    # every menu setMyCommands gave: by scope type, the scope's chat and language ("": any)
+    menus: dict[tuple[str, int | None, str], list[dict[str, str]]] = field(default_factory=dict)
     # the users who blocked the bot: messages to their chats get 403
     blocked: set[int] = field(default_factory=set)
     _accepted: deque[float] = field(default_factory=deque)
@@ -220,6 +220,17 @@ class LocalBotApi:
         """A message in a chat, as Telegram would include it in a callback query."""
         return self._messages[(chat_id, message_id)]
 
+    def menu_for(self, chat_id: int, language: str) -> list[dict[str, str]]:
+        """The command menu a user's Telegram app shows in their private chat with the
+        bot: the most specific one set, as Telegram picks it (the chat's, then all private
+        chats', then everyone's; each in the user's language first)."""
+        for scope, chat in (("chat", chat_id), ("all_private_chats", None), ("default", None)):
+            for code in (language, ""):
+                commands = self.menus.get((scope, chat, code))
+                if commands:
+                    return commands
+        return []
+
     def file(self, file_id: str) -> StoredFile | None:
         """A photo or document sent to a chat, by its file_id."""
         return self._files.get(file_id)
@@ -292,11 +303,13 @@ class LocalBotApi:
                     raise BotApiError(400, QUERY_INVALID)
                 self._answered_queries.add(query_id)
                 return True
-            case "setMyCommands":
-                # The menu everyone sees; staff chats' and other languages' are recorded only.
-                if menu_scope(params)["type"] == "default" and not params.get("language_code"):
-                    commands = params.get("commands") or []
-                    self.commands = json.loads(commands) if isinstance(commands, str) else commands
+            case "setMyCommands" | "deleteMyCommands":
+                commands = params.get("commands") or []
+                commands = json.loads(commands) if isinstance(commands, str) else commands
+                key = _menu_key(params)
+                self.menus[key] = list(commands)
+                if key == ("default", None, ""):
+                    self.commands = self.menus[key]  # the menu everyone sees
                 return True
             case "answerInlineQuery":
                 check_inline_answer(params)
@@ -385,6 +398,12 @@ class LocalBotApi:
 def _shown(message: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
     """The message with how its text is formatted, for a client that shows it."""
     return dict(message, parse_mode=params.get("parse_mode"))
+
+
+def _menu_key(params: dict[str, Any]) -> tuple[str, int | None, str]:
+    scope = menu_scope(params)
+    chat = scope.get("chat_id")
+    return scope["type"], None if chat is None else int(chat), params.get("language_code") or ""
 
 
 def _chat(params: dict[str, Any]) -> int | None:

@@ -125,6 +125,7 @@ class WebChat:
                     for p in PERSONAS.values()
                 ],
                 "commands": self.api.commands,
+                "menus": {str(p): self._menu(p) for p in PERSONAS},
                 "chats": {
                     str(persona): [_shown(m) for m in self.api.messages_in(persona)]
                     for persona in PERSONAS
@@ -193,7 +194,7 @@ class WebChat:
         except BadAction as error:
             return _refused(error)
         self._languages[persona.id] = str(language)
-        return JSONResponse({"ok": True})
+        return JSONResponse({"ok": True, "menu": self._menu(persona.id)})
 
     async def _block(self, request: Request) -> Response:
         """The persona blocks or unblocks the bot: Telegram tells the bot (my_chat_member:
@@ -255,6 +256,10 @@ class WebChat:
             return _refused(error)
         self.updates.push(message_update(self.updates.next_id(), message))
         return JSONResponse({"ok": True})
+
+    def _menu(self, persona_id: int) -> list[dict[str, str]]:
+        """The command menu the persona's Telegram app shows, in its language."""
+        return self.api.menu_for(persona_id, self._languages[persona_id])
 
     def _user(self, persona: sample_shop.Persona) -> dict[str, Any]:
         """The persona as Telegram names them in an update: with their app's language."""

@@ -4,7 +4,7 @@
 const ALLOWED_TAGS = new Set(["B", "STRONG", "I", "EM", "U", "INS", "S", "STRIKE", "DEL",
   "CODE", "PRE", "A"]);
 const state = { personas: [], active: null, names: {}, messages: {}, bot: "", languages: [],
-  inlineQuery: null };
+  inlineQuery: null, menus: null };
 const $ = (id) => document.getElementById(id);
 const LANGUAGE_NAMES = { en: "English", ru: "Русский", es: "Español" };
 
@@ -222,6 +222,7 @@ function choose(personaId) {
   $("chats").scrollTop = $("chats").scrollHeight;
   closeInline();
   drawTools();
+  if (state.menus) drawMenu(state.menus[personaId] || []);
 }
 
 function drawCall(call) {
@@ -283,7 +284,8 @@ async function load() {
   $("calls").replaceChildren();
   current.calls.forEach(drawCall);
   drawOutbox(current.outbox);
-  drawMenu(current.commands);
+  state.menus = current.menus;
+  drawMenu(state.menus[state.active] || []);
 }
 
 function listen() {
@@ -317,8 +319,12 @@ $("text").addEventListener("input", askInline);
 $("language").addEventListener("change", async () => {
   const chosen = persona(state.active);
   const language = $("language").value;
-  if (await post("/api/language", { persona: chosen.id, language })) chosen.language = language;
-  else $("language").value = chosen.language;
+  const answer = await post("/api/language", { persona: chosen.id, language });
+  if (answer) {
+    chosen.language = language;
+    state.menus[chosen.id] = answer.menu;
+    if (chosen.id === state.active) drawMenu(answer.menu);
+  } else $("language").value = chosen.language;
 });
 $("block").addEventListener("click", () => setBlocked(!persona(state.active).blocked));
 $("unblock").addEventListener("click", () => setBlocked(false));
