@@ -275,8 +275,9 @@ async def test_inline_search_picks_a_result_sent_via_the_bot(
     await expect(result).to_be_visible()
     await expect(result).to_contain_text("Frank Herbert")
     await shot(page, "9-inline-results")
-    await result.focus()
-    await page.keyboard.press("Enter")  # by keyboard
+    await page.keyboard.press("ArrowUp")  # by keyboard, from the composer
+    await expect(result).to_be_focused()
+    await page.keyboard.press("Enter")
     await expect(page.locator("#inline-results")).to_be_hidden()
     sent = page.locator(f"#chat-{ALICE} .message.mine", has_text="via @bookstore_test_bot")
     await expect(sent.locator("b", has_text="Dune")).to_be_visible()  # its HTML rendered

@@ -316,6 +316,23 @@ $("composer").addEventListener("submit", (event) => {
   post("/api/send", { persona: state.active, text });
 });
 $("text").addEventListener("input", askInline);
+// By keyboard: the arrow keys move from the composer through the inline results.
+$("text").addEventListener("keydown", (event) => {
+  const results = [...$("inline-results").querySelectorAll("button")];
+  if (event.key === "ArrowUp" && !$("inline-results").hidden && results.length) {
+    event.preventDefault();
+    results.at(-1).focus();
+  }
+});
+$("inline-results").addEventListener("keydown", (event) => {
+  const results = [...$("inline-results").querySelectorAll("button")];
+  const at = results.indexOf(document.activeElement);
+  if (at < 0 || !["ArrowUp", "ArrowDown"].includes(event.key)) return;
+  event.preventDefault();
+  const next = at + (event.key === "ArrowUp" ? -1 : 1);
+  if (next >= results.length) $("text").focus();
+  else results[Math.max(0, next)].focus();
+});
 $("language").addEventListener("change", async () => {
   const chosen = persona(state.active);
   const language = $("language").value;
