@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from playwright.async_api import Browser, Locator, Page, async_playwright, expect
+from playwright.async_api import Browser, Locator, Page, Route, async_playwright, expect
 
 from bot.playground.runner import Playground
 from tests.playground import playground_on
@@ -342,3 +342,21 @@ async def test_a_persona_chooses_their_telegram_language(
     await page.locator(f'nav button[data-persona="{ALICE}"]').click()
     await expect(page.get_by_label("Telegram language")).to_have_value("ru")
     await shot(page, "12-language")
+
+
+async def test_inline_results_come_even_before_the_query_is_acknowledged(
+    browser: Browser, playground: Playground
+) -> None:
+    # On a busy machine the bot's answer (over the event stream) can come before the
+    # answer to the page's own POST naming the query: its results are shown all the same.
+    page = await open_page(browser, playground.url)
+
+    async def late(route: Route) -> None:
+        response = await route.fetch()
+        await page.locator("#calls li", has_text="answerInlineQuery").wait_for()
+        await page.wait_for_timeout(300)  # its results' event, right after, is in too
+        await route.fulfill(response=response)
+
+    await page.route("**/api/inline", late)
+    await page.locator("#text").press_sequentially("@bookstore_test_bot dune", delay=20)
+    await expect(page.locator("#inline-results button", has_text="Dune")).to_be_visible()

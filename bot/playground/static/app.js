@@ -135,6 +135,9 @@ async function setBlocked(blocked) {
 // Inline mode: "@bot query" in the composer asks the bot as you type; its results are
 // listed above the composer, and picking one sends its message, via the bot.
 let inlineTimer = null;
+// queries asked so far, and results that came before their query's id did
+let inlineAsked = 0;
+const inlineAnswers = new Map();
 function inlineQueryOf(text) {
   const prefix = `@${state.bot}`;
   if (!state.bot || !text.toLowerCase().startsWith(prefix.toLowerCase())) return null;
@@ -145,6 +148,8 @@ function inlineQueryOf(text) {
 
 function closeInline() {
   state.inlineQuery = null;
+  inlineAsked += 1; // a query still under way no longer counts
+  inlineAnswers.clear();
   $("inline-results").hidden = true;
   $("inline-results").replaceChildren();
 }
@@ -155,13 +160,24 @@ function askInline() {
   if (query === null) { closeInline(); return; }
   const chatId = state.active;
   inlineTimer = setTimeout(async () => {
+    const asked = ++inlineAsked;
     const answer = await post("/api/inline", { persona: chatId, query });
-    if (answer && chatId === state.active) state.inlineQuery = answer.query_id;
+    // Only the latest query counts; the bot's results may have come before this answer.
+    if (!answer || asked !== inlineAsked || chatId !== state.active) return;
+    state.inlineQuery = answer.query_id;
+    const early = inlineAnswers.get(answer.query_id);
+    inlineAnswers.clear();
+    if (early) drawInline(early);
   }, 250);
 }
 
 function drawInline(event) {
-  if (event.chat_id !== state.active || event.query_id !== state.inlineQuery) return;
+  if (event.chat_id !== state.active) return;
+  if (event.query_id !== state.inlineQuery) {
+    // Perhaps the answer to a query whose id the page is still waiting for: kept for it.
+    if (inlineAsked) inlineAnswers.set(event.query_id, event);
+    return;
+  }
   const list = $("inline-results");
   list.replaceChildren(...event.results.map((result) => element("li", {}, [
     element("button", { type: "button", onclick: () => chooseInline(event.query_id, result.id) }, [
