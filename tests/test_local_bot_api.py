@@ -85,15 +85,42 @@ def test_flood_limits_answer_429_with_retry_after() -> None:
     assert api.answer("sendMessage", {"chat_id": 4, "text": "fourth"})[0] == 429
 
 
-async def test_telegrams_limits_let_a_short_burst_through_in_a_chat_and_no_more() -> None:
-    api = LocalBotApi(limits=TELEGRAM_LIMITS)
+class Clock:
+    """The seconds a LocalBotApi counts its limits in, moved by the test alone."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_telegrams_limits_let_a_short_burst_through_in_a_chat_and_no_more() -> None:
+    clock = Clock()
+    api = LocalBotApi(limits=TELEGRAM_LIMITS, clock=clock)
     # /demand's three replies at once, as Telegram lets them through.
     assert [send(api, f"reply {n}")[0] for n in range(3)] == [200, 200, 200]
     status, body = send(api, "a fourth at once")
     assert (status, body["parameters"]) == (429, {"retry_after": 1})
-    await asyncio.sleep(1.05)  # one a second given back, not the whole burst
+    clock.now += 1.05  # one a second given back, not the whole burst
     assert [send(api, f"later {n}")[0] for n in range(2)] == [200, 429]
     assert api.answer("sendMessage", {"chat_id": 2, "text": "another chat"})[0] == 200
+
+
+def test_a_bot_that_keeps_sending_faster_than_one_a_second_to_a_chat_meets_429() -> None:
+    clock = Clock()
+    api = LocalBotApi(limits=TELEGRAM_LIMITS, clock=clock)
+    answers = []
+    for n in range(20):  # one every 0.8 s: the burst runs out, then 429, as on Telegram
+        answers.append(send(api, f"message {n}")[0])
+        clock.now += 0.8
+    assert 429 in answers[:16]
+    # Retrying after retry_after gets through.
+    status, body = send(api, "again")
+    while status == 429:
+        clock.now += body["parameters"]["retry_after"]
+        status, body = send(api, "again")
+    assert status == 200
 
 
 def test_a_users_menu_is_the_most_specific_one_set_in_their_language_first() -> None:
