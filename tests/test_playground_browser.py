@@ -3,6 +3,7 @@
 Each step's screenshot is saved in test-output/playground/ (docs/playground.png is one).
 """
 
+import base64
 import re
 import shutil
 from collections.abc import AsyncIterator
@@ -12,6 +13,7 @@ import pytest
 from aiohttp import web
 from playwright.async_api import Browser, Locator, Page, Route, async_playwright, expect
 
+from bot.playground.files_and_inline import UploadedFile
 from bot.playground.runner import Playground
 from tests.playground import playground_on
 
@@ -368,3 +370,38 @@ async def test_inline_results_come_even_before_the_query_is_acknowledged(
     await page.route("**/api/inline", late)
     await page.locator("#text").press_sequentially("@bookstore_test_bot dune", delay=20)
     await expect(page.locator("#inline-results button", has_text="Dune")).to_be_visible()
+
+
+async def test_another_sites_page_cannot_load_the_files_sent_in_the_chats(
+    browser: Browser, playground: Playground
+) -> None:
+    # A page elsewhere may name a chat's picture in an <img> (no Origin header is sent for
+    # it): the browser must not load it there, or that page learns of it (its size).
+    picture = base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAIAAAADCAIAAAA2iEnWAAAAEElEQVR4nGP4z8AARAwoFABE0AX7pM/egAAAAABJRU5ErkJggg=="
+    )
+    photo = UploadedFile("chart.png", picture, "image/png")
+    status, sent = playground.web_chat.api.answer("sendPhoto", {"chat_id": ALICE, "photo": photo})
+    assert status == 200, sent
+    url = f"{playground.url}/files/{sent['result']['photo'][-1]['file_id']}"
+    own = await open_page(browser, playground.url)
+    shown = own.locator(f"#chat-{ALICE} .message img")
+    await expect(shown).to_be_visible()
+    assert await shown.evaluate("image => image.complete && image.naturalWidth") == 2
+
+    async def elsewhere(_: web.Request) -> web.Response:
+        return web.Response(text=f'<img id="x" src="{url}">', content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/", elsewhere)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        page = await browser.new_page()
+        await page.goto(f"http://127.0.0.1:{runner.addresses[0][1]}/")  # its <img> tried
+        image = page.locator("#x")
+        assert await image.evaluate("image => image.complete && image.naturalWidth") == 0
+    finally:
+        await runner.cleanup()

@@ -283,6 +283,9 @@ class WebChat:
                 "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(stored.filename)}",
                 "X-Content-Type-Options": "nosniff",
                 "Content-Security-Policy": "default-src 'none'; sandbox",
+                # only the playground's own page may load it (an <img> elsewhere sends
+                # no Origin for the same-origin check to refuse)
+                "Cross-Origin-Resource-Policy": "same-origin",
             },
         )
 
