@@ -409,3 +409,24 @@ async def test_another_sites_page_cannot_load_the_files_sent_in_the_chats(
         assert await image.evaluate("image => image.complete && image.naturalWidth") == 0
     finally:
         await runner.cleanup()
+
+
+async def test_new_inline_results_keep_the_one_chosen_by_keyboard_focused(
+    browser: Browser, playground: Playground
+) -> None:
+    # Typing fast, then Up into the results: the query of the last keystrokes may still be
+    # answered after that, redrawing the list; the result chosen keeps the focus.
+    page = await open_page(browser, playground.url)
+    api = playground.web_chat.api
+    await page.locator("#text").fill("@bookstore_test_bot dune")
+    await page.locator("#text").dispatch_event("input")
+    result = page.locator("#inline-results button", has_text="Dune")
+    await expect(result).to_be_visible()
+    await page.locator("#text").focus()
+    await page.keyboard.press("ArrowUp")
+    await expect(result).to_be_focused()
+    await page.locator("#text").dispatch_event("input")  # the last keystroke's query
+    await page.locator("#calls li", has_text="answerInlineQuery").nth(1).wait_for()
+    assert len(api.sent("answerInlineQuery")) == 2
+    await page.wait_for_timeout(300)  # its results, right after its call, are drawn
+    await expect(result).to_be_focused()

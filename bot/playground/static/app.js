@@ -179,12 +179,19 @@ function drawInline(event) {
     return;
   }
   const list = $("inline-results");
+  // A result chosen by keyboard keeps the focus when newer results replace the list.
+  const focused = list.contains(document.activeElement) ? document.activeElement.dataset.id : null;
   list.replaceChildren(...event.results.map((result) => element("li", {}, [
     element("button", { type: "button", onclick: () => chooseInline(event.query_id, result.id) }, [
       element("b", { textContent: result.title }),
       element("small", { textContent: result.description }),
     ]),
   ])));
+  list.querySelectorAll("button").forEach((button, at) => {
+    button.dataset.id = event.results[at].id;
+    if (focused !== null && button.dataset.id === focused) button.focus();
+  });
+  if (focused !== null && !list.contains(document.activeElement)) $("text").focus();
   if (!event.results.length) list.append(element("li", { textContent: "No results" }));
   list.hidden = false;
 }
