@@ -194,3 +194,14 @@ async def test_an_inline_query_is_answered_and_its_pick_sent_via_the_bot(
     shown = state["chats"][str(ALICE)][0]
     assert shown["via_bot"] == "bookstore_test_bot"
     assert shown["buttons"][0][0]["url"] == button["url"]
+
+
+async def test_an_inline_query_is_at_most_256_utf16_units_as_telegram_counts(
+    playground: Playground, client: httpx.AsyncClient
+) -> None:
+    longest = {"persona": ALICE, "query": "😀" * 128}  # 256 UTF-16 units
+    assert (await post(client, "/api/inline", longest)).is_success
+    too_long = {"persona": ALICE, "query": "😀" * 129}  # 258: more than Telegram sends
+    refused = await post(client, "/api/inline", too_long)
+    assert refused.status_code == 400
+    assert "256" in refused.json()["error"]

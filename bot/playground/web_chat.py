@@ -18,6 +18,7 @@ from bot.playground import sample_shop
 from bot.playground.bot_api_server import bot_api_route
 from bot.playground.local_bot_api import BOT_USER, LocalBotApi, SentRequest
 from bot.playground.outbox_view import outbox_summary
+from bot.playground.telegram_rules import utf16_length
 from bot.playground.updates import (
     UpdateQueue,
     callback_update,
@@ -35,7 +36,7 @@ LATEST_CALLS = 60
 MAX_TEXT_LENGTH = 4096
 # The languages a persona's Telegram app can be set to here: the bot's own three.
 LANGUAGES = ("en", "ru", "es")
-# Telegram sends an inline query of at most this many characters.
+# Telegram sends an inline query of at most this many characters (UTF-16 units).
 MAX_INLINE_QUERY_LENGTH = 256
 
 
@@ -225,7 +226,7 @@ class WebChat:
             body = await _json(request)
             persona = _persona(body)
             query = body.get("query")
-            if not isinstance(query, str) or len(query) > MAX_INLINE_QUERY_LENGTH:
+            if not isinstance(query, str) or utf16_length(query) > MAX_INLINE_QUERY_LENGTH:
                 raise BadAction(f"an inline query is at most {MAX_INLINE_QUERY_LENGTH} characters")
             self._not_blocked(persona)
         except BadAction as error:
