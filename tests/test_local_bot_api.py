@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
-from bot.playground.local_bot_api import FloodLimits, LocalBotApi
+from bot.playground.local_bot_api import TELEGRAM_LIMITS, FloodLimits, LocalBotApi
 from bot.playground.updates import UpdateQueue, message_update
 from bot.playground.web_chat import WebChat
 from bot.services import Services
@@ -83,6 +83,71 @@ def test_flood_limits_answer_429_with_retry_after() -> None:
     for chat in (2, 3):
         assert api.answer("sendMessage", {"chat_id": chat, "text": "x"})[0] == 200
     assert api.answer("sendMessage", {"chat_id": 4, "text": "fourth"})[0] == 429
+
+
+class Clock:
+    """The seconds a LocalBotApi counts its limits in, moved by the test alone."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_telegrams_limits_let_a_short_burst_through_in_a_chat_and_no_more() -> None:
+    clock = Clock()
+    api = LocalBotApi(limits=TELEGRAM_LIMITS, clock=clock)
+    # /demand's three replies at once, as Telegram lets them through.
+    assert [send(api, f"reply {n}")[0] for n in range(3)] == [200, 200, 200]
+    status, body = send(api, "a fourth at once")
+    assert (status, body["parameters"]) == (429, {"retry_after": 1})
+    clock.now += 1.05  # one a second given back, not the whole burst
+    assert [send(api, f"later {n}")[0] for n in range(2)] == [200, 429]
+    assert api.answer("sendMessage", {"chat_id": 2, "text": "another chat"})[0] == 200
+
+
+def test_a_bot_that_keeps_sending_faster_than_one_a_second_to_a_chat_meets_429() -> None:
+    clock = Clock()
+    api = LocalBotApi(limits=TELEGRAM_LIMITS, clock=clock)
+    answers = []
+    for n in range(20):  # one every 0.8 s: the burst runs out, then 429, as on Telegram
+        answers.append(send(api, f"message {n}")[0])
+        clock.now += 0.8
+    assert 429 in answers[:16]
+    # Retrying after retry_after gets through.
+    status, body = send(api, "again")
+    while status == 429:
+        clock.now += body["parameters"]["retry_after"]
+        status, body = send(api, "again")
+    assert status == 200
+
+
+def test_a_users_menu_is_the_most_specific_one_set_in_their_language_first() -> None:
+    api = LocalBotApi()
+
+    def menu(description: str, **params: Any) -> None:
+        commands = [{"command": "help", "description": description}]
+        assert api.answer("setMyCommands", {"commands": commands, **params})[0] == 200
+
+    menu("everyone")
+    menu("всем", language_code="ru")
+    menu("staff", scope={"type": "chat", "chat_id": 9001})
+    descriptions = {
+        (chat, language): api.menu_for(chat, language)[0]["description"]
+        for chat in (1001, 9001)
+        for language in ("en", "ru")
+    }
+    assert descriptions == {
+        (1001, "en"): "everyone",
+        (1001, "ru"): "всем",
+        (9001, "en"): "staff",
+        (9001, "ru"): "staff",
+    }
+    assert api.commands == [{"command": "help", "description": "everyone"}]
+    scope = json.dumps({"type": "chat", "chat_id": 9001})
+    assert api.answer("deleteMyCommands", {"scope": scope})[0] == 200
+    assert api.menu_for(9001, "ru")[0]["description"] == "всем"
 
 
 def test_command_menu_users_messages_and_unknown_methods() -> None:

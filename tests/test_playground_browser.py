@@ -3,14 +3,17 @@
 Each step's screenshot is saved in test-output/playground/ (docs/playground.png is one).
 """
 
+import base64
+import re
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from aiohttp import web
-from playwright.async_api import Browser, Locator, Page, async_playwright, expect
+from playwright.async_api import Browser, Locator, Page, Route, async_playwright, expect
 
+from bot.playground.files_and_inline import UploadedFile
 from bot.playground.runner import Playground
 from tests.playground import playground_on
 
@@ -115,7 +118,9 @@ async def test_reserve_restock_back_in_stock_and_cancel_in_the_browser(
     message_id = await reservations.get_attribute("data-id")
     count = await page.locator(f"#chat-{ALICE} .message").count()
     await reservations.get_by_role("button", name="Cancel").click()
-    await expect(page.locator(f"#chat-{ALICE} .toast")).to_have_text("Reservation cancelled")
+    # (the Reserve button's toast may still be showing: toasts last 6 s)
+    toast = page.locator(f"#chat-{ALICE} .toast", has_text="Reservation cancelled")
+    await expect(toast).to_be_visible()
     edited = page.locator(f'#chat-{ALICE} .message[data-id="{message_id}"]')
     await expect(edited).to_contain_text("cancelled on")
     await expect(edited.locator(".edited")).to_be_visible()
@@ -210,3 +215,218 @@ async def test_another_sites_page_cannot_drive_the_playground(
     assert answered.status == 403
     assert [m["text"] for m in api.messages_in(ALICE)] == ["my chat, kept"]  # no reset
     assert api.messages_in(DANA) == []  # no "/restock 1 7" as staff
+
+
+async def test_a_chart_is_a_picture_a_table_a_download_and_neither_meets_429(
+    browser: Browser, playground: Playground
+) -> None:
+    page = await open_page(browser, playground.url)
+    await say(page, "/reserve 1")
+    await expect(bot_message(page, ALICE, "Reserved")).to_be_visible()
+    await page.locator(f'nav button[data-persona="{DANA}"]').click()
+    await say(page, "/demand")
+    chart = page.locator(f"#chat-{DANA} .message img")
+    await expect(chart).to_be_visible()
+    assert await chart.evaluate("image => image.complete && image.naturalWidth > 100")
+    table = page.locator(f"#chat-{DANA} .message a.document")
+    await expect(table).to_have_text(re.compile(r"demand-\d{4}-\d\d-\d\d\.csv"))
+    await expect(page.get_by_text("application.octet-stream")).to_have_count(0)
+    # Three replies at once: a burst Telegram lets through, so no red 429 line.
+    await expect(page.locator("#calls li", has_text="sendDocument")).to_have_count(1)
+    await expect(page.locator("#calls .refused")).to_have_count(0)
+    async with page.expect_download() as downloading:
+        await table.focus()
+        await page.keyboard.press("Enter")  # by keyboard too
+    download = await downloading.value
+    assert re.fullmatch(r"demand-\d{4}-\d\d-\d\d\.csv", download.suggested_filename)
+    saved = await download.path()
+    assert "Dune" in saved.read_text(encoding="utf-8")
+    await shot(page, "7-demand-chart-and-table")
+
+
+async def test_an_empty_chat_offers_start_which_sends_start(
+    browser: Browser, playground: Playground
+) -> None:
+    page = await open_page(browser, playground.url, width=390)
+    start = page.get_by_role("button", name="Start", exact=True)
+    await expect(start).to_be_visible()
+    await shot(page, "8-empty-chat-start")
+    await start.focus()
+    await page.keyboard.press("Enter")
+    await expect(page.locator(f"#chat-{ALICE} .message.mine")).to_have_text("/start")
+    await expect(page.locator(f"#chat-{ALICE} .message:not(.mine)")).not_to_have_count(0)
+    await expect(start).to_be_hidden()
+    # Another persona's chat is still empty: Start again; back in Alice's, none.
+    await page.locator(f'nav button[data-persona="{BEN}"]').click()
+    await expect(start).to_be_visible()
+    await page.locator(f'nav button[data-persona="{ALICE}"]').click()
+    await expect(start).to_be_hidden()
+    # A reload draws the chat from the state: still no Start in a chat with messages.
+    await page.reload()
+    await expect(page.locator(f"#chat-{ALICE} .message.mine")).to_have_text("/start")
+    await expect(start).to_be_hidden()
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+async def test_inline_search_picks_a_result_sent_via_the_bot(
+    browser: Browser, playground: Playground
+) -> None:
+    page = await open_page(browser, playground.url, width=390)
+    await page.locator("#text").press_sequentially("@bookstore_test_bot dune", delay=20)
+    result = page.locator("#inline-results button", has_text="Dune")
+    await expect(result).to_be_visible()
+    await expect(result).to_contain_text("Frank Herbert")
+    await shot(page, "9-inline-results")
+    await page.keyboard.press("ArrowUp")  # by keyboard, from the composer
+    await expect(result).to_be_focused()
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#inline-results")).to_be_hidden()
+    sent = page.locator(f"#chat-{ALICE} .message.mine", has_text="via @bookstore_test_bot")
+    await expect(sent.locator("b", has_text="Dune")).to_be_visible()  # its HTML rendered
+    # Its button leads into the bot, as t.me/<bot>?start=book_1 does in Telegram.
+    await sent.get_by_role("button", name="Reserve in the bot").click()
+    await expect(
+        page.locator(f"#chat-{ALICE} .message.mine", has_text="/start book_1")
+    ).to_be_visible()
+    await expect(bot_message(page, ALICE, "Frank Herbert").last).to_be_visible()
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+    await shot(page, "10-inline-sent")
+
+
+async def test_blocking_the_bot_refuses_its_messages_and_unblocking_brings_them(
+    browser: Browser, playground: Playground
+) -> None:
+    page = await open_page(browser, playground.url)
+    await say(page, "/reserve 1")
+    await expect(bot_message(page, ALICE, "Reserved")).to_be_visible()
+    await page.get_by_role("button", name="Block bot").click()
+    await expect(page.locator("#composer")).to_be_hidden()
+    await expect(page.get_by_role("button", name="Unblock", exact=True)).to_be_focused()
+    await shot(page, "11-blocked")
+
+    # Staff restock: the news for Alice is refused (403) or held back while she blocks.
+    await page.locator(f'nav button[data-persona="{DANA}"]').click()
+    await say(page, "/restock 1 3")
+    await expect(bot_message(page, DANA, "Dune")).to_be_visible()
+    await expect(bot_message(page, ALICE, "Good news")).to_have_count(0)
+    api = playground.web_chat.api
+    # The outbox gives up on her news at once: the bot was told (my_chat_member: kicked),
+    # or, had it not handled that yet when the news was due, Telegram refused it (403).
+    await expect(page.locator("#outbox-rows li", has_text="to Alice: failed")).to_be_visible()
+    tried = [call.error_code for call in api.sent("sendMessage", ALICE)]
+    assert tried[0] is None  # "Reserved"
+    assert set(tried[1:]) <= {403}
+    assert api.received(ALICE, "Good news") == 0
+    status, body = api.answer("sendMessage", {"chat_id": ALICE, "text": "hello?"})
+    assert (status, body["description"]) == (403, "Forbidden: bot was blocked by the user")
+
+    # She unblocks (Telegram tells the bot: "member" again) and the news comes.
+    await page.locator(f'nav button[data-persona="{ALICE}"]').click()
+    await page.get_by_role("button", name="Unblock", exact=True).click()
+    await expect(page.locator("#composer")).to_be_visible()
+    await expect(page.get_by_role("button", name="Block bot")).to_be_visible()
+    await expect(bot_message(page, ALICE, "Good news: Dune")).to_be_visible()
+
+
+async def choose_language(page: Page, code: str) -> None:
+    """The persona's Telegram language, once the playground took it: a message sent
+    before its answer could overtake it on another connection and carry the old one."""
+    async with page.expect_response("**/api/language") as answered:
+        await page.get_by_label("Telegram language").select_option(code)
+    assert (await answered.value).ok
+
+
+async def test_a_persona_chooses_their_telegram_language(
+    browser: Browser, playground: Playground
+) -> None:
+    page = await open_page(browser, playground.url)
+    await choose_language(page, "ru")
+    # Her app's command menu follows: the bot set one for Russian.
+    await page.locator("#menu-button").click()
+    reservations = page.get_by_role("menuitem", name="/myreservations")
+    await expect(reservations).to_contain_text("ваши брони")
+    await page.keyboard.press("Escape")
+    await say(page, "/books")
+    await expect(bot_message(page, ALICE, "Каталог")).to_be_visible()
+    await page.locator(f'nav button[data-persona="{BEN}"]').click()
+    await expect(page.get_by_label("Telegram language")).to_have_value("en")
+    await choose_language(page, "es")
+    await say(page, "/books")
+    await expect(bot_message(page, BEN, "Catálogo")).to_be_visible()
+    await page.locator(f'nav button[data-persona="{ALICE}"]').click()
+    await expect(page.get_by_label("Telegram language")).to_have_value("ru")
+    await shot(page, "12-language")
+
+
+async def test_inline_results_come_even_before_the_query_is_acknowledged(
+    browser: Browser, playground: Playground
+) -> None:
+    # On a busy machine the bot's answer (over the event stream) can come before the
+    # answer to the page's own POST naming the query: its results are shown all the same.
+    page = await open_page(browser, playground.url)
+
+    async def late(route: Route) -> None:
+        response = await route.fetch()
+        await page.locator("#calls li", has_text="answerInlineQuery").wait_for()
+        await page.wait_for_timeout(300)  # its results' event, right after, is in too
+        await route.fulfill(response=response)
+
+    await page.route("**/api/inline", late)
+    await page.locator("#text").press_sequentially("@bookstore_test_bot dune", delay=20)
+    await expect(page.locator("#inline-results button", has_text="Dune")).to_be_visible()
+
+
+async def test_another_sites_page_cannot_load_the_files_sent_in_the_chats(
+    browser: Browser, playground: Playground
+) -> None:
+    # A page elsewhere may name a chat's picture in an <img> (no Origin header is sent for
+    # it): the browser must not load it there, or that page learns of it (its size).
+    picture = base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAIAAAADCAIAAAA2iEnWAAAAEElEQVR4nGP4z8AARAwoFABE0AX7pM/egAAAAABJRU5ErkJggg=="
+    )
+    photo = UploadedFile("chart.png", picture, "image/png")
+    status, sent = playground.web_chat.api.answer("sendPhoto", {"chat_id": ALICE, "photo": photo})
+    assert status == 200, sent
+    url = f"{playground.url}/files/{sent['result']['photo'][-1]['file_id']}"
+    own = await open_page(browser, playground.url)
+    shown = own.locator(f"#chat-{ALICE} .message img")
+    await expect(shown).to_be_visible()
+    assert await shown.evaluate("image => image.complete && image.naturalWidth") == 2
+
+    async def elsewhere(_: web.Request) -> web.Response:
+        return web.Response(text=f'<img id="x" src="{url}">', content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/", elsewhere)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        page = await browser.new_page()
+        await page.goto(f"http://127.0.0.1:{runner.addresses[0][1]}/")  # its <img> tried
+        image = page.locator("#x")
+        assert await image.evaluate("image => image.complete && image.naturalWidth") == 0
+    finally:
+        await runner.cleanup()
+
+
+async def test_new_inline_results_keep_the_one_chosen_by_keyboard_focused(
+    browser: Browser, playground: Playground
+) -> None:
+    # Typing fast, then Up into the results: the query of the last keystrokes may still be
+    # answered after that, redrawing the list; the result chosen keeps the focus.
+    page = await open_page(browser, playground.url)
+    api = playground.web_chat.api
+    await page.locator("#text").fill("@bookstore_test_bot dune")
+    await page.locator("#text").dispatch_event("input")
+    result = page.locator("#inline-results button", has_text="Dune")
+    await expect(result).to_be_visible()
+    await page.locator("#text").focus()
+    await page.keyboard.press("ArrowUp")
+    await expect(result).to_be_focused()
+    await page.locator("#text").dispatch_event("input")  # the last keystroke's query
+    await page.locator("#calls li", has_text="answerInlineQuery").nth(1).wait_for()
+    assert len(api.sent("answerInlineQuery")) == 2
+    await page.wait_for_timeout(300)  # its results, right after its call, are drawn
+    await expect(result).to_be_focused()

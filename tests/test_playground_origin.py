@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from bot.playground.files_and_inline import UploadedFile
 from bot.playground.runner import PLAYGROUND_TOKEN, Playground
 from bot.playground.same_origin import ServedAddress
 from tests.playground import playground_on
@@ -102,3 +103,25 @@ def test_the_addresses_it_answers_to_follow_where_it_listens() -> None:
     assert everywhere.allows("fe80::1", 8080)
     assert not everywhere.allows("rebound.example", 8080)
     assert not everywhere.allows(None, 8080)
+
+
+async def test_the_files_and_the_newer_actions_are_guarded_too(
+    playground: Playground, client: httpx.AsyncClient
+) -> None:
+    port = port_of(playground)
+    picture = UploadedFile("chart.png", b"\x89PNG\r\n\x1a\n" + bytes(32), "image/png")
+    status, sent = playground.web_chat.api.answer("sendPhoto", {"chat_id": DANA, "photo": picture})
+    assert status == 200, sent
+    path = f"/files/{sent['result']['photo'][-1]['file_id']}"
+    rebound = await client.get(path, headers={"Host": f"rebound.example:{port}"})
+    assert (rebound.status_code, rebound.content.startswith(b"\x89PNG")) == (403, False)
+    assert (await client.get(path)).status_code == 200
+    evil = {"Origin": "http://evil.example"}
+    for action, body in (
+        ("/api/block", {"persona": DANA, "blocked": True}),
+        ("/api/language", {"persona": DANA, "language": "ru"}),
+        ("/api/inline", {"persona": DANA, "query": "dune"}),
+        ("/api/choose", {"persona": DANA, "query_id": "1", "result_id": "1"}),
+    ):
+        assert (await client.post(action, json=body, headers=evil)).status_code == 403, action
+    assert DANA not in playground.web_chat.api.blocked

@@ -2,6 +2,8 @@
 
 import html
 import json
+import mimetypes
+import struct
 from dataclasses import dataclass
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -16,7 +18,9 @@ from bot.playground.telegram_rules import (
     utf16_length,
 )
 
-PNG_OR_JPEG = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
+PNG = b"\x89PNG\r\n\x1a\n"
+JPEG = b"\xff\xd8\xff"
+PNG_OR_JPEG = (PNG, JPEG)
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,42 @@ def multipart_fields(content_type: str, body: bytes) -> dict[str, str | Uploaded
         else:
             fields[name] = UploadedFile(filename, content, part.get_content_type())
     return fields
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A file Telegram keeps for a chat: what it is, by its content, and its name."""
+
+    file_id: str
+    filename: str
+    content: bytes
+    content_type: str
+    # a photo is shown in the chat; a document is a file to download
+    is_photo: bool
+
+
+def stored_file(file_id: str, kind: str, upload: UploadedFile) -> StoredFile:
+    """A sent file as Telegram keeps it: a photo's type read from its first bytes (the bot
+    may name it anything: PTB names unnamed bytes "application.octet-stream"), a
+    document's from its name, as a Telegram client does, else sniffed, else generic."""
+    if kind == "photo":
+        content_type = "image/png" if upload.content.startswith(PNG) else "image/jpeg"
+        return StoredFile(file_id, upload.filename, upload.content, content_type, True)
+    guessed, _ = mimetypes.guess_type(upload.filename, strict=False)
+    if guessed is None and upload.content.startswith(PNG):
+        guessed = "image/png"
+    elif guessed is None and upload.content.startswith(JPEG):
+        guessed = "image/jpeg"
+    content_type = guessed or "application/octet-stream"
+    return StoredFile(file_id, upload.filename, upload.content, content_type, False)
+
+
+def photo_size(content: bytes) -> tuple[int, int]:
+    """A PNG's width and height from its header (a JPEG's are not read: 1 by 1)."""
+    if content.startswith(PNG) and len(content) >= 24:
+        width, height = struct.unpack(">II", content[16:24])
+        return int(width), int(height)
+    return 1, 1
 
 
 def checked_upload(method: str, params: dict[str, Any]) -> tuple[str, UploadedFile]:

@@ -6,6 +6,7 @@ Telegram's flood control, so what works against it works on Telegram. The playgr
 it over HTTP; the tests use it directly and over HTTP, adding the failures they inject.
 """
 
+import html
 import itertools
 import json
 import math
@@ -13,12 +14,20 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
-from bot.playground.files_and_inline import check_inline_answer, checked_upload, menu_scope
+from bot.playground.files_and_inline import (
+    StoredFile,
+    check_inline_answer,
+    checked_upload,
+    menu_scope,
+    photo_size,
+    stored_file,
+)
 from bot.playground.telegram_rules import (
     NOT_MODIFIED,
     QUERY_INVALID,
+    TAG,
     BotApiError,
     check_callback_answer,
     check_text,
@@ -34,10 +43,11 @@ BOT_USER = {
 }
 # Methods that count as messages for the flood limits.
 MESSAGE_METHODS = frozenset({"sendMessage", "editMessageText", "sendPhoto", "sendDocument"})
+# Methods Telegram refuses in the chat of a user who blocked the bot.
+TO_A_CHAT_METHODS = MESSAGE_METHODS | {"copyMessage"}
+BLOCKED = "Forbidden: bot was blocked by the user"
 # Methods answered True with nothing to check or keep.
-ACCEPTED_METHODS = frozenset(
-    {"deleteWebhook", "setWebhook", "deleteMyCommands", "close", "logOut"}
-)
+ACCEPTED_METHODS = frozenset({"deleteWebhook", "setWebhook", "close", "logOut"})
 
 # Told of each call ("call", the SentRequest) and of each message sent, edited or received
 # ("message", the message as Telegram would show it).
@@ -82,12 +92,26 @@ class SentRequest:
 
 @dataclass(frozen=True)
 class FloodLimits:
-    """Telegram's flood control: messages per second in all, and per chat."""
+    """Telegram's flood control: messages per second in all, and per chat.
+
+    In a chat, Telegram asks for one message a second on average and tolerates short
+    bursts above it ("we may allow short bursts that go over this limit, but eventually
+    you'll begin receiving 429 errors", its Bots FAQ) without saying how long: a chat has
+    per_chat_burst messages to spend at once, given back at per_chat_per_second. The
+    default, 1, is the strictest reading: the tests check the bot's own pacing against
+    it; TELEGRAM_LIMITS, the playground's, tolerates a burst as Telegram does."""
 
     per_second: int = 30
     per_chat_per_second: int = 1
+    per_chat_burst: int = 1
     # Messages sent with allow_paid_broadcast: counted on their own, up to this many.
     paid_per_second: int = 1000
+
+
+# Telegram publishes no burst size; three at once is the most the bot sends to answer one
+# command (/demand: its text, chart and table), and a bot that keeps sending faster than
+# one a second to a chat still meets 429 within seconds, as it would on Telegram.
+TELEGRAM_LIMITS = FloodLimits(per_chat_burst=3)
 
 
 @dataclass
@@ -98,26 +122,40 @@ class LocalBotApi:
     # when set, 429 for more than limits.per_second messages in any second, or
     # limits.per_chat_per_second to one chat
     limits: FloodLimits | None = None
+    # the seconds the flood limits count in (a test gives its own, to be exact on a busy
+    # machine)
+    clock: Callable[[], float] = time.monotonic
     # the bot's command menu, as its last setMyCommands gave it
     commands: list[dict[str, str]] = field(default_factory=list)
     listeners: list[Listener] = field(default_factory=list)
+    # every menu setMyCommands gave: by scope type, the scope's chat and language ("": any)
+    menus: dict[tuple[str, int | None, str], list[dict[str, str]]] = field(default_factory=dict)
+    # the users who blocked the bot: messages to their chats get 403
+    blocked: set[int] = field(default_factory=set)
     _accepted: deque[float] = field(default_factory=deque)
     _accepted_paid: deque[float] = field(default_factory=deque)
-    _accepted_by_chat: dict[int, deque[float]] = field(default_factory=dict)
+    # per chat: the messages it may still send at once, and when that was counted
+    _chat_allowance: dict[int, tuple[float, float]] = field(default_factory=dict)
     _message_ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     _messages: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     _answered_queries: set[str] = field(default_factory=set)
     # how each message's text is formatted (parse_mode), for a client that shows it
     _formats: dict[tuple[int, int], str | None] = field(default_factory=dict)
+    # the photos and documents sent, by file_id, for a client that shows or downloads them
+    _files: dict[str, StoredFile] = field(default_factory=dict)
+    # each inline query's answer (its results), by query id
+    _inline_answers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def answer(
         self, method: str, params: dict[str, Any], via: str = ""
     ) -> tuple[int, dict[str, Any]]:
         """The HTTP status and JSON body Telegram would answer this call with."""
-        request = SentRequest(method, params, at=time.monotonic(), via=via)
+        request = SentRequest(method, params, at=self.clock(), via=via)
         self.requests.append(request)
         try:
             self._before_limits(method, params)
+            if method in TO_A_CHAT_METHODS and _chat(params) in self.blocked:
+                raise BotApiError(403, BLOCKED)
             self._enforce_limits(method, params, request.at)
             request.result = self._result(method, params)
             self._tell("call", request)
@@ -142,14 +180,40 @@ class LocalBotApi:
         self._tell("message", message)
         return message
 
+    def receive_via_bot(
+        self, user: dict[str, Any], query_id: str, result_id: str
+    ) -> dict[str, Any]:
+        """The message a user sends by picking one of an inline answer's results, as
+        Telegram sends it in their name: the result's text and buttons, via the bot; the
+        message as the bot gets it."""
+        chosen = [r for r in self._inline_answers.get(query_id, []) if str(r["id"]) == result_id]
+        if not chosen:
+            raise KeyError(result_id)
+        content = chosen[0].get("input_message_content") or {}
+        message = text_message(next(self._message_ids), user, str(content["message_text"]))
+        message["via_bot"] = BOT_USER
+        if chosen[0].get("reply_markup"):
+            message["reply_markup"] = chosen[0]["reply_markup"]
+        key = (user["id"], message["message_id"])
+        self._messages[key] = message
+        self._formats[key] = content.get("parse_mode")
+        self._tell("message", dict(message, parse_mode=content.get("parse_mode")))
+        if content.get("parse_mode") == "HTML":
+            # The bot gets the text its markup was parsed out of (its entities left out).
+            return dict(message, text=html.unescape(TAG.sub("", message["text"])))
+        return message
+
     def forget(self) -> None:
         """Every chat and call forgotten (the command menu stays, as on Telegram)."""
         self.requests.clear()
         self._messages.clear()
         self._formats.clear()
         self._answered_queries.clear()
+        self._files.clear()
+        self._inline_answers.clear()
+        self.blocked.clear()
         self._accepted.clear()
-        self._accepted_by_chat.clear()
+        self._chat_allowance.clear()
 
     def received(self, chat_id: int, containing: str) -> int:
         """How many messages with this text reached the chat."""
@@ -158,6 +222,21 @@ class LocalBotApi:
     def message(self, chat_id: int, message_id: int) -> dict[str, Any]:
         """A message in a chat, as Telegram would include it in a callback query."""
         return self._messages[(chat_id, message_id)]
+
+    def menu_for(self, chat_id: int, language: str) -> list[dict[str, str]]:
+        """The command menu a user's Telegram app shows in their private chat with the
+        bot: the most specific one set, as Telegram picks it (the chat's, then all private
+        chats', then everyone's; each in the user's language first)."""
+        for scope, chat in (("chat", chat_id), ("all_private_chats", None), ("default", None)):
+            for code in (language, ""):
+                commands = self.menus.get((scope, chat, code))
+                if commands:
+                    return commands
+        return []
+
+    def file(self, file_id: str) -> StoredFile | None:
+        """A photo or document sent to a chat, by its file_id."""
+        return self._files.get(file_id)
 
     def messages_in(self, chat_id: int) -> list[dict[str, Any]]:
         """The chat's messages, oldest first, each as last edited, with its parse_mode."""
@@ -199,16 +278,17 @@ class LocalBotApi:
         chat_id = int(params["chat_id"])
         paid = bool(params.get("allow_paid_broadcast"))
         overall = _window(self._accepted_paid if paid else self._accepted, now)
-        in_chat = _window(self._accepted_by_chat.setdefault(chat_id, deque()), now)
-        for times, limit in (
-            (overall, self.limits.paid_per_second if paid else self.limits.per_second),
-            (in_chat, self.limits.per_chat_per_second),
-        ):
-            if len(times) >= limit:
-                wait = max(1, math.ceil(times[0] + 1 - now))
-                raise BotApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
+        if len(overall) >= (self.limits.paid_per_second if paid else self.limits.per_second):
+            _too_many(overall[0] + 1 - now)
+        # A chat's allowance: up to the burst, given back at the per-chat rate.
+        rate = self.limits.per_chat_per_second
+        most = max(self.limits.per_chat_burst, rate)
+        left, counted = self._chat_allowance.get(chat_id, (most, now))
+        left = min(most, left + (now - counted) * rate)
+        if left < 1:
+            _too_many((1 - left) / rate)
+        self._chat_allowance[chat_id] = (left - 1, now)
         overall.append(now)
-        in_chat.append(now)
 
     def _result(self, method: str, params: dict[str, Any]) -> Any:
         match method:
@@ -226,14 +306,19 @@ class LocalBotApi:
                     raise BotApiError(400, QUERY_INVALID)
                 self._answered_queries.add(query_id)
                 return True
-            case "setMyCommands":
-                # The menu everyone sees; staff chats' and other languages' are recorded only.
-                if menu_scope(params)["type"] == "default" and not params.get("language_code"):
-                    commands = params.get("commands") or []
-                    self.commands = json.loads(commands) if isinstance(commands, str) else commands
+            case "setMyCommands" | "deleteMyCommands":
+                commands = params.get("commands") or []
+                commands = json.loads(commands) if isinstance(commands, str) else commands
+                key = _menu_key(params)
+                self.menus[key] = list(commands)
+                if key == ("default", None, ""):
+                    self.commands = self.menus[key]  # the menu everyone sees
                 return True
             case "answerInlineQuery":
                 check_inline_answer(params)
+                results = params.get("results", [])
+                results = json.loads(results) if isinstance(results, str) else results
+                self._inline_answers[str(params["inline_query_id"])] = list(results)
                 return True
             case "sendPhoto" | "sendDocument":
                 return self._send_file(method, params)
@@ -267,7 +352,13 @@ class LocalBotApi:
         self._refuse_send(chat_id)
         kind, upload = checked_upload(method, params)
         message_id = next(self._message_ids)
-        file = {"file_id": f"file-{message_id}", "file_unique_id": f"unique-{message_id}"}
+        stored = stored_file(f"file-{message_id}", kind, upload)
+        self._files[stored.file_id] = stored
+        file = {
+            "file_id": stored.file_id,
+            "file_unique_id": f"unique-{message_id}",
+            "file_size": len(upload.content),
+        }
         message: dict[str, Any] = {
             "message_id": message_id,
             "from": BOT_USER,
@@ -275,14 +366,17 @@ class LocalBotApi:
             "date": int(time.time()),
         }
         if kind == "photo":
-            message["photo"] = [dict(file, width=1, height=1)]
+            width, height = photo_size(upload.content)
+            message["photo"] = [dict(file, width=width, height=height)]
         else:
-            message["document"] = dict(file, file_name=upload.filename)
+            message["document"] = dict(
+                file, file_name=upload.filename, mime_type=stored.content_type
+            )
         if params.get("caption"):
             message["caption"] = str(params["caption"])
         self._messages[(chat_id, message_id)] = message
-        # A chat client shows a file as a line naming it.
-        self._tell("message", dict(message, text=f"📎 {upload.filename}", parse_mode=None))
+        self._formats[(chat_id, message_id)] = params.get("parse_mode")
+        self._tell("message", _shown(message, params))
         return message
 
     def _edit_message_text(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -307,6 +401,25 @@ class LocalBotApi:
 def _shown(message: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
     """The message with how its text is formatted, for a client that shows it."""
     return dict(message, parse_mode=params.get("parse_mode"))
+
+
+def _menu_key(params: dict[str, Any]) -> tuple[str, int | None, str]:
+    scope = menu_scope(params)
+    chat = scope.get("chat_id")
+    return scope["type"], None if chat is None else int(chat), params.get("language_code") or ""
+
+
+def _chat(params: dict[str, Any]) -> int | None:
+    try:
+        return int(params["chat_id"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _too_many(wait: float) -> NoReturn:
+    """Telegram's 429, with the whole seconds to wait (at least one)."""
+    seconds = max(1, math.ceil(wait))
+    raise BotApiError(429, f"Too Many Requests: retry after {seconds}", retry_after=seconds)
 
 
 def _window(times: deque[float], now: float) -> deque[float]:

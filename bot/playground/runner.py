@@ -20,7 +20,7 @@ from starlette.middleware import Middleware
 
 from bot.database import create_engine
 from bot.playground import sample_shop
-from bot.playground.local_bot_api import FloodLimits, LocalBotApi
+from bot.playground.local_bot_api import TELEGRAM_LIMITS, LocalBotApi
 from bot.playground.same_origin import SameOriginOnly, ServedAddress
 from bot.playground.web_chat import WebChat
 from bot.postgres import migrate
@@ -93,7 +93,7 @@ async def running_playground(
     staffed = replace(shop, admin_ids=shop.admin_ids | {sample_shop.STAFF.id})
     services = build_services(engine, TelegramMessages(), staffed)
     await sample_shop.stock_if_empty(engine, services)
-    web_chat = WebChat(PLAYGROUND_TOKEN, LocalBotApi(limits=FloodLimits()), engine, services)
+    web_chat = WebChat(PLAYGROUND_TOKEN, LocalBotApi(limits=TELEGRAM_LIMITS), engine, services)
     bound_host, port = sock.getsockname()[:2]
     served = ServedAddress(host or bound_host, port)
     server = _QuietServer(

@@ -56,6 +56,39 @@ def callback_update(
     }
 
 
+def membership_update(
+    update_id: int, user: dict[str, Any], bot: dict[str, Any], blocked: bool
+) -> dict[str, Any]:
+    """The user blocked the bot (it is "kicked" from their private chat) or unblocked it
+    ("member" again), as Telegram tells the bot in a my_chat_member update."""
+    kicked: dict[str, Any] = {"user": bot, "status": "kicked", "until_date": 0}
+    member: dict[str, Any] = {"user": bot, "status": "member"}
+    return {
+        "update_id": update_id,
+        "my_chat_member": {
+            "chat": private_chat(user),
+            "from": user,
+            "date": int(time.time()),
+            "old_chat_member": member if blocked else kicked,
+            "new_chat_member": kicked if blocked else member,
+        },
+    }
+
+
+def inline_query_update(update_id: int, user: dict[str, Any], query: str) -> dict[str, Any]:
+    """The user typed "@bot query" in their chat with the bot."""
+    return {
+        "update_id": update_id,
+        "inline_query": {
+            "id": str(update_id),
+            "from": user,
+            "query": query,
+            "offset": "",
+            "chat_type": "sender",
+        },
+    }
+
+
 class PendingUpdates:
     """The updates Telegram keeps for a bot's getUpdates, and which of them a call gets.
     Not thread-safe, and it never waits: each server holds its long polls its own way."""

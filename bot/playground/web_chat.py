@@ -6,6 +6,7 @@ import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
@@ -15,9 +16,16 @@ from starlette.staticfiles import StaticFiles
 
 from bot.playground import sample_shop
 from bot.playground.bot_api_server import bot_api_route
-from bot.playground.local_bot_api import LocalBotApi, SentRequest
+from bot.playground.local_bot_api import BOT_USER, LocalBotApi, SentRequest
 from bot.playground.outbox_view import outbox_summary
-from bot.playground.updates import UpdateQueue, callback_update, message_update
+from bot.playground.telegram_rules import utf16_length
+from bot.playground.updates import (
+    UpdateQueue,
+    callback_update,
+    inline_query_update,
+    membership_update,
+    message_update,
+)
 from bot.services import Services
 
 STATIC = Path(__file__).parent / "static"
@@ -26,6 +34,10 @@ KEEPALIVE_SECONDS = 15.0
 OUTBOX_REFRESH_SECONDS = 0.5
 LATEST_CALLS = 60
 MAX_TEXT_LENGTH = 4096
+# The languages a persona's Telegram app can be set to here: the bot's own three.
+LANGUAGES = ("en", "ru", "es")
+# Telegram sends an inline query of at most this many characters (UTF-16 units).
+MAX_INLINE_QUERY_LENGTH = 256
 
 
 class BadAction(Exception):
@@ -55,6 +67,10 @@ class WebChat:
         # callback query id -> the chat whose button it was, to show the bot's answer there
         self._query_chats: dict[str, int] = {}
         self._outbox: dict[str, Any] = {"counts": {}, "latest": []}
+        # each persona's Telegram app language (language_code on their updates)
+        self._languages: dict[int, str] = dict.fromkeys(PERSONAS, "en")
+        # inline query id -> the persona who typed it, to show them the bot's answer
+        self._inline_queries: dict[str, int] = {}
         api.listeners.append(self._on_bot_api_event)
 
     def routes(self) -> list[BaseRoute]:
@@ -64,7 +80,12 @@ class WebChat:
             Route("/api/send", self._send, methods=["POST"]),
             Route("/api/press", self._press, methods=["POST"]),
             Route("/api/reset", self._reset, methods=["POST"]),
+            Route("/api/language", self._language, methods=["POST"]),
+            Route("/api/block", self._block, methods=["POST"]),
+            Route("/api/inline", self._inline, methods=["POST"]),
+            Route("/api/choose", self._choose, methods=["POST"]),
             Route("/api/events", self._events),
+            Route("/files/{file_id}", self._file),
             Mount("/static", StaticFiles(directory=STATIC)),
             bot_api_route(self.token, self.api, self.updates),
         ]
@@ -92,10 +113,20 @@ class WebChat:
     async def _state(self, _: Request) -> Response:
         return JSONResponse(
             {
+                "bot_username": BOT_USER["username"],
+                "languages": list(LANGUAGES),
                 "personas": [
-                    {"id": p.id, "name": p.first_name, "role": p.role} for p in PERSONAS.values()
+                    {
+                        "id": p.id,
+                        "name": p.first_name,
+                        "role": p.role,
+                        "language": self._languages[p.id],
+                        "blocked": p.id in self.api.blocked,
+                    }
+                    for p in PERSONAS.values()
                 ],
                 "commands": self.api.commands,
+                "menus": {str(p): self._menu(p) for p in PERSONAS},
                 "chats": {
                     str(persona): [_shown(m) for m in self.api.messages_in(persona)]
                     for persona in PERSONAS
@@ -112,9 +143,10 @@ class WebChat:
             text = body.get("text")
             if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT_LENGTH:
                 raise BadAction("a message is 1 to 4096 characters")
+            self._not_blocked(persona)
         except BadAction as error:
             return _refused(error)
-        message = self.api.receive(persona.as_user(), text)
+        message = self.api.receive(self._user(persona), text)
         self.updates.push(message_update(self.updates.next_id(), message))
         return JSONResponse({"ok": True})
 
@@ -131,9 +163,10 @@ class WebChat:
             pressable = {button.get("callback_data") for row in buttons for button in row}
             if not isinstance(data, str) or data not in pressable:
                 raise BadAction("the message has no such button (any more)")
+            self._not_blocked(persona)
         except BadAction as error:
             return _refused(error)
-        update = callback_update(self.updates.next_id(), persona.as_user(), str(data), message)
+        update = callback_update(self.updates.next_id(), self._user(persona), str(data), message)
         self._query_chats[update["callback_query"]["id"]] = persona.id
         self.updates.push(update)
         return JSONResponse({"ok": True})
@@ -146,8 +179,116 @@ class WebChat:
         await sample_shop.start_over(self._engine, self._services)
         self.api.forget()
         self._query_chats.clear()
+        self._inline_queries.clear()
+        self._languages = dict.fromkeys(PERSONAS, "en")
         self._publish({"kind": "reset"})
         return JSONResponse({"ok": True})
+
+    async def _language(self, request: Request) -> Response:
+        """The persona's Telegram app language, sent as language_code from now on."""
+        try:
+            body = await _json(request)
+            persona = _persona(body)
+            language = body.get("language")
+            if language not in LANGUAGES:
+                raise BadAction(f"a language is one of {', '.join(LANGUAGES)}")
+        except BadAction as error:
+            return _refused(error)
+        self._languages[persona.id] = str(language)
+        return JSONResponse({"ok": True, "menu": self._menu(persona.id)})
+
+    async def _block(self, request: Request) -> Response:
+        """The persona blocks or unblocks the bot: Telegram tells the bot (my_chat_member:
+        "kicked", "member" again) and, while blocked, refuses its messages with 403."""
+        try:
+            body = await _json(request)
+            persona = _persona(body)
+            blocked = body.get("blocked")
+            if not isinstance(blocked, bool):
+                raise BadAction("blocked is true or false")
+        except BadAction as error:
+            return _refused(error)
+        if blocked != (persona.id in self.api.blocked):
+            if blocked:
+                self.api.blocked.add(persona.id)
+            else:
+                self.api.blocked.discard(persona.id)
+            update = membership_update(
+                self.updates.next_id(), self._user(persona), BOT_USER, blocked
+            )
+            self.updates.push(update)
+        self._publish({"kind": "blocked", "chat_id": persona.id, "blocked": blocked})
+        return JSONResponse({"ok": True})
+
+    async def _inline(self, request: Request) -> Response:
+        """The persona typed "@bot query": an inline query, answered with results to pick."""
+        try:
+            body = await _json(request)
+            persona = _persona(body)
+            query = body.get("query")
+            if not isinstance(query, str) or utf16_length(query) > MAX_INLINE_QUERY_LENGTH:
+                raise BadAction(f"an inline query is at most {MAX_INLINE_QUERY_LENGTH} characters")
+            self._not_blocked(persona)
+        except BadAction as error:
+            return _refused(error)
+        update = inline_query_update(self.updates.next_id(), self._user(persona), query)
+        query_id = update["inline_query"]["id"]
+        self._inline_queries[query_id] = persona.id
+        self.updates.push(update)
+        return JSONResponse({"ok": True, "query_id": query_id})
+
+    async def _choose(self, request: Request) -> Response:
+        """The persona picks a result: Telegram sends its message in their name, via the
+        bot, and the bot gets it as any message in its chat."""
+        try:
+            body = await _json(request)
+            persona = _persona(body)
+            query_id, result_id = body.get("query_id"), body.get("result_id")
+            if self._inline_queries.get(str(query_id)) != persona.id:
+                raise BadAction("no such inline query of this persona")
+            self._not_blocked(persona)
+            try:
+                message = self.api.receive_via_bot(
+                    self._user(persona), str(query_id), str(result_id)
+                )
+            except KeyError:
+                raise BadAction("the bot's answer has no such result") from None
+        except BadAction as error:
+            return _refused(error)
+        self.updates.push(message_update(self.updates.next_id(), message))
+        return JSONResponse({"ok": True})
+
+    def _menu(self, persona_id: int) -> list[dict[str, str]]:
+        """The command menu the persona's Telegram app shows, in its language."""
+        return self.api.menu_for(persona_id, self._languages[persona_id])
+
+    def _user(self, persona: sample_shop.Persona) -> dict[str, Any]:
+        """The persona as Telegram names them in an update: with their app's language."""
+        return persona.as_user() | {"language_code": self._languages[persona.id]}
+
+    def _not_blocked(self, persona: sample_shop.Persona) -> None:
+        if persona.id in self.api.blocked:
+            raise BadAction("you blocked the bot: unblock it to write to it")
+
+    async def _file(self, request: Request) -> Response:
+        """A photo or document sent to a chat: a photo as the image it is, a document as
+        a download under its name (never shown in the page, whatever its type)."""
+        stored = self.api.file(request.path_params["file_id"])
+        if stored is None:
+            return JSONResponse({"error": "no such file"}, status_code=404)
+        disposition = "inline" if stored.is_photo else "attachment"
+        return Response(
+            stored.content,
+            media_type=stored.content_type,
+            headers={
+                "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(stored.filename)}",
+                "X-Content-Type-Options": "nosniff",
+                "Content-Security-Policy": "default-src 'none'; sandbox",
+                # only the playground's own page may load it (an <img> elsewhere sends
+                # no Origin for the same-origin check to refuse)
+                "Cross-Origin-Resource-Policy": "same-origin",
+            },
+        )
 
     async def _events(self, _: Request) -> Response:
         return StreamingResponse(self._stream(), media_type="text/event-stream")
@@ -177,11 +318,36 @@ class WebChat:
             self._publish({"kind": "message", "chat_id": chat_id, "message": _shown(subject)})
         elif kind == "call":
             self._publish({"kind": "call", "call": self._call(subject)})
+            if subject.method == "answerInlineQuery" and subject.error_code is None:
+                self._publish_inline_answer(subject)
+
+    def _publish_inline_answer(self, request: SentRequest) -> None:
+        """The results of a persona's inline query, for them to pick one."""
+        query_id = str(request.params.get("inline_query_id"))
+        results = request.params.get("results") or []
+        results = json.loads(results) if isinstance(results, str) else results
+        self._publish(
+            {
+                "kind": "inline",
+                "chat_id": self._inline_queries.get(query_id),
+                "query_id": query_id,
+                "results": [
+                    {
+                        "id": str(result.get("id", "")),
+                        "title": str(result.get("title", "")),
+                        "description": str(result.get("description", "")),
+                    }
+                    for result in results
+                ],
+            }
+        )
 
     def _call(self, request: SentRequest) -> dict[str, Any]:
         chat_id = request.chat_id
         if request.method == "answerCallbackQuery":
             chat_id = self._query_chats.get(str(request.params.get("callback_query_id")))
+        elif request.method == "answerInlineQuery":
+            chat_id = self._inline_queries.get(str(request.params.get("inline_query_id")))
         if request.error_code is not None:
             detail = request.description
         elif isinstance(request.result, dict) and "message_id" in request.result:
@@ -205,16 +371,32 @@ class WebChat:
 
 
 def _shown(message: dict[str, Any]) -> dict[str, Any]:
-    """A message as the page draws it: the bot's HTML, its buttons, whether edited."""
+    """A message as the page draws it: the bot's HTML, its buttons, whether edited; a
+    photo's address, or a document's name and address (a file's caption as its text)."""
     rows = message.get("reply_markup", {}).get("inline_keyboard", [])
-    return {
+    shown: dict[str, Any] = {}
+    if message.get("photo"):
+        shown["photo"] = f"/files/{quote(message['photo'][-1]['file_id'])}"
+    if message.get("document"):
+        document = message["document"]
+        shown["document"] = {
+            "name": document.get("file_name", "file"),
+            "url": f"/files/{quote(document['file_id'])}",
+        }
+    if message.get("via_bot"):
+        shown["via_bot"] = message["via_bot"].get("username", "")
+    return shown | {
         "id": message["message_id"],
         "from_bot": bool(message["from"].get("is_bot")),
-        "text": message.get("text", ""),
+        "text": message.get("text", message.get("caption", "")),
         "html": message.get("parse_mode") == "HTML",
         "edited": "edit_date" in message,
         "buttons": [
-            [{"text": b["text"], "data": b.get("callback_data", "")} for b in row] for row in rows
+            [
+                {"text": b["text"], "data": b.get("callback_data", ""), "url": b.get("url", "")}
+                for b in row
+            ]
+            for row in rows
         ],
     }
 

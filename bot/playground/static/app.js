@@ -3,8 +3,10 @@
 
 const ALLOWED_TAGS = new Set(["B", "STRONG", "I", "EM", "U", "INS", "S", "STRIKE", "DEL",
   "CODE", "PRE", "A"]);
-const state = { personas: [], active: null, names: {}, messages: {} };
+const state = { personas: [], active: null, names: {}, messages: {}, bot: "", languages: [],
+  inlineQuery: null, menus: null };
 const $ = (id) => document.getElementById(id);
+const LANGUAGE_NAMES = { en: "English", ru: "Русский", es: "Español" };
 
 function element(tag, properties = {}, children = []) {
   const node = Object.assign(document.createElement(tag), properties);
@@ -40,11 +42,12 @@ function safeHtml(source) {
 async function post(path, body) {
   const response = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" },
     body: JSON.stringify(body) });
-  if (!response.ok) {
-    const answer = await response.json().catch(() => ({ error: response.statusText }));
-    toast(state.active, answer.error || "refused");
-  }
+  const answer = await response.json().catch(() => ({ error: response.statusText }));
+  if (!response.ok) { toast(state.active, answer.error || "refused"); return null; }
+  return answer;
 }
+
+const persona = (id) => state.personas.find((p) => p.id === id);
 
 function conversation(chatId) {
   let box = $(`chat-${chatId}`);
@@ -61,24 +64,159 @@ function drawMessage(chatId, message) {
   const box = conversation(chatId);
   const node = element("div", { className: message.from_bot ? "message" : "message mine" });
   node.dataset.id = message.id;
-  const body = element("div", { className: "text" });
-  body.append(message.html ? safeHtml(message.text) : message.text);
-  node.append(body);
+  // A photo is shown as the picture it is; a document is a link that downloads it.
+  if (message.photo) {
+    node.classList.add("photo");
+    node.append(element("img", { src: message.photo, alt: "Photo from the bot", loading: "lazy" }));
+  }
+  if (message.document) {
+    const link = element("a", { className: "document", href: message.document.url,
+      download: message.document.name, textContent: `📎 ${message.document.name}` });
+    link.setAttribute("aria-label", `Download ${message.document.name}`);
+    node.append(link);
+  }
+  if (message.via_bot) {
+    node.append(element("div", { className: "via", textContent: `via @${message.via_bot}` }));
+  }
+  if (message.text) {
+    const body = element("div", { className: "text" });
+    body.append(message.html ? safeHtml(message.text) : message.text);
+    node.append(body);
+  }
   if (message.edited) node.append(element("span", { className: "edited", textContent: "edited" }));
   if (message.buttons.length) {
     const keyboard = element("div", { className: "keyboard" });
     for (const row of message.buttons) {
-      keyboard.append(element("div", { className: "row" }, row.map((button) => element("button", {
-        type: "button", textContent: button.text,
-        onclick: () => post("/api/press", { persona: chatId, message_id: message.id, data: button.data }),
-      }))));
+      keyboard.append(element("div", { className: "row" }, row.map((button) => button.url
+        ? urlButton(chatId, button)
+        : element("button", {
+          type: "button", textContent: button.text,
+          onclick: () => post("/api/press", { persona: chatId, message_id: message.id, data: button.data }),
+        }))));
     }
     node.append(keyboard);
   }
   const existing = box.querySelector(`.message[data-id="${message.id}"]`);
   if (existing) existing.replaceWith(node); // an edit: in place, as Telegram shows it
   else { box.append(node); if (chatId !== state.active) markUnread(chatId); }
-  if (chatId === state.active) $("chats").scrollTop = $("chats").scrollHeight;
+  if (chatId === state.active) { $("chats").scrollTop = $("chats").scrollHeight; showStart(); }
+}
+
+// An empty chat offers Start, as Telegram does; it sends /start and is gone once the
+// chat has a message.
+function showStart() {
+  $("start").hidden = state.active == null || Boolean(persona(state.active)?.blocked)
+    || conversation(state.active).querySelector(".message") !== null;
+}
+
+// The active persona's Telegram app: its language, and whether they blocked the bot
+// (then, as in Telegram, an Unblock bar instead of the composer).
+function drawTools() {
+  const chosen = persona(state.active);
+  if (!chosen) return;
+  $("language").value = chosen.language;
+  $("block").textContent = chosen.blocked ? "Unblock bot" : "Block bot";
+  $("block").setAttribute("aria-pressed", String(chosen.blocked));
+  $("composer").hidden = chosen.blocked;
+  $("blocked-bar").hidden = !chosen.blocked;
+  if (chosen.blocked) closeInline();
+  showStart();
+}
+
+async function setBlocked(blocked) {
+  const chosen = persona(state.active);
+  if (await post("/api/block", { persona: chosen.id, blocked })) {
+    chosen.blocked = blocked;
+    drawTools();
+    (blocked ? $("unblock") : $("text")).focus();
+  }
+}
+
+// Inline mode: "@bot query" in the composer asks the bot as you type; its results are
+// listed above the composer, and picking one sends its message, via the bot.
+let inlineTimer = null;
+// queries asked so far, and results that came before their query's id did
+let inlineAsked = 0;
+const inlineAnswers = new Map();
+function inlineQueryOf(text) {
+  const prefix = `@${state.bot}`;
+  if (!state.bot || !text.toLowerCase().startsWith(prefix.toLowerCase())) return null;
+  const rest = text.slice(prefix.length);
+  if (rest !== "" && !/^\s/.test(rest)) return null;
+  return rest.trim();
+}
+
+function closeInline() {
+  state.inlineQuery = null;
+  inlineAsked += 1; // a query still under way no longer counts
+  inlineAnswers.clear();
+  $("inline-results").hidden = true;
+  $("inline-results").replaceChildren();
+}
+
+function askInline() {
+  clearTimeout(inlineTimer);
+  const query = inlineQueryOf($("text").value);
+  if (query === null) { closeInline(); return; }
+  const chatId = state.active;
+  inlineTimer = setTimeout(async () => {
+    const asked = ++inlineAsked;
+    const answer = await post("/api/inline", { persona: chatId, query });
+    // Only the latest query counts; the bot's results may have come before this answer.
+    if (!answer || asked !== inlineAsked || chatId !== state.active) return;
+    state.inlineQuery = answer.query_id;
+    const early = inlineAnswers.get(answer.query_id);
+    inlineAnswers.clear();
+    if (early) drawInline(early);
+  }, 250);
+}
+
+function drawInline(event) {
+  if (event.chat_id !== state.active) return;
+  if (event.query_id !== state.inlineQuery) {
+    // Perhaps the answer to a query whose id the page is still waiting for: kept for it.
+    if (inlineAsked) inlineAnswers.set(event.query_id, event);
+    return;
+  }
+  const list = $("inline-results");
+  // A result chosen by keyboard keeps the focus when newer results replace the list.
+  const focused = list.contains(document.activeElement) ? document.activeElement.dataset.id : null;
+  list.replaceChildren(...event.results.map((result) => element("li", {}, [
+    element("button", { type: "button", onclick: () => chooseInline(event.query_id, result.id) }, [
+      element("b", { textContent: result.title }),
+      element("small", { textContent: result.description }),
+    ]),
+  ])));
+  list.querySelectorAll("button").forEach((button, at) => {
+    button.dataset.id = event.results[at].id;
+    if (focused !== null && button.dataset.id === focused) button.focus();
+  });
+  if (focused !== null && !list.contains(document.activeElement)) $("text").focus();
+  if (!event.results.length) list.append(element("li", { textContent: "No results" }));
+  list.hidden = false;
+}
+
+async function chooseInline(queryId, resultId) {
+  const chatId = state.active;
+  closeInline();
+  $("text").value = "";
+  $("text").focus();
+  await post("/api/choose", { persona: chatId, query_id: queryId, result_id: resultId });
+}
+
+// A URL button: a link into the bot (t.me/<bot>?start=…) starts it here, as Telegram
+// would; any other http(s) address opens in a new tab; anything else is shown, inert.
+function urlButton(chatId, button) {
+  const start = button.url.match(/^https:\/\/t\.me\/([A-Za-z0-9_]+)\?start=([A-Za-z0-9_-]{1,64})$/);
+  if (start && start[1] === state.bot) {
+    return element("button", { type: "button", textContent: button.text,
+      onclick: () => post("/api/send", { persona: chatId, text: `/start ${start[2]}` }) });
+  }
+  if (/^https?:/i.test(button.url)) {
+    return element("a", { href: button.url, textContent: button.text, target: "_blank",
+      rel: "noopener noreferrer" });
+  }
+  return element("button", { type: "button", textContent: button.text, disabled: true });
 }
 
 function toast(chatId, text) {
@@ -103,9 +241,11 @@ function choose(personaId) {
   }
   for (const box of $("chats").children) box.hidden = box.id !== `chat-${personaId}`;
   conversation(personaId);
-  const persona = state.personas.find((p) => p.id === personaId);
-  $("staff-hint").hidden = persona.role !== "staff";
+  $("staff-hint").hidden = persona(personaId).role !== "staff";
   $("chats").scrollTop = $("chats").scrollHeight;
+  closeInline();
+  drawTools();
+  if (state.menus) drawMenu(state.menus[personaId] || []);
 }
 
 function drawCall(call) {
@@ -143,6 +283,10 @@ function closeMenu() { $("menu").hidden = true; $("menu-button").setAttribute("a
 async function load() {
   const current = await (await fetch("/api/state")).json();
   state.personas = current.personas;
+  state.bot = current.bot_username;
+  state.languages = current.languages;
+  $("language").replaceChildren(...current.languages.map((code) =>
+    element("option", { value: code, textContent: LANGUAGE_NAMES[code] || code })));
   for (const persona of current.personas) state.names[persona.id] = persona.name;
   $("personas").replaceChildren(...current.personas.map((persona) => {
     const button = element("button", { type: "button", onclick: () => choose(persona.id) },
@@ -159,10 +303,12 @@ async function load() {
     const badge = document.querySelector(`nav button[data-persona="${persona.id}"] .badge`);
     badge.hidden = true; badge.textContent = "";
   }
+  showStart();
   $("calls").replaceChildren();
   current.calls.forEach(drawCall);
   drawOutbox(current.outbox);
-  drawMenu(current.commands);
+  state.menus = current.menus;
+  drawMenu(state.menus[state.active] || []);
 }
 
 function listen() {
@@ -174,6 +320,10 @@ function listen() {
       drawCall(data.call);
       if (data.call.method === "answerCallbackQuery") toast(data.call.chat_id, data.call.text);
       if (data.call.method === "setMyCommands") load();
+    } else if (data.kind === "inline") drawInline(data);
+    else if (data.kind === "blocked") {
+      const chosen = persona(data.chat_id);
+      if (chosen) { chosen.blocked = data.blocked; if (data.chat_id === state.active) drawTools(); }
     } else if (data.kind === "outbox") drawOutbox(data.outbox);
     else if (data.kind === "reset") load();
   };
@@ -185,7 +335,43 @@ $("composer").addEventListener("submit", (event) => {
   const text = $("text").value;
   if (!text.trim()) return;
   $("text").value = "";
+  closeInline();
   post("/api/send", { persona: state.active, text });
+});
+$("text").addEventListener("input", askInline);
+// By keyboard: the arrow keys move from the composer through the inline results.
+$("text").addEventListener("keydown", (event) => {
+  const results = [...$("inline-results").querySelectorAll("button")];
+  if (event.key === "ArrowUp" && !$("inline-results").hidden && results.length) {
+    event.preventDefault();
+    results.at(-1).focus();
+  }
+});
+$("inline-results").addEventListener("keydown", (event) => {
+  const results = [...$("inline-results").querySelectorAll("button")];
+  const at = results.indexOf(document.activeElement);
+  if (at < 0 || !["ArrowUp", "ArrowDown"].includes(event.key)) return;
+  event.preventDefault();
+  const next = at + (event.key === "ArrowUp" ? -1 : 1);
+  if (next >= results.length) $("text").focus();
+  else results[Math.max(0, next)].focus();
+});
+$("language").addEventListener("change", async () => {
+  const chosen = persona(state.active);
+  const language = $("language").value;
+  const answer = await post("/api/language", { persona: chosen.id, language });
+  if (answer) {
+    chosen.language = language;
+    state.menus[chosen.id] = answer.menu;
+    if (chosen.id === state.active) drawMenu(answer.menu);
+  } else $("language").value = chosen.language;
+});
+$("block").addEventListener("click", () => setBlocked(!persona(state.active).blocked));
+$("unblock").addEventListener("click", () => setBlocked(false));
+$("start").addEventListener("click", () => {
+  $("start").hidden = true;
+  post("/api/send", { persona: state.active, text: "/start" });
+  $("text").focus();
 });
 $("menu-button").addEventListener("click", () => {
   const open = $("menu").hidden;
@@ -195,6 +381,7 @@ $("menu-button").addEventListener("click", () => {
 });
 document.addEventListener("keydown", (event) => {
   if (event.key === "Escape" && !$("menu").hidden) { closeMenu(); $("menu-button").focus(); }
+  else if (event.key === "Escape" && !$("inline-results").hidden) { closeInline(); $("text").focus(); }
 });
 $("reset").addEventListener("click", () => {
   if (confirm("Forget every chat and load the sample catalog again?")) post("/api/reset", {});
