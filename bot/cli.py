@@ -223,6 +223,7 @@ def run(settings: Settings, database_url: str) -> None:
         base_url=settings.telegram_base_url,
         polling=settings.webhook_url is None,
         budget=budget,
+        web_app_url=settings.mini_app_url,
     )
 
     async def dispose_engine(_: BotApplication) -> None:
@@ -236,7 +237,12 @@ def run(settings: Settings, database_url: str) -> None:
     elif settings.http_port is not None:
         with cannot_listen(settings.webhook_listen, settings.http_port):
             status = status_server(
-                engine, settings.webhook_listen, settings.http_port, settings.metrics_allow
+                engine,
+                settings.webhook_listen,
+                settings.http_port,
+                settings.metrics_allow,
+                application,
+                settings.web_app_auth_max_age,
             )
     polling = settings.webhook_url is None and settings.poll_updates
     if polling:
@@ -259,7 +265,15 @@ def webhook_mode(
     webhook = Webhook(settings.webhook_url, settings.webhook_secret.get_secret_value())
     host, port = settings.webhook_listen, settings.webhook_port
     with cannot_listen(host, port):
-        server = webhook_server(application, engine, webhook, host, port, settings.metrics_allow)
+        server = webhook_server(
+            application,
+            engine,
+            webhook,
+            host,
+            port,
+            settings.metrics_allow,
+            settings.web_app_auth_max_age,
+        )
     registration = WebhookRegistration(
         application.bot, webhook.url, webhook.secret, ALLOWED_UPDATES
     )
