@@ -18,7 +18,7 @@ from bot.opening_hours import WeeklyTime, parse_schedule
 TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
 WEBHOOK_SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 # Served beside the webhook on the same port (bot/web/).
-RESERVED_PATHS = frozenset({"/healthz", "/metrics", "/app"})
+RESERVED_PATHS = frozenset({"/healthz", "/metrics"})
 # The Mini App's page and API (bot/mini_app/), on the same server.
 MINI_APP_PATH = "/app"
 
@@ -216,8 +216,10 @@ class Settings(BaseSettings):
         if parts.scheme not in ("https", "http") or not parts.hostname:
             raise ValueError("is not a URL (https://host/path)")
         path = webhook_path(url)
-        if path in RESERVED_PATHS or path.startswith(MINI_APP_PATH + "/"):
+        if path in RESERVED_PATHS:
             raise ValueError(f"must not end in {' or '.join(sorted(RESERVED_PATHS))}")
+        if path == MINI_APP_PATH or path.startswith(MINI_APP_PATH + "/"):
+            raise ValueError(f"must not be {MINI_APP_PATH} nor under it (the Mini App's)")
         return url
 
     @field_validator("webhook_secret")

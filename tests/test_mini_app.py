@@ -387,3 +387,16 @@ def test_the_mini_app_address_defaults_to_the_webhooks_origin() -> None:
         Settings(web_app_url="http://shop.example.com/app")
     with pytest.raises(ValidationError):
         Settings(webhook_url="https://bot.example.com/app/hook", webhook_secret=SecretStr("s"))
+
+
+async def test_kept_alive_connections_answer_without_waiting_for_delayed_acks(
+    client: httpx.AsyncClient,
+) -> None:
+    """Nagle's algorithm off on the bot's web server: with it on, every answer on a
+    kept-alive connection but the first waited for the client's delayed ACK (40 ms on
+    Linux), so 20 requests took over 0.76 s."""
+    await client.get("/app/static/app.css")
+    started = time.perf_counter()
+    for _ in range(20):
+        assert (await client.get("/app/static/app.css")).status_code == 200
+    assert time.perf_counter() - started < 0.5

@@ -57,9 +57,12 @@ class BookService:
         query = rules.checked_search(query)
         if query is not None and looks_like_isbn(query):
             return await self._isbn_page(query)
+        # As many matches counted for a larger page as for the chat's: the same rows
+        # decide between sorting in hand and walking the title index.
+        counted_pages = max(1, COUNTED_PAGES * BOOKS_PAGE_SIZE // size)
         async with self._sessions.begin() as session:
             books, total, more, request = await BookRepository(session).page(
-                query, PageRequest(page, size), COUNTED_PAGES
+                query, PageRequest(page, size), counted_pages
             )
         return BookPage(
             tuple(books), request.number, page_count(total, request.size), total, query, more
