@@ -22,6 +22,8 @@ from bot.database_url import parse_database_url
 from bot.delivery.flood_budget.ledger import SharedFloodBudget
 from bot.delivery.tuning import DispatcherTuning
 from bot.logging_setup import configure_logging
+from bot.mini_app.covers import CoverSource
+from bot.mini_app.routes import MiniAppOptions
 from bot.playground import command as playground
 from bot.playground.runner import PlaygroundError
 from bot.postgres import migrate
@@ -242,7 +244,7 @@ def run(settings: Settings, database_url: str) -> None:
                 settings.http_port,
                 settings.metrics_allow,
                 application,
-                settings.web_app_auth_max_age,
+                mini_app_options(settings),
             )
     polling = settings.webhook_url is None and settings.poll_updates
     if polling:
@@ -272,13 +274,21 @@ def webhook_mode(
             host,
             port,
             settings.metrics_allow,
-            settings.web_app_auth_max_age,
+            mini_app_options(settings),
         )
     registration = WebhookRegistration(
         application.bot, webhook.url, webhook.secret, ALLOWED_UPDATES
     )
     logger.info("Webhook mode; SIGINT or SIGTERM stops the bot")
     return serving_webhook(server, registration, engine)
+
+
+def mini_app_options(settings: Settings) -> MiniAppOptions:
+    """WEB_APP_AUTH_MAX_AGE, and COVERS_URL's covers kept in DATA_DIR/covers."""
+    covers = None
+    if settings.covers_url:
+        covers = CoverSource(settings.covers_url, settings.data_dir / "covers")
+    return MiniAppOptions(settings.web_app_auth_max_age, covers)
 
 
 @contextmanager

@@ -144,6 +144,9 @@ class Settings(BaseSettings):
     web_app_url: str | None = None
     # How old a Mini App's initData (Telegram's signed launch data) may be.
     web_app_auth_max_age: timedelta = Field(default=timedelta(hours=1), gt=timedelta(0))
+    # The Mini App's covers by ISBN from an Open Library-compatible covers service, such as
+    # https://covers.openlibrary.org, kept in DATA_DIR/covers; unset: covers drawn here.
+    covers_url: str | None = None
     # The staff's weekly digest (bot/digest/): the day and time it is sent, in the shop's
     # TIMEZONE, such as "Mo 09:00"; blank: never (/digest still shows it).
     digest_at: str | None = None
@@ -243,6 +246,16 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return level
+
+    @field_validator("covers_url")
+    @classmethod
+    def covers_address(cls, url: str | None) -> str | None:
+        if not url:
+            return None
+        parts = urlsplit(url)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError("is not a URL (https://covers.openlibrary.org)")
+        return url
 
     @field_validator("web_app_url")
     @classmethod

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.mini_app.routes import mini_app_routes
+from bot.mini_app.routes import DEFAULT_OPTIONS, MiniAppOptions, mini_app_routes
 from bot.telegram.context import BotApplication
 from bot.web.server import WebServer, web_app
 from tests.chat import Person
@@ -51,10 +51,11 @@ def signed_as(person: Person) -> dict[str, str]:
 
 @asynccontextmanager
 async def mini_app(
-    application: BotApplication, engine: AsyncEngine
+    application: BotApplication, engine: AsyncEngine, options: MiniAppOptions = DEFAULT_OPTIONS
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The bot's web server with the Mini App, on a free port; the client calls it."""
-    server = WebServer(web_app(engine, mini_app=mini_app_routes(application)), "127.0.0.1", 0)
+    routes = mini_app_routes(application, options)
+    server = WebServer(web_app(engine, mini_app=routes), "127.0.0.1", 0)
     await server.start()
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as client:

@@ -81,6 +81,7 @@ ALLOWED: dict[str, set[str]] = {
         "shelf_tags",
         "telegram",
         "web",
+        "mini_app",
         "playground",
         "cli_texts",
     },

@@ -23,7 +23,7 @@ from bot.database import is_valid_id
 from bot.errors import DomainError
 from bot.i18n import languages
 from bot.mini_app import views
-from bot.mini_app.covers import generated_cover
+from bot.mini_app.covers import CoverSource, generated_cover, image_type
 from bot.mini_app.init_data import InitDataCheck, InitDataRefused
 from bot.reservations.errors import ReservationNotFound
 from bot.services import Services
@@ -52,9 +52,15 @@ class BadRequest(Exception):
 
 
 class MiniAppApi:
-    def __init__(self, application: BotApplication, check: InitDataCheck) -> None:
+    def __init__(
+        self,
+        application: BotApplication,
+        check: InitDataCheck,
+        covers: CoverSource | None = None,
+    ) -> None:
         self._application = application
         self._check = check
+        self._covers = covers
 
     @property
     def _services(self) -> Services:
@@ -105,7 +111,15 @@ class MiniAppApi:
         return JSONResponse(views.card_json(card))
 
     async def cover(self, request: Request, reader: Reader) -> Response:
+        """The covers service's image when it has one (COVERS_URL), else the drawn one."""
         book = await self._services.books.book(path_id(request, "book_id"))
+        if self._covers is not None and book.isbn is not None:
+            image = await self._covers.image(book.isbn)
+            kind = None if image is None else image_type(image)
+            if image is not None and kind is not None:
+                return Response(
+                    image, media_type=kind, headers={"Cache-Control": "private, max-age=86400"}
+                )
         return Response(
             generated_cover(book.title, book.author),
             media_type="image/svg+xml",

@@ -1,6 +1,7 @@
 """The Mini App on the bot's web server: the page at /app (its files in the package, no
 build step, nothing from the internet) and the API under /app/api/."""
 
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bot.mini_app.api import MiniAppApi
+from bot.mini_app.covers import CoverSource
 from bot.mini_app.init_data import DEFAULT_MAX_AGE, InitDataCheck
 from bot.telegram.context import BotApplication
 
@@ -30,12 +32,25 @@ SECURITY_HEADERS = {
 }
 
 
+@dataclass(frozen=True)
+class MiniAppOptions:
+    """How old initData may be (WEB_APP_AUTH_MAX_AGE), and where covers come from
+    (COVERS_URL; None: drawn)."""
+
+    max_age: timedelta = DEFAULT_MAX_AGE
+    covers: CoverSource | None = None
+
+
+DEFAULT_OPTIONS = MiniAppOptions()
+
+
 def mini_app_routes(
-    application: BotApplication, max_age: timedelta = DEFAULT_MAX_AGE
+    application: BotApplication, options: MiniAppOptions = DEFAULT_OPTIONS
 ) -> list[BaseRoute]:
     """/app, its files, and its API, answering for application's bot (initData signed
-    for its token, at most max_age old)."""
-    api = MiniAppApi(application, InitDataCheck.for_token(application.bot.token, max_age))
+    for its token)."""
+    check = InitDataCheck.for_token(application.bot.token, options.max_age)
+    api = MiniAppApi(application, check, options.covers)
     signed = api.authenticated
     return [
         Route("/app", page, methods=["GET"]),

@@ -9,14 +9,12 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import DEFAULT_METRICS_ALLOW, Networks, webhook_path
 from bot.database import create_session_factory
-from bot.mini_app.init_data import DEFAULT_MAX_AGE
-from bot.mini_app.routes import mini_app_routes
+from bot.mini_app.routes import DEFAULT_OPTIONS, MiniAppOptions, mini_app_routes
 from bot.telegram.context import BotApplication
 from bot.telegram.lifecycle import running, stop_on_signals
 from bot.web.received_updates import ReceivedUpdates
@@ -44,15 +42,14 @@ def webhook_server(
     host: str,
     port: int,
     metrics_allow: Networks = DEFAULT_METRICS_ALLOW,
-    mini_app_max_age: timedelta = DEFAULT_MAX_AGE,
+    mini_app: MiniAppOptions = DEFAULT_OPTIONS,
 ) -> WebServer:
-    """Telegram's posts, /healthz, /metrics and the Mini App (initData at most
-    mini_app_max_age old)."""
+    """Telegram's posts, /healthz, /metrics and the Mini App."""
     received = ReceivedUpdates(create_session_factory(engine))
     endpoint = WebhookEndpoint(application, received, webhook.secret)
     route = (webhook_path(webhook.url), endpoint.answer)
-    mini_app = mini_app_routes(application, mini_app_max_age)
-    app = web_app(engine, route, metrics_allow=metrics_allow, mini_app=mini_app)
+    routes = mini_app_routes(application, mini_app)
+    app = web_app(engine, route, metrics_allow=metrics_allow, mini_app=routes)
     return WebServer(app, host, port)
 
 
@@ -62,12 +59,12 @@ def status_server(
     port: int,
     metrics_allow: Networks = DEFAULT_METRICS_ALLOW,
     application: BotApplication | None = None,
-    mini_app_max_age: timedelta = DEFAULT_MAX_AGE,
+    mini_app: MiniAppOptions = DEFAULT_OPTIONS,
 ) -> WebServer:
     """/healthz and /metrics beside long polling or a delivery-only process, and the
     Mini App when application (the polling bot's) is given."""
-    mini_app = () if application is None else mini_app_routes(application, mini_app_max_age)
-    return WebServer(web_app(engine, metrics_allow=metrics_allow, mini_app=mini_app), host, port)
+    routes = () if application is None else mini_app_routes(application, mini_app)
+    return WebServer(web_app(engine, metrics_allow=metrics_allow, mini_app=routes), host, port)
 
 
 async def run_bot(
