@@ -23,7 +23,7 @@ from bot.services import Services, Shop, build_services
 from bot.telegram.reader_messages import TelegramMessages
 from tests.chat import ADMIN, ALICE, BOB, Chat, Person
 from tests.conftest import TOKEN, bot_application, running
-from tests.db import add_books, rows, snapshot
+from tests.db import add_books, failing_trigger, rows, snapshot
 from tests.fake_telegram import FakeBotApi
 from tests.mini_app import as_header, json_of, mini_app, signed_as, signed_init_data
 
@@ -400,3 +400,36 @@ async def test_kept_alive_connections_answer_without_waiting_for_delayed_acks(
     for _ in range(20):
         assert (await client.get("/app/static/app.css")).status_code == 200
     assert time.perf_counter() - started < 0.5
+
+
+async def test_a_reader_who_blocked_the_bot_still_reserves_in_their_language(
+    client: httpx.AsyncClient,
+    services: Services,
+    api: FakeBotApi,
+    engine: AsyncEngine,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The chat's confirmation is the extra: a refused one is a warning, the action
+    stands, and the answer speaks the reader's language."""
+    await add_books(services, ("Dune", "Frank Herbert", 0))
+    api.failing_chats[IVAN.id] = 403
+    with caplog.at_level(logging.WARNING):
+        response = await client.post("/app/api/books/1/reserve", headers=signed_as(IVAN))
+    assert response.status_code == 200
+    assert json_of(response)["message"].startswith("Забронирована книга Dune")
+    assert json_of(response)["book"]["action"]["label"] == "Отменить мою бронь"
+    assert "Could not confirm a Mini App action in the chat" in caplog.text
+    assert await rows(engine, "SELECT status FROM pre_bookings") == [("waiting",)]
+
+
+async def test_a_failure_inside_is_a_500_in_words_and_changes_nothing(
+    client: httpx.AsyncClient, services: Services, api: FakeBotApi, engine: AsyncEngine
+) -> None:
+    await add_books(services, ("Dune", "Frank Herbert", 0))
+    before = await snapshot(engine)
+    async with failing_trigger(engine, "pre_bookings", "BEFORE INSERT", "disk full"):
+        response = await client.post("/app/api/books/1/reserve", headers=signed_as(ALICE))
+    assert response.status_code == 500
+    assert json_of(response)["message"].startswith("Sorry, something went wrong")
+    assert await snapshot(engine) == before
+    assert api.sent("sendMessage", ALICE.id) == []

@@ -77,20 +77,13 @@ class MiniAppApi:
             except InitDataRefused as refused:
                 logger.info("Refused a Mini App request: %s", refused)
                 return error(401, "unauthorized", "initData missing, forged or expired")
-            chosen = await self._services.users.chosen_language(reader.telegram_id)
-            with languages.speaking(chosen or reader.language or languages.DEFAULT):
-                try:
-                    return await handler(request, reader)
-                except BadRequest as bad:
-                    return error(400, "bad_request", str(bad))
-                except DomainError as refused:
-                    status = 404 if isinstance(refused, NOT_FOUND) else 409
-                    if isinstance(refused, BAD_REQUEST):
-                        status = 400
-                    logger.info("Refused %s in the Mini App: %r", type(refused).__name__, refused)
-                    return error(
-                        status, type(refused).__name__, as_plain(refusals.refusal(refused))
-                    )
+            try:
+                chosen = await self._services.users.chosen_language(reader.telegram_id)
+                with languages.speaking(chosen or reader.language or languages.DEFAULT):
+                    return await answered(handler, request, reader)
+            except Exception:  # a bug, or the database away: said in the reader's words
+                logger.exception("A Mini App request failed")
+                return error(500, "failed", refusals.something_went_wrong())
 
         return endpoint
 
@@ -165,6 +158,20 @@ class MiniAppApi:
             await self._application.bot.send_message(reader.chat_id, text, reply_markup=markup)
         except (TelegramError, RuntimeError) as failed:
             logger.warning("Could not confirm a Mini App action in the chat: %s", failed)
+
+
+async def answered(handler: Handler, request: Request, reader: Reader) -> Response:
+    """The handler's answer; bad input 400, a service's refusal as the chat words it."""
+    try:
+        return await handler(request, reader)
+    except BadRequest as bad:
+        return error(400, "bad_request", str(bad))
+    except DomainError as refused:
+        status = 404 if isinstance(refused, NOT_FOUND) else 409
+        if isinstance(refused, BAD_REQUEST):
+            status = 400
+        logger.info("Refused %s in the Mini App: %r", type(refused).__name__, refused)
+        return error(status, type(refused).__name__, as_plain(refusals.refusal(refused)))
 
 
 def init_data_of(request: Request) -> str:
