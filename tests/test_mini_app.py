@@ -21,6 +21,7 @@ from bot.mini_app.init_data import InitDataCheck, InitDataRefused
 from bot.mini_app.routes import STATIC
 from bot.services import Services, Shop, build_services
 from bot.telegram.reader_messages import TelegramMessages
+from bot.web.run import Webhook, status_server, webhook_server
 from tests.chat import ADMIN, ALICE, BOB, Chat, Person
 from tests.conftest import TOKEN, bot_application, running
 from tests.db import add_books, failing_trigger, rows, snapshot
@@ -29,6 +30,7 @@ from tests.mini_app import as_header, json_of, mini_app, signed_as, signed_init_
 
 OTHER_TOKEN = "987654321:OTHER-token_0123456789abcdefghij"
 IVAN = Person(2001, "Иван", "ivan", language_code="ru")
+WEBHOOK = Webhook("https://bot.example.com/telegram/hook", "s3cret")
 
 
 @pytest.fixture
@@ -433,3 +435,27 @@ async def test_a_failure_inside_is_a_500_in_words_and_changes_nothing(
     assert json_of(response)["message"].startswith("Sorry, something went wrong")
     assert await snapshot(engine) == before
     assert api.sent("sendMessage", ALICE.id) == []
+
+
+async def test_the_mini_app_is_on_the_webhook_and_the_polling_bots_servers(
+    services: Services, api: FakeBotApi, engine: AsyncEngine
+) -> None:
+    """Served where the bot has a web server: webhook mode's, and HTTP_PORT's beside
+    polling; the bare status server (no bot given) has none."""
+    async with running(bot_application(services, api)) as application:
+        servers = {
+            "webhook": webhook_server(application, engine, WEBHOOK, "127.0.0.1", 0),
+            "polling": status_server(engine, "127.0.0.1", 0, application=application),
+            "bare": status_server(engine, "127.0.0.1", 0),
+        }
+        found = {}
+        for name, server in servers.items():
+            await server.start()
+            try:
+                async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as client:
+                    page = await client.get("/app")
+                    books = await client.get("/app/api/books", headers=signed_as(ALICE))
+                    found[name] = (page.status_code, books.status_code)
+            finally:
+                await server.stop()
+    assert found == {"webhook": (200, 200), "polling": (200, 200), "bare": (404, 404)}
