@@ -22,6 +22,8 @@ from bot.database_url import parse_database_url
 from bot.delivery.flood_budget.ledger import SharedFloodBudget
 from bot.delivery.tuning import DispatcherTuning
 from bot.logging_setup import configure_logging
+from bot.mini_app.covers import CoverSource
+from bot.mini_app.routes import MiniAppOptions
 from bot.playground import command as playground
 from bot.playground.runner import PlaygroundError
 from bot.postgres import migrate
@@ -223,6 +225,7 @@ def run(settings: Settings, database_url: str) -> None:
         base_url=settings.telegram_base_url,
         polling=settings.webhook_url is None,
         budget=budget,
+        web_app_url=settings.mini_app_url,
     )
 
     async def dispose_engine(_: BotApplication) -> None:
@@ -236,7 +239,12 @@ def run(settings: Settings, database_url: str) -> None:
     elif settings.http_port is not None:
         with cannot_listen(settings.webhook_listen, settings.http_port):
             status = status_server(
-                engine, settings.webhook_listen, settings.http_port, settings.metrics_allow
+                engine,
+                settings.webhook_listen,
+                settings.http_port,
+                settings.metrics_allow,
+                application,
+                mini_app_options(settings),
             )
     polling = settings.webhook_url is None and settings.poll_updates
     if polling:
@@ -259,12 +267,28 @@ def webhook_mode(
     webhook = Webhook(settings.webhook_url, settings.webhook_secret.get_secret_value())
     host, port = settings.webhook_listen, settings.webhook_port
     with cannot_listen(host, port):
-        server = webhook_server(application, engine, webhook, host, port, settings.metrics_allow)
+        server = webhook_server(
+            application,
+            engine,
+            webhook,
+            host,
+            port,
+            settings.metrics_allow,
+            mini_app_options(settings),
+        )
     registration = WebhookRegistration(
         application.bot, webhook.url, webhook.secret, ALLOWED_UPDATES
     )
     logger.info("Webhook mode; SIGINT or SIGTERM stops the bot")
     return serving_webhook(server, registration, engine)
+
+
+def mini_app_options(settings: Settings) -> MiniAppOptions:
+    """WEB_APP_AUTH_MAX_AGE, and COVERS_URL's covers kept in DATA_DIR/covers."""
+    covers = None
+    if settings.covers_url:
+        covers = CoverSource(settings.covers_url, settings.data_dir / "covers")
+    return MiniAppOptions(settings.web_app_auth_max_age, covers)
 
 
 @contextmanager

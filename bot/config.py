@@ -19,6 +19,8 @@ TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
 WEBHOOK_SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 # Served beside the webhook on the same port (bot/web/).
 RESERVED_PATHS = frozenset({"/healthz", "/metrics"})
+# The Mini App's page and API (bot/mini_app/), on the same server.
+MINI_APP_PATH = "/app"
 
 Networks = tuple[IPv4Network | IPv6Network, ...]
 # Who may read /metrics and /healthz's details by default: loopback and the private
@@ -136,6 +138,15 @@ class Settings(BaseSettings):
     # false: this process only delivers notifications; another one polls for updates
     # (Telegram gives a bot's updates to one getUpdates caller at a time).
     poll_updates: bool = True
+    # The Mini App's public address (https, behind the operator's proxy or the webhook's
+    # own), registered as the bot's menu button; blank: WEBHOOK_URL's origin + /app, and
+    # with neither, no menu button (the page is still served on the bot's web server).
+    web_app_url: str | None = None
+    # How old a Mini App's initData (Telegram's signed launch data) may be.
+    web_app_auth_max_age: timedelta = Field(default=timedelta(hours=1), gt=timedelta(0))
+    # The Mini App's covers by ISBN from an Open Library-compatible covers service, such as
+    # https://covers.openlibrary.org, kept in DATA_DIR/covers; unset: covers drawn here.
+    covers_url: str | None = None
     # The staff's weekly digest (bot/digest/): the day and time it is sent, in the shop's
     # TIMEZONE, such as "Mo 09:00"; blank: never (/digest still shows it).
     digest_at: str | None = None
@@ -207,8 +218,11 @@ class Settings(BaseSettings):
         parts = urlsplit(url)
         if parts.scheme not in ("https", "http") or not parts.hostname:
             raise ValueError("is not a URL (https://host/path)")
-        if webhook_path(url) in RESERVED_PATHS:
+        path = webhook_path(url)
+        if path in RESERVED_PATHS:
             raise ValueError(f"must not end in {' or '.join(sorted(RESERVED_PATHS))}")
+        if path == MINI_APP_PATH or path.startswith(MINI_APP_PATH + "/"):
+            raise ValueError(f"must not be {MINI_APP_PATH} nor under it (the Mini App's)")
         return url
 
     @field_validator("webhook_secret")
@@ -233,7 +247,43 @@ class Settings(BaseSettings):
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return level
 
-    @field_validator("notification_max_age", "pickup_window", "pickup_reminder", mode="before")
+    @field_validator("covers_url")
+    @classmethod
+    def covers_address(cls, url: str | None) -> str | None:
+        if not url:
+            return None
+        parts = urlsplit(url)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError("is not a URL (https://covers.openlibrary.org)")
+        return url
+
+    @field_validator("web_app_url")
+    @classmethod
+    def web_app_address(cls, url: str | None) -> str | None:
+        if not url:
+            return None
+        parts = urlsplit(url)
+        if parts.scheme != "https" or not parts.hostname:
+            raise ValueError("is not an https URL (Telegram opens Mini Apps over https only)")
+        return url
+
+    @property
+    def mini_app_url(self) -> str | None:
+        """WEB_APP_URL, or WEBHOOK_URL's origin + /app; None with neither."""
+        if self.web_app_url:
+            return self.web_app_url
+        if self.webhook_url is None:
+            return None
+        parts = urlsplit(self.webhook_url)
+        return f"{parts.scheme}://{parts.netloc}{MINI_APP_PATH}"
+
+    @field_validator(
+        "notification_max_age",
+        "pickup_window",
+        "pickup_reminder",
+        "web_app_auth_max_age",
+        mode="before",
+    )
     @classmethod
     def seconds_or_iso_duration(cls, value: object) -> object:
         # pydantic reads "3600" from the environment as a malformed ISO duration.

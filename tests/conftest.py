@@ -140,9 +140,10 @@ def bot_application(
     name: str = "",
     tuning: DispatcherTuning = FAST,
     hold_poll_interval: float = 1.0,
+    web_app_url: str | None = None,
 ) -> BotApplication:
     """The real Application on the fake Bot API, unpaced unless the test asks (and its
-    line's loop as quick as the test needs)."""
+    line's loop as quick as the test needs); with web_app_url, the Mini App's menu button."""
     return build_application(
         TOKEN,
         services,
@@ -151,6 +152,7 @@ def bot_application(
         request=FakeRequest(api, name),
         get_updates_request=FakeRequest(api, name),
         hold_poll_interval=hold_poll_interval,
+        web_app_url=web_app_url,
     )
 
 

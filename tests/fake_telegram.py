@@ -70,6 +70,12 @@ class FakeBotApi(LocalBotApi):
         self.requests[-1].error_code = code
         return code, {"ok": False, "error_code": code, "description": description}
 
+    def _result(self, method: str, params: dict[str, Any]) -> Any:
+        # The Mini App's menu button (bot/telegram/menu_button.py): taken, as Telegram does.
+        if method == "setChatMenuButton":
+            return True
+        return super()._result(method, params)
+
     def _before_limits(self, method: str, params: dict[str, Any]) -> None:
         if self.down == "502":
             raise BotApiError(502, "Bad Gateway")

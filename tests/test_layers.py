@@ -63,7 +63,10 @@ ALLOWED: dict[str, set[str]] = {
     | {"digest", "services", "delivery", "metrics", "log_context"},
     # Entry points.
     "shelf_tags": {"database", "i18n", "services", "telegram"},
-    "web": {"config", "database", "delivery", "metrics", "telegram"},
+    # The Mini App: Telegram's signed launch data checked, the page, and its API over
+    # the services the chat calls, worded by the Telegram layer's texts.
+    "mini_app": BASE | DOMAINS | USE_CASES | {"services", "telegram"},
+    "web": {"config", "database", "delivery", "metrics", "telegram", "mini_app"},
     "playground": BASE | DOMAINS | {"config", "postgres", "services", "telegram"},
     "cli_texts": {"books", "i18n", "telegram"},
     "cli": BASE
@@ -78,6 +81,7 @@ ALLOWED: dict[str, set[str]] = {
         "shelf_tags",
         "telegram",
         "web",
+        "mini_app",
         "playground",
         "cli_texts",
     },

@@ -48,19 +48,30 @@ class BookService:
         self._admins = admins
         self._metadata = metadata or MetadataSource()
 
-    async def list_books(self, page: int = 1, query: str | None = None) -> BookPage:
+    async def list_books(
+        self, page: int = 1, query: str | None = None, size: int = BOOKS_PAGE_SIZE
+    ) -> BookPage:
         """One page of the catalog, or of the books where each word of query begins a
-        word of the title or author."""
+        word of the title or author; size books a page (the chat's five, the Mini App's
+        grid more)."""
         query = rules.checked_search(query)
         if query is not None and looks_like_isbn(query):
             return await self._isbn_page(query)
+        # As many matches counted for a larger page as for the chat's: the same rows
+        # decide between sorting in hand and walking the title index.
+        counted_pages = max(1, COUNTED_PAGES * BOOKS_PAGE_SIZE // size)
         async with self._sessions.begin() as session:
             books, total, more, request = await BookRepository(session).page(
-                query, PageRequest(page, BOOKS_PAGE_SIZE), COUNTED_PAGES
+                query, PageRequest(page, size), counted_pages
             )
         return BookPage(
             tuple(books), request.number, page_count(total, request.size), total, query, more
         )
+
+    async def book(self, book_id: int) -> BookView:
+        """One book of the catalog; BookNotFound when there is no such book."""
+        async with self._sessions.begin() as session:
+            return book_view(await BookRepository(session).get_existing(book_id))
 
     async def _isbn_page(self, query: str) -> BookPage:
         """A search for an ISBN: the one book that has it, or none."""

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.books.models import Book
 from bot.books.repository import BookRepository, book_view
 from bot.books.schemas import BookPage
-from bot.books.service import BookService
+from bot.books.service import BOOKS_PAGE_SIZE, BookService
 from bot.database import is_valid_id
 from bot.holds.errors import NotOnHold
 from bot.holds.policy import HoldPolicy
@@ -40,10 +40,12 @@ class HoldService:
         self._policy = policy
         self._zone = zone  # the shop's (TIMEZONE): deadlines are shown in it
 
-    async def list_books(self, page: int = 1, query: str | None = None) -> BookPage:
+    async def list_books(
+        self, page: int = 1, query: str | None = None, size: int = BOOKS_PAGE_SIZE
+    ) -> BookPage:
         """The catalog as readers see it. Under hold_in_line a held copy is spoken for,
         so a book shows its free copies: with all of them held, readers may join its line."""
-        books = await self._books.list_books(page, query)
+        books = await self._books.list_books(page, query, size)
         if not self._policy.hold_in_line or not books.books:
             return books
         async with self._sessions.begin() as session:

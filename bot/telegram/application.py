@@ -25,7 +25,7 @@ from bot.holds.expiry import HoldExpiry
 from bot.i18n import catalogs
 from bot.services import Services
 from bot.telegram.command_menu import CommandMenu, commands_for, menus_by_role
-from bot.telegram.context import DISPATCHER, SERVICES, BotApplication, BotContext
+from bot.telegram.context import DISPATCHER, SERVICES, WEB_APP_URL, BotApplication, BotContext
 from bot.telegram.error_handler import on_error
 from bot.telegram.handlers import (
     admin,
@@ -43,11 +43,13 @@ from bot.telegram.handlers import (
 )
 from bot.telegram.log_names import name_handlers_in_logs
 from bot.telegram.measured_update_processor import MeasuredUpdateProcessor
+from bot.telegram.menu_button import MiniAppMenuButton
 from bot.telegram.texts.commands import READER_COMMANDS
 
 logger = logging.getLogger(__name__)
 
 COMMAND_MENU = "command_menu"
+MENU_BUTTON = "menu_button"
 HOLD_EXPIRY = "hold_expiry"
 
 # Commands act on new messages only: editing an old "/reserve 3" must not reserve again.
@@ -75,7 +77,10 @@ def build_application(
     hold_poll_interval: float = 1.0,
     polling: bool = True,
     budget: SharedFloodBudget | None = None,
+    web_app_url: str | None = None,
 ) -> BotApplication:
+    """The Application; with web_app_url (the Mini App's public address), the menu button
+    opening it, set at start, and book cards' Open catalog button."""
     # A catalog missing from the install fails here, not at a reader's first message.
     catalogs.check_catalogs()
     pacer = Pacer(messages_per_second, budget)
@@ -107,6 +112,9 @@ def build_application(
     application.bot_data[COMMAND_MENU] = CommandMenu(
         application.bot, menus_by_role(services.users.staff_ids())
     )
+    application.bot_data[WEB_APP_URL] = web_app_url
+    if web_app_url is not None:
+        application.bot_data[MENU_BUTTON] = MiniAppMenuButton(application.bot, web_app_url)
     add_handlers(application)
     name_handlers_in_logs(application)
     return application
@@ -160,6 +168,8 @@ async def on_connected(application: BotApplication) -> None:
     services: Services = application.bot_data[SERVICES]
     menus = menus_by_role(services.users.staff_ids(), await staff_languages(services))
     await command_menu(application).publish(menus)
+    if MENU_BUTTON in application.bot_data:
+        await menu_button(application).publish()
     dispatcher(application).start()
     hold_expiry(application).start()
     logger.info("Connected to Telegram as @%s", application.bot.username)
@@ -168,6 +178,8 @@ async def on_connected(application: BotApplication) -> None:
 async def on_stopping(application: BotApplication) -> None:
     """Runs after polling stops, while the bot can still send (post_shutdown can't)."""
     await command_menu(application).stop()
+    if MENU_BUTTON in application.bot_data:
+        await menu_button(application).stop()
     await hold_expiry(application).stop()
     await dispatcher(application).stop()
 
@@ -184,6 +196,11 @@ def hold_expiry(application: BotApplication) -> HoldExpiry:
 
 def command_menu(application: BotApplication) -> CommandMenu:
     found: CommandMenu = application.bot_data[COMMAND_MENU]
+    return found
+
+
+def menu_button(application: BotApplication) -> MiniAppMenuButton:
+    found: MiniAppMenuButton = application.bot_data[MENU_BUTTON]
     return found
 
 

@@ -9,6 +9,8 @@ from bot.services import Services
 
 SERVICES = "services"
 DISPATCHER = "dispatcher"
+# The Mini App's public address (WEB_APP_URL), or None: book cards' Open catalog button.
+WEB_APP_URL = "web_app_url"
 
 
 class BotContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
@@ -16,6 +18,11 @@ class BotContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], di
     def services(self) -> Services:
         services: Services = self.bot_data[SERVICES]
         return services
+
+    @property
+    def web_app_url(self) -> str | None:
+        url: str | None = self.bot_data.get(WEB_APP_URL)
+        return url
 
     @property
     def dispatcher(self) -> Dispatcher:

@@ -2,7 +2,7 @@
 
 from collections.abc import Callable, Iterable
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 
 from bot.books.schemas import BookPage, BookView
 from bot.cards.schemas import BookCard, NoReservation, OnHold, Paused, Waiting
@@ -32,6 +32,7 @@ from bot.telegram.texts import (
     cards,
     catalog,
     holds,
+    mini_app,
     needed_until,
     pause,
     reservations,
@@ -131,10 +132,20 @@ def _markup(rows: Iterable[list[tuple[str, Button]]]) -> InlineKeyboardMarkup | 
     return InlineKeyboardMarkup(keyboard) if keyboard else None
 
 
-def card_keyboard(card: BookCard) -> InlineKeyboardMarkup | None:
+def card_keyboard(card: BookCard, web_app_url: str | None = None) -> InlineKeyboardMarkup | None:
     """The one button that fits the reader's state: Reserve a book with no free copy (and
     not withdrawn), Cancel a wait, or let a held copy go (the same release as the hold
-    offer's button)."""
+    offer's button); with web_app_url, Open catalog (the Mini App) under it."""
+    fitting = _card_button(card)
+    rows = [] if fitting is None else [list(row) for row in fitting.inline_keyboard]
+    if web_app_url is not None:
+        rows.append(
+            [InlineKeyboardButton(mini_app.open_catalog_button(), web_app=WebAppInfo(web_app_url))]
+        )
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def _card_button(card: BookCard) -> InlineKeyboardMarkup | None:
     match card.status:
         case Waiting(reservation_id=reservation_id):
             return _markup([[(cards.card_cancel_button(), CancelButton(reservation_id, 1))]])

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import DEFAULT_METRICS_ALLOW, Networks, webhook_path
 from bot.database import create_session_factory
+from bot.mini_app.routes import DEFAULT_OPTIONS, MiniAppOptions, mini_app_routes
 from bot.telegram.context import BotApplication
 from bot.telegram.lifecycle import running, stop_on_signals
 from bot.web.received_updates import ReceivedUpdates
@@ -41,18 +42,29 @@ def webhook_server(
     host: str,
     port: int,
     metrics_allow: Networks = DEFAULT_METRICS_ALLOW,
+    mini_app: MiniAppOptions = DEFAULT_OPTIONS,
 ) -> WebServer:
+    """Telegram's posts, /healthz, /metrics and the Mini App."""
     received = ReceivedUpdates(create_session_factory(engine))
     endpoint = WebhookEndpoint(application, received, webhook.secret)
     route = (webhook_path(webhook.url), endpoint.answer)
-    return WebServer(web_app(engine, route, metrics_allow=metrics_allow), host, port)
+    routes = mini_app_routes(application, mini_app)
+    app = web_app(engine, route, metrics_allow=metrics_allow, mini_app=routes)
+    return WebServer(app, host, port)
 
 
 def status_server(
-    engine: AsyncEngine, host: str, port: int, metrics_allow: Networks = DEFAULT_METRICS_ALLOW
+    engine: AsyncEngine,
+    host: str,
+    port: int,
+    metrics_allow: Networks = DEFAULT_METRICS_ALLOW,
+    application: BotApplication | None = None,
+    mini_app: MiniAppOptions = DEFAULT_OPTIONS,
 ) -> WebServer:
-    """/healthz and /metrics alone, beside long polling or a delivery-only process."""
-    return WebServer(web_app(engine, metrics_allow=metrics_allow), host, port)
+    """/healthz and /metrics beside long polling or a delivery-only process, and the
+    Mini App when application (the polling bot's) is given."""
+    routes = () if application is None else mini_app_routes(application, mini_app)
+    return WebServer(web_app(engine, metrics_allow=metrics_allow, mini_app=routes), host, port)
 
 
 async def run_bot(

@@ -1,4 +1,5 @@
-"""The bot's HTTP server: the webhook (in webhook mode), /healthz and /metrics.
+"""The bot's HTTP server: the webhook (in webhook mode), /healthz, /metrics and the Mini
+App (/app, bot/mini_app/).
 
 Starlette routes the requests and uvicorn serves them: the pair python-telegram-bot's
 custom-webhook example uses, both maintained, small, and asyncio-native, so they run in
@@ -9,14 +10,14 @@ could not serve /healthz and /metrics nor refuse a bad body our way.
 import asyncio
 import contextlib
 import socket
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from bot.config import DEFAULT_METRICS_ALLOW, Networks
 from bot.web.health import HealthEndpoint, MetricsEndpoint
@@ -38,16 +39,18 @@ def web_app(
     webhook: tuple[str, Endpoint] | None = None,
     *,
     metrics_allow: Networks = DEFAULT_METRICS_ALLOW,
+    mini_app: Sequence[BaseRoute] = (),
 ) -> Starlette:
     """/healthz and /metrics, in full for metrics_allow's clients; with webhook, (path,
-    endpoint) taking Telegram's posts."""
-    routes = [
+    endpoint) taking Telegram's posts; the Mini App's routes, if given."""
+    routes: list[BaseRoute] = [
         Route("/healthz", HealthEndpoint(engine, metrics_allow).answer, methods=["GET"]),
         Route("/metrics", MetricsEndpoint(engine, metrics_allow).answer, methods=["GET"]),
     ]
     if webhook is not None:
         path, endpoint = webhook
         routes.append(Route(path, endpoint, methods=["POST"]))
+    routes += mini_app
     return Starlette(routes=routes)
 
 
@@ -65,6 +68,11 @@ class WebServer:
     def __init__(self, app: Starlette, host: str, port: int) -> None:
         # Bound here, so a port in use is a clear error before anything starts.
         self._socket = socket.create_server((host, port), reuse_port=False)
+        # No Nagle: asyncio turns it off only for sockets made with IPPROTO_TCP, which
+        # create_server's are not, so every answer on a kept-alive connection but the
+        # first waited out the client's delayed ACK (40 ms on Linux). Connections
+        # accepted from this socket inherit the option.
+        self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         config = uvicorn.Config(
             app,
             log_config=None,  # the bot's logging, which keeps the token out

@@ -61,7 +61,8 @@ async def book_command_link(update: Update, context: BotContext) -> None:
 async def reply_with_card(update: Update, context: BotContext, card: BookCard) -> None:
     link = deep_links.book_link(context.bot.username, card.book.id)
     await message_of(update).reply_text(
-        cards.book_card(card, link), reply_markup=keyboards.card_keyboard(card)
+        cards.book_card(card, link),
+        reply_markup=keyboards.card_keyboard(card, context.web_app_url),
     )
 
 

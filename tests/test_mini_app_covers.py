@@ -1,0 +1,128 @@
+"""The Mini App's covers (issue 23, item 1): from the shop's covers service by ISBN
+(COVERS_URL), kept on disk, with a timeout; a drawn cover whenever there is none to be
+had, never a broken image."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.mini_app.covers import CoverSource
+from bot.mini_app.routes import MiniAppOptions
+from bot.services import Services
+from tests.chat import ADMIN, ALICE
+from tests.conftest import bot_application, running
+from tests.fake_telegram import FakeBotApi
+from tests.mini_app import mini_app, signed_as
+
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 100
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
+DUNE, EMMA, SLOW, BROKEN, HTML, PICTURE = (
+    "9780441172719",
+    "9780141439518",
+    "9780140449136",
+    "9780061120084",
+    "9780743273565",
+    "9780306406157",
+)
+
+
+@dataclass
+class FakeCovers:
+    """Open Library's covers service: /b/isbn/<isbn>-M.jpg?default=false."""
+
+    answers: dict[str, bytes | str]
+    asked: list[str] = field(default_factory=list)
+
+    async def cover(self, request: web.Request) -> web.StreamResponse:
+        isbn = request.match_info["isbn"]
+        self.asked.append(isbn)
+        assert request.query["default"] == "false"
+        answer = self.answers.get(isbn, "404")
+        if answer == "slow":
+            await asyncio.sleep(2)
+        if answer == "500":
+            return web.Response(status=500)
+        if isinstance(answer, bytes):
+            return web.Response(body=answer, content_type="image/jpeg")
+        if answer == "html":
+            return web.Response(text="<html>no</html>", content_type="text/html")
+        return web.Response(status=404)
+
+
+@asynccontextmanager
+async def covers_service(answers: dict[str, bytes | str]) -> AsyncIterator[tuple[FakeCovers, str]]:
+    fake = FakeCovers(answers)
+    app = web.Application()
+    app.router.add_get("/b/isbn/{isbn}-M.jpg", fake.cover)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield fake, f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
+
+
+async def cover_of(client: httpx.AsyncClient, book_id: int) -> httpx.Response:
+    response = await client.get(f"/app/api/books/{book_id}/cover", headers=signed_as(ALICE))
+    assert response.status_code == 200
+    return response
+
+
+async def test_covers_come_from_the_service_and_are_kept_on_disk(
+    services: Services, api: FakeBotApi, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    books = [("Dune", DUNE), ("Emma", EMMA), ("Slow", SLOW), ("Broken", BROKEN)]
+    books += [("Html", HTML), ("Picture", PICTURE)]
+    for title, isbn in books:
+        await services.books.add_book(ADMIN.id, title, "Someone", 0, isbn)
+    await services.books.add_book(ADMIN.id, "No ISBN", "Someone", 0)
+    answers: dict[str, bytes | str] = {
+        DUNE: JPEG,
+        SLOW: "slow",
+        BROKEN: "500",
+        HTML: "html",
+        PICTURE: PNG,
+    }
+    async with covers_service(answers) as (fake, url):
+        options = MiniAppOptions(covers=CoverSource(url, tmp_path / "covers", timeout=0.5))
+        async with (
+            running(bot_application(services, api)) as application,
+            mini_app(application, engine, options) as client,
+        ):
+            dune = await cover_of(client, 1)
+            assert (dune.headers["content-type"], dune.content) == ("image/jpeg", JPEG)
+            picture = await cover_of(client, 6)
+            assert (picture.headers["content-type"], picture.content) == ("image/png", PNG)
+            # No cover, a timeout, an error, a page that is no image: the drawn cover.
+            for book_id in (2, 3, 4, 5, 7):
+                drawn = await cover_of(client, book_id)
+                assert drawn.headers["content-type"] == "image/svg+xml"
+            assert sorted(fake.asked) == sorted([DUNE, PICTURE, EMMA, SLOW, BROKEN, HTML])
+            # Kept: a cover and a "none" are not asked again; failures are.
+            for book_id in range(1, 8):
+                await cover_of(client, book_id)
+            assert sorted(fake.asked[6:]) == sorted([SLOW, BROKEN, HTML])
+    assert (tmp_path / "covers" / f"{DUNE}.img").read_bytes() == JPEG
+    assert (tmp_path / "covers" / f"{EMMA}.none").exists()
+    assert not (tmp_path / "covers" / f"{SLOW}.img").exists()
+
+
+async def test_without_a_covers_service_every_cover_is_drawn(
+    services: Services, api: FakeBotApi, engine: AsyncEngine
+) -> None:
+    await services.books.add_book(ADMIN.id, "Dune", "Frank Herbert", 0, DUNE)
+    async with (
+        running(bot_application(services, api)) as application,
+        mini_app(application, engine) as client,
+    ):
+        drawn = await cover_of(client, 1)
+    assert drawn.headers["content-type"] == "image/svg+xml"
+    assert "Frank Herbert" in drawn.text
