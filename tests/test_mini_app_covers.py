@@ -126,3 +126,39 @@ async def test_without_a_covers_service_every_cover_is_drawn(
         drawn = await cover_of(client, 1)
     assert drawn.headers["content-type"] == "image/svg+xml"
     assert "Frank Herbert" in drawn.text
+
+
+async def test_a_cover_sent_in_pieces_is_kept_whole(
+    services: Services, api: FakeBotApi, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    # A real cover comes in several TCP segments: reading only what first arrived kept
+    # the top of the JPEG, for good.
+    big = JPEG + bytes(range(256)) * 400
+    await services.books.add_book(ADMIN.id, "Dune", "Frank Herbert", 0, DUNE)
+
+    async def in_pieces(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "image/jpeg"})
+        await response.prepare(request)
+        for start in range(0, len(big), 20_000):
+            await response.write(big[start : start + 20_000])
+            await asyncio.sleep(0.02)
+        await response.write_eof()
+        return response
+
+    app = web.Application()
+    app.router.add_get("/b/isbn/{isbn}-M.jpg", in_pieces)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        options = MiniAppOptions(covers=CoverSource(url, tmp_path / "covers"))
+        async with (
+            running(bot_application(services, api)) as application,
+            mini_app(application, engine, options) as client,
+        ):
+            cover = await cover_of(client, 1)
+    finally:
+        await runner.cleanup()
+    assert cover.content == big
+    assert (tmp_path / "covers" / f"{DUNE}.img").read_bytes() == big

@@ -110,7 +110,7 @@ class CoverSource:
                         "cover of %s from %s: HTTP %s", isbn, self._shown, response.status
                     )
                     return None
-                body = await response.content.read(MAX_COVER_BYTES + 1)
+                body = await _read_at_most(response, MAX_COVER_BYTES + 1)
         except (TimeoutError, aiohttp.ClientError) as error:
             # The error's name only: aiohttp's errors carry the URL, credentials and all.
             logger.warning(
@@ -121,6 +121,17 @@ class CoverSource:
             logger.warning("cover of %s from %s: not an image", isbn, self._shown)
             return None
         return body
+
+
+async def _read_at_most(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The body, whole, or its first limit bytes: content.read(n) gives only what has
+    arrived so far, the top of a cover that came in several segments."""
+    body = bytearray()
+    async for chunk in response.content.iter_chunked(64 * 1024):
+        body += chunk
+        if len(body) >= limit:
+            break
+    return bytes(body[:limit])
 
 
 def image_type(data: bytes) -> str | None:
