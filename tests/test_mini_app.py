@@ -88,6 +88,17 @@ def test_init_data_signed_as_telegram_documents_is_accepted() -> None:
         InitDataCheck.for_token(TOKEN, timedelta(minutes=5)).reader(old)
 
 
+def test_a_field_telegram_signed_empty_is_part_of_what_it_signed() -> None:
+    # Telegram's data-check-string is every field received, an empty one too
+    # ("start_param="): dropping it refused a genuine initData.
+    init_data = signed_init_data(ALICE, start_param="")
+    assert "start_param=&" in init_data or init_data.endswith("start_param=")
+    assert InitDataCheck.for_token(TOKEN).reader(init_data).telegram_id == ALICE.id
+    # And with it kept, the same field given twice is still refused.
+    with pytest.raises(InitDataRefused):
+        InitDataCheck.for_token(TOKEN).reader(init_data + "&start_param=")
+
+
 @pytest.mark.parametrize("case", sorted(refused_init_data()))
 def test_init_data_that_proves_nothing_is_refused(case: str) -> None:
     with pytest.raises(InitDataRefused) as refused:

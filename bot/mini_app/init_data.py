@@ -77,7 +77,8 @@ def signed_fields(init_data: str) -> dict[str, str]:
     if not init_data or len(init_data) > MAX_INIT_DATA_LENGTH:
         raise InitDataRefused("missing or too long")
     try:
-        pairs = parse_qsl(init_data, strict_parsing=True, errors="strict")
+        # Blank values kept: Telegram signs every field it sends, an empty one too.
+        pairs = parse_qsl(init_data, keep_blank_values=True, strict_parsing=True, errors="strict")
     except (ValueError, UnicodeDecodeError):
         raise InitDataRefused("not a query string") from None
     fields = dict(pairs)
