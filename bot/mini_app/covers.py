@@ -32,6 +32,8 @@ def cover_colour(title: str) -> str:
 
 def generated_cover(title: str, author: str) -> str:
     """The SVG cover: the title in large type, the author below, on the title's colour."""
+    colour = cover_colour(title)
+    title, author = _xml_chars(title), _xml_chars(author)
     title_lines = _lines(title, TITLE_WIDTH, TITLE_LINES)
     author_lines = _lines(author, AUTHOR_WIDTH, AUTHOR_LINES)
     texts = [_text(line, 60 + 26 * number, 20, "700") for number, line in enumerate(title_lines)]
@@ -42,9 +44,22 @@ def generated_cover(title: str, author: str) -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
         f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}">'
-        f'<rect width="{WIDTH}" height="{HEIGHT}" fill="{cover_colour(title)}"/>'
+        f'<rect width="{WIDTH}" height="{HEIGHT}" fill="{colour}"/>'
         f'<rect x="12" y="12" width="{WIDTH - 24}" height="{HEIGHT - 24}" fill="none" '
         'stroke="#ffffff" stroke-opacity="0.35" stroke-width="2"/>' + "".join(texts) + "</svg>"
+    )
+
+
+def _xml_chars(text: str) -> str:
+    """text without the characters XML 1.0 forbids (U+FFFE, U+FFFF, controls): one
+    of them makes the whole SVG unreadable, a broken image."""
+    return "".join(
+        character
+        for character in text
+        if character in "\t\n\r"
+        or " " <= character <= "\ud7ff"
+        or "\ue000" <= character <= "\ufffd"
+        or character >= "\U00010000"
     )
 
 
