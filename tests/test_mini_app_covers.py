@@ -187,3 +187,19 @@ async def test_a_drawn_cover_is_well_formed_svg_whatever_the_title(
     ] == []
     assert "<script>alert(1)</script>" in "".join(svg.itertext())
     assert "Messiah" in "".join(ElementTree.fromstring(odd.text).itertext())  # noqa: S314
+
+
+async def test_a_cover_that_cannot_be_kept_is_shown_all_the_same(
+    services: Services, api: FakeBotApi, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    # DATA_DIR full or read-only: the cover fetched is still the answer, not a 500.
+    await services.books.add_book(ADMIN.id, "Dune", "Frank Herbert", 0, DUNE)
+    (tmp_path / "not a folder").write_bytes(b"")
+    async with covers_service({DUNE: JPEG}) as (_fake, url):
+        options = MiniAppOptions(covers=CoverSource(url, tmp_path / "not a folder" / "covers"))
+        async with (
+            running(bot_application(services, api)) as application,
+            mini_app(application, engine, options) as client,
+        ):
+            dune = await cover_of(client, 1)
+    assert (dune.headers["content-type"], dune.content) == ("image/jpeg", JPEG)

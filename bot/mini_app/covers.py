@@ -2,7 +2,9 @@
 has one (COVERS_URL), else drawn here from its title and author (an SVG on a colour taken
 from the title), so there is never a broken image."""
 
+import contextlib
 import logging
+import os
 import textwrap
 import time
 import zlib
@@ -103,12 +105,23 @@ class CoverSource:
         fetched = await self._fetch(isbn)
         if fetched is None:
             return None
-        self._folder.mkdir(parents=True, exist_ok=True)
-        kept = found if fetched else none
-        partial = kept.with_suffix(".partial")
-        partial.write_bytes(fetched)
-        partial.replace(kept)  # whole or not at all, for another request or process
+        self._keep(found if fetched else none, fetched)
         return fetched or None
+
+    def _keep(self, kept: Path, data: bytes) -> None:
+        """data in kept, whole or not at all for another request or process; a folder
+        that takes nothing (full, read-only) costs a warning, not the cover."""
+        # The process's own partial file: two processes keeping one cover never write
+        # into the same file (within a process, a write is over before another begins).
+        partial = kept.with_suffix(f".{os.getpid()}.partial")
+        try:
+            self._folder.mkdir(parents=True, exist_ok=True)
+            partial.write_bytes(data)
+            partial.replace(kept)
+        except OSError as error:
+            logger.warning("could not keep a cover in %s: %s", self._folder, error.strerror)
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
 
     async def _fetch(self, isbn: str) -> bytes | None:
         """The cover; b"" when the service has none; None when it failed."""
