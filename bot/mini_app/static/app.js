@@ -104,7 +104,8 @@ function cover(book) {
     const image = document.createElement("img");
     image.alt = "";
     image.src = url;
-    image.addEventListener("error", () => image.remove());
+    // An image the browser cannot draw gives the title its place back.
+    image.addEventListener("error", () => box.replaceChildren(fallback));
     box.replaceChildren(image);
   });
   return box;
