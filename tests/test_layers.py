@@ -67,7 +67,10 @@ ALLOWED: dict[str, set[str]] = {
     # the services the chat calls, worded by the Telegram layer's texts.
     "mini_app": BASE | DOMAINS | USE_CASES | {"services", "telegram"},
     "web": {"config", "database", "delivery", "metrics", "telegram", "mini_app"},
-    "playground": BASE | DOMAINS | {"config", "postgres", "services", "telegram"},
+    # The playground runs the bot as it runs, its web server with the Mini App too.
+    "playground": BASE
+    | DOMAINS
+    | {"config", "postgres", "services", "telegram", "web", "mini_app"},
     "cli_texts": {"books", "i18n", "telegram"},
     "cli": BASE
     | {

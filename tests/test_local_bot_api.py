@@ -150,6 +150,46 @@ def test_a_users_menu_is_the_most_specific_one_set_in_their_language_first() -> 
     assert api.menu_for(9001, "ru")[0]["description"] == "всем"
 
 
+def test_a_menu_button_opening_a_web_app_is_kept_per_chat_and_by_default() -> None:
+    api = LocalBotApi()
+    assert api.menu_button_for(1001) == {"type": "commands"}
+    catalog = {
+        "type": "web_app",
+        "text": "Catalog",
+        "web_app": {"url": "https://shop.example/app"},
+    }
+    assert api.answer("setChatMenuButton", {"menu_button": json.dumps(catalog)}) == (
+        200,
+        {"ok": True, "result": True},
+    )
+    assert api.menu_button_for(1001) == catalog
+    assert api.answer("getChatMenuButton", {"chat_id": 1001})[1]["result"] == catalog
+    # A chat's own button comes first; the default one again once it is removed.
+    assert api.answer("setChatMenuButton", {"chat_id": 1002, "menu_button": {"type": "commands"}})
+    mine = dict(catalog, text="Mine")
+    assert api.answer("setChatMenuButton", {"chat_id": 1002, "menu_button": mine})[0] == 200
+    assert api.menu_button_for(1002)["text"] == "Mine"
+    assert api.menu_button_for(1001)["text"] == "Catalog"
+    assert api.answer("setChatMenuButton", {"chat_id": 1002})[0] == 200
+    assert api.menu_button_for(1002)["text"] == "Catalog"
+    # Telegram opens web apps over HTTPS only (here, plain HTTP to this machine too).
+    for refused in (
+        dict(catalog, web_app={"url": "http://shop.example/app"}),
+        dict(catalog, web_app={"url": "javascript:alert(1)"}),
+        dict(catalog, web_app={}),
+        dict(catalog, text=""),
+        {"type": "bogus"},
+        "{not json",
+    ):
+        status, body = api.answer("setChatMenuButton", {"menu_button": refused})
+        assert (status, body["ok"]) == (400, False), refused
+    local = dict(catalog, web_app={"url": "http://127.0.0.1:8080/app"})
+    assert api.answer("setChatMenuButton", {"menu_button": local})[0] == 200
+    # A web_app button on a message is checked the same way.
+    markup = {"inline_keyboard": [[{"text": "Open", "web_app": {"url": "http://x.example/"}}]]}
+    assert api.answer("sendMessage", {"chat_id": 1, "text": "a", "reply_markup": markup})[0] == 400
+
+
 def test_command_menu_users_messages_and_unknown_methods() -> None:
     api = LocalBotApi()
     menu = json.dumps([{"command": "books", "description": "the catalog"}])

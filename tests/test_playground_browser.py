@@ -8,13 +8,24 @@ import re
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 from aiohttp import web
-from playwright.async_api import Browser, Locator, Page, Route, async_playwright, expect
+from playwright.async_api import (
+    Browser,
+    FrameLocator,
+    Locator,
+    Page,
+    Route,
+    async_playwright,
+    expect,
+)
 
+from bot.mini_app.init_data import InitDataCheck
 from bot.playground.files_and_inline import UploadedFile
-from bot.playground.runner import Playground
+from bot.playground.runner import PLAYGROUND_TOKEN, Playground
 from tests.playground import playground_on
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -430,3 +441,69 @@ async def test_new_inline_results_keep_the_one_chosen_by_keyboard_focused(
     assert len(api.sent("answerInlineQuery")) == 2
     await page.wait_for_timeout(300)  # its results, right after its call, are drawn
     await expect(result).to_be_focused()
+
+
+def mini_app_panel(page: Page) -> FrameLocator:
+    return page.frame_locator("#web-app-frame")
+
+
+async def test_the_menu_button_opens_the_mini_app_in_a_panel_signed_for_the_persona(
+    browser: Browser, playground: Playground
+) -> None:
+    page = await open_page(browser, playground.url)
+    # The bot set its menu button at start (setChatMenuButton with a web_app).
+    menu_button = playground.web_chat.api.menu_button_for(ALICE)
+    assert menu_button["web_app"]["url"] == playground.mini_app_url
+    await page.get_by_role("button", name="Catalog", exact=True).click()
+    panel = mini_app_panel(page)
+    await expect(panel.locator("#grid .card").first).to_be_visible()
+    await shot(page, "7-mini-app")
+    # The persona reserves a sold-out book there (as Alice: her initData, signed).
+    await panel.locator("#search").fill("dune")
+    await panel.locator("#grid .card", has_text="Dune").first.click()
+    await expect(panel.locator("#book-title")).to_have_text("Dune")
+    await panel.locator("#book-action").click()
+    await expect(panel.locator("#book-action")).to_have_text("Cancel my reservation")
+    # ... and the bot confirms it in her chat.
+    await expect(bot_message(page, ALICE, "Reserved Dune by Frank Herbert")).to_be_visible()
+    await shot(page, "8-mini-app-reserved")
+    # Closed as a dialog is, by keyboard (from the playground's side of the panel).
+    await page.locator("#web-app-close").focus()
+    await page.keyboard.press("Escape")
+    await expect(page.locator("#web-app-panel")).to_be_hidden()
+    await expect(page.locator("#text")).to_be_focused()
+
+
+async def test_a_web_app_button_on_a_book_card_opens_the_mini_app(
+    browser: Browser, playground: Playground
+) -> None:
+    page = await open_page(browser, playground.url)
+    await page.locator(f'nav button[data-persona="{BEN}"]').click()
+    await say(page, "/book 4")
+    card = bot_message(page, BEN, "War and Peace")
+    await card.get_by_role("button", name="Open catalog").click()
+    panel = mini_app_panel(page)
+    await panel.locator("#tab-mine").click()
+    await expect(panel.locator("#status")).to_have_text("You have no reservations yet.")
+    await panel.locator("#tab-catalog").click()
+    await panel.locator("#grid .card", has_text="War and Peace").click()
+    await panel.locator("#book-action").click()
+    await expect(bot_message(page, BEN, "Reserved War and Peace")).to_be_visible()
+    # The panel was Ben's: nothing reached Alice.
+    await expect(page.locator(f"#chat-{ALICE} .message")).to_have_count(0)
+
+
+async def test_only_a_mini_app_the_bot_offered_is_signed(playground: Playground) -> None:
+    async with httpx.AsyncClient(base_url=playground.url) as client:
+        refused = await client.post(
+            "/api/web_app", json={"persona": ALICE, "url": "http://127.0.0.1:1/evil"}
+        )
+        assert refused.status_code == 400
+        signed = await client.post(
+            "/api/web_app", json={"persona": ALICE, "url": playground.mini_app_url}
+        )
+    launch = signed.json()["url"]
+    assert launch.startswith(playground.mini_app_url + "#tgWebAppData=")
+    init_data = parse_qs(urlsplit(launch).fragment)["tgWebAppData"][0]
+    reader = InitDataCheck.for_token(PLAYGROUND_TOKEN).reader(init_data)
+    assert reader.telegram_id == ALICE

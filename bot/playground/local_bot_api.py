@@ -25,6 +25,7 @@ from bot.playground.files_and_inline import (
     stored_file,
 )
 from bot.playground.telegram_rules import (
+    COMMANDS_BUTTON,
     NOT_MODIFIED,
     QUERY_INVALID,
     TAG,
@@ -32,6 +33,7 @@ from bot.playground.telegram_rules import (
     check_callback_answer,
     check_text,
     checked_markup,
+    checked_menu_button,
 )
 from bot.playground.updates import text_message
 
@@ -130,6 +132,8 @@ class LocalBotApi:
     listeners: list[Listener] = field(default_factory=list)
     # every menu setMyCommands gave: by scope type, the scope's chat and language ("": any)
     menus: dict[tuple[str, int | None, str], list[dict[str, str]]] = field(default_factory=dict)
+    # the menu button setChatMenuButton gave: by chat (None: every private chat's default)
+    menu_buttons: dict[int | None, dict[str, Any]] = field(default_factory=dict)
     # the users who blocked the bot: messages to their chats get 403
     blocked: set[int] = field(default_factory=set)
     _accepted: deque[float] = field(default_factory=deque)
@@ -234,6 +238,11 @@ class LocalBotApi:
                     return commands
         return []
 
+    def menu_button_for(self, chat_id: int) -> dict[str, Any]:
+        """The menu button a user's Telegram app shows in their chat with the bot: the
+        chat's own, else the default one, else the command menu's."""
+        return self.menu_buttons.get(chat_id) or self.menu_buttons.get(None) or COMMANDS_BUTTON
+
     def file(self, file_id: str) -> StoredFile | None:
         """A photo or document sent to a chat, by its file_id."""
         return self._files.get(file_id)
@@ -314,6 +323,19 @@ class LocalBotApi:
                 if key == ("default", None, ""):
                     self.commands = self.menus[key]  # the menu everyone sees
                 return True
+            case "setChatMenuButton":
+                chat = _chat(params)
+                button = checked_menu_button(params)
+                if button == COMMANDS_BUTTON or button["type"] == "default":
+                    self.menu_buttons.pop(chat, None)
+                else:
+                    self.menu_buttons[chat] = button
+                return True
+            case "getChatMenuButton":
+                chat = _chat(params)
+                if chat is None:
+                    return self.menu_buttons.get(None) or COMMANDS_BUTTON
+                return self.menu_button_for(chat)
             case "answerInlineQuery":
                 check_inline_answer(params)
                 results = params.get("results", [])

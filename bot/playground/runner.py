@@ -19,6 +19,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from bot.database import create_engine
+from bot.mini_app.routes import mini_app_routes
 from bot.playground import sample_shop
 from bot.playground.local_bot_api import TELEGRAM_LIMITS, LocalBotApi
 from bot.playground.same_origin import SameOriginOnly, ServedAddress
@@ -29,6 +30,7 @@ from bot.telegram.application import build_application
 from bot.telegram.context import BotApplication
 from bot.telegram.lifecycle import running
 from bot.telegram.reader_messages import TelegramMessages
+from bot.web.server import WebServer, web_app
 
 # The local Bot API knows this token only; it is no secret and opens nothing on Telegram.
 PLAYGROUND_TOKEN = "1000000001:playground-token-for-the-local-bot-api"  # noqa: S105
@@ -44,6 +46,8 @@ class Playground:
     url: str
     web_chat: WebChat
     application: BotApplication
+    # the Mini App's address, on the bot's own web server beside the playground's
+    mini_app_url: str
 
 
 def listening_socket(host: str, port: int, allow_remote: bool) -> socket.socket:
@@ -108,6 +112,11 @@ async def running_playground(
             timeout_graceful_shutdown=2,
         )
     )
+    # The bot's web server with the Mini App, on a port of its own: another origin than
+    # the playground's page, as a Mini App is on Telegram.
+    bot_web = web_app(engine)
+    mini_app_server = WebServer(bot_web, bound_host, 0)
+    mini_app_url = f"{page_url(sock).rsplit(':', 1)[0]}:{mini_app_server.port}/app"
     serving = asyncio.create_task(server.serve(sockets=[sock]), name="playground-server")
     watching = asyncio.create_task(web_chat.watch_outbox(), name="playground-outbox")
     try:
@@ -117,11 +126,15 @@ async def running_playground(
             services,
             messages_per_second=messages_per_second,
             base_url=page_url(sock, for_the_bot=True) + "/bot",
+            web_app_url=mini_app_url,
         )
+        bot_web.router.routes.extend(mini_app_routes(application))
+        await mini_app_server.start()
         # stopping: Ctrl+C while the bot connects ends the start-up too.
         async with running(application, stopping, polling=True):
-            yield Playground(page_url(sock), web_chat, application)
+            yield Playground(page_url(sock), web_chat, application, mini_app_url)
     finally:
+        await mini_app_server.stop()
         watching.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watching

@@ -8,6 +8,7 @@ import html
 import json
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "code", "pre", "a"}
 TAG = re.compile(r"<(/?)([a-z-]+)(\s[^<>]*)?>")
@@ -18,6 +19,10 @@ NOT_MODIFIED = (
     "reply markup are exactly the same as a current content and reply markup "
     "of the message"
 )
+# What a chat's menu button is when none was set: the command menu.
+COMMANDS_BUTTON = {"type": "commands"}
+MENU_BUTTON_TYPES = ("commands", "default", "web_app")
+MAX_MENU_BUTTON_TEXT = 64
 MAX_MESSAGE_LENGTH = 4096
 MAX_CALLBACK_ANSWER_LENGTH = 200
 
@@ -74,10 +79,50 @@ def checked_markup(params: dict[str, Any]) -> dict[str, Any]:
     markup = json.loads(markup) if isinstance(markup, str) else markup
     for row in markup.get("inline_keyboard", []):
         for button in row:
+            if "web_app" in button:
+                check_web_app(button["web_app"])
             data = button.get("callback_data")
             if data is not None and not 1 <= len(data.encode()) <= 64:
                 raise BotApiError(400, "Bad Request: BUTTON_DATA_INVALID")
     return dict(markup)
+
+
+def checked_menu_button(params: dict[str, Any]) -> dict[str, Any]:
+    """setChatMenuButton's button (a JSON string or an object; none: the default)."""
+    button = params.get("menu_button") or {"type": "default"}
+    try:
+        button = json.loads(button) if isinstance(button, str) else button
+    except json.JSONDecodeError:
+        raise BotApiError(400, "Bad Request: can't parse menu button JSON object") from None
+    if not isinstance(button, dict) or button.get("type") not in (
+        "commands",
+        "default",
+        "web_app",
+    ):
+        raise BotApiError(400, "Bad Request: unsupported menu button type")
+    if button["type"] != "web_app":
+        return {"type": button["type"]}
+    text = button.get("text")
+    if not isinstance(text, str) or not 1 <= utf16_length(text) <= MAX_MENU_BUTTON_TEXT:
+        raise BotApiError(400, "Bad Request: menu button text must be non-empty")
+    return {
+        "type": "web_app",
+        "text": text,
+        "web_app": {"url": check_web_app(button.get("web_app"))},
+    }
+
+
+def check_web_app(web_app: Any) -> str:
+    """A Web App's address: HTTPS, as Telegram requires; plain HTTP only to this machine
+    (the playground's own Mini App, as Telegram's test environment allows HTTP)."""
+    url = web_app.get("url") if isinstance(web_app, dict) else None
+    parsed = urlsplit(url) if isinstance(url, str) else None
+    loopback = parsed is not None and parsed.hostname in ("127.0.0.1", "localhost", "::1")
+    secure = parsed is not None and parsed.scheme == "https" and bool(parsed.hostname)
+    local = parsed is not None and parsed.scheme == "http" and loopback
+    if not (secure or local):
+        raise BotApiError(400, "Bad Request: BUTTON_URL_INVALID")
+    return str(url)
 
 
 def check_callback_answer(params: dict[str, Any]) -> None:

@@ -26,6 +26,7 @@ from bot.playground.updates import (
     membership_update,
     message_update,
 )
+from bot.playground.web_app_launch import launch_url
 from bot.services import Services
 
 STATIC = Path(__file__).parent / "static"
@@ -84,6 +85,7 @@ class WebChat:
             Route("/api/block", self._block, methods=["POST"]),
             Route("/api/inline", self._inline, methods=["POST"]),
             Route("/api/choose", self._choose, methods=["POST"]),
+            Route("/api/web_app", self._web_app, methods=["POST"]),
             Route("/api/events", self._events),
             Route("/files/{file_id}", self._file),
             Mount("/static", StaticFiles(directory=STATIC)),
@@ -127,6 +129,7 @@ class WebChat:
                 ],
                 "commands": self.api.commands,
                 "menus": {str(p): self._menu(p) for p in PERSONAS},
+                "menu_buttons": {str(p): self.api.menu_button_for(p) for p in PERSONAS},
                 "chats": {
                     str(persona): [_shown(m) for m in self.api.messages_in(persona)]
                     for persona in PERSONAS
@@ -257,6 +260,34 @@ class WebChat:
             return _refused(error)
         self.updates.push(message_update(self.updates.next_id(), message))
         return JSONResponse({"ok": True})
+
+    async def _web_app(self, request: Request) -> Response:
+        """The persona opens a Mini App the bot offered them (their menu button's, or a
+        button's on a message in their chat): its address with initData signed for them
+        now, as Telegram's app opens it."""
+        try:
+            body = await _json(request)
+            persona = _persona(body)
+            url = body.get("url")
+            if not isinstance(url, str) or url not in self._web_apps_of(persona.id):
+                raise BadAction("the bot offered this persona no such Mini App")
+        except BadAction as error:
+            return _refused(error)
+        return JSONResponse({"ok": True, "url": launch_url(url, self.token, self._user(persona))})
+
+    def _web_apps_of(self, persona_id: int) -> set[str]:
+        """The Mini Apps' addresses the bot gave this persona's chat."""
+        urls = {
+            str(button["web_app"]["url"])
+            for message in self.api.messages_in(persona_id)
+            for row in message.get("reply_markup", {}).get("inline_keyboard", [])
+            for button in row
+            if isinstance(button.get("web_app"), dict)
+        }
+        menu_button = self.api.menu_button_for(persona_id)
+        if menu_button.get("type") == "web_app":
+            urls.add(str(menu_button["web_app"]["url"]))
+        return urls
 
     def _menu(self, persona_id: int) -> list[dict[str, str]]:
         """The command menu the persona's Telegram app shows, in its language."""
@@ -393,7 +424,12 @@ def _shown(message: dict[str, Any]) -> dict[str, Any]:
         "edited": "edit_date" in message,
         "buttons": [
             [
-                {"text": b["text"], "data": b.get("callback_data", ""), "url": b.get("url", "")}
+                {
+                    "text": b["text"],
+                    "data": b.get("callback_data", ""),
+                    "url": b.get("url", ""),
+                    "web_app": (b.get("web_app") or {}).get("url", ""),
+                }
                 for b in row
             ]
             for row in rows

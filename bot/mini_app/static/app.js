@@ -183,7 +183,9 @@ function show(section) {
 }
 
 let shownBook = null;
+let openedFrom = null;
 async function openBook(bookId) {
+  openedFrom = document.activeElement;
   say(word("loading"));
   try {
     renderBook(await api(`/app/api/books/${bookId}`));
@@ -193,6 +195,13 @@ async function openBook(bookId) {
   } catch (error) {
     fail(error);
   }
+}
+
+// Back to the grid, the focus on the book the reader opened (keyboard and screen readers).
+function closeBook() {
+  show("catalog");
+  if (openedFrom && openedFrom.isConnected) openedFrom.focus();
+  openedFrom = null;
 }
 
 function renderBook(book) {
@@ -278,12 +287,12 @@ function start() {
     state.page += 1;
     loadCatalog(true);
   });
-  $("back").addEventListener("click", () => show("catalog"));
+  $("back").addEventListener("click", closeBook);
   $("book-action").addEventListener("click", bookAction);
   $("tab-catalog").addEventListener("click", () => show("catalog"));
   $("tab-mine").addEventListener("click", openMine);
   document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && !$("book").hidden) show("catalog");
+    if (event.key === "Escape" && !$("book").hidden) closeBook();
   });
   if (!launch.initData) {
     say(word("unauthorized"));

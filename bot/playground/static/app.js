@@ -4,7 +4,7 @@
 const ALLOWED_TAGS = new Set(["B", "STRONG", "I", "EM", "U", "INS", "S", "STRIKE", "DEL",
   "CODE", "PRE", "A"]);
 const state = { personas: [], active: null, names: {}, messages: {}, bot: "", languages: [],
-  inlineQuery: null, menus: null };
+  inlineQuery: null, menus: null, menuButtons: {} };
 const $ = (id) => document.getElementById(id);
 const LANGUAGE_NAMES = { en: "English", ru: "Русский", es: "Español" };
 
@@ -89,6 +89,10 @@ function drawMessage(chatId, message) {
     for (const row of message.buttons) {
       keyboard.append(element("div", { className: "row" }, row.map((button) => button.url
         ? urlButton(chatId, button)
+        : button.web_app ? element("button", {
+          type: "button", className: "web-app", textContent: button.text,
+          onclick: () => openWebApp(chatId, button.web_app, button.text),
+        })
         : element("button", {
           type: "button", textContent: button.text,
           onclick: () => post("/api/press", { persona: chatId, message_id: message.id, data: button.data }),
@@ -246,6 +250,8 @@ function choose(personaId) {
   closeInline();
   drawTools();
   if (state.menus) drawMenu(state.menus[personaId] || []);
+  drawMenuButton();
+  if (Number($("web-app-panel").dataset.persona) !== personaId) closeWebApp();
 }
 
 function drawCall(call) {
@@ -276,6 +282,36 @@ function drawMenu(commands) {
     onclick: () => { closeMenu(); $("text").value = `/${command.command} `; $("text").focus(); },
   }, [element("b", { textContent: `/${command.command}` }), ` ${command.description}`])));
   $("menu-button").hidden = commands.length === 0;
+}
+
+// The persona's menu button, when the bot made it open a Mini App (setChatMenuButton).
+function drawMenuButton() {
+  const button = state.menuButtons[state.active] || { type: "commands" };
+  const opens = button.type === "web_app";
+  $("web-app-button").hidden = !opens;
+  if (opens) {
+    $("web-app-button").textContent = button.text;
+    $("web-app-button").onclick = () => openWebApp(state.active, button.web_app.url, button.text);
+  }
+}
+
+// A Mini App in a panel, as Telegram's app opens it: the playground's Bot API signs the
+// persona's initData and puts it in the address's fragment.
+async function openWebApp(personaId, url, title) {
+  const answer = await post("/api/web_app", { persona: personaId, url });
+  if (!answer) return;
+  $("web-app-title").textContent = title;
+  $("web-app-frame").src = answer.url;
+  $("web-app-panel").hidden = false;
+  $("web-app-panel").dataset.persona = personaId;
+  $("web-app-frame").focus();
+}
+
+function closeWebApp() {
+  if ($("web-app-panel").hidden) return;
+  $("web-app-panel").hidden = true;
+  $("web-app-frame").src = "about:blank";
+  $("text").focus();
 }
 
 function closeMenu() { $("menu").hidden = true; $("menu-button").setAttribute("aria-expanded", "false"); }
@@ -309,6 +345,8 @@ async function load() {
   drawOutbox(current.outbox);
   state.menus = current.menus;
   drawMenu(state.menus[state.active] || []);
+  state.menuButtons = current.menu_buttons;
+  drawMenuButton();
 }
 
 function listen() {
@@ -319,7 +357,7 @@ function listen() {
     else if (data.kind === "call") {
       drawCall(data.call);
       if (data.call.method === "answerCallbackQuery") toast(data.call.chat_id, data.call.text);
-      if (data.call.method === "setMyCommands") load();
+      if (["setMyCommands", "setChatMenuButton"].includes(data.call.method)) load();
     } else if (data.kind === "inline") drawInline(data);
     else if (data.kind === "blocked") {
       const chosen = persona(data.chat_id);
@@ -382,7 +420,9 @@ $("menu-button").addEventListener("click", () => {
 document.addEventListener("keydown", (event) => {
   if (event.key === "Escape" && !$("menu").hidden) { closeMenu(); $("menu-button").focus(); }
   else if (event.key === "Escape" && !$("inline-results").hidden) { closeInline(); $("text").focus(); }
+  else if (event.key === "Escape" && !$("web-app-panel").hidden) closeWebApp();
 });
+$("web-app-close").addEventListener("click", closeWebApp);
 $("reset").addEventListener("click", () => {
   if (confirm("Forget every chat and load the sample catalog again?")) post("/api/reset", {});
 });
