@@ -1,4 +1,6 @@
-"""The Mini App's page in a real browser (Debian's headless Chromium, via Playwright)."""
+"""The Mini App's covers and titles in a real browser (Debian's headless Chromium, via
+Playwright): a cover it cannot show, markup in a title. The rest of the page is in
+test_mini_app_browser.py."""
 
 from collections.abc import AsyncIterator
 from pathlib import Path
