@@ -13,7 +13,7 @@ from tests.conftest import TOKEN, temporary_database
 from tests.db import open_server_connection
 from tests.fake_bot_api_server import running_fake_bot_api
 from tests.test_command_line import bookstore_bot, free_port, plain_url
-from tests.test_polling_end_to_end import reply_to, start_bot, stop_bot
+from tests.test_polling_end_to_end import logged, reply_to, start_bot, stop_bot
 
 PASSWORD = "pw-never-shown"
 
@@ -100,16 +100,14 @@ async def test_run_waits_for_a_database_that_is_still_starting(
         with running_fake_bot_api() as telegram:
             bot = start_bot(tmp_path, telegram, DATABASE_URL=proxied, DATABASE_WAIT_SECONDS="60")
             try:
-                assert bot.stdout is not None
-                output = ""
-                while "Waiting up to 60 s for the database" not in output:
-                    line = await asyncio.to_thread(bot.stdout.readline)
-                    assert line, output
-                    output += line
+                async with asyncio.timeout(30):
+                    while "Waiting up to 60 s for the database" not in logged(bot):
+                        assert bot.poll() is None, logged(bot)
+                        await asyncio.sleep(0.1)
                 async with forwarding(port, server_url):
                     telegram.send_text(ALICE, "/start")
                     await asyncio.to_thread(telegram.wait_for, reply_to(ALICE.id, "Hello"), 60)
-                    output += await stop_bot(bot)
+                    output = await stop_bot(bot)
             finally:
                 bot.kill()
     assert bot.returncode == 0, output

@@ -26,7 +26,7 @@ from bot.postgres.system_user import system_user_options
 from tests.chat import ADMIN, ALICE
 from tests.fake_bot_api_server import running_fake_bot_api
 from tests.test_command_line import bookstore_bot
-from tests.test_polling_end_to_end import reply_to, start_bot, stop_bot
+from tests.test_polling_end_to_end import kill_bot, reply_to, start_bot, stop_bot
 
 
 def query(version: int, url_or_socket: str | Path, sql: str) -> str:
@@ -91,8 +91,7 @@ async def test_killed_bot_shared_server_and_no_server_left_behind(
             telegram.send_text(ALICE, "/books")  # the server is still there for the bot
             await wait(telegram.wait_for, reply_to(ALICE.id, "Dune"), 30)
         finally:
-            first.kill()
-            await wait(first.communicate, timeout=30)
+            await kill_bot(first)
         assert servers_of(data_dir / "pgdata"), "kill -9 left no server to take over"
 
         second = start_bot(tmp_path, telegram, DATA_DIR=str(data_dir))

@@ -18,7 +18,7 @@ from tests.conftest import HOLD_SHOP, temporary_database
 from tests.db import add_books, outbox_settled, rows
 from tests.fake_bot_api_server import running_fake_bot_api
 from tests.test_command_line import plain_url
-from tests.test_polling_end_to_end import reply_to, start_bot, stop_bot
+from tests.test_polling_end_to_end import kill_bot, reply_to, start_bot, stop_bot
 
 BOOKS = 6
 FIRST_IN_LINE = range(8000, 8000 + BOOKS)  # one held copy each
@@ -82,8 +82,7 @@ async def test_holds_due_while_the_bot_was_killed_expire_once_after_restart(
                 # the other half falls due two seconds after the bot is killed.
                 await outbox_settled(engine)
                 await make_due(engine, range(4, BOOKS + 1), timedelta(seconds=2))
-                first.kill()
-                await asyncio.to_thread(first.communicate, timeout=30)
+                await kill_bot(first)
                 await asyncio.sleep(2.5)
                 assert await rows(
                     engine,

@@ -7,7 +7,6 @@ import subprocess
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
 
 from bot.database import create_engine
 from bot.playground.local_bot_api import FloodLimits, SentRequest
@@ -39,8 +38,9 @@ def reply_to(person_id: int, containing: str) -> Callable[[list[SentRequest]], b
 
 # Each bot's log, in a file rather than a pipe: at LOG_LEVEL=DEBUG a bot writes more than
 # a pipe holds (64 KB) before the test reads it, and a bot blocked on a full pipe stops
-# sending, which the test would take for the bug it looks for.
-LOGS: dict[subprocess.Popen[str], IO[str]] = {}
+# sending, which the test would take for the bug it looks for. The bot appends to it; the
+# test reads it afresh each time, so neither moves the other's place in the file.
+LOGS: dict[subprocess.Popen[str], Path] = {}
 
 
 def start_bot(cwd: Path, telegram: FakeBotApiServer, **settings: str) -> subprocess.Popen[str]:
@@ -52,33 +52,31 @@ def start_bot(cwd: Path, telegram: FakeBotApiServer, **settings: str) -> subproc
         LOG_LEVEL="DEBUG",
         **settings,
     )
-    # Closed when the bot is stopped or killed (stop_bot, kill_bot), not here.
-    log = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
-    bot = subprocess.Popen(
-        [COMMAND, "run"],
-        cwd=cwd,
-        env=environment,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    LOGS[bot] = log
+    descriptor, name = tempfile.mkstemp(prefix="bot-", suffix=".log")
+    with open(descriptor, "a", encoding="utf-8") as log:
+        bot = subprocess.Popen(
+            [COMMAND, "run"],
+            cwd=cwd,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    LOGS[bot] = Path(name)
     return bot
 
 
 def logged(bot: subprocess.Popen[str]) -> str:
     """Everything the bot wrote so far."""
-    log = LOGS[bot]
-    log.seek(0)
-    return log.read()
+    return LOGS[bot].read_text(encoding="utf-8", errors="replace")
 
 
-async def stop_bot(bot: subprocess.Popen[str]) -> str:
-    """Ctrl+C, as a person stops it; returns everything it logged."""
-    bot.send_signal(signal.SIGINT)
+async def stop_bot(bot: subprocess.Popen[str], signum: signal.Signals = signal.SIGINT) -> str:
+    """Ctrl+C (or signum), as a person stops it; returns everything it logged."""
+    bot.send_signal(signum)
     await asyncio.to_thread(bot.wait, timeout=30)
     output = logged(bot)
-    LOGS.pop(bot).close()
+    LOGS.pop(bot).unlink()
     return output
 
 
@@ -86,7 +84,7 @@ async def kill_bot(bot: subprocess.Popen[str]) -> None:
     """SIGKILL, as a crash or the OOM killer stops it."""
     bot.kill()
     await asyncio.to_thread(bot.wait, timeout=30)
-    LOGS.pop(bot).close()
+    LOGS.pop(bot).unlink()
 
 
 async def test_reserve_restock_and_the_message_arrives(server_url: str, tmp_path: Path) -> None:

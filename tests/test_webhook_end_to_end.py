@@ -16,7 +16,7 @@ from tests.chat import ALICE, Person, message_update
 from tests.conftest import TOKEN, temporary_database
 from tests.fake_bot_api_server import FakeBotApiServer, running_fake_bot_api
 from tests.test_command_line import bookstore_bot, plain_url
-from tests.test_polling_end_to_end import reply_to, start_bot
+from tests.test_polling_end_to_end import reply_to, start_bot, stop_bot
 
 SECRET = "end-to-end_Secret"
 PATH = "/telegram/updates"
@@ -73,9 +73,7 @@ async def metrics_showing(client: httpx.AsyncClient, line: str) -> str:
 
 
 async def stop_with(bot: subprocess.Popen[str], signum: signal.Signals) -> str:
-    bot.send_signal(signum)
-    output, _ = await asyncio.to_thread(bot.communicate, timeout=30)
-    return output
+    return await stop_bot(bot, signum)
 
 
 async def test_the_installed_bot_takes_updates_through_its_webhook(
