@@ -14,7 +14,8 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from bench.setup import BOOK_ID, fresh_database, seed_waiting_readers
-from bot.playground.local_bot_api import FloodLimits, SentRequest
+from bot.playground.flood_control import FloodLimits
+from bot.playground.local_bot_api import SentRequest
 from tests.chat import Person
 from tests.fake_bot_api_server import FakeBotApiServer, running_fake_bot_api
 

@@ -28,7 +28,8 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from bench.setup import FIRST_READER_ID, database_server, fresh_database
-from bot.playground.local_bot_api import FloodLimits, SentRequest
+from bot.playground.flood_control import FloodLimits
+from bot.playground.local_bot_api import SentRequest
 from tests.chat import Person, catalog_message
 from tests.fake_bot_api_server import FakeBotApiServer, running_fake_bot_api
 

@@ -24,7 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.broadcast import ADMIN_ID, GOOD_NEWS, start
 from bench.setup import BOOK_ID, database_server, fresh_database, seed_waiting_readers
-from bot.playground.local_bot_api import FloodLimits, SentRequest
+from bot.playground.flood_control import FloodLimits
+from bot.playground.local_bot_api import SentRequest
 from tests.chat import Person
 from tests.fake_bot_api_server import FakeBotApiServer
 from tests.fake_telegram import FakeBotApi

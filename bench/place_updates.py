@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bench.setup import FIRST_READER_ID, database_server, fresh_database, seed_waiting_readers
 from bot.database import create_session_factory
 from bot.line.place_updates import PlaceUpdates
-from bot.playground.local_bot_api import FloodLimits
+from bot.playground.flood_control import FloodLimits
 from bot.services import Services, Shop, build_services
 from bot.telegram.reader_messages import TelegramMessages
 from bot.users.schemas import Reader

@@ -29,7 +29,7 @@ from bench.scale_webhook import run_webhook_scale
 from bench.setup import database_server, fresh_database, seed_waiting_readers
 from bot.database_url import parse_database_url
 from bot.delivery.flood_budget.ledger import SharedFloodBudget
-from bot.playground.local_bot_api import FloodLimits
+from bot.playground.flood_control import FloodLimits
 from tests.chat import Person
 from tests.fake_bot_api_server import FakeBotApiServer, running_fake_bot_api
 

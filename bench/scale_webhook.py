@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 from bench.broadcast import ADMIN_ID, TOKEN, VARIANTS, _is_good_news
 from bench.scale_figures import ScaleResult, chat_times, chatters, figures
 from bench.setup import fresh_database, seed_waiting_readers
-from bot.playground.local_bot_api import FloodLimits
+from bot.playground.flood_control import FloodLimits
 from tests.chat import Person, message_update
 from tests.fake_bot_api_server import FakeBotApiServer, running_fake_bot_api
 from tests.test_webhook_end_to_end import free_port

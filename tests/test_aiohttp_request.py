@@ -17,7 +17,7 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
 from bot.delivery.aiohttp_request import AiohttpRequest
 from bot.playground.files_and_inline import UploadedFile
-from bot.playground.local_bot_api import FloodLimits
+from bot.playground.flood_control import FloodLimits
 from tests.fake_bot_api_server import running_fake_bot_api
 from tests.fake_telegram import FakeBotApi
 

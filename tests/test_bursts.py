@@ -11,7 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 
-from bot.playground.local_bot_api import FloodLimits, SentRequest
+from bot.playground.flood_control import FloodLimits
+from bot.playground.local_bot_api import SentRequest
 from bot.services import Services
 from bot.telegram.context import BotApplication
 from bot.telegram.handlers.buttons import SPINNER_DEADLINE_SECONDS

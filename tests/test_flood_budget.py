@@ -18,7 +18,7 @@ from bot.database import create_engine
 from bot.database_url import parse_database_url
 from bot.delivery.flood_budget.ledger import SharedFloodBudget
 from bot.delivery.tuning import DispatcherTuning
-from bot.playground.local_bot_api import FloodLimits
+from bot.playground.flood_control import FloodLimits
 from bot.postgres import migrate
 from bot.services import Services, Shop, build_services
 from bot.telegram.application import build_application

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
-from bot.playground.local_bot_api import TELEGRAM_LIMITS, FloodLimits, LocalBotApi
+from bot.playground.flood_control import TELEGRAM_LIMITS, FloodLimits
+from bot.playground.local_bot_api import LocalBotApi
 from bot.playground.updates import UpdateQueue, message_update
 from bot.playground.web_chat import WebChat
 from bot.services import Services
@@ -134,7 +135,7 @@ def test_a_users_menu_is_the_most_specific_one_set_in_their_language_first() -> 
     menu("всем", language_code="ru")
     menu("staff", scope={"type": "chat", "chat_id": 9001})
     descriptions = {
-        (chat, language): api.menu_for(chat, language)[0]["description"]
+        (chat, language): api.menus.menu_for(chat, language)[0]["description"]
         for chat in (1001, 9001)
         for language in ("en", "ru")
     }
@@ -144,15 +145,15 @@ def test_a_users_menu_is_the_most_specific_one_set_in_their_language_first() -> 
         (9001, "en"): "staff",
         (9001, "ru"): "staff",
     }
-    assert api.commands == [{"command": "help", "description": "everyone"}]
+    assert api.menus.commands == [{"command": "help", "description": "everyone"}]
     scope = json.dumps({"type": "chat", "chat_id": 9001})
     assert api.answer("deleteMyCommands", {"scope": scope})[0] == 200
-    assert api.menu_for(9001, "ru")[0]["description"] == "всем"
+    assert api.menus.menu_for(9001, "ru")[0]["description"] == "всем"
 
 
 def test_a_menu_button_opening_a_web_app_is_kept_per_chat_and_by_default() -> None:
     api = LocalBotApi()
-    assert api.menu_button_for(1001) == {"type": "commands"}
+    assert api.menus.button_for(1001) == {"type": "commands"}
     catalog = {
         "type": "web_app",
         "text": "Catalog",
@@ -162,16 +163,16 @@ def test_a_menu_button_opening_a_web_app_is_kept_per_chat_and_by_default() -> No
         200,
         {"ok": True, "result": True},
     )
-    assert api.menu_button_for(1001) == catalog
+    assert api.menus.button_for(1001) == catalog
     assert api.answer("getChatMenuButton", {"chat_id": 1001})[1]["result"] == catalog
     # A chat's own button comes first; the default one again once it is removed.
     assert api.answer("setChatMenuButton", {"chat_id": 1002, "menu_button": {"type": "commands"}})
     mine = dict(catalog, text="Mine")
     assert api.answer("setChatMenuButton", {"chat_id": 1002, "menu_button": mine})[0] == 200
-    assert api.menu_button_for(1002)["text"] == "Mine"
-    assert api.menu_button_for(1001)["text"] == "Catalog"
+    assert api.menus.button_for(1002)["text"] == "Mine"
+    assert api.menus.button_for(1001)["text"] == "Catalog"
     assert api.answer("setChatMenuButton", {"chat_id": 1002})[0] == 200
-    assert api.menu_button_for(1002)["text"] == "Catalog"
+    assert api.menus.button_for(1002)["text"] == "Catalog"
     # Telegram opens web apps over HTTPS only (here, plain HTTP to this machine too).
     for refused in (
         dict(catalog, web_app={"url": "http://shop.example/app"}),
@@ -194,7 +195,7 @@ def test_command_menu_users_messages_and_unknown_methods() -> None:
     api = LocalBotApi()
     menu = json.dumps([{"command": "books", "description": "the catalog"}])
     assert api.answer("setMyCommands", {"commands": menu})[0] == 200
-    assert api.commands == [{"command": "books", "description": "the catalog"}]
+    assert api.menus.commands == [{"command": "books", "description": "the catalog"}]
     api.receive(ALICE, "/books")
     send(api, "the answer")
     assert [message["text"] for message in api.messages_in(1001)] == ["/books", "the answer"]

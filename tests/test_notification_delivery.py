@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.delivery.tuning import DispatcherTuning
-from bot.playground.local_bot_api import FloodLimits
+from bot.playground.flood_control import FloodLimits
 from bot.restocks.schemas import Restock
 from bot.services import Services
 from bot.telegram.application import dispatcher

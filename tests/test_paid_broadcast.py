@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.playground.local_bot_api import FloodLimits
+from bot.playground.flood_control import FloodLimits
 from bot.services import Services
 from bot.users.schemas import Reader
 from tests.chat import ADMIN, Chat, Person

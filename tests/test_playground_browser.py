@@ -452,7 +452,7 @@ async def test_the_menu_button_opens_the_mini_app_in_a_panel_signed_for_the_pers
 ) -> None:
     page = await open_page(browser, playground.url)
     # The bot set its menu button at start (setChatMenuButton with a web_app).
-    menu_button = playground.web_chat.api.menu_button_for(ALICE)
+    menu_button = playground.web_chat.api.menus.button_for(ALICE)
     assert menu_button["web_app"]["url"] == playground.mini_app_url
     await page.get_by_role("button", name="Catalog", exact=True).click()
     panel = mini_app_panel(page)

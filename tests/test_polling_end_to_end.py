@@ -9,7 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.database import create_engine
-from bot.playground.local_bot_api import FloodLimits, SentRequest
+from bot.playground.flood_control import FloodLimits
+from bot.playground.local_bot_api import SentRequest
 from bot.postgres import migrate
 from bot.services import Shop, build_services
 from bot.telegram.reader_messages import TelegramMessages

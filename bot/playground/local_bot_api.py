@@ -9,23 +9,21 @@ it over HTTP; the tests use it directly and over HTTP, adding the failures they 
 import html
 import itertools
 import json
-import math
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any
 
 from bot.playground.files_and_inline import (
     StoredFile,
     check_inline_answer,
     checked_upload,
-    menu_scope,
     photo_size,
     stored_file,
 )
+from bot.playground.flood_control import FloodCounts, FloodLimits
+from bot.playground.menus import Menus, chat_of
 from bot.playground.telegram_rules import (
-    COMMANDS_BUTTON,
     NOT_MODIFIED,
     QUERY_INVALID,
     TAG,
@@ -33,7 +31,6 @@ from bot.playground.telegram_rules import (
     check_callback_answer,
     check_text,
     checked_markup,
-    checked_menu_button,
 )
 from bot.playground.updates import text_message
 
@@ -92,30 +89,6 @@ class SentRequest:
         ]
 
 
-@dataclass(frozen=True)
-class FloodLimits:
-    """Telegram's flood control: messages per second in all, and per chat.
-
-    In a chat, Telegram asks for one message a second on average and tolerates short
-    bursts above it ("we may allow short bursts that go over this limit, but eventually
-    you'll begin receiving 429 errors", its Bots FAQ) without saying how long: a chat has
-    per_chat_burst messages to spend at once, given back at per_chat_per_second. The
-    default, 1, is the strictest reading: the tests check the bot's own pacing against
-    it; TELEGRAM_LIMITS, the playground's, tolerates a burst as Telegram does."""
-
-    per_second: int = 30
-    per_chat_per_second: int = 1
-    per_chat_burst: int = 1
-    # Messages sent with allow_paid_broadcast: counted on their own, up to this many.
-    paid_per_second: int = 1000
-
-
-# Telegram publishes no burst size; three at once is the most the bot sends to answer one
-# command (/demand: its text, chart and table), and a bot that keeps sending faster than
-# one a second to a chat still meets 429 within seconds, as it would on Telegram.
-TELEGRAM_LIMITS = FloodLimits(per_chat_burst=3)
-
-
 @dataclass
 class LocalBotApi:
     """The Bot API's answers, its messages, and a record of every call."""
@@ -127,19 +100,12 @@ class LocalBotApi:
     # the seconds the flood limits count in (a test gives its own, to be exact on a busy
     # machine)
     clock: Callable[[], float] = time.monotonic
-    # the bot's command menu, as its last setMyCommands gave it
-    commands: list[dict[str, str]] = field(default_factory=list)
     listeners: list[Listener] = field(default_factory=list)
-    # every menu setMyCommands gave: by scope type, the scope's chat and language ("": any)
-    menus: dict[tuple[str, int | None, str], list[dict[str, str]]] = field(default_factory=dict)
-    # the menu button setChatMenuButton gave: by chat (None: every private chat's default)
-    menu_buttons: dict[int | None, dict[str, Any]] = field(default_factory=dict)
+    # the command menus and menu buttons the bot set
+    menus: Menus = field(default_factory=Menus)
     # the users who blocked the bot: messages to their chats get 403
     blocked: set[int] = field(default_factory=set)
-    _accepted: deque[float] = field(default_factory=deque)
-    _accepted_paid: deque[float] = field(default_factory=deque)
-    # per chat: the messages it may still send at once, and when that was counted
-    _chat_allowance: dict[int, tuple[float, float]] = field(default_factory=dict)
+    _flood: FloodCounts = field(default_factory=FloodCounts)
     _message_ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     _messages: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     _answered_queries: set[str] = field(default_factory=set)
@@ -158,7 +124,7 @@ class LocalBotApi:
         self.requests.append(request)
         try:
             self._before_limits(method, params)
-            if method in TO_A_CHAT_METHODS and _chat(params) in self.blocked:
+            if method in TO_A_CHAT_METHODS and chat_of(params) in self.blocked:
                 raise BotApiError(403, BLOCKED)
             self._enforce_limits(method, params, request.at)
             request.result = self._result(method, params)
@@ -216,8 +182,7 @@ class LocalBotApi:
         self._files.clear()
         self._inline_answers.clear()
         self.blocked.clear()
-        self._accepted.clear()
-        self._chat_allowance.clear()
+        self._flood = FloodCounts()
 
     def received(self, chat_id: int, containing: str) -> int:
         """How many messages with this text reached the chat."""
@@ -226,22 +191,6 @@ class LocalBotApi:
     def message(self, chat_id: int, message_id: int) -> dict[str, Any]:
         """A message in a chat, as Telegram would include it in a callback query."""
         return self._messages[(chat_id, message_id)]
-
-    def menu_for(self, chat_id: int, language: str) -> list[dict[str, str]]:
-        """The command menu a user's Telegram app shows in their private chat with the
-        bot: the most specific one set, as Telegram picks it (the chat's, then all private
-        chats', then everyone's; each in the user's language first)."""
-        for scope, chat in (("chat", chat_id), ("all_private_chats", None), ("default", None)):
-            for code in (language, ""):
-                commands = self.menus.get((scope, chat, code))
-                if commands:
-                    return commands
-        return []
-
-    def menu_button_for(self, chat_id: int) -> dict[str, Any]:
-        """The menu button a user's Telegram app shows in their chat with the bot: the
-        chat's own, else the default one, else the command menu's."""
-        return self.menu_buttons.get(chat_id) or self.menu_buttons.get(None) or COMMANDS_BUTTON
 
     def file(self, file_id: str) -> StoredFile | None:
         """A photo or document sent to a chat, by its file_id."""
@@ -284,20 +233,8 @@ class LocalBotApi:
     def _enforce_limits(self, method: str, params: dict[str, Any], now: float) -> None:
         if self.limits is None or method not in MESSAGE_METHODS:
             return
-        chat_id = int(params["chat_id"])
         paid = bool(params.get("allow_paid_broadcast"))
-        overall = _window(self._accepted_paid if paid else self._accepted, now)
-        if len(overall) >= (self.limits.paid_per_second if paid else self.limits.per_second):
-            _too_many(overall[0] + 1 - now)
-        # A chat's allowance: up to the burst, given back at the per-chat rate.
-        rate = self.limits.per_chat_per_second
-        most = max(self.limits.per_chat_burst, rate)
-        left, counted = self._chat_allowance.get(chat_id, (most, now))
-        left = min(most, left + (now - counted) * rate)
-        if left < 1:
-            _too_many((1 - left) / rate)
-        self._chat_allowance[chat_id] = (left - 1, now)
-        overall.append(now)
+        self._flood.take(self.limits, int(params["chat_id"]), paid, now)
 
     def _result(self, method: str, params: dict[str, Any]) -> Any:
         match method:
@@ -316,26 +253,11 @@ class LocalBotApi:
                 self._answered_queries.add(query_id)
                 return True
             case "setMyCommands" | "deleteMyCommands":
-                commands = params.get("commands") or []
-                commands = json.loads(commands) if isinstance(commands, str) else commands
-                key = _menu_key(params)
-                self.menus[key] = list(commands)
-                if key == ("default", None, ""):
-                    self.commands = self.menus[key]  # the menu everyone sees
-                return True
+                return self.menus.set_commands(params)
             case "setChatMenuButton":
-                chat = _chat(params)
-                button = checked_menu_button(params)
-                if button == COMMANDS_BUTTON or button["type"] == "default":
-                    self.menu_buttons.pop(chat, None)
-                else:
-                    self.menu_buttons[chat] = button
-                return True
+                return self.menus.set_button(params)
             case "getChatMenuButton":
-                chat = _chat(params)
-                if chat is None:
-                    return self.menu_buttons.get(None) or COMMANDS_BUTTON
-                return self.menu_button_for(chat)
+                return self.menus.get_button(params)
             case "answerInlineQuery":
                 check_inline_answer(params)
                 results = params.get("results", [])
@@ -354,38 +276,24 @@ class LocalBotApi:
         chat_id = int(params["chat_id"])
         self._refuse_send(chat_id)
         check_text(params)
-        message_id = next(self._message_ids)
-        message: dict[str, Any] = {
-            "message_id": message_id,
-            "from": BOT_USER,
-            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
-            "date": int(time.time()),
-            "text": str(params["text"]),
-        }
+        message = self._new_message(chat_id)
+        message["text"] = str(params["text"])
         if params.get("reply_markup"):
             message["reply_markup"] = checked_markup(params)
-        self._messages[(chat_id, message_id)] = message
-        self._formats[(chat_id, message_id)] = params.get("parse_mode")
-        self._tell("message", _shown(message, params))
-        return message
+        return self._keep(message, params)
 
     def _send_file(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = int(params["chat_id"])
         self._refuse_send(chat_id)
         kind, upload = checked_upload(method, params)
-        message_id = next(self._message_ids)
+        message = self._new_message(chat_id)
+        message_id = message["message_id"]
         stored = stored_file(f"file-{message_id}", kind, upload)
         self._files[stored.file_id] = stored
         file = {
             "file_id": stored.file_id,
             "file_unique_id": f"unique-{message_id}",
             "file_size": len(upload.content),
-        }
-        message: dict[str, Any] = {
-            "message_id": message_id,
-            "from": BOT_USER,
-            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
-            "date": int(time.time()),
         }
         if kind == "photo":
             width, height = photo_size(upload.content)
@@ -396,8 +304,22 @@ class LocalBotApi:
             )
         if params.get("caption"):
             message["caption"] = str(params["caption"])
-        self._messages[(chat_id, message_id)] = message
-        self._formats[(chat_id, message_id)] = params.get("parse_mode")
+        return self._keep(message, params)
+
+    def _new_message(self, chat_id: int) -> dict[str, Any]:
+        """A message from the bot to the chat, with its id and date, its content to come."""
+        return {
+            "message_id": next(self._message_ids),
+            "from": BOT_USER,
+            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
+            "date": int(time.time()),
+        }
+
+    def _keep(self, message: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        """The message sent: kept with its format, and shown."""
+        key = (message["chat"]["id"], message["message_id"])
+        self._messages[key] = message
+        self._formats[key] = params.get("parse_mode")
         self._tell("message", _shown(message, params))
         return message
 
@@ -423,29 +345,3 @@ class LocalBotApi:
 def _shown(message: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
     """The message with how its text is formatted, for a client that shows it."""
     return dict(message, parse_mode=params.get("parse_mode"))
-
-
-def _menu_key(params: dict[str, Any]) -> tuple[str, int | None, str]:
-    scope = menu_scope(params)
-    chat = scope.get("chat_id")
-    return scope["type"], None if chat is None else int(chat), params.get("language_code") or ""
-
-
-def _chat(params: dict[str, Any]) -> int | None:
-    try:
-        return int(params["chat_id"])
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
-def _too_many(wait: float) -> NoReturn:
-    """Telegram's 429, with the whole seconds to wait (at least one)."""
-    seconds = max(1, math.ceil(wait))
-    raise BotApiError(429, f"Too Many Requests: retry after {seconds}", retry_after=seconds)
-
-
-def _window(times: deque[float], now: float) -> deque[float]:
-    """The times of the last second, older ones dropped."""
-    while times and times[0] <= now - 1:
-        times.popleft()
-    return times

@@ -21,7 +21,8 @@ from starlette.middleware import Middleware
 from bot.database import create_engine
 from bot.mini_app.routes import mini_app_routes
 from bot.playground import sample_shop
-from bot.playground.local_bot_api import TELEGRAM_LIMITS, LocalBotApi
+from bot.playground.flood_control import TELEGRAM_LIMITS
+from bot.playground.local_bot_api import LocalBotApi
 from bot.playground.same_origin import SameOriginOnly, ServedAddress
 from bot.playground.web_chat import WebChat
 from bot.postgres import migrate

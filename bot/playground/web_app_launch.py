@@ -9,6 +9,8 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
+from bot.playground.local_bot_api import LocalBotApi
+
 # Telegram's light theme, as its apps pass it (tgWebAppThemeParams).
 THEME = {
     "bg_color": "#ffffff",
@@ -47,3 +49,19 @@ def launch_url(url: str, token: str, user: dict[str, Any]) -> str:
         }
     )
     return f"{url.split('#')[0]}#{fragment}"
+
+
+def offered_web_apps(api: LocalBotApi, chat_id: int) -> set[str]:
+    """The Mini Apps' addresses the bot gave this chat: on its messages' buttons, and its
+    menu button's."""
+    urls = {
+        str(button["web_app"]["url"])
+        for message in api.messages_in(chat_id)
+        for row in message.get("reply_markup", {}).get("inline_keyboard", [])
+        for button in row
+        if isinstance(button.get("web_app"), dict)
+    }
+    menu_button = api.menus.button_for(chat_id)
+    if menu_button.get("type") == "web_app":
+        urls.add(str(menu_button["web_app"]["url"]))
+    return urls

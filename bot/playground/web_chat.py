@@ -6,7 +6,6 @@ import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
@@ -18,6 +17,13 @@ from bot.playground import sample_shop
 from bot.playground.bot_api_server import bot_api_route
 from bot.playground.local_bot_api import BOT_USER, LocalBotApi, SentRequest
 from bot.playground.outbox_view import outbox_summary
+from bot.playground.page_requests import PERSONAS, BadAction, json_body, persona_of, refused
+from bot.playground.page_views import (
+    file_response,
+    shown_call,
+    shown_inline_results,
+    shown_message,
+)
 from bot.playground.telegram_rules import utf16_length
 from bot.playground.updates import (
     UpdateQueue,
@@ -26,11 +32,10 @@ from bot.playground.updates import (
     membership_update,
     message_update,
 )
-from bot.playground.web_app_launch import launch_url
+from bot.playground.web_app_launch import launch_url, offered_web_apps
 from bot.services import Services
 
 STATIC = Path(__file__).parent / "static"
-PERSONAS = {persona.id: persona for persona in sample_shop.PERSONAS}
 KEEPALIVE_SECONDS = 15.0
 OUTBOX_REFRESH_SECONDS = 0.5
 LATEST_CALLS = 60
@@ -39,18 +44,6 @@ MAX_TEXT_LENGTH = 4096
 LANGUAGES = ("en", "ru", "es")
 # Telegram sends an inline query of at most this many characters (UTF-16 units).
 MAX_INLINE_QUERY_LENGTH = 256
-
-
-class BadAction(Exception):
-    """A request from the page that a Telegram client could not have sent."""
-
-    status_code = 400
-
-
-class NotJson(BadAction):
-    """A body not sent as JSON: what another site's form or no-cors fetch can send."""
-
-    status_code = 415
 
 
 class WebChat:
@@ -127,11 +120,11 @@ class WebChat:
                     }
                     for p in PERSONAS.values()
                 ],
-                "commands": self.api.commands,
+                "commands": self.api.menus.commands,
                 "menus": {str(p): self._menu(p) for p in PERSONAS},
-                "menu_buttons": {str(p): self.api.menu_button_for(p) for p in PERSONAS},
+                "menu_buttons": {str(p): self.api.menus.button_for(p) for p in PERSONAS},
                 "chats": {
-                    str(persona): [_shown(m) for m in self.api.messages_in(persona)]
+                    str(persona): [shown_message(m) for m in self.api.messages_in(persona)]
                     for persona in PERSONAS
                 },
                 "calls": [self._call(r) for r in self.api.requests[-LATEST_CALLS:]],
@@ -141,22 +134,22 @@ class WebChat:
 
     async def _send(self, request: Request) -> Response:
         try:
-            body = await _json(request)
-            persona = _persona(body)
+            body = await json_body(request)
+            persona = persona_of(body)
             text = body.get("text")
             if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT_LENGTH:
                 raise BadAction("a message is 1 to 4096 characters")
             self._not_blocked(persona)
         except BadAction as error:
-            return _refused(error)
+            return refused(error)
         message = self.api.receive(self._user(persona), text)
         self.updates.push(message_update(self.updates.next_id(), message))
         return JSONResponse({"ok": True})
 
     async def _press(self, request: Request) -> Response:
         try:
-            body = await _json(request)
-            persona = _persona(body)
+            body = await json_body(request)
+            persona = persona_of(body)
             message_id, data = body.get("message_id"), body.get("data")
             try:
                 message = self.api.message(persona.id, int(str(message_id)))
@@ -168,7 +161,7 @@ class WebChat:
                 raise BadAction("the message has no such button (any more)")
             self._not_blocked(persona)
         except BadAction as error:
-            return _refused(error)
+            return refused(error)
         update = callback_update(self.updates.next_id(), self._user(persona), str(data), message)
         self._query_chats[update["callback_query"]["id"]] = persona.id
         self.updates.push(update)
@@ -176,9 +169,9 @@ class WebChat:
 
     async def _reset(self, request: Request) -> Response:
         try:
-            await _json(request)
+            await json_body(request)
         except BadAction as error:
-            return _refused(error)
+            return refused(error)
         await sample_shop.start_over(self._engine, self._services)
         self.api.forget()
         self._query_chats.clear()
@@ -190,13 +183,13 @@ class WebChat:
     async def _language(self, request: Request) -> Response:
         """The persona's Telegram app language, sent as language_code from now on."""
         try:
-            body = await _json(request)
-            persona = _persona(body)
+            body = await json_body(request)
+            persona = persona_of(body)
             language = body.get("language")
             if language not in LANGUAGES:
                 raise BadAction(f"a language is one of {', '.join(LANGUAGES)}")
         except BadAction as error:
-            return _refused(error)
+            return refused(error)
         self._languages[persona.id] = str(language)
         return JSONResponse({"ok": True, "menu": self._menu(persona.id)})
 
@@ -204,13 +197,13 @@ class WebChat:
         """The persona blocks or unblocks the bot: Telegram tells the bot (my_chat_member:
         "kicked", "member" again) and, while blocked, refuses its messages with 403."""
         try:
-            body = await _json(request)
-            persona = _persona(body)
+            body = await json_body(request)
+            persona = persona_of(body)
             blocked = body.get("blocked")
             if not isinstance(blocked, bool):
                 raise BadAction("blocked is true or false")
         except BadAction as error:
-            return _refused(error)
+            return refused(error)
         if blocked != (persona.id in self.api.blocked):
             if blocked:
                 self.api.blocked.add(persona.id)
@@ -226,14 +219,14 @@ class WebChat:
     async def _inline(self, request: Request) -> Response:
         """The persona typed "@bot query": an inline query, answered with results to pick."""
         try:
-            body = await _json(request)
-            persona = _persona(body)
+            body = await json_body(request)
+            persona = persona_of(body)
             query = body.get("query")
             if not isinstance(query, str) or utf16_length(query) > MAX_INLINE_QUERY_LENGTH:
                 raise BadAction(f"an inline query is at most {MAX_INLINE_QUERY_LENGTH} characters")
             self._not_blocked(persona)
         except BadAction as error:
-            return _refused(error)
+            return refused(error)
         update = inline_query_update(self.updates.next_id(), self._user(persona), query)
         query_id = update["inline_query"]["id"]
         self._inline_queries[query_id] = persona.id
@@ -244,8 +237,8 @@ class WebChat:
         """The persona picks a result: Telegram sends its message in their name, via the
         bot, and the bot gets it as any message in its chat."""
         try:
-            body = await _json(request)
-            persona = _persona(body)
+            body = await json_body(request)
+            persona = persona_of(body)
             query_id, result_id = body.get("query_id"), body.get("result_id")
             if self._inline_queries.get(str(query_id)) != persona.id:
                 raise BadAction("no such inline query of this persona")
@@ -257,7 +250,7 @@ class WebChat:
             except KeyError:
                 raise BadAction("the bot's answer has no such result") from None
         except BadAction as error:
-            return _refused(error)
+            return refused(error)
         self.updates.push(message_update(self.updates.next_id(), message))
         return JSONResponse({"ok": True})
 
@@ -266,32 +259,18 @@ class WebChat:
         button's on a message in their chat): its address with initData signed for them
         now, as Telegram's app opens it."""
         try:
-            body = await _json(request)
-            persona = _persona(body)
+            body = await json_body(request)
+            persona = persona_of(body)
             url = body.get("url")
-            if not isinstance(url, str) or url not in self._web_apps_of(persona.id):
+            if not isinstance(url, str) or url not in offered_web_apps(self.api, persona.id):
                 raise BadAction("the bot offered this persona no such Mini App")
         except BadAction as error:
-            return _refused(error)
+            return refused(error)
         return JSONResponse({"ok": True, "url": launch_url(url, self.token, self._user(persona))})
-
-    def _web_apps_of(self, persona_id: int) -> set[str]:
-        """The Mini Apps' addresses the bot gave this persona's chat."""
-        urls = {
-            str(button["web_app"]["url"])
-            for message in self.api.messages_in(persona_id)
-            for row in message.get("reply_markup", {}).get("inline_keyboard", [])
-            for button in row
-            if isinstance(button.get("web_app"), dict)
-        }
-        menu_button = self.api.menu_button_for(persona_id)
-        if menu_button.get("type") == "web_app":
-            urls.add(str(menu_button["web_app"]["url"]))
-        return urls
 
     def _menu(self, persona_id: int) -> list[dict[str, str]]:
         """The command menu the persona's Telegram app shows, in its language."""
-        return self.api.menu_for(persona_id, self._languages[persona_id])
+        return self.api.menus.menu_for(persona_id, self._languages[persona_id])
 
     def _user(self, persona: sample_shop.Persona) -> dict[str, Any]:
         """The persona as Telegram names them in an update: with their app's language."""
@@ -307,19 +286,7 @@ class WebChat:
         stored = self.api.file(request.path_params["file_id"])
         if stored is None:
             return JSONResponse({"error": "no such file"}, status_code=404)
-        disposition = "inline" if stored.is_photo else "attachment"
-        return Response(
-            stored.content,
-            media_type=stored.content_type,
-            headers={
-                "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(stored.filename)}",
-                "X-Content-Type-Options": "nosniff",
-                "Content-Security-Policy": "default-src 'none'; sandbox",
-                # only the playground's own page may load it (an <img> elsewhere sends
-                # no Origin for the same-origin check to refuse)
-                "Cross-Origin-Resource-Policy": "same-origin",
-            },
-        )
+        return file_response(stored)
 
     async def _events(self, _: Request) -> Response:
         return StreamingResponse(self._stream(), media_type="text/event-stream")
@@ -346,7 +313,9 @@ class WebChat:
     def _on_bot_api_event(self, kind: str, subject: Any) -> None:
         if kind == "message":
             chat_id = subject["chat"]["id"]
-            self._publish({"kind": "message", "chat_id": chat_id, "message": _shown(subject)})
+            self._publish(
+                {"kind": "message", "chat_id": chat_id, "message": shown_message(subject)}
+            )
         elif kind == "call":
             self._publish({"kind": "call", "call": self._call(subject)})
             if subject.method == "answerInlineQuery" and subject.error_code is None:
@@ -355,21 +324,12 @@ class WebChat:
     def _publish_inline_answer(self, request: SentRequest) -> None:
         """The results of a persona's inline query, for them to pick one."""
         query_id = str(request.params.get("inline_query_id"))
-        results = request.params.get("results") or []
-        results = json.loads(results) if isinstance(results, str) else results
         self._publish(
             {
                 "kind": "inline",
                 "chat_id": self._inline_queries.get(query_id),
                 "query_id": query_id,
-                "results": [
-                    {
-                        "id": str(result.get("id", "")),
-                        "title": str(result.get("title", "")),
-                        "description": str(result.get("description", "")),
-                    }
-                    for result in results
-                ],
+                "results": shown_inline_results(request.params),
             }
         )
 
@@ -379,86 +339,9 @@ class WebChat:
             chat_id = self._query_chats.get(str(request.params.get("callback_query_id")))
         elif request.method == "answerInlineQuery":
             chat_id = self._inline_queries.get(str(request.params.get("inline_query_id")))
-        if request.error_code is not None:
-            detail = request.description
-        elif isinstance(request.result, dict) and "message_id" in request.result:
-            detail = f"message {request.result['message_id']}"
-        else:
-            detail = "ok"
-        return {
-            "method": request.method,
-            "chat_id": chat_id,
-            "ok": request.error_code is None,
-            "detail": detail,
-            "text": str(request.params.get("text", ""))
-            if request.method == "answerCallbackQuery"
-            else "",
-        }
+        return shown_call(request, chat_id)
 
     def _publish(self, event: dict[str, Any]) -> None:
         for listener in self._listeners:
             with contextlib.suppress(asyncio.QueueFull):
                 listener.put_nowait(event)
-
-
-def _shown(message: dict[str, Any]) -> dict[str, Any]:
-    """A message as the page draws it: the bot's HTML, its buttons, whether edited; a
-    photo's address, or a document's name and address (a file's caption as its text)."""
-    rows = message.get("reply_markup", {}).get("inline_keyboard", [])
-    shown: dict[str, Any] = {}
-    if message.get("photo"):
-        shown["photo"] = f"/files/{quote(message['photo'][-1]['file_id'])}"
-    if message.get("document"):
-        document = message["document"]
-        shown["document"] = {
-            "name": document.get("file_name", "file"),
-            "url": f"/files/{quote(document['file_id'])}",
-        }
-    if message.get("via_bot"):
-        shown["via_bot"] = message["via_bot"].get("username", "")
-    return shown | {
-        "id": message["message_id"],
-        "from_bot": bool(message["from"].get("is_bot")),
-        "text": message.get("text", message.get("caption", "")),
-        "html": message.get("parse_mode") == "HTML",
-        "edited": "edit_date" in message,
-        "buttons": [
-            [
-                {
-                    "text": b["text"],
-                    "data": b.get("callback_data", ""),
-                    "url": b.get("url", ""),
-                    "web_app": (b.get("web_app") or {}).get("url", ""),
-                }
-                for b in row
-            ]
-            for row in rows
-        ],
-    }
-
-
-def _refused(error: BadAction) -> Response:
-    return JSONResponse({"error": str(error)}, status_code=error.status_code)
-
-
-async def _json(request: Request) -> dict[str, Any]:
-    # A page of another site can post text/plain without asking; only a page of this
-    # one can post application/json (a browser asks first, and nothing here says yes).
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != "application/json":
-        raise NotJson("the body must be sent as application/json")
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise BadAction("the body must be JSON") from None
-    if not isinstance(body, dict):
-        raise BadAction("the body must be a JSON object")
-    return body
-
-
-def _persona(body: dict[str, Any]) -> sample_shop.Persona:
-    chosen = body.get("persona")
-    persona = PERSONAS.get(chosen) if isinstance(chosen, int) else None
-    if persona is None:
-        raise BadAction("no such persona")
-    return persona
