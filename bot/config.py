@@ -2,7 +2,7 @@
 
 import re
 from datetime import date, timedelta
-from ipaddress import IPv4Network, IPv6Network, ip_network
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -12,35 +12,19 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.exc import ArgumentError
 
+from bot.addresses import (
+    DEFAULT_METRICS_ALLOW,
+    MINI_APP_PATH,
+    RESERVED_PATHS,
+    Networks,
+    web_address,
+    webhook_path,
+)
 from bot.database import async_database_url
 from bot.opening_hours import WeeklyTime, parse_schedule
 
 TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
 WEBHOOK_SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,256}")
-# Served beside the webhook on the same port (bot/web/).
-RESERVED_PATHS = frozenset({"/healthz", "/metrics"})
-# The Mini App's page and API (bot/mini_app/), on the same server.
-MINI_APP_PATH = "/app"
-
-Networks = tuple[IPv4Network | IPv6Network, ...]
-# Who may read /metrics and /healthz's details by default: loopback and the private
-# networks (RFC 1918, IPv6 unique local), as GitLab's monitoring whitelist.
-DEFAULT_METRICS_ALLOW: Networks = tuple(
-    ip_network(network)
-    for network in (
-        "127.0.0.0/8",
-        "::1/128",
-        "10.0.0.0/8",
-        "172.16.0.0/12",
-        "192.168.0.0/16",
-        "fc00::/7",
-    )
-)
-
-
-def webhook_path(url: str) -> str:
-    """The path Telegram posts to: the webhook URL's."""
-    return urlsplit(url).path or "/"
 
 
 def default_data_dir() -> Path:
@@ -213,11 +197,9 @@ class Settings(BaseSettings):
     @field_validator("webhook_url")
     @classmethod
     def public_url(cls, url: str | None) -> str | None:
-        if not url:
+        url = web_address(url, ("https", "http"), "is not a URL (https://host/path)")
+        if url is None:
             return None
-        parts = urlsplit(url)
-        if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise ValueError("is not a URL (https://host/path)")
         path = webhook_path(url)
         if path in RESERVED_PATHS:
             raise ValueError(f"must not end in {' or '.join(sorted(RESERVED_PATHS))}")
@@ -250,22 +232,13 @@ class Settings(BaseSettings):
     @field_validator("covers_url")
     @classmethod
     def covers_address(cls, url: str | None) -> str | None:
-        if not url:
-            return None
-        parts = urlsplit(url)
-        if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise ValueError("is not a URL (https://covers.openlibrary.org)")
-        return url
+        return web_address(url, ("https", "http"), "is not a URL (https://covers.openlibrary.org)")
 
     @field_validator("web_app_url")
     @classmethod
     def web_app_address(cls, url: str | None) -> str | None:
-        if not url:
-            return None
-        parts = urlsplit(url)
-        if parts.scheme != "https" or not parts.hostname:
-            raise ValueError("is not an https URL (Telegram opens Mini Apps over https only)")
-        return url
+        refusal = "is not an https URL (Telegram opens Mini Apps over https only)"
+        return web_address(url, ("https",), refusal)
 
     @property
     def mini_app_url(self) -> str | None:

@@ -31,7 +31,9 @@ ALLOWED: dict[str, set[str]] = {
     "logging_setup": {"log_context"},
     # When the shop is open (OPENING_HOURS, CLOSED_DATES).
     "opening_hours": set(),
-    "config": {"database", "opening_hours"},
+    # The web server's own paths and addresses, and the check of an address setting.
+    "addresses": set(),
+    "config": {"addresses", "database", "opening_hours"},
     # Running and operating PostgreSQL.
     "postgres": {"database", "database_url"},
     # The domains, bottom to top: a reader, the catalog, the records of the line, the
@@ -66,7 +68,7 @@ ALLOWED: dict[str, set[str]] = {
     # The Mini App: Telegram's signed launch data checked, the page, and its API over
     # the services the chat calls, worded by the Telegram layer's texts.
     "mini_app": BASE | DOMAINS | USE_CASES | {"services", "telegram"},
-    "web": {"config", "database", "delivery", "metrics", "telegram", "mini_app"},
+    "web": {"addresses", "config", "database", "delivery", "metrics", "telegram", "mini_app"},
     # The playground runs the bot as it runs, its web server with the Mini App too.
     "playground": BASE
     | DOMAINS

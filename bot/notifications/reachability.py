@@ -23,6 +23,7 @@ claimed after it, and sent.
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,6 +76,18 @@ async def skip_unreachable(
     return [delivery for delivery in claimed if delivery.chat_id not in away]
 
 
+# A missed message queued again, due now. Queued anew: the age limit counts from now, not
+# from the restock, or a reader back after days could lose it to the limit before it goes
+# out.
+QUEUED_ANEW: dict[str, Any] = {
+    "status": NotificationStatus.PENDING,
+    "next_attempt_at": func.now(),
+    "created_at": func.now(),
+    "attempts": 0,
+    "reader_unreachable": False,
+}
+
+
 async def requeue_missed(session: AsyncSession, user_id: int) -> int:
     """Queue again, due now, the reader's messages failed as unreachable that still
     hold: back in stock while the book is in stock and the reservation notified; a
@@ -121,15 +134,7 @@ async def requeue_missed(session: AsyncSession, user_id: int) -> int:
         .where(back_in_stock | still_held | still_withdrawn | still_ordered)
         .where(Notification.status == NotificationStatus.FAILED)
         .where(Notification.reader_unreachable)
-        .values(
-            status=NotificationStatus.PENDING,
-            next_attempt_at=func.now(),
-            # Queued anew: the age limit counts from now, not from the restock, or a
-            # reader back after days could lose it to the limit before it goes out.
-            created_at=func.now(),
-            attempts=0,
-            reader_unreachable=False,
-        )
+        .values(**QUEUED_ANEW)
         .returning(Notification.id)
     )
     return len(requeued.all()) + await _requeue_declined(session, user_id)
@@ -148,13 +153,7 @@ async def _requeue_declined(session: AsyncSession, user_id: int) -> int:
         )
         .where(Notification.status == NotificationStatus.FAILED)
         .where(Notification.reader_unreachable)
-        .values(
-            status=NotificationStatus.PENDING,
-            next_attempt_at=func.now(),
-            created_at=func.now(),
-            attempts=0,
-            reader_unreachable=False,
-        )
+        .values(**QUEUED_ANEW)
         .returning(Notification.id)
     )
     return len(requeued.all())

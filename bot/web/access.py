@@ -10,7 +10,7 @@ from ipaddress import IPv6Address, ip_address
 
 from starlette.requests import Request
 
-from bot.config import Networks
+from bot.addresses import Networks
 
 PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bot.config import Networks
+from bot.addresses import Networks
 from bot.metrics.database_gauges import DatabaseGauges
 from bot.web.access import allowed_client
 

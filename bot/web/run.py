@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.config import DEFAULT_METRICS_ALLOW, Networks, webhook_path
+from bot.addresses import DEFAULT_METRICS_ALLOW, Networks, webhook_path
 from bot.database import create_session_factory
 from bot.mini_app.routes import DEFAULT_OPTIONS, MiniAppOptions, mini_app_routes
 from bot.telegram.context import BotApplication

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from bot.config import DEFAULT_METRICS_ALLOW, Networks
+from bot.addresses import DEFAULT_METRICS_ALLOW, Networks
 from bot.web.health import HealthEndpoint, MetricsEndpoint
 
 Endpoint = Callable[[Request], Awaitable[Response]]
