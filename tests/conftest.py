@@ -22,6 +22,7 @@ from bot.services import Services, Shop, build_services
 from bot.telegram import lifecycle
 from bot.telegram.application import build_application
 from bot.telegram.context import BotApplication
+from bot.telegram.handlers import buttons
 from bot.telegram.reader_messages import TelegramMessages
 from tests.chat import ADMIN, Chat
 from tests.fake_telegram import FakeBotApi, FakeRequest
@@ -157,7 +158,13 @@ def bot_application(
 
 
 @pytest.fixture
-async def chat(services: Services, api: FakeBotApi) -> AsyncIterator[Chat]:
+async def chat(
+    services: Services, api: FakeBotApi, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Chat]:
+    # Conversations check the toast each press ends with; on a loaded CI machine a cancel
+    # can outlast the 0.2 s spinner deadline, which then stops the spinner without text.
+    # The deadline itself is tested on its own (tests/test_bursts.py).
+    monkeypatch.setattr(buttons, "SPINNER_DEADLINE_SECONDS", 5.0)
     async with running(bot_application(services, api)) as application:
         yield Chat(application, api)
 
