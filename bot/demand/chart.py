@@ -7,9 +7,6 @@ same time in different threads never share a figure.
 import io
 from collections.abc import Sequence
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-
 # One colour per kind of reader, stacked left to right: waiting, on hold, paused.
 WAITING_COLOUR = "#2f6f9f"
 ON_HOLD_COLOUR = "#e0a030"
@@ -30,6 +27,11 @@ def horizontal_bar_chart(
     several series (name, values) are stacked in one bar, each in its colour (colours,
     in the same order), and named in a legend; a note, where given, follows a bar's total
     (the copies to order)."""
+    # Imported here: matplotlib takes most of a second to load, and every bookstore-bot
+    # command (the image's health check, each half minute) would pay it for nothing.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     height = 1.2 + 0.38 * max(len(labels), 1)
     # Fixed margins rather than a layout engine: laying out would draw the figure twice.
     figure = Figure(figsize=(9, height), dpi=100)

@@ -40,13 +40,26 @@ def clean_environment() -> dict[str, str]:
 
 
 def ensure_system_user() -> None:
+    if system_user_exists():
+        return
+    # One maker at a time: two bots started together on a new machine would both run
+    # useradd, and the second fail ("already exists", or /etc/passwd locked).
+    with folder_lock(root_folder() / "system-user"):
+        if not system_user_exists():
+            add_system_user()
+
+
+def system_user_exists() -> bool:
     import pwd  # Unix only, as is the embedded server
 
     try:
         pwd.getpwnam(SYSTEM_USER)
-        return
     except KeyError:
-        pass
+        return False
+    return True
+
+
+def add_system_user() -> None:
     useradd = shutil.which("useradd")
     if useradd is None:
         raise EmbeddedPostgresUnavailable(

@@ -10,10 +10,12 @@ titles in those scripts print as they are without a font to install.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import matplotlib
 import segno
-from fpdf import FPDF
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 PAGE_WIDTH, PAGE_HEIGHT = 210.0, 297.0  # A4, millimetres
 MARGIN = 10.0
@@ -30,7 +32,6 @@ TITLE_LINES, AUTHOR_LINES = 5, 3
 ISBN_SIZE = 7.0
 LINE_SPACING = 1.2
 POINT = 25.4 / 72  # millimetres
-FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 FAMILY = "DejaVu"
 ELLIPSIS = "…"
 
@@ -63,12 +64,18 @@ def tag_box(index: int) -> tuple[int, Box]:
 
 def shelf_tags_pdf(tags: Sequence[ShelfTag], call_to_scan: str) -> bytes:
     """The tags, COLUMNS by ROWS to an A4 page, with light lines to cut along."""
+    # Imported here: fpdf2 and matplotlib take about a second to load, which every other
+    # bookstore-bot command (the image's health check, each half minute) would pay.
+    import matplotlib
+    from fpdf import FPDF
+
+    fonts = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
     pdf = FPDF(format="A4", unit="mm")
     pdf.set_auto_page_break(False)
     pdf.set_margins(0, 0, 0)
-    pdf.add_font(FAMILY, "", FONTS / "DejaVuSans.ttf")
-    pdf.add_font(FAMILY, "B", FONTS / "DejaVuSans-Bold.ttf")
-    pdf.add_font(FAMILY, "I", FONTS / "DejaVuSans-Oblique.ttf")
+    pdf.add_font(FAMILY, "", fonts / "DejaVuSans.ttf")
+    pdf.add_font(FAMILY, "B", fonts / "DejaVuSans-Bold.ttf")
+    pdf.add_font(FAMILY, "I", fonts / "DejaVuSans-Oblique.ttf")
     pdf.set_draw_color(190, 190, 190)
     pdf.set_line_width(0.2)
     for index, tag in enumerate(tags):
@@ -81,7 +88,7 @@ def shelf_tags_pdf(tags: Sequence[ShelfTag], call_to_scan: str) -> bytes:
     return bytes(pdf.output())
 
 
-def draw_tag(pdf: FPDF, tag: ShelfTag, box: Box, call_to_scan: str) -> None:
+def draw_tag(pdf: "FPDF", tag: ShelfTag, box: Box, call_to_scan: str) -> None:
     pdf.set_dash_pattern(dash=1.5, gap=1.5)
     pdf.rect(box.x, box.y, box.width, box.height)
     pdf.set_dash_pattern()
@@ -119,7 +126,7 @@ class Lines:
     style: str
 
 
-def fitted(pdf: FPDF, text: str, style: str, sizes: Sequence[float], max_lines: int) -> Lines:
+def fitted(pdf: "FPDF", text: str, style: str, sizes: Sequence[float], max_lines: int) -> Lines:
     """The text at the largest size at which it takes at most max_lines lines; at the
     smallest size, cut after max_lines lines with an ellipsis."""
     max_lines = max(max_lines, 1)
@@ -135,7 +142,7 @@ def fitted(pdf: FPDF, text: str, style: str, sizes: Sequence[float], max_lines: 
     return Lines((*kept[:-1], last.rstrip() + ELLIPSIS), size, style)
 
 
-def broken(pdf: FPDF, text: str, style: str, size: float) -> list[str]:
+def broken(pdf: "FPDF", text: str, style: str, size: float) -> list[str]:
     pdf.set_font(FAMILY, style, size)
     lines = pdf.multi_cell(
         TEXT_WIDTH, size * POINT * LINE_SPACING, text, dry_run=True, output="LINES"
@@ -152,7 +159,7 @@ def lines_that_fit(height: float, size: float) -> int:
     return int(height // (size * POINT * LINE_SPACING))
 
 
-def write_lines(pdf: FPDF, lines: Lines, x: float, y: float) -> float:
+def write_lines(pdf: "FPDF", lines: Lines, x: float, y: float) -> float:
     """Write the lines from (x, y) down; return where the next text may start."""
     pdf.set_font(FAMILY, lines.style, lines.size)
     height = lines.size * POINT * LINE_SPACING
@@ -163,7 +170,7 @@ def write_lines(pdf: FPDF, lines: Lines, x: float, y: float) -> float:
     return y
 
 
-def draw_qr(pdf: FPDF, link: str, x: float, y: float, size: float) -> None:
+def draw_qr(pdf: "FPDF", link: str, x: float, y: float, size: float) -> None:
     """The link's QR code as black squares, its quiet zone (4 modules) included in size."""
     code = segno.make(link, error="m", micro=False)
     matrix = [list(row) for row in code.matrix]
