@@ -157,14 +157,17 @@ def bot_application(
     )
 
 
+@pytest.fixture(autouse=True)
+def unhurried_spinner(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Conversations check the toast each press ends with; on a loaded CI machine a press
+    can outlast the 0.2 s spinner deadline, which then stops the spinner without text.
+    Tests of the deadline itself are marked spinner_deadline (tests/test_bursts.py)."""
+    if request.node.get_closest_marker("spinner_deadline") is None:
+        monkeypatch.setattr(buttons, "SPINNER_DEADLINE_SECONDS", 5.0)
+
+
 @pytest.fixture
-async def chat(
-    services: Services, api: FakeBotApi, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Chat]:
-    # Conversations check the toast each press ends with; on a loaded CI machine a cancel
-    # can outlast the 0.2 s spinner deadline, which then stops the spinner without text.
-    # The deadline itself is tested on its own (tests/test_bursts.py).
-    monkeypatch.setattr(buttons, "SPINNER_DEADLINE_SECONDS", 5.0)
+async def chat(services: Services, api: FakeBotApi) -> AsyncIterator[Chat]:
     async with running(bot_application(services, api)) as application:
         yield Chat(application, api)
 

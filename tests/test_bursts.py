@@ -7,6 +7,7 @@ import statistics
 import time
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
@@ -22,6 +23,9 @@ from tests.chat import Person, callback_update, catalog_message
 from tests.conftest import bot_application, running
 from tests.db import add_books
 from tests.fake_telegram import FakeBotApi
+
+# Tests of the spinner deadline itself: the real 0.2 s (conftest unhurries the others).
+pytestmark = pytest.mark.spinner_deadline
 
 READERS = [Person(50_000 + n, f"Reader {n}") for n in range(200)]
 # Every tenth reader taps Reserve twice: the first tap reserves, the second must be

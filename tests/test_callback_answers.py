@@ -29,6 +29,9 @@ from tests.conftest import bot_application, running
 from tests.db import add_books
 from tests.fake_telegram import FakeBotApi
 
+# Tests of the spinner deadline itself: the real 0.2 s (conftest unhurries the others).
+pytestmark = pytest.mark.spinner_deadline
+
 BAD_GATEWAY = (502, "Bad Gateway")
 QUERY_ID = "7"
 
