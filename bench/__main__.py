@@ -10,6 +10,8 @@ for a hold_in_line restock when half the line is paused (bench/paused_line.py).
 `python3 dev.py bench languages [--waiting N] [--runs N]` for a restock in three languages.
 `python3 dev.py bench places [--waiting N] [--runs N] [--send-seconds S]` for place updates.
 `python3 dev.py bench order [--readers N] [--runs N]` for /order of a special request.
+`python3 dev.py bench restock [--waiting N] [--runs N] [--rounds N] [--before COMMIT]` for
+the notify_all restock's transaction alone, and where its time goes (bench/restock.py).
 
 Prints a Markdown report (medians, with every run) for docs/benchmarks.md.
 """
@@ -31,6 +33,7 @@ from bench import (
     outage,
     paused_line,
     place_updates,
+    restock,
     scale,
     webhook,
 )
@@ -137,6 +140,8 @@ if __name__ == "__main__":
         asyncio.run(webhook.main(sys.argv[2:]))
     elif sys.argv[1:2] == ["scale"]:
         asyncio.run(scale.main(sys.argv[2:]))
+    elif sys.argv[1:2] == ["restock"]:
+        asyncio.run(restock.main(sys.argv[2:]))
     elif sys.argv[1:2] == ["order"]:
         asyncio.run(order.main(sys.argv[2:]))
     else:

@@ -1,16 +1,39 @@
-"""The restock transaction alone: 0 → 5 for a book that many readers wait for."""
+"""The restock transaction alone: 0 → 5 for a book that many readers wait for
+(RESTOCK_POLICY=notify_all). `python3 dev.py bench restock [--waiting N] [--runs N]
+[--rounds N] [--before COMMIT]`.
 
+Each side (this code, and --before's) restocks in its own process on a new database
+with --waiting readers in line, --runs restocks a process, the sides alternating
+--rounds times; the first restock of each process is kept apart (it loads what a bot
+loads once in its life). Then, for this code, where the time goes: each statement's
+time, the commit's, the server process's CPU, and EXPLAIN (ANALYZE, BUFFERS, WAL) of the
+statement that marks the line notified and queues its messages, beside the same marks
+written alone (what any design that marks every reader in the transaction pays).
+"""
+
+import argparse
+import asyncio
+import os
+import platform
+import statistics
 import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench.setup import BOOK_ID, seed_waiting_readers
+from bench.burst import ROOT, checkout, run_from
+from bench.setup import BOOK_ID, database_server, seed_waiting_readers
 from bot.restocks.schemas import Restock
 from bot.services import Shop, build_services
 from bot.telegram.reader_messages import TelegramMessages
 
 ADMIN_ID = 1
+# The code before migration 0009 (a count instead of rows, the index on book_id gone).
+BEFORE = "9834001"
 
 
 async def time_restocks(engine: AsyncEngine, readers: int, runs: int) -> list[float]:
@@ -28,6 +51,112 @@ async def time_restocks(engine: AsyncEngine, readers: int, runs: int) -> list[fl
     return timings
 
 
+@dataclass
+class Breakdown:
+    """Where one restock's time went, in milliseconds; and the plans, as EXPLAIN prints."""
+
+    total: float = 0.0
+    statements: list[tuple[str, float]] = field(default_factory=list)
+    commit: float = 0.0  # from COMMIT sent to the restock returned
+    server_cpu: float | None = None  # the server process's CPU time (a local server)
+    plans: dict[str, str] = field(default_factory=dict)
+
+
+# The marks alone, as the restock writes them (its join to users fetches each reader's
+# chat and language for the messages), and without the join: the floor of any design
+# that marks every waiting reader in the restock's transaction.
+MARKS_ALONE = {
+    "the marks alone, joined to users": text(
+        "UPDATE pre_bookings SET status = 'notified', notified_at = now() FROM users "
+        "WHERE pre_bookings.book_id = :book AND pre_bookings.status = 'waiting' "
+        "AND pre_bookings.user_id = users.id"
+    ),
+    "the marks alone, no join": text(
+        "UPDATE pre_bookings SET status = 'notified', notified_at = now() "
+        "WHERE book_id = :book AND status = 'waiting'"
+    ),
+}
+
+
+async def break_down(engine: AsyncEngine, readers: int) -> Breakdown:
+    """One restock, timed statement by statement (the readers already seeded), then the
+    plans of its statement that writes per reader and of the marks alone, each in a
+    transaction rolled back."""
+    services = build_services(engine, TelegramMessages(), Shop(frozenset({ADMIN_ID})))
+    breakdown = Breakdown()
+    seen: list[tuple[str, Any]] = []
+    marks: dict[str, float] = {}
+    server: list[int] = []
+
+    def before(connection: Connection, _: Any, statement: str, parameters: Any, *__: Any) -> None:
+        if not server:
+            server.append(connection.connection.driver_connection.get_server_pid())  # type: ignore[union-attr]
+            marks["cpu"] = _cpu_seconds(server[0]) or 0.0
+        marks["started"] = time.perf_counter()
+        seen.append((statement, parameters))
+
+    def after(_: Connection, __: Any, statement: str, *___: Any) -> None:
+        label = " ".join(statement.split())[:60]
+        breakdown.statements.append((label, 1000 * (time.perf_counter() - marks["started"])))
+
+    def committing(_: Connection) -> None:
+        marks["commit"] = time.perf_counter()
+
+    await _reset(engine)
+    listeners = (("before_cursor_execute", before), ("after_cursor_execute", after))
+    listeners += (("commit", committing),)
+    for name, listener in listeners:
+        event.listen(engine.sync_engine, name, listener)
+    try:
+        started = time.perf_counter()
+        restock = await services.restocks.restock(ADMIN_ID, BOOK_ID, 5)
+        ended = time.perf_counter()
+    finally:
+        for name, listener in listeners:
+            event.remove(engine.sync_engine, name, listener)
+    assert isinstance(restock, Restock)
+    assert restock.notified == readers
+    breakdown.total = 1000 * (ended - started)
+    breakdown.commit = 1000 * (ended - marks["commit"])
+    cpu = _cpu_seconds(server[0])
+    if cpu is not None:
+        breakdown.server_cpu = 1000 * (cpu - marks["cpu"])
+    statement, parameters = next((s, p) for s, p in seen if "INSERT INTO notifications" in s)
+    await _reset(engine)
+    breakdown.plans["the marks and the messages (the restock's statement)"] = await _explain(
+        engine, statement, parameters
+    )
+    for label, alone in MARKS_ALONE.items():
+        await _reset(engine)
+        async with engine.connect() as connection, connection.begin() as transaction:
+            explained = text("EXPLAIN (ANALYZE, BUFFERS, WAL) " + alone.text)
+            rows = await connection.execute(explained, {"book": BOOK_ID})
+            breakdown.plans[label] = "\n".join(row[0] for row in rows)
+            await transaction.rollback()
+    return breakdown
+
+
+async def _explain(engine: AsyncEngine, statement: str, parameters: Any) -> str:
+    """EXPLAIN (ANALYZE, BUFFERS, WAL) of a statement as the driver sent it, rolled back."""
+    async with engine.connect() as connection, connection.begin() as transaction:
+        await connection.execute(text("SELECT 1"))  # the driver's transaction begins
+        raw = await connection.get_raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None
+        rows = await driver.fetch("EXPLAIN (ANALYZE, BUFFERS, WAL) " + statement, *parameters)
+        await transaction.rollback()
+    return "\n".join(row[0] for row in rows)
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """A local process's CPU time (user and system), if this machine shows it."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def _reset(engine: AsyncEngine) -> None:
     async with engine.begin() as connection:
         await connection.execute(text("DELETE FROM notifications"))
@@ -42,3 +171,135 @@ async def _reset(engine: AsyncEngine) -> None:
         await autocommit.execute(text("VACUUM ANALYZE"))
     finally:
         await autocommit.close()
+
+
+# Each side in its own process, on its own new database: the --before side imports that
+# commit's bench.restock (time_restocks has kept its signature).
+BEFORE_SCRIPT = """import asyncio, json, sys
+from bench.setup import fresh_database
+from bench.restock import time_restocks
+async def main():
+    async with fresh_database(sys.argv[1]) as (_, engine):
+        timings = await time_restocks(engine, int(sys.argv[2]), int(sys.argv[3]))
+        print(json.dumps([timings, None]))
+asyncio.run(main())
+"""
+AFTER_SCRIPT = """import asyncio, json, sys
+from dataclasses import asdict
+from bench.setup import fresh_database
+from bench.restock import break_down, time_restocks
+async def main():
+    explain = sys.argv[4] == "1"
+    async with fresh_database(sys.argv[1]) as (_, engine):
+        timings = await time_restocks(engine, int(sys.argv[2]), int(sys.argv[3]))
+        breakdown = await break_down(engine, int(sys.argv[2])) if explain else None
+        print(json.dumps([timings, asdict(breakdown) if breakdown else None]))
+asyncio.run(main())
+"""
+
+
+@dataclass
+class Side:
+    first: list[float] = field(default_factory=list)
+    warm: list[float] = field(default_factory=list)
+
+
+def alternate(
+    before: Path | None, server_url: str, options: argparse.Namespace
+) -> tuple[dict[str, Side], list[dict[str, Any]], list[str]]:
+    """Each side's timings, the sides' order swapped each round; this code's breakdowns
+    (one a round); the load average before each process."""
+    sides: list[tuple[str, Path, str]] = []
+    if before is not None:
+        sides.append((f"before ({options.before})", before, BEFORE_SCRIPT))
+    sides.append(("after", ROOT, AFTER_SCRIPT))
+    timings = {label: Side() for label, *_ in sides}
+    breakdowns: list[dict[str, Any]] = []
+    loads: list[str] = []
+    for round_ in range(options.rounds):
+        turn = round_ % len(sides)
+        for label, source, script in sides[turn:] + sides[:turn]:
+            loads.append(load_average())
+            runs = options.runs + 1
+            measured, breakdown = run_from(
+                source, script, server_url, options.waiting, runs, int(source == ROOT)
+            )
+            timings[label].first.append(measured[0])
+            timings[label].warm.extend(measured[1:])
+            if breakdown:
+                breakdowns.append(breakdown)
+            print(f"{label} (load {loads[-1]}): {[round(t, 2) for t in measured]} s", flush=True)
+    return timings, breakdowns, loads
+
+
+def load_average() -> str:
+    return ", ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
+async def main(arguments: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python3 dev.py bench restock")
+    parser.add_argument("--waiting", type=int, default=100_000, help="readers in line")
+    parser.add_argument("--runs", type=int, default=3, help="warm restocks per process")
+    parser.add_argument("--rounds", type=int, default=3, help="processes per side")
+    parser.add_argument("--before", default=BEFORE, help="commit to time alongside ('' none)")
+    options = parser.parse_args(arguments)
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
+    with database_server() as server_url:
+        if options.before:
+            with checkout(options.before) as folder:
+                measured = await asyncio.to_thread(alternate, folder, server_url, options)
+        else:
+            measured = await asyncio.to_thread(alternate, None, server_url, options)
+    print()
+    print(report(options, *measured))
+
+
+def report(
+    options: argparse.Namespace,
+    timings: dict[str, Side],
+    breakdowns: list[dict[str, Any]],
+    loads: list[str],
+) -> str:
+    before = options.before or "''"
+
+    def seconds(values: list[float]) -> str:
+        return f"**{statistics.median(values):.2f} s** ({', '.join(f'{t:.2f}' for t in values)})"
+
+    lines = [
+        f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python "
+        f"{platform.python_version()}; load average before each process: "
+        f"{'; '.join(loads)}; at the end: {load_average()}. Command: `python3 dev.py bench "
+        f"restock --waiting {options.waiting} --runs {options.runs} --rounds "
+        f"{options.rounds} --before {before}`.",
+        "",
+        f"| restock 0 → 5, {options.waiting:,} waiting | median (runs) | first in each "
+        f"of the {options.rounds} processes |",
+        "| --- | --- | --- |",
+    ]
+    lines += [
+        f"| {label} | {seconds(side.warm)} | {seconds(side.first)} |"
+        for label, side in timings.items()
+    ]
+    if not breakdowns:
+        return "\n".join(lines)
+    lines += ["", "This code's restock, statement by statement (ms; one restock a round):", ""]
+    lines += ["| | " + " | ".join(f"round {n + 1}" for n in range(len(breakdowns))) + " |"]
+    lines += ["| --- |" + " --- |" * len(breakdowns)]
+    for index, (label, _) in enumerate(breakdowns[0]["statements"]):
+        cells = [f"{b['statements'][index][1]:.1f}" for b in breakdowns]
+        lines.append(f"| `{label}…` | " + " | ".join(cells) + " |")
+    for key, label in (("commit", "commit"), ("total", "the whole restock")):
+        lines.append(f"| {label} | " + " | ".join(f"{b[key]:.1f}" for b in breakdowns) + " |")
+    if all(b["server_cpu"] is not None for b in breakdowns):
+        cells = [f"{b['server_cpu']:.0f}" for b in breakdowns]
+        lines.append("| the server process's CPU | " + " | ".join(cells) + " |")
+    for label, plan in breakdowns[-1]["plans"].items():
+        lines += ["", f"EXPLAIN (ANALYZE, BUFFERS, WAL), {label}, rolled back:", "", "```"]
+        lines += [plan, "```"]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    import sys
+
+    asyncio.run(main(sys.argv[1:]))
