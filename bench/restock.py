@@ -7,8 +7,9 @@ with --waiting readers in line, --runs restocks a process, the sides alternating
 --rounds times; the first restock of each process is kept apart (it loads what a bot
 loads once in its life). Then, for this code, where the time goes: each statement's
 time, the commit's, the server process's CPU, and EXPLAIN (ANALYZE, BUFFERS, WAL) of the
-statement that marks the line notified and queues its messages, beside the same marks
-written alone (what any design that marks every reader in the transaction pays).
+statement that marks the line notified and queues its messages, beside its two parts
+written alone: the marks (what any design that marks every reader in the transaction
+pays) and the messages.
 """
 
 import argparse
@@ -17,6 +18,7 @@ import os
 import platform
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,10 +64,11 @@ class Breakdown:
     plans: dict[str, str] = field(default_factory=dict)
 
 
-# The marks alone, as the restock writes them (its join to users fetches each reader's
-# chat and language for the messages), and without the join: the floor of any design
-# that marks every waiting reader in the restock's transaction.
-MARKS_ALONE = {
+# The restock's statement in its parts. The marks alone, as the restock writes them (its
+# join to users fetches each reader's chat and language for the messages), and without
+# the join: the floor of any design that marks every waiting reader in the restock's
+# transaction. The messages alone: a row a reader in the outbox, nothing marked.
+PARTS = {
     "the marks alone, joined to users": text(
         "UPDATE pre_bookings SET status = 'notified', notified_at = now() FROM users "
         "WHERE pre_bookings.book_id = :book AND pre_bookings.status = 'waiting' "
@@ -75,12 +78,18 @@ MARKS_ALONE = {
         "UPDATE pre_bookings SET status = 'notified', notified_at = now() "
         "WHERE book_id = :book AND status = 'waiting'"
     ),
+    "the messages alone": text(
+        "INSERT INTO notifications (restock_id, pre_booking_id, chat_id, text) "
+        "SELECT NULL, pre_bookings.id, users.chat_id, NULL FROM pre_bookings "
+        "JOIN users ON users.id = pre_bookings.user_id "
+        "WHERE pre_bookings.book_id = :book AND pre_bookings.status = 'waiting'"
+    ),
 }
 
 
 async def break_down(engine: AsyncEngine, readers: int) -> Breakdown:
     """One restock, timed statement by statement (the readers already seeded), then the
-    plans of its statement that writes per reader and of the marks alone, each in a
+    plans of its statement that writes per reader and of its parts alone, each in a
     transaction rolled back."""
     services = build_services(engine, TelegramMessages(), Shop(frozenset({ADMIN_ID})))
     breakdown = Breakdown()
@@ -103,8 +112,11 @@ async def break_down(engine: AsyncEngine, readers: int) -> Breakdown:
         marks["commit"] = time.perf_counter()
 
     await _reset(engine)
-    listeners = (("before_cursor_execute", before), ("after_cursor_execute", after))
-    listeners += (("commit", committing),)
+    listeners: list[tuple[str, Callable[..., None]]] = [
+        ("before_cursor_execute", before),
+        ("after_cursor_execute", after),
+        ("commit", committing),
+    ]
     for name, listener in listeners:
         event.listen(engine.sync_engine, name, listener)
     try:
@@ -126,7 +138,7 @@ async def break_down(engine: AsyncEngine, readers: int) -> Breakdown:
     breakdown.plans["the marks and the messages (the restock's statement)"] = await _explain(
         engine, statement, parameters
     )
-    for label, alone in MARKS_ALONE.items():
+    for label, alone in PARTS.items():
         await _reset(engine)
         async with engine.connect() as connection, connection.begin() as transaction:
             explained = text("EXPLAIN (ANALYZE, BUFFERS, WAL) " + alone.text)
