@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import os
 import platform
+import re
 import statistics
 import time
 from collections.abc import Callable
@@ -62,6 +63,19 @@ class Breakdown:
     commit: float = 0.0  # from COMMIT sent to the restock returned
     server_cpu: float | None = None  # the server process's CPU time (a local server)
     plans: dict[str, str] = field(default_factory=dict)
+    parts: list["Part"] = field(default_factory=list)
+
+
+@dataclass
+class Part:
+    """One statement explained: its execution time and the server's CPU meanwhile (ms),
+    and the WAL it wrote."""
+
+    label: str
+    milliseconds: float
+    server_cpu: float | None
+    wal_records: int
+    wal_bytes: int
 
 
 # The restock's statement in its parts. The marks alone, as the restock writes them (its
@@ -69,20 +83,20 @@ class Breakdown:
 # the join: the floor of any design that marks every waiting reader in the restock's
 # transaction. The messages alone: a row a reader in the outbox, nothing marked.
 PARTS = {
-    "the marks alone, joined to users": text(
+    "the marks alone, joined to users": (
         "UPDATE pre_bookings SET status = 'notified', notified_at = now() FROM users "
-        "WHERE pre_bookings.book_id = :book AND pre_bookings.status = 'waiting' "
+        "WHERE pre_bookings.book_id = $1 AND pre_bookings.status = 'waiting' "
         "AND pre_bookings.user_id = users.id"
     ),
-    "the marks alone, no join": text(
+    "the marks alone, no join": (
         "UPDATE pre_bookings SET status = 'notified', notified_at = now() "
-        "WHERE book_id = :book AND status = 'waiting'"
+        "WHERE book_id = $1 AND status = 'waiting'"
     ),
-    "the messages alone": text(
+    "the messages alone": (
         "INSERT INTO notifications (restock_id, pre_booking_id, chat_id, text) "
         "SELECT NULL, pre_bookings.id, users.chat_id, NULL FROM pre_bookings "
         "JOIN users ON users.id = pre_bookings.user_id "
-        "WHERE pre_bookings.book_id = :book AND pre_bookings.status = 'waiting'"
+        "WHERE pre_bookings.book_id = $1 AND pre_bookings.status = 'waiting'"
     ),
 }
 
@@ -134,30 +148,45 @@ async def break_down(engine: AsyncEngine, readers: int) -> Breakdown:
     if cpu is not None:
         breakdown.server_cpu = 1000 * (cpu - marks["cpu"])
     statement, parameters = next((s, p) for s, p in seen if "INSERT INTO notifications" in s)
-    await _reset(engine)
-    breakdown.plans["the marks and the messages (the restock's statement)"] = await _explain(
-        engine, statement, parameters
-    )
-    for label, alone in PARTS.items():
+    statements = {"the marks and the messages (the restock's statement)": (statement, parameters)}
+    statements.update((label, (alone, (BOOK_ID,))) for label, alone in PARTS.items())
+    for label, (sql, arguments) in statements.items():
         await _reset(engine)
-        async with engine.connect() as connection, connection.begin() as transaction:
-            explained = text("EXPLAIN (ANALYZE, BUFFERS, WAL) " + alone.text)
-            rows = await connection.execute(explained, {"book": BOOK_ID})
-            breakdown.plans[label] = "\n".join(row[0] for row in rows)
-            await transaction.rollback()
+        plan, cpu = await _explain(engine, sql, arguments)
+        breakdown.plans[label] = plan
+        breakdown.parts.append(Part(label, _milliseconds(plan), cpu, *_wal(plan)))
     return breakdown
 
 
-async def _explain(engine: AsyncEngine, statement: str, parameters: Any) -> str:
-    """EXPLAIN (ANALYZE, BUFFERS, WAL) of a statement as the driver sent it, rolled back."""
+async def _explain(
+    engine: AsyncEngine, statement: str, parameters: Any
+) -> tuple[str, float | None]:
+    """EXPLAIN (ANALYZE, BUFFERS, WAL) of a statement as the driver sends it, rolled back;
+    and the server process's CPU milliseconds meanwhile, if it shows."""
     async with engine.connect() as connection, connection.begin() as transaction:
         await connection.execute(text("SELECT 1"))  # the driver's transaction begins
         raw = await connection.get_raw_connection()
         driver = raw.driver_connection
         assert driver is not None
+        pid = driver.get_server_pid()
+        before = _cpu_seconds(pid)
         rows = await driver.fetch("EXPLAIN (ANALYZE, BUFFERS, WAL) " + statement, *parameters)
+        after = _cpu_seconds(pid)
         await transaction.rollback()
-    return "\n".join(row[0] for row in rows)
+    cpu = None if before is None or after is None else 1000 * (after - before)
+    return "\n".join(row[0] for row in rows), cpu
+
+
+def _milliseconds(plan: str) -> float:
+    """The plan's execution time."""
+    found = re.search(r"Execution Time: ([0-9.]+) ms", plan)
+    return float(found.group(1)) if found else 0.0
+
+
+def _wal(plan: str) -> tuple[int, int]:
+    """The WAL records and bytes of the plan's top node: the whole statement's."""
+    found = re.search(r"WAL: records=(\d+)(?: fpi=\d+)? bytes=(\d+)", plan)
+    return (int(found.group(1)), int(found.group(2))) if found else (0, 0)
 
 
 def _cpu_seconds(pid: int) -> float | None:
@@ -305,6 +334,22 @@ def report(
     if all(b["server_cpu"] is not None for b in breakdowns):
         cells = [f"{b['server_cpu']:.0f}" for b in breakdowns]
         lines.append("| the server process's CPU | " + " | ".join(cells) + " |")
+    lines += ["", "EXPLAIN (ANALYZE, BUFFERS, WAL) of the statement that writes per reader and of"]
+    lines += [
+        "its parts alone, each in a transaction rolled back (ms; CPU: the server process's):"
+    ]
+    lines += ["", "| statement | time, each round | CPU, each round | WAL records | WAL bytes |"]
+    lines += ["| --- | --- | --- | --- | --- |"]
+    for index, part in enumerate(breakdowns[0]["parts"]):
+        runs = [b["parts"][index] for b in breakdowns]
+        times = ", ".join(f"{run['milliseconds']:.0f}" for run in runs)
+        cpu = ", ".join(
+            "?" if run["server_cpu"] is None else f"{run['server_cpu']:.0f}" for run in runs
+        )
+        lines.append(
+            f"| {part['label']} | {times} | {cpu} | {part['wal_records']:,} | "
+            f"{part['wal_bytes'] / 1e6:.1f} MB |"
+        )
     for label, plan in breakdowns[-1]["plans"].items():
         lines += ["", f"EXPLAIN (ANALYZE, BUFFERS, WAL), {label}, rolled back:", "", "```"]
         lines += [plan, "```"]
