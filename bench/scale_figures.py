@@ -1,9 +1,13 @@
 """What bench/scale.py measures in a broadcast run, whichever way the bot takes updates."""
 
+import contextlib
 import os
 import statistics
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+
+import psutil
 
 from bench.broadcast import _is_good_news
 from bot.playground.local_bot_api import SentRequest
@@ -29,6 +33,38 @@ class ScaleResult:
     duplicated: int
     killed_after: int = 0  # readers messaged when one process was killed (0: none was)
     unanswered: int = 0  # chat messages that got no reply
+    peak_rss_mb: float = 0.0  # the largest resident memory of any bot process, sampled
+
+
+class PeakMemory:
+    """Samples the bot processes' resident memory until stopped; keeps the largest."""
+
+    def __init__(self, pids: list[int], every_seconds: float = 0.1) -> None:
+        self._processes = [psutil.Process(pid) for pid in pids]
+        self._every = every_seconds
+        self._stopped = threading.Event()
+        self.peak_bytes = 0
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> "PeakMemory":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stopped.set()
+        self._thread.join()
+
+    @property
+    def peak_mb(self) -> float:
+        return self.peak_bytes / 2**20
+
+    def _sample(self) -> None:
+        while True:
+            for process in self._processes:
+                with contextlib.suppress(psutil.NoSuchProcess):  # one killed on purpose
+                    self.peak_bytes = max(self.peak_bytes, process.memory_info().rss)
+            if self._stopped.wait(self._every):
+                return
 
 
 def chatters() -> list[Person]:
@@ -55,6 +91,7 @@ def figures(
     processes: int,
     paid: bool,
     killed_after: int = 0,
+    peak_rss_mb: float = 0.0,
 ) -> ScaleResult:
     arrivals = [r for r in requests if _is_good_news(r)]
     last = max((r.at for r in arrivals), default=started)
@@ -85,4 +122,5 @@ def figures(
         duplicated=sum(count - 1 for count in counts.values() if count > 1),
         killed_after=killed_after,
         unanswered=unanswered,
+        peak_rss_mb=peak_rss_mb,
     )

@@ -113,6 +113,11 @@ class FakeBotApiServer:
                 self._changed.wait(remaining)
             return list(self.api.requests)
 
+    def answered(self) -> list[SentRequest]:
+        """The calls recorded so far, each with its answer (a copy, taken between calls)."""
+        with self._changed:
+            return list(self.api.requests)
+
     def _answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         if self._down:
             raise DropConnection()
