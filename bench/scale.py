@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 
 from bench.broadcast import ADMIN_ID, TOKEN, VARIANTS, _is_good_news
 from bench.burst import ROOT, checkout, run_from
-from bench.scale_figures import PeakMemory, ScaleResult, chat_times, chatters, figures
+from bench.scale_figures import BotProcesses, ScaleResult, chat_times, chatters, figures
 from bench.scale_webhook import run_webhook_scale
 from bench.setup import database_server, fresh_database, seed_waiting_readers
 from bot.database_url import parse_database_url
@@ -59,8 +59,9 @@ def start(
     url: str, telegram: FakeBotApiServer, polling: bool, paid: bool, source: Path | None = None
 ) -> subprocess.Popen[bytes]:
     environment = dict(os.environ)
-    if source is not None:
-        environment.update(PYTHONPATH=str(source))
+    # This tree's bot unless another is asked for, whichever checkout the editable
+    # install maps `bot` to.
+    environment.update(PYTHONPATH=str(source or ROOT))
     environment.update(
         BOT_TOKEN=TOKEN,
         DATABASE_URL=make_url(url).set(drivername="postgresql").render_as_string(False),
@@ -99,7 +100,7 @@ def measure(
             asked.setdefault(person.id, []).append(time.monotonic())
             telegram.send_text(person, "/help")
 
-    with PeakMemory([bot.pid for bot in bots]) as memory:
+    with BotProcesses([bot.pid for bot in bots]) as sampled:
         started = time.monotonic()
         telegram.send_text(Person(ADMIN_ID, "Staff"), "/restock 1 5")
         chatting = threading.Thread(target=chat_along)
@@ -115,7 +116,8 @@ def measure(
         started,
         processes,
         paid,
-        peak_rss_mb=memory.peak_mb,
+        peak_rss_mb=sampled.peak_mb,
+        cpu_seconds=sampled.cpu_seconds,
     )
 
 
@@ -282,11 +284,12 @@ def report(
             "duplicated": "messages sent twice",
             "unanswered": "chat messages unanswered",
             "peak_rss_mb": "bot's peak RSS (MB)",
+            "cpu_ms_per_message": "bot's CPU per reader messaged (ms)",
             "killed_after": "one process killed after (readers messaged)",
         }
         for field, label in labels.items():
             measured = (getattr(r, field) for runs in results.values() for r in runs)
-            if field == "peak_rss_mb" and not any(measured):
+            if field in ("peak_rss_mb", "cpu_ms_per_message") and not any(measured):
                 continue  # the webhook runs don't sample it
             cells = []
             for name in names:

@@ -34,25 +34,38 @@ class ScaleResult:
     killed_after: int = 0  # readers messaged when one process was killed (0: none was)
     unanswered: int = 0  # chat messages that got no reply
     peak_rss_mb: float = 0.0  # the largest resident memory of any bot process, sampled
+    cpu_ms_per_message: float = 0.0  # the bot processes' CPU time over readers messaged
 
 
-class PeakMemory:
-    """Samples the bot processes' resident memory until stopped; keeps the largest."""
+class BotProcesses:
+    """Samples the bot processes' resident memory until stopped, keeping the largest, and
+    counts the CPU time they spent meanwhile."""
 
     def __init__(self, pids: list[int], every_seconds: float = 0.1) -> None:
         self._processes = [psutil.Process(pid) for pid in pids]
         self._every = every_seconds
         self._stopped = threading.Event()
         self.peak_bytes = 0
+        self.cpu_seconds = 0.0
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
-    def __enter__(self) -> "PeakMemory":
+    def __enter__(self) -> "BotProcesses":
+        self.cpu_seconds = -self._cpu()
         self._thread.start()
         return self
 
     def __exit__(self, *_: object) -> None:
         self._stopped.set()
         self._thread.join()
+        self.cpu_seconds += self._cpu()
+
+    def _cpu(self) -> float:
+        total = 0.0
+        for process in self._processes:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = process.cpu_times()
+                total += times.user + times.system
+        return total
 
     @property
     def peak_mb(self) -> float:
@@ -92,6 +105,7 @@ def figures(
     paid: bool,
     killed_after: int = 0,
     peak_rss_mb: float = 0.0,
+    cpu_seconds: float = 0.0,
 ) -> ScaleResult:
     arrivals = [r for r in requests if _is_good_news(r)]
     last = max((r.at for r in arrivals), default=started)
@@ -123,4 +137,5 @@ def figures(
         killed_after=killed_after,
         unanswered=unanswered,
         peak_rss_mb=peak_rss_mb,
+        cpu_ms_per_message=cpu_seconds * 1000 / len(chat_ids),
     )

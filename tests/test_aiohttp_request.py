@@ -15,7 +15,7 @@ import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
-from bot.delivery.aiohttp_request import AiohttpRequest
+from bot.delivery.aiohttp_request import AiohttpRequest, _proxy_for
 from bot.playground.files_and_inline import UploadedFile
 from bot.playground.flood_control import FloodLimits
 from tests.fake_bot_api_server import running_fake_bot_api
@@ -114,3 +114,23 @@ async def test_a_full_pool_times_out_without_the_token_anywhere_in_the_traceback
         await request.shutdown()
     printed = "".join(traceback.format_exception(raised.value))
     assert "secret" not in printed
+
+
+async def test_http_proxy_and_no_proxy_from_the_environment_are_honoured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As httpx's trust_env does for getUpdates: the bot's calls go through HTTP_PROXY,
+    unless NO_PROXY names the host. The fake Bot API plays the proxy (it answers by the
+    last part of the path, which a proxied request's full URL ends with)."""
+    with running_fake_bot_api() as telegram:
+        monkeypatch.setenv("HTTP_PROXY", telegram.base_url.removesuffix("/bot"))
+        _proxy_for.cache_clear()
+        async with bot_at("http://api.telegram.invalid/bot") as bot:
+            await bot.send_message(42, "Through the proxy")
+        monkeypatch.setenv("NO_PROXY", "api.telegram.invalid")
+        _proxy_for.cache_clear()
+        with pytest.raises(NetworkError):  # straight to a host that doesn't exist
+            async with bot_at("http://api.telegram.invalid/bot") as bot:
+                await bot.send_message(42, "Not through the proxy")
+    _proxy_for.cache_clear()
+    assert [m.params["text"] for m in telegram.api.sent(chat_id=42)] == ["Through the proxy"]

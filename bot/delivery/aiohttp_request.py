@@ -5,15 +5,25 @@ the same calls on aiohttp take 0.28 ms (py-spy and process time, 3,000 sendMessa
 calls, 20 under way, against tests/fake_bot_api_server.py). At a paid broadcast's 1000
 messages a second that is most of a core given back; httpcore's pool also rechecks
 every connection for every request, so a hundred sends under way cost more each.
+
+Two more costs aiohttp adds to every call are left out (0.5 ms of a paid broadcast's
+1.5 ms a message, cProfile, 20,000 sends): with trust_env it looks the proxy up and reads
+~/.netrc in a worker thread, twice a call; a dict body becomes a FormData, whose
+multipart writer draws a uuid4 from os.urandom even for a urlencoded form. Here the
+proxy is looked up once per host, and the body is urlencoded as aiohttp would.
 """
 
+import functools
 import re
+from urllib.parse import urlencode
 
 import aiohttp
+from aiohttp.helpers import get_env_proxy_for_url
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+from yarl import URL
 
 # As PTB's HTTPXRequest for the bot's calls.
 CONNECTION_POOL_SIZE = 256
@@ -43,8 +53,9 @@ class AiohttpRequest(BaseRequest):
                 headers={"User-Agent": self.USER_AGENT},
                 # Each call's body is the Bot API's own JSON: no cookies, no redirects.
                 cookie_jar=aiohttp.DummyCookieJar(),
-                # HTTPS_PROXY, NO_PROXY and the like, as httpx (getUpdates) honours them.
-                trust_env=True,
+                # HTTPS_PROXY and the like are looked up once per host (_proxy_for),
+                # not by aiohttp on every call.
+                trust_env=False,
             )
 
     async def shutdown(self) -> None:
@@ -76,9 +87,18 @@ class AiohttpRequest(BaseRequest):
             sock_connect=connect,
             sock_read=read,
         )
+        target = URL(url)
+        proxy, proxy_auth = _proxy_for(target.scheme, target.host)
+        body, headers = _body(request_data)
         try:
             async with self._session.request(
-                method, url, data=_body(request_data), timeout=timeout
+                method,
+                target,
+                data=body,
+                headers=headers,
+                timeout=timeout,
+                proxy=proxy,
+                proxy_auth=proxy_auth,
             ) as response:
                 return response.status, await response.read()
         # aiohttp's errors name the URL, which carries the bot's token: they are neither
@@ -93,19 +113,36 @@ def _without_token(text: str) -> str:
     return BOT_PATH.sub("/bot<token>/", text)
 
 
-def _body(request_data: RequestData | None) -> aiohttp.FormData | dict[str, str] | None:
-    """The call's parameters as a form, with any files as parts of a multipart one."""
+@functools.cache
+def _proxy_for(scheme: str, host: str | None) -> tuple[URL | None, aiohttp.BasicAuth | None]:
+    """The proxy HTTPS_PROXY, NO_PROXY and the like give for a host, as httpx (getUpdates)
+    honours them; looked up once, since the environment doesn't change under the bot."""
+    try:
+        return get_env_proxy_for_url(URL.build(scheme=scheme, host=host or ""))
+    except LookupError:
+        return None, None
+
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def _body(
+    request_data: RequestData | None,
+) -> tuple[aiohttp.FormData | bytes | None, dict[str, str] | None]:
+    """The call's parameters as a form, with any files as parts of a multipart one; and
+    the headers the body needs."""
     if request_data is None:
-        return None
+        return None, None
     files = request_data.multipart_data
     if not files:
-        return request_data.json_parameters
+        # The bytes aiohttp makes of a dict, without its FormData on the way.
+        return urlencode(request_data.json_parameters, doseq=True).encode(), FORM
     form = aiohttp.FormData()
     for name, value in request_data.json_parameters.items():
         form.add_field(name, value)
     for name, (filename, content, mimetype) in files.items():
         form.add_field(name, content, filename=filename, content_type=mimetype)
-    return form
+    return form, None
 
 
 def _seconds(value: ODVInput[float], default: float) -> float | None:
