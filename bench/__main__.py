@@ -1,6 +1,7 @@
 """Run the benchmarks: `python3 dev.py bench [--readers N] [--runs N] [--waiting N]
 [--books N] [--search-runs N]`;
-`python3 dev.py bench burst [--readers N] [--runs N] [--before COMMIT]` for the burst;
+`python3 dev.py bench burst [--readers N] [--seconds S] [--runs N] [--before COMMIT]
+[--profile FILE]` for the burst (bench/burst.py);
 `python3 dev.py bench outage [--readers N] [--minutes M]` for an outage (bench/outage.py);
 `python3 dev.py bench holds [--waiting N] [--runs N] [--holds N]` for holds (bench/holds.py).
 `python3 dev.py bench paused [--reservations N] [--paused N] [--runs N] [--before COMMIT]`
