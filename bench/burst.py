@@ -71,7 +71,9 @@ async def run_burst(
         with running_telegram(readers) as telegram:
             bot = start(source, url, telegram.base_url, profile)
             try:
-                return await asyncio.to_thread(measure, telegram, readers, burst_seconds, bot.pid)
+                return await asyncio.to_thread(
+                    measure, telegram, readers, burst_seconds, bot.pid, profile is not None
+                )
             finally:
                 bot.send_signal(signal.SIGINT)
                 await asyncio.to_thread(bot.wait, 60)
@@ -145,9 +147,13 @@ def running_telegram(readers: int) -> Iterator[Telegram]:
 def start(source: Path, url: str, base_url: str, profile: str | None) -> subprocess.Popen[bytes]:
     environment = bot_environment(source, url)
     environment["TELEGRAM_BASE_URL"] = base_url
-    profiled = ["-m", "cProfile", "-o", str(Path(profile).resolve())] if profile else []
+    if profile:  # the bench's own module, found through PYTHONPATH's second entry
+        environment["PYTHONPATH"] += os.pathsep + str(ROOT)
+        command = ["-m", "bench.burst_profile", str(Path(profile).resolve())]
+    else:
+        command = ["-m", "bot", "run"]
     return subprocess.Popen(
-        [sys.executable, *profiled, "-m", "bot", "run"],
+        [sys.executable, *command],
         cwd=source,
         env=environment,
         stdout=subprocess.DEVNULL,
@@ -155,13 +161,17 @@ def start(source: Path, url: str, base_url: str, profile: str | None) -> subproc
     )
 
 
-def measure(telegram: Telegram, readers: int, burst_seconds: float, bot_pid: int) -> BurstResult:
+def measure(
+    telegram: Telegram, readers: int, burst_seconds: float, bot_pid: int, profiled: bool
+) -> BurstResult:
     # A --before checkout starts without bytecode caches: slow on a busy machine.
     wait_until(lambda status: status["polls"] > 0, telegram, timeout=180)
     # Polling: the bot's start-up (menus, the dispatcher's first look) settles first.
     time.sleep(1.0)
     cpu_at_start = cpu_seconds(bot_pid)
     telegram_cpu_at_start = cpu_seconds(telegram.pid)
+    if profiled:  # bench/burst_profile.py: counting from here
+        os.kill(bot_pid, signal.SIGUSR1)
     telegram.ask("press", {"seconds": burst_seconds})
     burst_cpu: float | None = None
     # Done when every reader has a confirmation, or nothing has happened for a while.
@@ -170,6 +180,8 @@ def measure(telegram: Telegram, readers: int, burst_seconds: float, bot_pid: int
         status = telegram.ask("status")
         if burst_cpu is None and status["answered"] >= readers:
             burst_cpu = cpu_seconds(bot_pid) - cpu_at_start
+            if profiled:  # to here, the statistics written
+                os.kill(bot_pid, signal.SIGUSR2)
         if status["confirmed"] >= readers:
             break
         last = status["last_call_at"]
