@@ -254,9 +254,11 @@ def checkout(commit: str) -> Iterator[Path]:
             tar.extractall(folder, filter="data")
         # Its own migrations as bot.migrations, ahead of the editable install's mapping
         # to this checkout's (which may hold revisions it does not know).
-        # (28aee24 has bot/migrations committed as the tests' symlink to them: kept.)
-        if not (Path(folder) / "bot" / "migrations").exists():
-            shutil.copytree(Path(folder) / "migrations", Path(folder) / "bot" / "migrations")
+        # (A commit that holds the developers' symlink bot/migrations gets a copy instead.)
+        linked = Path(folder) / "bot" / "migrations"
+        if linked.is_symlink():
+            linked.unlink()
+        shutil.copytree(Path(folder) / "migrations", linked)
         locales = Path(folder) / "bot" / "i18n" / "locales"
         if locales.is_dir():  # compiled catalogs are built, not committed
             pybabel = Path(sys.executable).with_name("pybabel")
