@@ -366,7 +366,10 @@ def report(
         for runs in results.values():
             values = [getattr(result, field.name) for result in runs]
             listed = ", ".join(_number(value) for value in values)
-            cells.append(f"**{_number(statistics.median(values))}** ({listed})")
+            # Counts stay whole: the lower median of an even number of runs.
+            whole = all(isinstance(value, int) for value in values)
+            median = statistics.median_low(values) if whole else statistics.median(values)
+            cells.append(f"**{_number(median)}** ({listed})")
         lines.append(f"| {LABELS[field.name]} | " + " | ".join(cells) + " |")
     for name, runs in results.items():
         last = statistics.median(result.confirmation_last for result in runs)
