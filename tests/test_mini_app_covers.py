@@ -12,6 +12,7 @@ from xml.etree import ElementTree
 import httpx
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
+from stdnum import ean
 
 from bot.mini_app.covers import CoverSource
 from bot.mini_app.routes import MiniAppOptions
@@ -93,7 +94,9 @@ async def test_covers_come_from_the_service_and_are_kept_on_disk(
         PICTURE: PNG,
     }
     async with covers_service(answers) as (fake, url):
-        options = MiniAppOptions(covers=CoverSource(url, tmp_path / "covers", timeout=0.5))
+        # No rest after a failure here: each book's own outcome (test below for the rest).
+        covers = CoverSource(url, tmp_path / "covers", timeout=0.5, rest=0)
+        options = MiniAppOptions(covers=covers)
         async with (
             running(bot_application(services, api)) as application,
             mini_app(application, engine, options) as client,
@@ -203,3 +206,31 @@ async def test_a_cover_that_cannot_be_kept_is_shown_all_the_same(
         ):
             dune = await cover_of(client, 1)
     assert (dune.headers["content-type"], dune.content) == ("image/jpeg", JPEG)
+
+
+async def test_a_service_that_hangs_is_left_alone_for_a_while(
+    services: Services, api: FakeBotApi, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """A grid of covers while the service hangs: the first cover waits out the timeout,
+    the others are drawn at once; after its rest the service is asked again."""
+    prefixes = [f"978030640{n:03d}" for n in range(100, 130)]
+    isbns = [prefix + ean.calc_check_digit(prefix) for prefix in prefixes]
+    for number, isbn in enumerate(isbns):
+        await services.books.add_book(ADMIN.id, f"Book {number}", "Someone", 0, isbn)
+    async with covers_service(dict.fromkeys(isbns, "slow")) as (fake, url):
+        covers = CoverSource(url, tmp_path / "covers", timeout=0.5, rest=1.0)
+        async with (
+            running(bot_application(services, api)) as application,
+            mini_app(application, engine, MiniAppOptions(covers=covers)) as client,
+        ):
+            started = asyncio.get_running_loop().time()
+            for book_id in range(1, 31):
+                drawn = await cover_of(client, book_id)
+                assert drawn.headers["content-type"] == "image/svg+xml"
+            took = asyncio.get_running_loop().time() - started
+            assert len(fake.asked) == 1, fake.asked
+            # Each waiting out the timeout in turn would take 15 s.
+            assert took < 3, took
+            await asyncio.sleep(1.1)
+            await cover_of(client, 2)
+            assert fake.asked == [isbns[0], isbns[1]]

@@ -24,6 +24,10 @@ MAX_COVER_BYTES = 2 * 1024 * 1024
 COVER_TIMEOUT = 3.0
 # A book the service has no cover for is asked about again after a day.
 NOT_FOUND_KEPT_SECONDS = 24 * 3600
+# A service that timed out, dropped the connection or answered an error is left alone
+# this long: meanwhile covers are drawn at once, rather than each of a grid's 30 waiting
+# out the timeout in turn (the browser asks a few at a time).
+SERVICE_REST_SECONDS = 60.0
 
 
 def cover_colour(title: str) -> str:
@@ -84,13 +88,22 @@ class CoverSource:
     """Covers by ISBN from an Open Library-compatible covers service (COVERS_URL):
     GET <url>/b/isbn/<isbn>-M.jpg?default=false, one request with a total timeout, kept on
     disk (a cover for good, "none" for a day). A failure (timeout, error, not an image) is
-    not kept: that request gets the generated cover, the next one asks again."""
+    not kept: that request gets the generated cover, and the service is left alone for
+    a while (rest seconds) if the failure was its own rather than the book's."""
 
-    def __init__(self, base_url: str, folder: Path, timeout: float = COVER_TIMEOUT) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        folder: Path,
+        timeout: float = COVER_TIMEOUT,
+        rest: float = SERVICE_REST_SECONDS,
+    ) -> None:
         self._base_url = base_url.rstrip("/")
         self._shown = urlsplit(self._base_url).hostname or "the covers service"
         self._folder = folder
         self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._rest = rest
+        self._resting_until = 0.0
 
     async def image(self, isbn: str) -> bytes | None:
         """The book's cover (JPEG or PNG), or None: no cover known, or none to be had now."""
@@ -101,6 +114,8 @@ class CoverSource:
         if found.exists():
             return found.read_bytes()
         if none.exists() and time.time() - none.stat().st_mtime < NOT_FOUND_KEPT_SECONDS:
+            return None
+        if time.monotonic() < self._resting_until:
             return None
         fetched = await self._fetch(isbn)
         if fetched is None:
@@ -134,21 +149,30 @@ class CoverSource:
                 if response.status == 404:
                     return b""
                 if response.status != 200:
-                    logger.warning(
-                        "cover of %s from %s: HTTP %s", isbn, self._shown, response.status
-                    )
+                    self._failed(isbn, f"HTTP {response.status}")
                     return None
                 body = await _read_at_most(response, MAX_COVER_BYTES + 1)
         except (TimeoutError, aiohttp.ClientError) as error:
             # The error's name only: aiohttp's errors carry the URL, credentials and all.
-            logger.warning(
-                "cover of %s from %s failed: %s", isbn, self._shown, type(error).__name__
-            )
+            self._failed(isbn, type(error).__name__)
             return None
         if len(body) > MAX_COVER_BYTES or image_type(body) is None:
             logger.warning("cover of %s from %s: not an image", isbn, self._shown)
             return None
         return body
+
+    def _failed(self, isbn: str, reason: str) -> None:
+        """The service itself failed: drawn covers only, until it has rested."""
+        resting = time.monotonic() < self._resting_until
+        self._resting_until = max(self._resting_until, time.monotonic() + self._rest)
+        if not resting:
+            logger.warning(
+                "cover of %s from %s failed (%s): covers are drawn for the next %.0f s",
+                isbn,
+                self._shown,
+                reason,
+                self._rest,
+            )
 
 
 async def _read_at_most(response: aiohttp.ClientResponse, limit: int) -> bytes:
