@@ -13,6 +13,8 @@ for a hold_in_line restock when half the line is paused (bench/paused_line.py).
 `python3 dev.py bench order [--readers N] [--runs N]` for /order of a special request.
 `python3 dev.py bench restock [--waiting N] [--runs N] [--rounds N] [--before COMMIT]` for
 the notify_all restock's transaction alone, and where its time goes (bench/restock.py).
+`python3 dev.py bench first-screen [--runs N] [--books N] [--width PX]` for the Mini App's
+first screen in headless Chromium on the playground (bench/mini_app_first_screen.py).
 
 Prints a Markdown report (medians, with every run) for docs/benchmarks.md.
 """
@@ -30,6 +32,7 @@ from bench import (
     burst,
     holds,
     languages,
+    mini_app_first_screen,
     order,
     outage,
     paused_line,
@@ -145,5 +148,7 @@ if __name__ == "__main__":
         asyncio.run(restock.main(sys.argv[2:]))
     elif sys.argv[1:2] == ["order"]:
         asyncio.run(order.main(sys.argv[2:]))
+    elif sys.argv[1:2] == ["first-screen"]:
+        asyncio.run(mini_app_first_screen.main(sys.argv[2:]))
     else:
         asyncio.run(main())
