@@ -91,6 +91,9 @@ async def test_the_grid_shows_covers_title_author_and_availability(
             "image => (image.complete ? image.naturalWidth : 0)"
         )
         assert width > 0
+    # Drawn, they came with the books: the page asked for none of them.
+    asked = "() => performance.getEntriesByType('resource').map((entry) => entry.name)"
+    assert [url for url in await page.evaluate(asked) if url.endswith("/cover")] == []
     await expect(page.locator("#status")).to_be_empty()
 
 

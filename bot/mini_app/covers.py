@@ -2,6 +2,7 @@
 has one (COVERS_URL), else drawn here from its title and author (an SVG on a colour taken
 from the title), so there is never a broken image."""
 
+import base64
 import contextlib
 import logging
 import os
@@ -54,6 +55,13 @@ def generated_cover(title: str, author: str) -> str:
         f'<rect x="12" y="12" width="{WIDTH - 24}" height="{HEIGHT - 24}" fill="none" '
         'stroke="#ffffff" stroke-opacity="0.35" stroke-width="2"/>' + "".join(texts) + "</svg>"
     )
+
+
+def drawn_cover_url(title: str, author: str) -> str:
+    """The drawn cover as a data: URL, sent with the book: the page shows it without a
+    request of its own (30 of them held the grid's covers back by a second)."""
+    svg = generated_cover(title, author).encode()
+    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
 
 
 def _xml_chars(text: str) -> str:

@@ -91,7 +91,8 @@ async function loadWords() {
   search.setAttribute("aria-label", word("search"));
 }
 
-// A cover: the API's image (fetched with the reader's initData), or the title in a box.
+// A cover: the drawn one sent with the book (cover_image), else the API's image (fetched
+// with the reader's initData), or the title in a box.
 function cover(book) {
   const box = document.createElement("span");
   box.className = "cover";
@@ -99,7 +100,8 @@ function cover(book) {
   fallback.className = "fallback";
   fallback.textContent = book.title;
   box.append(fallback);
-  loadCover(book.cover).then((url) => {
+  const loaded = book.cover_image ? Promise.resolve(book.cover_image) : loadCover(book.cover);
+  loaded.then((url) => {
     if (!url) return;
     const image = document.createElement("img");
     image.alt = "";
