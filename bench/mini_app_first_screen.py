@@ -52,7 +52,7 @@ ALICE = sample_shop.PERSONAS[0]
 PROBE = """
 (() => {
   const marks = {tile: null, tilePaint: null, covers: null, narrowed: null, inputAt: null,
-                 inputDelay: null, longTasks: 0, longTaskMs: 0};
+                 lastInput: null, inputDelay: null, longTasks: 0, longTaskMs: 0};
   window.__firstScreen = marks;
   const visible = (element) => {
     const box = element.getBoundingClientRect();
@@ -86,6 +86,7 @@ PROBE = """
   }, true);
   document.addEventListener("input", (event) => {
     if (marks.inputAt === null) marks.inputAt = event.timeStamp;
+    marks.lastInput = event.timeStamp;
   }, true);
   const observe = (type, take) => {
     try {
@@ -144,6 +145,8 @@ class Run:
     tile_paint: float | None
     covers: float
     narrowed: float
+    typed: float
+    last_key: float
     input_delay: float | None
     long_tasks: int
     long_task_ms: float
@@ -175,6 +178,8 @@ async def open_once(browser: Browser, launch_url: str, width: int) -> Run:
         tile_paint=marks["tilePaint"],
         covers=marks["covers"],
         narrowed=marks["narrowed"],
+        typed=marks["inputAt"],
+        last_key=marks["lastInput"],
         input_delay=marks["inputDelay"],
         long_tasks=marks["longTasks"],
         long_task_ms=marks["longTaskMs"],
@@ -286,6 +291,11 @@ def report(options: argparse.Namespace, runs: Sequence[Run], load: tuple[str, st
         row("(a) its title painted (Element Timing)", [run.tile_paint for run in runs]),
         row(f"(b) all {GRID_PAGE} covers decoded", [run.covers for run in runs]),
         row(f"(c) `{QUERY}` typed at (a), grid narrowed", [run.narrowed for run in runs]),
+        row("(c) first key's input event", [run.typed for run in runs]),
+        row(
+            "(c) last key to grid narrowed (the page waits 250 ms)",
+            [run.narrowed - run.last_key for run in runs],
+        ),
         row("(c) input delay (first-input)", [run.input_delay for run in runs]),
         row("long tasks (ms, total)", [run.long_task_ms for run in runs]),
         "",
