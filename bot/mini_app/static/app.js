@@ -100,7 +100,8 @@ function cover(book) {
   fallback.className = "fallback";
   fallback.textContent = book.title;
   box.append(fallback);
-  const loaded = book.cover_image ? Promise.resolve(book.cover_image) : loadCover(book.cover);
+  // A drawn cover after the tiles' first paint: drawing 30 of them takes a moment.
+  const loaded = book.cover_image ? afterPaint().then(() => book.cover_image) : loadCover(book.cover);
   loaded.then((url) => {
     if (!url) return;
     const image = document.createElement("img");
@@ -111,6 +112,10 @@ function cover(book) {
     box.replaceChildren(image);
   });
   return box;
+}
+
+function afterPaint() {
+  return new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve)));
 }
 
 async function loadCover(path) {
