@@ -96,12 +96,12 @@ class MiniAppApi:
         page = page_number(request.query_params.get("page"))
         query = search_text(request.query_params.get("q"))
         found = await self._services.holds.list_books(page, query, CATALOG_PAGE_SIZE)
-        return JSONResponse(views.page_json(found, self._covers is not None))
+        return JSONResponse(views.page_json(found, self._covers))
 
     async def book(self, request: Request, reader: Reader) -> Response:
         """A book's page, with the reader's place and the one action that fits."""
         card = await self._services.cards.card(reader, path_id(request, "book_id"))
-        return JSONResponse(views.card_json(card, self._covers is not None))
+        return JSONResponse(views.card_json(card, self._covers))
 
     async def cover(self, request: Request, reader: Reader) -> Response:
         """The covers service's image when it has one (COVERS_URL), else the drawn one."""
@@ -133,7 +133,7 @@ class MiniAppApi:
         await self._tell(reader, text, keyboards.until_keyboard(confirmation.reservation_id))
         card = await self._services.cards.card(reader, book_id)
         return JSONResponse(
-            {"message": as_plain(text), "book": views.card_json(card, self._covers is not None)}
+            {"message": as_plain(text), "book": views.card_json(card, self._covers)}
         )
 
     async def cancel(self, request: Request, reader: Reader) -> Response:

@@ -5,7 +5,7 @@ from typing import Any
 
 from bot.books.schemas import BookPage, BookView
 from bot.cards.schemas import BookCard, NoReservation, OnHold, Paused, Waiting
-from bot.mini_app.covers import drawn_cover_url
+from bot.mini_app.covers import CoverSource, drawn_cover_url
 from bot.reservations.models import ReservationStatus
 from bot.reservations.schemas import ReservationPage, ReservationView
 from bot.telegram.texts import cards, catalog, mini_app, reservations
@@ -14,11 +14,11 @@ from bot.telegram.texts.formatting import as_plain
 Json = dict[str, Any]
 
 
-def book_json(book: BookView, on_hold: int = 0, covers_service: bool = False) -> Json:
+def book_json(book: BookView, on_hold: int = 0, covers: CoverSource | None = None) -> Json:
     """A book as the grid shows it (book's stock already less its holds, unless on_hold).
     Its cover: the drawn one itself (cover_image, a data: URL) when it can only be that
     (no covers service, or no ISBN); else the page asks `cover` for it."""
-    drawn = not covers_service or book.isbn is None
+    drawn = covers is None or book.isbn is None
     return {
         "id": book.id,
         "title": book.title,
@@ -32,9 +32,9 @@ def book_json(book: BookView, on_hold: int = 0, covers_service: bool = False) ->
     }
 
 
-def page_json(page: BookPage, covers_service: bool = False) -> Json:
+def page_json(page: BookPage, covers: CoverSource | None = None) -> Json:
     return {
-        "books": [book_json(book, covers_service=covers_service) for book in page.books],
+        "books": [book_json(book, covers=covers) for book in page.books],
         "page": page.number,
         "pages": page.page_count,
         "more": page.more,
@@ -43,10 +43,10 @@ def page_json(page: BookPage, covers_service: bool = False) -> Json:
     }
 
 
-def card_json(card: BookCard, covers_service: bool = False) -> Json:
+def card_json(card: BookCard, covers: CoverSource | None = None) -> Json:
     """A book's page: its availability, the reader's place, and the one action that fits."""
     return {
-        **book_json(card.book, card.on_hold, covers_service),
+        **book_json(card.book, card.on_hold, covers),
         "status": as_plain(cards.card_status(card.status)),
         "waiting": as_plain(cards.readers_waiting(card.readers_waiting, card.readers_paused)),
         "action": card_action(card),
